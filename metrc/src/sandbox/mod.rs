@@ -1,0 +1,1 @@
+//! Metrc sandbox (work in progress).
