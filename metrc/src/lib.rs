@@ -3,8 +3,42 @@
 //! The client (`Client`) talks to real Metrc or to the sandbox unchanged: only the base URL and the
 //! keys differ. The sandbox (feature `sandbox`) serves Metrc's v2 routes with Metrc's auth, status
 //! codes, paging envelope, error bodies and rate limits. Facts about Metrc: `../shared/METRC.md`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), metrc::Error> {
+//! use metrc::{Client, ClientConfig, state_base_url};
+//! use secrecy::SecretString;
+//!
+//! let base = state_base_url("ca", false).expect("two-letter state");
+//! let client = Client::new(ClientConfig::new(base, SecretString::from("vendor key")))?;
+//! let report = client.validate_key(&SecretString::from("user key")).await?;
+//! # Ok(()) }
+//! ```
 
+mod client;
+mod config;
+mod error;
+mod limits;
+mod paging;
+mod reads;
+mod retry;
 pub mod sections;
+pub mod types;
+mod validation;
+mod writes;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+
+pub use client::Client;
+pub use config::{ClientConfig, Limits, RetryPolicy, state_base_url};
+pub use error::{EXCERPT_CHARS, Error, RowError};
+pub use paging::{PAGE_SIZE, Resource, WindowPage};
+pub use sections::{Capability, Section};
+pub use types::{
+    AdjustReason, Employee, Facility, FacilityType, Harvest, Item, Location, Package,
+    PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste, Strain,
+    Transfer, UnitOfMeasure, WasteMethod, WasteReason,
+};
+pub use validation::{CellStatus, FacilityReport, ValidationEvent, ValidationReport};
+pub use writes::{MAX_WRITE_ROWS, WriteAccepted};

@@ -1,0 +1,284 @@
+//! The HTTP core: one [`Client`] per vendor key, Basic auth, rate-limited and retried GETs, and
+//! unretried writes. The typed calls live in `reads`, `paging`, `writes` and `validation`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::config::ClientConfig;
+use crate::error::{Error, Scope, classify, excerpt};
+use crate::limits::Limiter;
+use crate::retry::backoff;
+
+/// A Metrc API client for one vendor key. Cheap to clone (an `Arc` inside); clones share the
+/// connection pool and the rate limiter (which is also shared with every other client of the
+/// process for the same host and vendor key). The user key is passed to each call.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: ClientConfig,
+    http: reqwest::Client,
+    limiter: Arc<Limiter>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.cfg.base_url.as_str())
+            .field("vendor_key", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `cfg` (checked: see [`ClientConfig`]).
+    pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
+        cfg.check()?;
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .user_agent(concat!("tracekeeper-metrc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let limiter = Limiter::shared(&cfg.base_url, &cfg.vendor_key, cfg.limits);
+        Ok(Client {
+            inner: Arc::new(Inner { cfg, http, limiter }),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.cfg
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, Error> {
+        let base = self.inner.cfg.base_url.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{base}{path}"))
+            .map_err(|e| Error::Config(format!("bad URL for {path}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    fn request(&self, method: Method, url: Url, key: &SecretString) -> reqwest::RequestBuilder {
+        self.inner.http.request(method, url).basic_auth(
+            self.inner.cfg.vendor_key.expose_secret(),
+            Some(key.expose_secret()),
+        )
+    }
+
+    /// The keys to blank out of anything kept from a response.
+    fn secrets<'a>(&'a self, key: &'a SecretString) -> [&'a str; 2] {
+        [
+            key.expose_secret(),
+            self.inner.cfg.vendor_key.expose_secret(),
+        ]
+    }
+
+    fn transport(&self, key: &SecretString, e: &reqwest::Error) -> String {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        excerpt(text.as_bytes(), &self.secrets(key))
+    }
+
+    /// A GET within the rate limits, retried per [`crate::RetryPolicy`] on 429, 5xx, timeouts
+    /// and transport errors. `scope` decides what 401/403 mean and which license's limits apply.
+    pub(crate) async fn get(
+        &self,
+        key: &SecretString,
+        scope: Scope<'_>,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, Error> {
+        let url = self.url(path, query)?;
+        let license = match scope {
+            Scope::Facilities => None,
+            Scope::License(l) => Some(l),
+        };
+        let mut attempt = 1;
+        loop {
+            let result = {
+                let _permit = self.inner.limiter.acquire(license).await;
+                self.get_once(key, scope, url.clone(), attempt).await
+            };
+            match result {
+                Ok(json) => return Ok(json),
+                Err(error) => match backoff(&self.inner.cfg.retry, attempt, &error) {
+                    Some(delay) => {
+                        tracing::debug!(path, license, attempt, ?delay, %error, "Metrc GET will be retried");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(error),
+                },
+            }
+        }
+    }
+
+    async fn get_once(
+        &self,
+        key: &SecretString,
+        scope: Scope<'_>,
+        url: Url,
+        attempt: u32,
+    ) -> Result<Value, Error> {
+        let path = url.path().to_string();
+        let license = match scope {
+            Scope::Facilities => None,
+            Scope::License(l) => Some(l),
+        };
+        let started = Instant::now();
+        let sent = self.request(Method::GET, url, key).send().await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::warn!(
+                    method = "GET",
+                    path,
+                    license,
+                    attempt,
+                    elapsed_ms,
+                    timeout = e.is_timeout(),
+                    "Metrc GET failed"
+                );
+                return Err(if e.is_timeout() {
+                    Error::Timeout
+                } else {
+                    Error::Transport(self.transport(key, &e))
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = header(&response, reqwest::header::RETRY_AFTER);
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.is_timeout() => return Err(Error::Timeout),
+            Err(e) => return Err(Error::Transport(self.transport(key, &e))),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(
+            method = "GET",
+            path,
+            license,
+            status,
+            attempt,
+            elapsed_ms,
+            "Metrc GET"
+        );
+        if !(200..300).contains(&status) {
+            return Err(classify(
+                status,
+                retry_after.as_deref(),
+                &body,
+                scope,
+                &self.secrets(key),
+            ));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body).map_err(|_| Error::Decode {
+            excerpt: excerpt(&body, &self.secrets(key)),
+        })
+    }
+
+    /// Sends one write once (never retried, not rate-limited: METRC.md says writes are not
+    /// limited). See [`crate::Client::adjust_packages`] for what each outcome means.
+    pub(crate) async fn send_write<B: Serialize + ?Sized>(
+        &self,
+        key: &SecretString,
+        license: &str,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<Value, Error> {
+        let url = self.url(path, &[("licenseNumber", license)])?;
+        let started = Instant::now();
+        let sent = self
+            .request(method.clone(), url, key)
+            .json(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::warn!(%method, path, license, elapsed_ms, connect = e.is_connect(), "Metrc write failed");
+                // Only a failed connect proves nothing reached Metrc.
+                return Err(if e.is_connect() {
+                    Error::Transport(self.transport(key, &e))
+                } else {
+                    Error::OutcomeUnknown(self.transport(key, &e))
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = header(&response, reqwest::header::RETRY_AFTER);
+        // Once a status is in, the outcome is known even if the body is lost.
+        let body = response.bytes().await.unwrap_or_default();
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(%method, path, license, status, elapsed_ms, rows_bytes = body.len(), "Metrc write");
+        if !(200..300).contains(&status) {
+            return Err(classify(
+                status,
+                retry_after.as_deref(),
+                &body,
+                Scope::License(license),
+                &self.secrets(key),
+            ));
+        }
+        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+}
+
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_client_hides_vendor_key_and_urls_join() {
+        let cfg = ClientConfig::new(
+            Url::parse("http://127.0.0.1:9/prefix/").unwrap(),
+            SecretString::from("vendor-secret-xyz"),
+        );
+        let client = Client::new(cfg).unwrap();
+        let text = format!("{client:?}");
+        assert!(!text.contains("vendor-secret-xyz"), "{text}");
+        let url = client
+            .url(
+                "/packages/v2/active",
+                &[
+                    ("licenseNumber", "A B+1"),
+                    ("lastModifiedStart", "2026-01-17T06:30:00+00:00"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/prefix/packages/v2/active?licenseNumber=A+B%2B1&lastModifiedStart=2026-01-17T06%3A30%3A00%2B00%3A00"
+        );
+    }
+}

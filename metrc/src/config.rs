@@ -1,0 +1,192 @@
+//! Client settings: where Metrc is, the vendor key, timeouts, window size, retries and rate limits.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::Error;
+
+/// Everything a [`crate::Client`] needs. [`ClientConfig::new`] gives the defaults below; change
+/// fields directly afterwards.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Metrc host, e.g. `https://api-ca.metrc.com` ([`state_base_url`]) or a sandbox URL. A path
+    /// prefix is kept (`http://host/prefix` + `/facilities/v2/`).
+    pub base_url: Url,
+    /// The integrator (vendor) key: sent as the Basic user name. Never printed.
+    pub vendor_key: SecretString,
+    /// Time limit for one HTTP request, connect to last byte. Default 30 s.
+    pub timeout: Duration,
+    /// Size of one `lastModifiedStart/End` window when walking lists. Default 24 h (Metrc v1's
+    /// limit; whether v2 has one is uncertain, see METRC.md).
+    pub window: chrono::Duration,
+    /// How far each window after the first reaches back into the previous one, so a record
+    /// modified on a boundary is never missed. Default 1 minute.
+    pub window_overlap: chrono::Duration,
+    /// Retries of reads (writes are never retried).
+    pub retry: RetryPolicy,
+    /// Metrc's GET rate limits, which the client stays under by itself.
+    pub limits: Limits,
+}
+
+/// Retry policy for reads: jittered exponential backoff on 429, 5xx, timeouts and transport
+/// errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included (1 = no retry). Default 5.
+    pub max_attempts: u32,
+    /// First backoff after a 5xx, timeout or transport error; doubled after each attempt.
+    /// Default 250 ms.
+    pub base_delay: Duration,
+    /// Largest backoff (also caps a `Retry-After` header). Default 10 s.
+    pub max_delay: Duration,
+    /// First backoff after a 429 without `Retry-After` (METRC.md: "back off from 1 s"); doubled
+    /// after each attempt. Default 1 s.
+    pub rate_limited_delay: Duration,
+}
+
+/// Metrc's GET limits (METRC.md "Rate limits"). Writes are not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// GETs per second for one license. Default 50.
+    pub per_license_rps: u32,
+    /// GETs in flight at once for one license. Default 10.
+    pub per_license_concurrent: u32,
+    /// GETs per second for the whole vendor key. Default 150.
+    pub per_vendor_rps: u32,
+    /// GETs in flight at once for the whole vendor key. Default 30.
+    pub per_vendor_concurrent: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            rate_limited_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_license_rps: 50,
+            per_license_concurrent: 10,
+            per_vendor_rps: 150,
+            per_vendor_concurrent: 30,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The defaults documented on each field, for this host and vendor key.
+    pub fn new(base_url: Url, vendor_key: SecretString) -> Self {
+        ClientConfig {
+            base_url,
+            vendor_key,
+            timeout: Duration::from_secs(30),
+            window: chrono::Duration::hours(24),
+            window_overlap: chrono::Duration::minutes(1),
+            retry: RetryPolicy::default(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Rejects settings the client cannot work with (zero limits, empty windows, ...).
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let l = &self.limits;
+        if [
+            l.per_license_rps,
+            l.per_license_concurrent,
+            l.per_vendor_rps,
+            l.per_vendor_concurrent,
+        ]
+        .contains(&0)
+        {
+            return Err(Error::Config("every rate limit must be at least 1".into()));
+        }
+        if self.window <= chrono::Duration::zero() {
+            return Err(Error::Config("window must be positive".into()));
+        }
+        if self.window_overlap < chrono::Duration::zero() || self.window_overlap >= self.window {
+            return Err(Error::Config(
+                "window_overlap must be at least 0 and shorter than window".into(),
+            ));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config(
+                "retry.max_attempts must be at least 1".into(),
+            ));
+        }
+        if !matches!(self.base_url.scheme(), "http" | "https") {
+            return Err(Error::Config("base_url must be http or https".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Metrc's production host for a state (`"ca"` → `https://api-ca.metrc.com`), or its sandbox
+/// host (`https://sandbox-api-ca.metrc.com`). `None` unless `state` is two ASCII letters.
+pub fn state_base_url(state: &str, sandbox: bool) -> Option<Url> {
+    let st = state.trim().to_ascii_lowercase();
+    if st.len() != 2 || !st.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let prefix = if sandbox { "sandbox-api" } else { "api" };
+    Url::parse(&format!("https://{prefix}-{st}.metrc.com")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ClientConfig {
+        ClientConfig::new(
+            Url::parse("http://127.0.0.1:1").unwrap(),
+            SecretString::from("vendor-secret-123"),
+        )
+    }
+
+    #[test]
+    fn state_hosts() {
+        assert_eq!(
+            state_base_url("CA", false).unwrap().as_str(),
+            "https://api-ca.metrc.com/"
+        );
+        assert_eq!(
+            state_base_url("ny", true).unwrap().as_str(),
+            "https://sandbox-api-ny.metrc.com/"
+        );
+        assert!(state_base_url("cal", false).is_none());
+        assert!(state_base_url("c1", false).is_none());
+    }
+
+    #[test]
+    fn defaults_are_metrcs_limits_and_pass_checks() {
+        let c = cfg();
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.limits.per_license_rps, 50);
+        assert_eq!(c.limits.per_vendor_concurrent, 30);
+        assert_eq!(c.window, chrono::Duration::hours(24));
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let mut c = cfg();
+        c.limits.per_vendor_rps = 0;
+        assert!(matches!(c.check(), Err(Error::Config(_))));
+        let mut c = cfg();
+        c.window_overlap = c.window;
+        assert!(matches!(c.check(), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn debug_hides_vendor_key() {
+        let text = format!("{:?}", cfg());
+        assert!(!text.contains("vendor-secret-123"), "{text}");
+    }
+}

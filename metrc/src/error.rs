@@ -1,0 +1,360 @@
+//! The client's error type, and how an HTTP answer from Metrc becomes one.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest excerpt of a response body kept in an error, in characters.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Everything that can go wrong talking to Metrc. No variant ever holds a key: bodies are cut to
+/// [`EXCERPT_CHARS`] after every key the client knows has been blanked out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// `GET /facilities/v2/` answered 401 (or 403): the user key is unknown, revoked or was
+    /// regenerated. Only that call can tell (METRC.md "Authentication and access").
+    #[error("the Metrc API key is invalid, revoked or was regenerated")]
+    KeyInvalid,
+    /// 401 or 403 on any other call: the key's user has no access to this section of this
+    /// license (or is not at the license at all). Metrc uses both codes; which one is uncertain.
+    #[error("no access to this Metrc section for license {license} (HTTP {status})")]
+    NoAccess { license: String, status: u16 },
+    /// 429. For a write this means it was not recorded (see [`crate::Client::adjust_packages`]).
+    #[error("Metrc rate limit exceeded{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs_f64())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    /// 400: Metrc refused the call; nothing in it was recorded. `rows` holds Metrc's per-row
+    /// messages (0-based rows) when it sent them, `message` its plain message otherwise.
+    #[error("Metrc rejected the request: {}", describe_rejection(rows, message.as_deref()))]
+    Rejected {
+        rows: Vec<RowError>,
+        message: Option<String>,
+    },
+    /// 5xx, whatever the body (HTML and empty included). For a write this means it was not
+    /// recorded (see [`crate::Client::adjust_packages`]).
+    #[error("Metrc failed with HTTP {status}: {excerpt}")]
+    Server { status: u16, excerpt: String },
+    /// Any other status Metrc is not documented to send for this call (404 unknown path, 413,
+    /// ...).
+    #[error("unexpected HTTP {status} from Metrc: {excerpt}")]
+    UnexpectedStatus { status: u16, excerpt: String },
+    /// A read did not complete within the configured timeout.
+    #[error("Metrc did not answer in time")]
+    Timeout,
+    /// The request could not be sent or the answer not received (DNS, connect, TLS, reset). For a
+    /// write this variant means the request was never sent.
+    #[error("could not reach Metrc: {0}")]
+    Transport(String),
+    /// A write was sent but no answer came back (timeout or dropped connection): Metrc may or may
+    /// not have recorded it. The client never retries this; check in Metrc before resending.
+    #[error("the write was sent but its outcome is unknown: {0}")]
+    OutcomeUnknown(String),
+    /// A 2xx answer that could not be read as the expected JSON.
+    #[error("could not decode Metrc's answer: {excerpt}")]
+    Decode { excerpt: String },
+    /// More rows than Metrc takes in one write; nothing was sent.
+    #[error("{got} rows in one write; Metrc takes at most {max}")]
+    TooManyRows { max: usize, got: usize },
+    /// The client's settings are unusable.
+    #[error("invalid Metrc client configuration: {0}")]
+    Config(String),
+}
+
+/// One row Metrc refused in a 400 answer (`{"row": 0, "message": "..."}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    /// 0-based index of the row in the request body; `None` if Metrc gave none.
+    pub row: Option<usize>,
+    pub message: String,
+}
+
+impl Error {
+    /// Whether repeating the same read later may succeed: rate limits, Metrc failures, timeouts
+    /// and transport errors. [`Error::OutcomeUnknown`] is deliberately not retryable.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Server { .. } | Error::Timeout | Error::Transport(_)
+        )
+    }
+
+    /// For a write: whether Metrc certainly did not record it, so sending it again cannot make a
+    /// duplicate. True for every error except [`Error::OutcomeUnknown`].
+    pub fn write_not_recorded(&self) -> bool {
+        !matches!(self, Error::OutcomeUnknown(_))
+    }
+}
+
+fn describe_rejection(rows: &[RowError], message: Option<&str>) -> String {
+    if rows.is_empty() {
+        return message.unwrap_or("no reason given").to_string();
+    }
+    rows.iter()
+        .map(|r| match r.row {
+            Some(i) => format!("row {i}: {}", r.message),
+            None => r.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Which call an answer belongs to: decides what 401/403 mean.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    /// `GET /facilities/v2/`: 401 means the key is invalid.
+    Facilities,
+    /// A license-scoped call: 401/403 mean no access.
+    License(&'a str),
+}
+
+/// Turns a non-2xx answer into an [`Error`]. `secrets` are blanked out of any excerpt.
+pub(crate) fn classify(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+    scope: Scope<'_>,
+    secrets: &[&str],
+) -> Error {
+    match (status, scope) {
+        (401 | 403, Scope::Facilities) => Error::KeyInvalid,
+        (401 | 403, Scope::License(license)) => Error::NoAccess {
+            license: license.to_string(),
+            status,
+        },
+        (429, _) => Error::RateLimited {
+            retry_after: retry_after.and_then(parse_retry_after),
+        },
+        (400, _) => rejection(body, secrets),
+        (500..=599, _) => Error::Server {
+            status,
+            excerpt: excerpt(body, secrets),
+        },
+        _ => Error::UnexpectedStatus {
+            status,
+            excerpt: excerpt(body, secrets),
+        },
+    }
+}
+
+/// `Retry-After` in seconds (fractions accepted). The HTTP-date form is ignored: Metrc is not
+/// known to send it, and backoff still applies.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// A 400 body: an array of `{row, message}` (any key case), or `{"Message": ...}`, or anything
+/// else (kept as an excerpt in `message`).
+fn rejection(body: &[u8], secrets: &[&str]) -> Error {
+    let clean = |s: &str| excerpt(s.as_bytes(), secrets);
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |obj: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    match parsed {
+        Some(serde_json::Value::Array(items)) => {
+            let rows = items
+                .iter()
+                .map(|item| match item {
+                    serde_json::Value::Object(obj) => RowError {
+                        row: field(obj, "row")
+                            .and_then(|v| v.as_u64())
+                            .and_then(|n| usize::try_from(n).ok()),
+                        message: clean(
+                            &field(obj, "message")
+                                .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
+                                .unwrap_or_default(),
+                        ),
+                    },
+                    other => RowError {
+                        row: None,
+                        message: clean(
+                            &other
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or(other.to_string()),
+                        ),
+                    },
+                })
+                .collect();
+            Error::Rejected {
+                rows,
+                message: None,
+            }
+        }
+        Some(serde_json::Value::Object(obj)) => Error::Rejected {
+            rows: Vec::new(),
+            message: field(&obj, "message")
+                .map(|v| clean(v.as_str().unwrap_or_default()))
+                .or_else(|| Some(excerpt(body, secrets))),
+        },
+        _ => Error::Rejected {
+            rows: Vec::new(),
+            message: Some(excerpt(body, secrets)).filter(|s| !s.is_empty()),
+        },
+    }
+}
+
+/// A body cut to [`EXCERPT_CHARS`] characters, whitespace collapsed, with every secret replaced
+/// by `***` before cutting (so no part of a key survives at the cut either).
+pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "***");
+    }
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= EXCERPT_CHARS {
+        return collapsed;
+    }
+    let mut cut: String = collapsed.chars().take(EXCERPT_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIC: Scope<'static> = Scope::License("LIC-1");
+
+    #[test]
+    fn unauthorized_on_facilities_is_key_invalid_elsewhere_no_access() {
+        assert_eq!(
+            classify(401, None, b"", Scope::Facilities, &[]),
+            Error::KeyInvalid
+        );
+        assert_eq!(
+            classify(401, None, b"{\"Message\":\"x\"}", LIC, &[]),
+            Error::NoAccess {
+                license: "LIC-1".into(),
+                status: 401
+            }
+        );
+        assert_eq!(
+            classify(403, None, b"", LIC, &[]),
+            Error::NoAccess {
+                license: "LIC-1".into(),
+                status: 403
+            }
+        );
+    }
+
+    #[test]
+    fn rate_limited_with_and_without_retry_after() {
+        assert_eq!(
+            classify(429, Some("3"), b"", LIC, &[]),
+            Error::RateLimited {
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+        assert_eq!(
+            classify(429, Some("0.5"), b"", LIC, &[]),
+            Error::RateLimited {
+                retry_after: Some(Duration::from_millis(500))
+            }
+        );
+        assert_eq!(
+            classify(429, None, b"", LIC, &[]),
+            Error::RateLimited { retry_after: None }
+        );
+        assert_eq!(
+            classify(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"", LIC, &[]),
+            Error::RateLimited { retry_after: None }
+        );
+        assert!(classify(429, None, b"", LIC, &[]).is_retryable());
+    }
+
+    #[test]
+    fn bad_request_row_array_and_plain_message() {
+        let body = br#"[{"row": 0, "message": "Package X does not exist in the current Facility."},{"Row":2,"Message":"Bad unit"}]"#;
+        let Error::Rejected { rows, message } = classify(400, None, body, LIC, &[]) else {
+            panic!("not a rejection");
+        };
+        assert_eq!(message, None);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].row, Some(0));
+        assert!(rows[0].message.contains("does not exist"));
+        assert_eq!(rows[1].row, Some(2));
+        assert_eq!(rows[1].message, "Bad unit");
+
+        let err = classify(400, None, br#"{"Message":"No data"}"#, LIC, &[]);
+        assert_eq!(
+            err,
+            Error::Rejected {
+                rows: vec![],
+                message: Some("No data".into())
+            }
+        );
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("No data"));
+
+        let err = classify(400, None, b"<html>bad</html>", LIC, &[]);
+        assert_eq!(
+            err,
+            Error::Rejected {
+                rows: vec![],
+                message: Some("<html>bad</html>".into())
+            }
+        );
+    }
+
+    #[test]
+    fn server_errors_with_html_or_empty_body() {
+        let html = format!(
+            "<html><body>{}</body></html>",
+            "Service Unavailable ".repeat(40)
+        );
+        let Error::Server { status, excerpt } = classify(503, None, html.as_bytes(), LIC, &[])
+        else {
+            panic!("not a server error");
+        };
+        assert_eq!(status, 503);
+        assert!(excerpt.starts_with("<html>"));
+        assert!(excerpt.chars().count() <= EXCERPT_CHARS);
+        assert_eq!(
+            classify(500, None, b"", LIC, &[]),
+            Error::Server {
+                status: 500,
+                excerpt: String::new()
+            }
+        );
+        assert!(classify(500, None, b"", LIC, &[]).is_retryable());
+        assert!(matches!(
+            classify(404, None, b"Not found", LIC, &[]),
+            Error::UnexpectedStatus { status: 404, .. }
+        ));
+    }
+
+    #[test]
+    fn excerpt_never_contains_a_key_even_at_the_cut() {
+        let key = "USERKEY-abcdefghijklmnopqrstuvwxyz";
+        // The key straddles the 200-character cut.
+        let body = format!("{}{}{}", "x".repeat(190), key, "y".repeat(50));
+        let text = excerpt(body.as_bytes(), &[key]);
+        assert!(!text.contains(key));
+        assert!(!text.contains("USERKEY"), "{text}");
+        assert!(text.chars().count() <= EXCERPT_CHARS);
+        for status in [400, 404, 500] {
+            let err = classify(status, None, format!("echo {key}").as_bytes(), LIC, &[key]);
+            assert!(!err.to_string().contains(key), "{err}");
+            assert!(!format!("{err:?}").contains(key), "{err:?}");
+        }
+        let rows = format!(r#"[{{"row":0,"message":"bad key {key}"}}]"#);
+        let err = classify(400, None, rows.as_bytes(), LIC, &[key]);
+        assert!(!format!("{err:?}").contains(key));
+    }
+
+    #[test]
+    fn only_unknown_outcome_may_have_been_recorded() {
+        assert!(!Error::OutcomeUnknown("timeout".into()).write_not_recorded());
+        assert!(!Error::OutcomeUnknown("timeout".into()).is_retryable());
+        assert!(
+            Error::Server {
+                status: 500,
+                excerpt: String::new()
+            }
+            .write_not_recorded()
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! Metrc's paged lists: the `{"Data": [...], "CurrentPage", "TotalPages", ...}` envelope, whole
+//! lists walked page by page, and record lists walked in `lastModifiedStart/End` windows.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::Stream;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::{Error, Scope, excerpt};
+use crate::sections::Section;
+use crate::types::tolerant::{decode, pascal_keys};
+
+/// Largest page Metrc serves ("a value that does not exceed 20").
+pub const PAGE_SIZE: u32 = 20;
+
+/// Upper bound on pages walked for one list or window, in case a server keeps saying there is
+/// more: 100,000 pages of 20 is far more than any license holds.
+const MAX_PAGES: u32 = 100_000;
+
+/// A list sync walks by `lastModified` windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Resource {
+    PackagesActive,
+    PackagesInactive,
+    PlantsVegetative,
+    PlantsFlowering,
+    PlantsInactive,
+    PlantBatchesActive,
+    HarvestsActive,
+    ItemsActive,
+    LocationsActive,
+    StrainsActive,
+    TransfersIncoming,
+    TransfersOutgoing,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 12] = [
+        Resource::PackagesActive,
+        Resource::PackagesInactive,
+        Resource::PlantsVegetative,
+        Resource::PlantsFlowering,
+        Resource::PlantsInactive,
+        Resource::PlantBatchesActive,
+        Resource::HarvestsActive,
+        Resource::ItemsActive,
+        Resource::LocationsActive,
+        Resource::StrainsActive,
+        Resource::TransfersIncoming,
+        Resource::TransfersOutgoing,
+    ];
+
+    /// The v2 path of the list.
+    pub fn path(self) -> &'static str {
+        match self {
+            Resource::PackagesActive => "/packages/v2/active",
+            Resource::PackagesInactive => "/packages/v2/inactive",
+            Resource::PlantsVegetative => "/plants/v2/vegetative",
+            Resource::PlantsFlowering => "/plants/v2/flowering",
+            Resource::PlantsInactive => "/plants/v2/inactive",
+            Resource::PlantBatchesActive => "/plantbatches/v2/active",
+            Resource::HarvestsActive => "/harvests/v2/active",
+            Resource::ItemsActive => "/items/v2/active",
+            Resource::LocationsActive => "/locations/v2/active",
+            Resource::StrainsActive => "/strains/v2/active",
+            Resource::TransfersIncoming => "/transfers/v2/incoming",
+            Resource::TransfersOutgoing => "/transfers/v2/outgoing",
+        }
+    }
+
+    /// The section whose permission the list needs.
+    pub fn section(self) -> Section {
+        match self {
+            Resource::PackagesActive | Resource::PackagesInactive => Section::Packages,
+            Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
+                Section::Plants
+            }
+            Resource::PlantBatchesActive => Section::PlantBatches,
+            Resource::HarvestsActive => Section::Harvests,
+            Resource::ItemsActive => Section::Items,
+            Resource::LocationsActive => Section::Locations,
+            Resource::StrainsActive => Section::Strains,
+            Resource::TransfersIncoming | Resource::TransfersOutgoing => Section::Transfers,
+        }
+    }
+}
+
+/// One page of one window, as [`Client::walk`] yields it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowPage<T> {
+    /// 0-based index of the window; windows go oldest first.
+    pub window_index: usize,
+    pub window_count: usize,
+    /// The `lastModifiedStart` sent (includes the overlap into the previous window).
+    pub window_start: DateTime<Utc>,
+    /// The `lastModifiedEnd` sent.
+    pub window_end: DateTime<Utc>,
+    /// 1-based page number within the window.
+    pub page: u32,
+    /// Pages in this window, as Metrc last said.
+    pub total_pages: u32,
+    /// Whether this is the window's last page: once its records are stored, `window_end` is a
+    /// safe cursor to resume from.
+    pub window_complete: bool,
+    pub records: Vec<T>,
+}
+
+/// One page as Metrc answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Page {
+    pub(crate) records: Vec<Value>,
+    pub(crate) current_page: u32,
+    pub(crate) total_pages: u32,
+}
+
+impl Page {
+    /// Reads the envelope. A bare array (an unpaged list) is one page; `null` or an empty body
+    /// is an empty page. Missing page numbers mean "this was the last page".
+    pub(crate) fn parse(json: Value, requested_page: u32) -> Result<Page, Error> {
+        match pascal_keys(json) {
+            Value::Null => Ok(Page::single(Vec::new())),
+            Value::Array(records) => Ok(Page::single(records)),
+            Value::Object(mut obj) => {
+                let records = match obj.remove("Data") {
+                    Some(Value::Array(records)) => records,
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(other) => {
+                        return Err(Error::Decode {
+                            excerpt: excerpt(other.to_string().as_bytes(), &[]),
+                        });
+                    }
+                };
+                let number = |name: &str| {
+                    obj.get(name)
+                        .and_then(Value::as_u64)
+                        .and_then(|n| u32::try_from(n).ok())
+                };
+                let current_page = number("CurrentPage")
+                    .or_else(|| number("Page"))
+                    .unwrap_or(requested_page);
+                let total_pages = number("TotalPages").unwrap_or(current_page);
+                Ok(Page {
+                    records,
+                    current_page,
+                    total_pages,
+                })
+            }
+            other => Err(Error::Decode {
+                excerpt: excerpt(other.to_string().as_bytes(), &[]),
+            }),
+        }
+    }
+
+    fn single(records: Vec<Value>) -> Page {
+        Page {
+            records,
+            current_page: 1,
+            total_pages: 1,
+        }
+    }
+
+    /// Whether another page follows (`CurrentPage < TotalPages`, and this one was not empty).
+    pub(crate) fn has_more(&self) -> bool {
+        self.current_page < self.total_pages && !self.records.is_empty()
+    }
+}
+
+/// Decodes every record of a page as `T`.
+pub(crate) fn decode_records<T: DeserializeOwned>(records: Vec<Value>) -> Result<Vec<T>, Error> {
+    records
+        .into_iter()
+        .map(|r| {
+            let text = r.to_string();
+            decode(r).map_err(|_| Error::Decode {
+                excerpt: excerpt(text.as_bytes(), &[]),
+            })
+        })
+        .collect()
+}
+
+/// The `[start, end]` windows covering `from..to`, oldest first, each `size` long (the last
+/// shorter), every window after the first starting `overlap` early.
+pub(crate) fn windows(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    size: chrono::Duration,
+    overlap: chrono::Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (start + size).min(to);
+        let sent_start = if start == from {
+            from
+        } else {
+            (start - overlap).max(from)
+        };
+        out.push((sent_start, end));
+        start = end;
+    }
+    out
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Client {
+    /// One page of a license's list at `path`, with `pageSize=20`.
+    pub(crate) async fn page(
+        &self,
+        key: &SecretString,
+        license: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        page: u32,
+    ) -> Result<Page, Error> {
+        let page_number = page.to_string();
+        let page_size = PAGE_SIZE.to_string();
+        let mut query = vec![
+            ("licenseNumber", license),
+            ("pageNumber", page_number.as_str()),
+            ("pageSize", page_size.as_str()),
+        ];
+        query.extend_from_slice(extra);
+        let json = self.get(key, Scope::License(license), path, &query).await?;
+        Page::parse(json, page)
+    }
+
+    /// Every record of a license's list at `path`, all pages (an unpaged answer is one page).
+    pub(crate) async fn list_all<T: DeserializeOwned>(
+        &self,
+        key: &SecretString,
+        license: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Vec<T>, Error> {
+        let mut all = Vec::new();
+        let mut number = 1;
+        loop {
+            let page = self.page(key, license, path, extra, number).await?;
+            let more = page.has_more() && number < MAX_PAGES;
+            all.extend(decode_records(page.records)?);
+            if !more {
+                return Ok(all);
+            }
+            number += 1;
+        }
+    }
+
+    /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
+    /// of [`crate::ClientConfig::window`] (oldest first, each after the first reaching back
+    /// [`crate::ClientConfig::window_overlap`]), page by page (`pageSize=20`, `pageNumber` from 1,
+    /// while `CurrentPage < TotalPages`). Yields one [`WindowPage`] per page and stops after the
+    /// first error. Records of the overlap may come twice: store them by `Id`.
+    pub fn walk<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &SecretString,
+        license: &str,
+        resource: Resource,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Stream<Item = Result<WindowPage<T>, Error>> + Send + 'static {
+        let cfg = self.config();
+        let plan = windows(from, to, cfg.window, cfg.window_overlap);
+        let state = WalkState {
+            client: self.clone(),
+            key: key.clone(),
+            license: license.to_string(),
+            resource,
+            plan,
+            window: 0,
+            page: 1,
+        };
+        futures::stream::try_unfold(state, |mut s| async move {
+            let Some(&(start, end)) = s.plan.get(s.window) else {
+                return Ok(None);
+            };
+            let (start_text, end_text) = (timestamp(start), timestamp(end));
+            let page = s
+                .client
+                .page(
+                    &s.key,
+                    &s.license,
+                    s.resource.path(),
+                    &[
+                        ("lastModifiedStart", start_text.as_str()),
+                        ("lastModifiedEnd", end_text.as_str()),
+                    ],
+                    s.page,
+                )
+                .await?;
+            let window_complete = !page.has_more() || s.page >= MAX_PAGES;
+            let item = WindowPage {
+                window_index: s.window,
+                window_count: s.plan.len(),
+                window_start: start,
+                window_end: end,
+                page: s.page,
+                total_pages: page.total_pages.max(s.page),
+                window_complete,
+                records: decode_records(page.records)?,
+            };
+            if window_complete {
+                s.window += 1;
+                s.page = 1;
+            } else {
+                s.page += 1;
+            }
+            Ok(Some((item, s)))
+        })
+    }
+}
+
+struct WalkState {
+    client: Client,
+    key: SecretString,
+    license: String,
+    resource: Resource,
+    plan: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    window: usize,
+    page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
+    }
+
+    #[test]
+    fn windows_cover_the_range_oldest_first_with_overlap() {
+        let w = windows(
+            t(0),
+            t(50),
+            chrono::Duration::hours(24),
+            chrono::Duration::minutes(1),
+        );
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[0], (t(0), t(24)));
+        assert_eq!(w[1], (t(24) - chrono::Duration::minutes(1), t(48)));
+        assert_eq!(w[2], (t(48) - chrono::Duration::minutes(1), t(50)));
+        assert!(
+            windows(
+                t(5),
+                t(5),
+                chrono::Duration::hours(1),
+                chrono::Duration::zero()
+            )
+            .is_empty()
+        );
+        assert!(
+            windows(
+                t(5),
+                t(1),
+                chrono::Duration::hours(1),
+                chrono::Duration::zero()
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            windows(
+                t(0),
+                t(24),
+                chrono::Duration::hours(24),
+                chrono::Duration::zero()
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn envelope_pascal_camel_bare_array_and_null() {
+        let p = Page::parse(
+            json!({"Data": [{"Id": 1}], "Total": 41, "TotalRecords": 41, "PageSize": 20,
+                   "RecordsOnPage": 1, "Page": 2, "CurrentPage": 2, "TotalPages": 3}),
+            2,
+        )
+        .unwrap();
+        assert_eq!((p.current_page, p.total_pages, p.records.len()), (2, 3, 1));
+        assert!(p.has_more());
+        let p = Page::parse(json!({"data": [], "currentPage": 3, "totalPages": 3}), 3).unwrap();
+        assert!(!p.has_more());
+        let p = Page::parse(json!([{"Id": 1}, {"Id": 2}]), 1).unwrap();
+        assert_eq!((p.records.len(), p.has_more()), (2, false));
+        let p = Page::parse(Value::Null, 1).unwrap();
+        assert!(p.records.is_empty() && !p.has_more());
+        // No page numbers at all: the answer is taken as the last page.
+        let p = Page::parse(json!({"Data": [{"Id": 1}]}), 4).unwrap();
+        assert!(!p.has_more());
+        // A server claiming more pages but sending nothing does not loop forever.
+        let p = Page::parse(json!({"Data": [], "CurrentPage": 1, "TotalPages": 9}), 1).unwrap();
+        assert!(!p.has_more());
+        assert!(matches!(
+            Page::parse(json!("x"), 1),
+            Err(Error::Decode { .. })
+        ));
+        assert!(matches!(
+            Page::parse(json!({"Data": 5}), 1),
+            Err(Error::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn resources_map_to_sections_and_v2_paths() {
+        for r in Resource::ALL {
+            assert!(r.path().contains("/v2/"), "{r:?}");
+        }
+        assert_eq!(
+            Resource::PackagesActive.path(),
+            Section::Packages.probe_path()
+        );
+        assert_eq!(Resource::TransfersOutgoing.section(), Section::Transfers);
+    }
+}

@@ -1,0 +1,167 @@
+//! Facilities (`GET /facilities/v2/`) and employees (`GET /employees/v2/`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::tolerant::metrc_record;
+use crate::sections::{Capability, Section};
+
+metrc_record! {
+    /// One license the key's user works at, as `GET /facilities/v2/` describes it.
+    pub struct Facility {
+        facility_id: i64,
+        hire_date: String,
+        is_owner: bool,
+        is_manager: bool,
+        is_financial_contact: bool,
+        email: String,
+        occupations: Vec<String>,
+        name: String,
+        alias: String,
+        display_name: String,
+        credentialed_date: String,
+        support_activation_date: String,
+        support_expiration_date: String,
+        facility_type: FacilityType,
+        license: License,
+    }
+}
+
+metrc_record! {
+    /// The license part of a [`Facility`].
+    pub struct License {
+        number: String,
+        employee_license_number: String,
+        start_date: String,
+        end_date: String,
+        license_type: String,
+    }
+}
+
+/// A facility's capability flags (`CanGrowPlants`, `IsMedical`, ... about 96 of them), kept as
+/// Metrc sent them (keys in PascalCase).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FacilityType(pub BTreeMap<String, serde_json::Value>);
+
+impl FacilityType {
+    /// Whether the flag `name` (PascalCase, e.g. `"CanGrowPlants"`) is `true`. A missing or
+    /// non-boolean flag counts as `false`.
+    pub fn flag(&self, name: &str) -> bool {
+        self.0.get(name).and_then(serde_json::Value::as_bool) == Some(true)
+    }
+
+    pub fn has(&self, capability: Capability) -> bool {
+        self.flag(capability.flag_name())
+    }
+}
+
+impl Facility {
+    /// `License.Number`, or `""` when Metrc sent none.
+    pub fn license_number(&self) -> &str {
+        self.license
+            .as_ref()
+            .and_then(|l| l.number.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Whether the license has `capability` (from `FacilityType`).
+    pub fn has(&self, capability: Capability) -> bool {
+        self.facility_type
+            .as_ref()
+            .is_some_and(|t| t.has(capability))
+    }
+
+    /// Whether the license type can use `section` at all (METRC.md's "applies when" column).
+    pub fn section_applies(&self, section: Section) -> bool {
+        section.applies(|c| self.has(c))
+    }
+}
+
+metrc_record! {
+    /// One employee of a license (`GET /employees/v2/`).
+    pub struct Employee {
+        full_name: String,
+        license: EmployeeLicense,
+        is_owner: bool,
+        is_manager: bool,
+    }
+}
+
+metrc_record! {
+    /// An employee's own license (the `EmployeeLicenseNumber` used by
+    /// `/employees/v2/permissions`).
+    pub struct EmployeeLicense {
+        number: String,
+        start_date: String,
+        end_date: String,
+        license_type: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::tolerant::decode;
+    use serde_json::json;
+
+    fn sample_pascal() -> serde_json::Value {
+        json!({
+            "HireDate": "2020-01-01", "IsOwner": true, "IsManager": false,
+            "Occupations": ["Owner"], "Name": "Green Leaf", "DisplayName": "Green Leaf (Main)",
+            "FacilityType": {"CanGrowPlants": true, "CanSellToConsumers": false, "IsMedical": true,
+                             "SomeFutureFlag": true},
+            "License": {"Number": "CUL-0001", "EmployeeLicenseNumber": "EMP-7",
+                        "StartDate": "2020-01-01", "EndDate": "2030-01-01", "LicenseType": "Cultivator"},
+            "BrandNewField": 42
+        })
+    }
+
+    #[test]
+    fn decodes_pascal_facility_with_capabilities() {
+        let f: Facility = decode(sample_pascal()).unwrap();
+        assert_eq!(f.license_number(), "CUL-0001");
+        assert_eq!(f.is_owner, Some(true));
+        assert_eq!(
+            f.license
+                .as_ref()
+                .unwrap()
+                .employee_license_number
+                .as_deref(),
+            Some("EMP-7")
+        );
+        assert!(f.has(Capability::CanGrowPlants));
+        assert!(!f.has(Capability::CanSellToConsumers));
+        assert!(f.section_applies(Section::Plants));
+        assert!(!f.section_applies(Section::Sales));
+        assert!(f.facility_type.as_ref().unwrap().flag("SomeFutureFlag"));
+        assert_eq!(f.extra["BrandNewField"], 42);
+    }
+
+    #[test]
+    fn decodes_camel_facility_and_tolerates_missing_fields() {
+        let f: Facility = decode(json!({
+            "isOwner": false, "name": "Dist",
+            "facilityType": {"canGrowPlants": false},
+            "license": {"number": "DIS-1", "licenseType": "Distributor"}
+        }))
+        .unwrap();
+        assert_eq!(f.license_number(), "DIS-1");
+        assert_eq!(f.is_owner, Some(false));
+        assert_eq!(f.display_name, None);
+        assert!(!f.section_applies(Section::Plants));
+        assert!(f.section_applies(Section::Packages));
+        let empty: Facility = decode(json!({})).unwrap();
+        assert_eq!(empty.license_number(), "");
+        assert!(!empty.has(Capability::CanGrowPlants));
+    }
+
+    #[test]
+    fn employee_decodes() {
+        let e: Employee =
+            decode(json!({"FullName": "Ann", "License": {"Number": "EMP-1"}})).unwrap();
+        assert_eq!(e.full_name.as_deref(), Some("Ann"));
+        assert_eq!(e.license.unwrap().number.as_deref(), Some("EMP-1"));
+    }
+}
