@@ -180,8 +180,9 @@ pub(crate) fn decode_records<T: DeserializeOwned>(records: Vec<Value>) -> Result
         .collect()
 }
 
-/// The `[start, end]` windows covering `from..to`, oldest first, each `size` long (the last
-/// shorter), every window after the first starting `overlap` early.
+/// The `[start, end]` windows covering `from..to`, oldest first. Each spans at most `size` (a
+/// server limiting windows to 24 h accepts every one), and each after the first starts `overlap`
+/// before the previous one ended. Needs `overlap < size` (checked by [`crate::ClientConfig`]).
 pub(crate) fn windows(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -189,16 +190,17 @@ pub(crate) fn windows(
     overlap: chrono::Duration,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
+    if size <= overlap {
+        return out;
+    }
     let mut start = from;
     while start < to {
         let end = (start + size).min(to);
-        let sent_start = if start == from {
-            from
-        } else {
-            (start - overlap).max(from)
-        };
-        out.push((sent_start, end));
-        start = end;
+        out.push((start, end));
+        if end >= to {
+            break;
+        }
+        start = end - overlap;
     }
     out
 }
@@ -251,8 +253,8 @@ impl Client {
     }
 
     /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
-    /// of [`crate::ClientConfig::window`] (oldest first, each after the first reaching back
-    /// [`crate::ClientConfig::window_overlap`]), page by page (`pageSize=20`, `pageNumber` from 1,
+    /// of [`crate::ClientConfig::window`] at most (oldest first, each after the first reaching
+    /// back [`crate::ClientConfig::window_overlap`] into the previous one), page by page (`pageSize=20`, `pageNumber` from 1,
     /// while `CurrentPage < TotalPages`). Yields one [`WindowPage`] per page and stops after the
     /// first error. Records of the overlap may come twice: store them by `Id`.
     pub fn walk<T: DeserializeOwned + Send + 'static>(
@@ -336,43 +338,30 @@ mod tests {
 
     #[test]
     fn windows_cover_the_range_oldest_first_with_overlap() {
-        let w = windows(
-            t(0),
-            t(50),
-            chrono::Duration::hours(24),
-            chrono::Duration::minutes(1),
-        );
-        assert_eq!(w.len(), 3);
+        let minute = chrono::Duration::minutes(1);
+        let w = windows(t(0), t(47), chrono::Duration::hours(24), minute);
+        assert_eq!(w.len(), 2);
         assert_eq!(w[0], (t(0), t(24)));
-        assert_eq!(w[1], (t(24) - chrono::Duration::minutes(1), t(48)));
-        assert_eq!(w[2], (t(48) - chrono::Duration::minutes(1), t(50)));
-        assert!(
-            windows(
-                t(5),
-                t(5),
-                chrono::Duration::hours(1),
-                chrono::Duration::zero()
-            )
-            .is_empty()
-        );
-        assert!(
-            windows(
-                t(5),
-                t(1),
-                chrono::Duration::hours(1),
-                chrono::Duration::zero()
-            )
-            .is_empty()
+        assert_eq!(w[1], (t(24) - minute, t(47)));
+        let w = windows(t(0), t(48), chrono::Duration::hours(24), minute);
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[2], (t(48) - minute * 2, t(48)));
+        for (a, b) in &w {
+            assert!(*b - *a <= chrono::Duration::hours(24));
+        }
+        for pair in w.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1 - minute);
+        }
+        let zero = chrono::Duration::zero();
+        assert!(windows(t(5), t(5), chrono::Duration::hours(1), zero).is_empty());
+        assert!(windows(t(5), t(1), chrono::Duration::hours(1), zero).is_empty());
+        assert_eq!(
+            windows(t(0), t(24), chrono::Duration::hours(24), zero).len(),
+            1
         );
         assert_eq!(
-            windows(
-                t(0),
-                t(24),
-                chrono::Duration::hours(24),
-                chrono::Duration::zero()
-            )
-            .len(),
-            1
+            windows(t(0), t(72), chrono::Duration::hours(24), zero).len(),
+            3
         );
     }
 

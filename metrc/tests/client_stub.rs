@@ -1,0 +1,484 @@
+//! The client against small scripted HTTP servers on 127.0.0.1:0: what the sandbox cannot easily
+//! fake (camelCase answers, HTML errors, bodies echoing the key, hanging and dropped answers).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use chrono::{NaiveDate, TimeZone, Utc};
+use futures::StreamExt;
+use metrc::{
+    CellStatus, Client, ClientConfig, Error, Package, PackageFinish, Resource, RetryPolicy, Section,
+};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+
+const VENDOR: &str = "vendor-key-AAAA";
+const USER: &str = "user-key-BBBB";
+
+/// A request as the stub saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    query: Vec<(String, String)>,
+    authorization: Option<String>,
+    body: String,
+}
+
+impl Seen {
+    fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the stub answers.
+struct Canned {
+    status: u16,
+    body: String,
+    retry_after: Option<&'static str>,
+    delay: Duration,
+}
+
+fn answer(status: u16, body: impl Into<String>) -> Canned {
+    Canned {
+        status,
+        body: body.into(),
+        retry_after: None,
+        delay: Duration::ZERO,
+    }
+}
+
+fn json_answer(value: Value) -> Canned {
+    answer(200, value.to_string())
+}
+
+type Script = dyn Fn(&Seen, usize) -> Canned + Send + Sync;
+
+struct Stub {
+    url: Url,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Stub {
+    /// Serves `script(request, index of the request)` for every request.
+    async fn start(script: impl Fn(&Seen, usize) -> Canned + Send + Sync + 'static) -> Stub {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let script: Arc<Script> = Arc::new(script);
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let (log, script) = (log.clone(), script.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let request = Seen {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_string(),
+                    query: url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .collect(),
+                    authorization: parts
+                        .headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                };
+                let index = {
+                    let mut log = log.lock().unwrap();
+                    log.push(request.clone());
+                    log.len() - 1
+                };
+                let canned = script(&request, index);
+                tokio::time::sleep(canned.delay).await;
+                let mut response = Response::new(Body::from(canned.body));
+                *response.status_mut() = StatusCode::from_u16(canned.status).unwrap();
+                if let Some(after) = canned.retry_after {
+                    response
+                        .headers_mut()
+                        .insert("retry-after", HeaderValue::from_static(after));
+                }
+                response
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Stub { url, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn client(&self) -> Client {
+        client_for(self.url.clone())
+    }
+}
+
+fn client_for(url: Url) -> Client {
+    let mut cfg = ClientConfig::new(url, SecretString::from(VENDOR));
+    cfg.timeout = Duration::from_millis(300);
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        rate_limited_delay: Duration::from_millis(10),
+    };
+    Client::new(cfg).unwrap()
+}
+
+fn user() -> SecretString {
+    SecretString::from(USER)
+}
+
+fn assert_no_key(text: &str) {
+    assert!(!text.contains(USER), "user key leaked: {text}");
+    assert!(!text.contains(VENDOR), "vendor key leaked: {text}");
+}
+
+#[tokio::test]
+async fn facilities_sends_basic_auth_and_reads_camel_case() {
+    let stub = Stub::start(|_, _| {
+        json_answer(json!([{
+            "name": "Green", "isOwner": true, "isManager": false,
+            "facilityType": {"canGrowPlants": true},
+            "license": {"number": "CUL-1", "licenseType": "Cultivator", "employeeLicenseNumber": "E-1"},
+            "somethingNew": [1, 2]
+        }]))
+    })
+    .await;
+    let facilities = stub.client().facilities(&user()).await.unwrap();
+    assert_eq!(facilities.len(), 1);
+    assert_eq!(facilities[0].license_number(), "CUL-1");
+    assert_eq!(facilities[0].is_owner, Some(true));
+    assert!(facilities[0].section_applies(Section::Plants));
+    assert_eq!(facilities[0].extra["SomethingNew"], json!([1, 2]));
+    let seen = stub.seen();
+    assert_eq!(seen[0].path, "/facilities/v2/");
+    // base64("vendor-key-AAAA:user-key-BBBB")
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Basic dmVuZG9yLWtleS1BQUFBOnVzZXIta2V5LUJCQkI=")
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_means_key_invalid_on_facilities_and_no_access_elsewhere() {
+    let stub = Stub::start(|r, _| {
+        if r.path == "/packages/v2/active" {
+            answer(403, "")
+        } else {
+            answer(
+                401,
+                r#"{"Message":"Invalid or no authentication provided"}"#,
+            )
+        }
+    })
+    .await;
+    let client = stub.client();
+    assert_eq!(client.facilities(&user()).await, Err(Error::KeyInvalid));
+    assert_eq!(
+        client.probe(&user(), "LIC-1", Section::Items).await,
+        Err(Error::NoAccess {
+            license: "LIC-1".into(),
+            status: 401
+        })
+    );
+    assert_eq!(
+        client.probe(&user(), "LIC-1", Section::Packages).await,
+        Err(Error::NoAccess {
+            license: "LIC-1".into(),
+            status: 403
+        })
+    );
+    assert_eq!(client.validate_key(&user()).await, Err(Error::KeyInvalid));
+    // No retries for access errors: one request each.
+    assert_eq!(stub.seen().len(), 4);
+    let probe = &stub.seen()[1];
+    assert_eq!(probe.q("licenseNumber"), Some("LIC-1"));
+    assert_eq!(probe.q("pageSize"), Some("1"));
+}
+
+#[tokio::test]
+async fn reads_retry_429_and_5xx_then_succeed() {
+    let stub = Stub::start(|_, i| match i {
+        0 => Canned {
+            retry_after: Some("0.05"),
+            ..answer(429, "")
+        },
+        1 => answer(503, "<html><body>Service Unavailable</body></html>"),
+        _ => json_answer(json!([])),
+    })
+    .await;
+    let started = std::time::Instant::now();
+    stub.client()
+        .probe(&user(), "L", Section::Items)
+        .await
+        .unwrap();
+    assert_eq!(stub.seen().len(), 3);
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "Retry-After not honoured"
+    );
+}
+
+#[tokio::test]
+async fn exhausted_retries_report_the_last_error_without_the_key() {
+    let body = format!(
+        "<html><h1>Server Error</h1><p>{USER} {VENDOR}</p>{}</html>",
+        "x".repeat(500)
+    );
+    let stub = Stub::start(move |r, _| {
+        if r.path.starts_with("/items") {
+            Canned {
+                retry_after: Some("0"),
+                ..answer(429, "")
+            }
+        } else {
+            answer(500, body.clone())
+        }
+    })
+    .await;
+    let client = stub.client();
+    let err = client
+        .probe(&user(), "L", Section::Packages)
+        .await
+        .unwrap_err();
+    let Error::Server { status, excerpt } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*status, 500);
+    assert!(excerpt.starts_with("<html>") && excerpt.chars().count() <= metrc::EXCERPT_CHARS);
+    assert_no_key(&format!("{err} {err:?}"));
+    assert_eq!(stub.seen().len(), 3, "max_attempts is 3");
+    assert_eq!(
+        client.probe(&user(), "L", Section::Items).await,
+        Err(Error::RateLimited {
+            retry_after: Some(Duration::ZERO)
+        })
+    );
+}
+
+#[tokio::test]
+async fn empty_5xx_timeout_and_undecodable_bodies() {
+    let stub = Stub::start(|r, _| match r.path.as_str() {
+        "/items/v2/active" => answer(502, ""),
+        "/strains/v2/active" => Canned {
+            delay: Duration::from_secs(2),
+            ..json_answer(json!([]))
+        },
+        _ => answer(200, format!("<html>oops {USER}</html>")),
+    })
+    .await;
+    let client = stub.client();
+    assert_eq!(
+        client.probe(&user(), "L", Section::Items).await,
+        Err(Error::Server {
+            status: 502,
+            excerpt: String::new()
+        })
+    );
+    assert_eq!(
+        client.probe(&user(), "L", Section::Strains).await,
+        Err(Error::Timeout)
+    );
+    let err = client.facilities(&user()).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert_no_key(&format!("{err:?}"));
+    let strains = stub
+        .seen()
+        .iter()
+        .filter(|r| r.path.starts_with("/strains"))
+        .count();
+    assert_eq!(strains, 3, "timeouts are retried");
+}
+
+fn finish_row() -> PackageFinish {
+    PackageFinish {
+        label: "1A4000000000000000000123".into(),
+        actual_date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn writes_are_sent_once_and_classified() {
+    let stub = Stub::start(|r, _| match r.q("licenseNumber") {
+        Some("OK") => answer(200, ""),
+        Some("BAD") => answer(400, r#"[{"row":0,"message":"Package does not exist"}]"#),
+        Some("BUSY") => answer(503, "<html>down</html>"),
+        Some("SLOW") => Canned {
+            delay: Duration::from_secs(2),
+            ..answer(200, "")
+        },
+        _ => answer(429, ""),
+    })
+    .await;
+    let client = stub.client();
+    let rows = [finish_row()];
+    assert_eq!(
+        client
+            .finish_packages(&user(), "OK", &rows)
+            .await
+            .unwrap()
+            .ids,
+        Vec::<i64>::new()
+    );
+    let sent = &stub.seen()[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("PUT", "/packages/v2/finish")
+    );
+    let body: Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(
+        body,
+        json!([{"Label": "1A4000000000000000000123", "ActualDate": "2026-01-02"}])
+    );
+
+    let Err(Error::Rejected { rows: errors, .. }) =
+        client.finish_packages(&user(), "BAD", &rows).await
+    else {
+        panic!("expected a rejection")
+    };
+    assert_eq!(errors[0].row, Some(0));
+    let busy = client
+        .finish_packages(&user(), "BUSY", &rows)
+        .await
+        .unwrap_err();
+    assert!(matches!(busy, Error::Server { status: 503, .. }) && busy.write_not_recorded());
+    let limited = client
+        .finish_packages(&user(), "LIMIT", &rows)
+        .await
+        .unwrap_err();
+    assert!(matches!(limited, Error::RateLimited { .. }) && limited.write_not_recorded());
+    let slow = client
+        .finish_packages(&user(), "SLOW", &rows)
+        .await
+        .unwrap_err();
+    assert!(matches!(slow, Error::OutcomeUnknown(_)), "{slow:?}");
+    assert!(!slow.write_not_recorded());
+    // Every write went exactly once: never retried.
+    assert_eq!(stub.seen().len(), 5);
+
+    let eleven = vec![finish_row(); 11];
+    assert_eq!(
+        client.finish_packages(&user(), "OK", &eleven).await,
+        Err(Error::TooManyRows { max: 10, got: 11 })
+    );
+    assert_eq!(stub.seen().len(), 5, "nothing sent for 11 rows");
+}
+
+#[tokio::test]
+async fn write_to_a_closed_port_is_a_transport_error_not_unknown() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    drop(listener);
+    let err = client_for(url)
+        .finish_packages(&user(), "L", &[finish_row()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.write_not_recorded());
+    assert_no_key(&format!("{err:?}"));
+}
+
+#[tokio::test]
+async fn walk_pages_within_windows_and_accepts_camel_envelopes() {
+    // 45 records per window: pages of 20, 20, 5, in camelCase.
+    let stub = Stub::start(|r, _| {
+        let page: u32 = r.q("pageNumber").unwrap().parse().unwrap();
+        let start = r.q("lastModifiedStart").unwrap().to_string();
+        let data: Vec<Value> = (0..if page < 3 { 20 } else { 5 })
+            .map(|i| json!({"id": page * 100 + i, "label": start}))
+            .collect();
+        json_answer(json!({"data": data, "currentPage": page, "totalPages": 3, "pageSize": 20}))
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let to = from + chrono::Duration::hours(30);
+    let pages: Vec<_> = stub
+        .client()
+        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
+        .collect()
+        .await;
+    let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
+    assert_eq!(pages.len(), 6);
+    assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 90);
+    assert_eq!(
+        pages
+            .iter()
+            .map(|p| (p.window_index, p.page, p.window_complete))
+            .collect::<Vec<_>>(),
+        vec![
+            (0, 1, false),
+            (0, 2, false),
+            (0, 3, true),
+            (1, 1, false),
+            (1, 2, false),
+            (1, 3, true)
+        ]
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.window_count == 2 && p.total_pages == 3)
+    );
+    let seen = stub.seen();
+    assert_eq!(seen[0].q("lastModifiedStart"), Some("2026-01-01T00:00:00Z"));
+    assert_eq!(seen[0].q("lastModifiedEnd"), Some("2026-01-02T00:00:00Z"));
+    assert_eq!(seen[3].q("lastModifiedStart"), Some("2026-01-01T23:59:00Z"));
+    assert_eq!(seen[3].q("lastModifiedEnd"), Some("2026-01-02T06:00:00Z"));
+    assert!(seen.iter().all(|r| r.q("pageSize") == Some("20")));
+    assert_eq!(
+        pages[5].records[0].label.as_deref(),
+        Some("2026-01-01T23:59:00Z")
+    );
+}
+
+#[tokio::test]
+async fn validation_cells_granted_denied_not_applicable_and_error() {
+    let stub = Stub::start(|r, _| match (r.path.as_str(), r.q("licenseNumber")) {
+        ("/facilities/v2/", _) => json_answer(json!([
+            {"Name": "Farm", "IsOwner": true, "FacilityType": {"CanGrowPlants": true},
+             "License": {"Number": "CUL-1", "LicenseType": "Cultivator"}},
+            {"Name": "Trucks", "IsOwner": false, "FacilityType": {},
+             "License": {"Number": "DIS-1", "LicenseType": "Distributor"}}
+        ])),
+        ("/employees/v2/", Some("CUL-1")) => answer(401, ""),
+        ("/harvests/v2/active", Some("CUL-1")) => answer(500, ""),
+        _ => json_answer(json!({"Data": [], "CurrentPage": 1, "TotalPages": 0})),
+    })
+    .await;
+    let client = stub.client();
+    let events: Vec<_> = client.validate_key_stream(&user()).collect().await;
+    assert!(matches!(events[0], Ok(metrc::ValidationEvent::Facilities(ref f)) if f.len() == 2));
+    assert_eq!(events.len(), 1 + 2 * Section::ALL.len());
+    let report = client.validate_key(&user()).await.unwrap();
+    let farm = report.facility("CUL-1").unwrap();
+    assert!(farm.is_owner);
+    assert_eq!(farm.cell(Section::Employees), Some(&CellStatus::Denied));
+    assert_eq!(farm.cell(Section::Plants), Some(&CellStatus::Granted));
+    assert!(matches!(
+        farm.cell(Section::Harvests),
+        Some(CellStatus::Error(_))
+    ));
+    assert_eq!(farm.cell(Section::Sales), Some(&CellStatus::NotApplicable));
+    let trucks = report.facility("DIS-1").unwrap();
+    assert!(!trucks.is_owner);
+    assert_eq!(
+        trucks.cell(Section::Plants),
+        Some(&CellStatus::NotApplicable)
+    );
+    assert_eq!(trucks.cell(Section::Packages), Some(&CellStatus::Granted));
+    assert_eq!(trucks.cells.len(), Section::ALL.len());
+    assert_no_key(&serde_json::to_string(&report).unwrap());
+}
