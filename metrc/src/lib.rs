@@ -33,8 +33,8 @@ pub mod sandbox;
 pub use client::Client;
 pub use config::{ClientConfig, Limits, RetryPolicy, state_base_url};
 pub use error::{EXCERPT_CHARS, Error, RowError};
-pub use paging::{PAGE_SIZE, Resource, WindowPage};
-pub use sections::{Capability, Section};
+pub use paging::{PAGE_SIZE, WindowPage};
+pub use sections::{Capability, Resource, Section};
 pub use types::{
     AdjustReason, Employee, Facility, FacilityType, Harvest, Item, Location, Package,
     PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste, Strain,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Scope, excerpt};
-use crate::sections::Section;
+use crate::sections::Resource;
 use crate::types::tolerant::{decode, pascal_keys};
 
 /// Largest page Metrc serves ("a value that does not exceed 20").
@@ -18,74 +18,6 @@ pub const PAGE_SIZE: u32 = 20;
 /// Upper bound on pages walked for one list or window, in case a server keeps saying there is
 /// more: 100,000 pages of 20 is far more than any license holds.
 const MAX_PAGES: u32 = 100_000;
-
-/// A list sync walks by `lastModified` windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Resource {
-    PackagesActive,
-    PackagesInactive,
-    PlantsVegetative,
-    PlantsFlowering,
-    PlantsInactive,
-    PlantBatchesActive,
-    HarvestsActive,
-    ItemsActive,
-    LocationsActive,
-    StrainsActive,
-    TransfersIncoming,
-    TransfersOutgoing,
-}
-
-impl Resource {
-    pub const ALL: [Resource; 12] = [
-        Resource::PackagesActive,
-        Resource::PackagesInactive,
-        Resource::PlantsVegetative,
-        Resource::PlantsFlowering,
-        Resource::PlantsInactive,
-        Resource::PlantBatchesActive,
-        Resource::HarvestsActive,
-        Resource::ItemsActive,
-        Resource::LocationsActive,
-        Resource::StrainsActive,
-        Resource::TransfersIncoming,
-        Resource::TransfersOutgoing,
-    ];
-
-    /// The v2 path of the list.
-    pub fn path(self) -> &'static str {
-        match self {
-            Resource::PackagesActive => "/packages/v2/active",
-            Resource::PackagesInactive => "/packages/v2/inactive",
-            Resource::PlantsVegetative => "/plants/v2/vegetative",
-            Resource::PlantsFlowering => "/plants/v2/flowering",
-            Resource::PlantsInactive => "/plants/v2/inactive",
-            Resource::PlantBatchesActive => "/plantbatches/v2/active",
-            Resource::HarvestsActive => "/harvests/v2/active",
-            Resource::ItemsActive => "/items/v2/active",
-            Resource::LocationsActive => "/locations/v2/active",
-            Resource::StrainsActive => "/strains/v2/active",
-            Resource::TransfersIncoming => "/transfers/v2/incoming",
-            Resource::TransfersOutgoing => "/transfers/v2/outgoing",
-        }
-    }
-
-    /// The section whose permission the list needs.
-    pub fn section(self) -> Section {
-        match self {
-            Resource::PackagesActive | Resource::PackagesInactive => Section::Packages,
-            Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
-                Section::Plants
-            }
-            Resource::PlantBatchesActive => Section::PlantBatches,
-            Resource::HarvestsActive => Section::Harvests,
-            Resource::ItemsActive => Section::Items,
-            Resource::LocationsActive => Section::Locations,
-            Resource::StrainsActive => Section::Strains,
-            Resource::TransfersIncoming | Resource::TransfersOutgoing => Section::Transfers,
-        }
-    }
-}
 
 /// One page of one window, as [`Client::walk`] yields it.
 #[derive(Debug, Clone, PartialEq)]
@@ -395,17 +327,5 @@ mod tests {
             Page::parse(json!({"Data": 5}), 1),
             Err(Error::Decode { .. })
         ));
-    }
-
-    #[test]
-    fn resources_map_to_sections_and_v2_paths() {
-        for r in Resource::ALL {
-            assert!(r.path().contains("/v2/"), "{r:?}");
-        }
-        assert_eq!(
-            Resource::PackagesActive.path(),
-            Section::Packages.probe_path()
-        );
-        assert_eq!(Resource::TransfersOutgoing.section(), Section::Transfers);
     }
 }

@@ -192,6 +192,88 @@ impl Capability {
     }
 }
 
+/// The paged lists of records, walked by `lastModified` windows: the client's
+/// [`crate::Client::walk`] sends to [`Resource::path`]; a sandbox serving them can use the same
+/// table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Resource {
+    PackagesActive,
+    PackagesInactive,
+    PlantsVegetative,
+    PlantsFlowering,
+    PlantsInactive,
+    PlantBatchesActive,
+    HarvestsActive,
+    ItemsActive,
+    LocationsActive,
+    StrainsActive,
+    TransfersIncoming,
+    TransfersOutgoing,
+    SalesReceiptsActive,
+    PatientsActive,
+    ProcessingActive,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 15] = [
+        Resource::PackagesActive,
+        Resource::PackagesInactive,
+        Resource::PlantsVegetative,
+        Resource::PlantsFlowering,
+        Resource::PlantsInactive,
+        Resource::PlantBatchesActive,
+        Resource::HarvestsActive,
+        Resource::ItemsActive,
+        Resource::LocationsActive,
+        Resource::StrainsActive,
+        Resource::TransfersIncoming,
+        Resource::TransfersOutgoing,
+        Resource::SalesReceiptsActive,
+        Resource::PatientsActive,
+        Resource::ProcessingActive,
+    ];
+
+    /// The v2 path of the list.
+    pub fn path(self) -> &'static str {
+        match self {
+            Resource::PackagesActive => "/packages/v2/active",
+            Resource::PackagesInactive => "/packages/v2/inactive",
+            Resource::PlantsVegetative => "/plants/v2/vegetative",
+            Resource::PlantsFlowering => "/plants/v2/flowering",
+            Resource::PlantsInactive => "/plants/v2/inactive",
+            Resource::PlantBatchesActive => "/plantbatches/v2/active",
+            Resource::HarvestsActive => "/harvests/v2/active",
+            Resource::ItemsActive => "/items/v2/active",
+            Resource::LocationsActive => "/locations/v2/active",
+            Resource::StrainsActive => "/strains/v2/active",
+            Resource::TransfersIncoming => "/transfers/v2/incoming",
+            Resource::TransfersOutgoing => "/transfers/v2/outgoing",
+            Resource::SalesReceiptsActive => "/sales/v2/receipts/active",
+            Resource::PatientsActive => "/patients/v2/active",
+            Resource::ProcessingActive => "/processing/v2/active",
+        }
+    }
+
+    /// The section whose permission the list needs.
+    pub fn section(self) -> Section {
+        match self {
+            Resource::PackagesActive | Resource::PackagesInactive => Section::Packages,
+            Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
+                Section::Plants
+            }
+            Resource::PlantBatchesActive => Section::PlantBatches,
+            Resource::HarvestsActive => Section::Harvests,
+            Resource::ItemsActive => Section::Items,
+            Resource::LocationsActive => Section::Locations,
+            Resource::StrainsActive => Section::Strains,
+            Resource::TransfersIncoming | Resource::TransfersOutgoing => Section::Transfers,
+            Resource::SalesReceiptsActive => Section::Sales,
+            Resource::PatientsActive => Section::Patients,
+            Resource::ProcessingActive => Section::ProcessingJobs,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +305,22 @@ mod tests {
         assert!(Section::Transfers.readable_with(&["MANAGE TRANSFERS"]));
         for s in Section::ALL {
             assert!(s.readable_with(s.all_permissions()), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_section_has_a_list_at_its_probe_path() {
+        for s in Section::ALL {
+            assert!(
+                Resource::ALL
+                    .iter()
+                    .any(|r| r.section() == s && r.path() == s.probe_path())
+                    || s == Section::Employees,
+                "{s:?}"
+            );
+        }
+        for r in Resource::ALL {
+            assert!(r.path().contains("/v2/"), "{r:?}");
         }
     }
 }
