@@ -1,0 +1,245 @@
+//! The admin API under `/sandbox/` (DESIGN §10): not in real Metrc, no Basic auth. JSON bodies,
+//! snake_case keys; errors are `{"Message": "..."}` with 400 (404 for an unknown employee or
+//! package).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use super::error::ApiError;
+use super::model::AdminError;
+use super::{seed, wire};
+
+pub fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route("/sandbox/licenses", get(licenses).post(add_license))
+        .route("/sandbox/licenses/{number}/packages/{label}", get(package))
+        .route("/sandbox/licenses/{number}/plant-waste", get(plant_waste))
+        .route("/sandbox/employees", get(employees).post(add_employee))
+        .route(
+            "/sandbox/employees/{id}/regenerate-key",
+            post(regenerate_key),
+        )
+        .route("/sandbox/faults", post(add_fault).delete(clear_faults))
+        .route("/sandbox/requests", get(requests))
+        .route("/sandbox/reset", post(reset))
+        .with_state(sandbox)
+}
+
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+}
+
+#[derive(Deserialize)]
+struct NewLicense {
+    number: String,
+    name: String,
+    license_type: String,
+    #[serde(default = "default_state")]
+    state: String,
+    packages: Option<usize>,
+}
+
+fn default_state() -> String {
+    "CA".to_string()
+}
+
+/// Most packages one admin call may seed (keeps a typo from eating the machine).
+const MAX_SEEDED_PACKAGES: usize = 200_000;
+
+/// `POST /sandbox/licenses` `{number, name, license_type, state, packages?}` → 201 with the
+/// license; seeded like the demo licenses (`packages` active packages, default 20).
+async fn add_license(
+    State(s): State<Sandbox>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new: NewLicense = body(&bytes)?;
+    let packages = new.packages.unwrap_or(20);
+    if packages > MAX_SEEDED_PACKAGES {
+        return Err(ApiError::bad_request(format!(
+            "packages must not exceed {MAX_SEEDED_PACKAGES}."
+        )));
+    }
+    let now = Utc::now();
+    let mut model = s.inner.model.write();
+    let opened = now.date_naive() - chrono::Duration::days(365);
+    let idx = model.add_license(
+        &new.number,
+        &new.name,
+        &new.license_type,
+        &new.state,
+        opened,
+    )?;
+    seed::license_data(&mut model, idx, packages, now);
+    let license = model.license(idx).map(license_json).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(license)))
+}
+
+fn license_json(l: &super::model::License) -> Value {
+    json!({
+        "number": l.number, "name": l.name, "license_type": l.license_type, "state": l.state,
+        "facility_id": l.facility_id, "kind": format!("{:?}", l.kind),
+    })
+}
+
+/// `GET /sandbox/licenses`: every license.
+async fn licenses(State(s): State<Sandbox>) -> Json<Value> {
+    let model = s.inner.model.read();
+    Json(Value::Array(
+        model.licenses.iter().map(license_json).collect(),
+    ))
+}
+
+/// `GET /sandbox/licenses/{number}/packages/{label}`: the package as Metrc would send it.
+async fn package(
+    State(s): State<Sandbox>,
+    Path((number, label)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let model = s.inner.model.read();
+    let idx = model
+        .license_idx(&number)
+        .ok_or(AdminError::UnknownLicense(number))?;
+    let package = model.package_at(idx, &label).ok_or(ApiError::NotFound)?;
+    Ok(Json(wire::package(package, &model)))
+}
+
+/// `GET /sandbox/licenses/{number}/plant-waste`: plant waste recorded at the license.
+async fn plant_waste(
+    State(s): State<Sandbox>,
+    Path(number): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let model = s.inner.model.read();
+    let idx = model
+        .license_idx(&number)
+        .ok_or(AdminError::UnknownLicense(number))?;
+    let rows = model.plant_waste.iter().filter(|w| w.license == idx).map(|w| {
+        let labels: Vec<&str> = w.plant_ids.iter().filter_map(|p| model.plants.get(*p)).map(|p| p.label.as_str()).collect();
+        json!({
+            "id": w.id, "method": w.method, "reason": w.reason, "weight": w.weight, "unit": w.unit,
+            "mixed_material": w.mixed_material, "note": w.note, "date": w.date, "plant_labels": labels,
+            "employee_id": w.employee_id,
+        })
+    });
+    Ok(Json(Value::Array(rows.collect())))
+}
+
+#[derive(Deserialize)]
+struct NewEmployee {
+    name: String,
+    #[serde(default)]
+    owner_of: Vec<String>,
+    #[serde(default)]
+    permissions: BTreeMap<String, Vec<String>>,
+}
+
+/// `POST /sandbox/employees` `{name, owner_of?, permissions: {license: [permission]}}` →
+/// `{id, api_key}`.
+async fn add_employee(
+    State(s): State<Sandbox>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new: NewEmployee = body(&bytes)?;
+    let mut model = s.inner.model.write();
+    let hired = Utc::now().date_naive();
+    let id = model.add_employee(&new.name, &new.owner_of, &new.permissions, hired)?;
+    let key = model.employee(id).map(|e| e.api_key.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "api_key": key })),
+    ))
+}
+
+/// `GET /sandbox/employees` → `[{id, name, employee_license_number, api_key, licenses, owner_of}]`.
+async fn employees(State(s): State<Sandbox>) -> Json<Value> {
+    let rows = s.employees().into_iter().map(|e| {
+        json!({
+            "id": e.id, "name": e.name, "employee_license_number": e.employee_license_number,
+            "api_key": e.api_key, "licenses": e.licenses, "owner_of": e.owner_of,
+        })
+    });
+    Json(Value::Array(rows.collect()))
+}
+
+/// `POST /sandbox/employees/{id}/regenerate-key` → `{api_key}`; the old key gets 401 from now on.
+async fn regenerate_key(
+    State(s): State<Sandbox>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("'{id}' is not an employee id.")))?;
+    let key = s.inner.model.write().regenerate_key(id)?;
+    Ok(Json(json!({ "api_key": key })))
+}
+
+#[derive(Deserialize)]
+struct NewFault {
+    status: Option<u16>,
+    count: Option<u32>,
+    path_prefix: Option<String>,
+    latency_ms: Option<u64>,
+}
+
+/// `POST /sandbox/faults` `{status, count?, path_prefix?}` and/or `{latency_ms}` → 204.
+async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode, ApiError> {
+    let fault: NewFault = body(&bytes)?;
+    if fault.status.is_none() && fault.latency_ms.is_none() {
+        return Err(ApiError::bad_request(
+            "Give status (with count, path_prefix) or latency_ms.",
+        ));
+    }
+    let status = fault
+        .status
+        .map(|code| {
+            StatusCode::from_u16(code)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("status {code} is not a 4xx or 5xx status."))
+                })
+        })
+        .transpose()?;
+    if fault.latency_ms.is_some_and(|ms| ms > 60_000) {
+        return Err(ApiError::bad_request("latency_ms must not exceed 60000."));
+    }
+    let mut faults = s.inner.faults.lock();
+    if let Some(status) = status {
+        faults.add(status, fault.count.unwrap_or(1), fault.path_prefix);
+    }
+    if let Some(ms) = fault.latency_ms {
+        faults.set_latency(Duration::from_millis(ms));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /sandbox/faults` → 204: no more injected statuses or latency.
+async fn clear_faults(State(s): State<Sandbox>) -> StatusCode {
+    s.inner.faults.lock().clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /sandbox/requests` → the Metrc calls, oldest first.
+async fn requests(State(s): State<Sandbox>) -> Json<Vec<super::LogEntry>> {
+    Json(s.requests())
+}
+
+/// `POST /sandbox/reset` → 204, back to the seeded state.
+async fn reset(State(s): State<Sandbox>) -> StatusCode {
+    let sandbox = s.clone();
+    // Reseeding a big sandbox takes a moment: off the async workers.
+    match tokio::task::spawn_blocking(move || sandbox.reset()).await {
+        Ok(()) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

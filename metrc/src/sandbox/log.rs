@@ -1,0 +1,82 @@
+//! The log of Metrc calls: who (whose key) called what, and what they got. Bounded: the oldest
+//! entries go once [`CAPACITY`] is reached.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Entries kept.
+pub const CAPACITY: usize = 100_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub path: String,
+    pub license: Option<String>,
+    /// The employee whose key made the call; `None` when the key was unknown.
+    pub employee_id: Option<u64>,
+    pub employee_name: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Debug)]
+pub struct RequestLog {
+    entries: VecDeque<LogEntry>,
+    capacity: usize,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        RequestLog::with_capacity(CAPACITY)
+    }
+}
+
+impl RequestLog {
+    pub fn with_capacity(capacity: usize) -> RequestLog {
+        RequestLog {
+            entries: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn push(&mut self, entry: LogEntry) {
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// Oldest first.
+    pub fn entries(&self) -> Vec<LogEntry> {
+        self.entries.iter().cloned().collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_entries() {
+        let mut log = RequestLog::with_capacity(2);
+        for status in [200, 401, 429] {
+            log.push(LogEntry {
+                at: Utc::now(),
+                method: "GET".into(),
+                path: "/".into(),
+                license: None,
+                employee_id: None,
+                employee_name: None,
+                status,
+            });
+        }
+        let statuses: Vec<u16> = log.entries().iter().map(|e| e.status).collect();
+        assert_eq!(statuses, vec![401, 429]);
+    }
+}
