@@ -1,3 +1,16 @@
-use leptos::prelude::*;
-#[component]
-pub fn App() -> impl IntoView { view! { <p>"Tracekeeper"</p> } }
+//! Tracekeeper's application: shared types, pages, components and server functions for both
+//! targets, and behind the `ssr` feature the services they call.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use app::App;
+#[cfg(feature = "ssr")]
+pub use app::shell;

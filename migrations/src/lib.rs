@@ -1,1 +1,19 @@
-pub fn placeholder() {}
+//! The database schema. Only the schema lives here: no application code, no data.
+//! Every migration runs unchanged on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_users;
+mod m20261128_000002_sessions;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_users::Migration),
+            Box::new(m20261128_000002_sessions::Migration),
+        ]
+    }
+}

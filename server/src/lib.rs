@@ -1,1 +1,10 @@
+//! The `tracekeeper` server: configuration, start-up, the axum router and background jobs.
+//! A library as well as a binary, so integration tests start the real server in-process.
 
+pub mod cli;
+pub mod error;
+pub mod jobs;
+pub mod router;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,5 @@
+//! Server functions: thin. Each checks the session and role on the server, calls a service in
+//! `ssr`, and maps its errors to `AppError`.
+
+pub mod auth;
+pub mod users;

@@ -1,0 +1,57 @@
+//! The document shell (server only), and the app: auth context, header, routes.
+
+use crate::components::auth::provide_auth;
+use crate::components::header::Header;
+use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage};
+use leptos::prelude::*;
+use leptos_meta::{Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document around the app.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.ico" />
+                <HydrationScripts options />
+                <leptos_meta::MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_auth();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tracekeeper.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Tracekeeper".to_owned() } else { format!("{page} · Tracekeeper") }
+        } />
+        <Router>
+            <a class="skip-link" href="#main">
+                "Skip to content"
+            </a>
+            <Header />
+            <main id="main" tabindex="-1">
+                // Async: the whole page (and its sign-in check) is ready before the first byte,
+                // so a redirect to /login is a real 302 and "not allowed" a real 403.
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

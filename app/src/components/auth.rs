@@ -1,0 +1,85 @@
+//! The signed-in user, shared by every page through context, and the guards that show a page
+//! only to the right people. The server functions check roles again: these only shape the UI.
+
+use crate::api::auth::{Login, Logout, signed_in_user};
+use crate::error::AppError;
+use crate::types::auth::{CurrentUser, Role};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+/// Sign-in state for the whole app.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    /// Refetched whenever someone signs in or out.
+    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+}
+
+pub fn provide_auth() {
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| signed_in_user(),
+    );
+    provide_context(Auth {
+        login,
+        logout,
+        user,
+    });
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+/// Shows `children` to signed-in users who have `role` (any role when `None`); sends everyone
+/// else to /login, and tells signed-in users without the role that they are not allowed.
+#[component]
+pub fn RequireRole(
+    /// The role the page needs; `None` for any signed-in user.
+    #[prop(optional)]
+    role: Option<Role>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) if role.is_none_or(|r| r == user.role) => {
+                        children.read_value()().into_any()
+                    }
+                    Ok(Some(_)) => view! { <NotAllowed /> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(err) => {
+                        view! { <crate::components::error_message::ErrorMessage error=err /> }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What a signed-in user sees on a page their role does not allow.
+#[component]
+pub fn NotAllowed() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="page narrow" aria-labelledby="not-allowed-title">
+            <h1 id="not-allowed-title">"Not allowed"</h1>
+            <p>"Your account does not have access to this page. Ask an administrator if you need it."</p>
+            <p>
+                <a class="button" href="/">
+                    "Back to home"
+                </a>
+            </p>
+        </section>
+    }
+}

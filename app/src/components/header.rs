@@ -1,0 +1,63 @@
+//! The header: product name, navigation (with the Admin menu for admins), who is signed in, and
+//! "Sign out".
+
+use crate::components::auth::use_auth;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The admin pages that exist, in menu order.
+const ADMIN_PAGES: &[(&str, &str)] = &[("/admin/users", "User Management")];
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <header class="app-header">
+            <A href="/" attr:class="brand">
+                "Tracekeeper"
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    auth.user
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|user| {
+                            let is_admin = user.is_admin();
+                            view! {
+                                <nav class="app-nav" aria-label="Main">
+                                    <Show when=move || is_admin>
+                                        <details class="menu">
+                                            <summary>"Admin"</summary>
+                                            <ul role="list">
+                                                {ADMIN_PAGES
+                                                    .iter()
+                                                    .map(|(href, label)| {
+                                                        view! {
+                                                            <li>
+                                                                <A href=*href>{*label}</A>
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        </details>
+                                    </Show>
+                                </nav>
+                                <div class="who">
+                                    <span class="user-name" title=user.email.clone()>
+                                        {user.name.clone()}
+                                    </span>
+                                    <ActionForm action=auth.logout>
+                                        <button type="submit" class="secondary">
+                                            "Sign out"
+                                        </button>
+                                    </ActionForm>
+                                </div>
+                            }
+                        })
+                })}
+            </Transition>
+        </header>
+    }
+}

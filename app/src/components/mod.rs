@@ -1,0 +1,5 @@
+//! Reusable pieces of UI.
+
+pub mod auth;
+pub mod error_message;
+pub mod header;

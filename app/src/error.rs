@@ -1,0 +1,42 @@
+//! The one error type every server function returns. It crosses the wire (serde), so it holds
+//! only what a user may see: internal causes are logged on the server and shown as a generic line.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
+    #[error("{0}")]
+    BadInput(String),
+    #[error("Not found.")]
+    NotFound,
+    #[error("Something went wrong on our side. Please try again; if it persists, tell your administrator.")]
+    Internal,
+    #[error("Could not reach Tracekeeper: {0}")]
+    Communication(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Communication(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}

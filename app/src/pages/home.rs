@@ -1,0 +1,38 @@
+//! The landing page after sign-in.
+
+use crate::components::auth::{RequireRole, use_auth};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <RequireRole>
+            <Home />
+        </RequireRole>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let auth = use_auth();
+    let user = move || auth.user.get().and_then(|u| u.ok()).flatten();
+    view! {
+        <Title text="Home" />
+        <section class="page" aria-labelledby="home-title">
+            <h1 id="home-title">
+                "Welcome, " {move || user().map(|u| u.name).unwrap_or_default()}
+            </h1>
+            <p>"Tracekeeper keeps your Metrc connection healthy and every submission attributed."</p>
+            <Show when=move || user().is_some_and(|u| u.is_admin())>
+                <ul class="cards" role="list">
+                    <li>
+                        <A href="/admin/users">"User Management"</A>
+                        <p>"Who can sign in, and with which role."</p>
+                    </li>
+                </ul>
+            </Show>
+        </section>
+    }
+}

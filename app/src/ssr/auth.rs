@@ -1,0 +1,48 @@
+//! Signing in: throttling, then the password check.
+
+use super::passwords;
+use super::queries::users;
+use super::state::AppState;
+use crate::error::AppError;
+use crate::types::auth::CurrentUser;
+use std::net::IpAddr;
+
+/// Checks the credentials. Every failure looks the same to the caller (`InvalidCredentials`),
+/// whether the email is unknown, the password wrong or the account deactivated.
+pub async fn check_credentials(
+    st: &AppState,
+    email: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<CurrentUser, AppError> {
+    let email = users::normalize_email(email);
+    if email.is_empty() || password.is_empty() {
+        return Err(AppError::BadInput("Enter your email and password.".into()));
+    }
+    st.login_throttle
+        .attempt(&email, ip)
+        .map_err(|wait| AppError::Throttled {
+            retry_after_secs: wait.as_secs().max(1),
+        })?;
+
+    let found = users::find_by_email(&st.db, &email).await?;
+    let stored = match &found {
+        Some(user) => user.password_hash.clone(),
+        None => st.decoy_hash.to_string(),
+    };
+    let matches = passwords::verify(password.to_owned(), stored)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password verification failed");
+            AppError::Internal
+        })?;
+    match found {
+        Some(user) if matches && user.active => {
+            users::to_current(&user).ok_or(AppError::InvalidCredentials)
+        }
+        _ => {
+            tracing::info!(ip = ?ip, "failed sign-in");
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The server's configuration, already parsed and checked (the `server` crate reads it from the
+//! environment and the command line).
+
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// Where the app listens.
+    pub addr: SocketAddr,
+    /// Where the SQLite file, the age identity and other local state live.
+    pub data_dir: PathBuf,
+    /// The first admin's email, used only when the database has no users.
+    pub admin_email: String,
+    /// The first admin's password; a random one is generated and logged once when absent.
+    pub admin_password: Option<SecretString>,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> Option<DbKind> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(DbKind::Sqlite),
+            "postgres" | "postgresql" => Some(DbKind::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_database_urls() {
+        assert_eq!(DbKind::of_url("sqlite://data/x.db?mode=rwc"), Some(DbKind::Sqlite));
+        assert_eq!(DbKind::of_url("sqlite::memory:"), Some(DbKind::Sqlite));
+        assert_eq!(DbKind::of_url("postgres://u@h/db"), Some(DbKind::Postgres));
+        assert_eq!(DbKind::of_url("postgresql://u@h/db"), Some(DbKind::Postgres));
+        assert_eq!(DbKind::of_url("mysql://u@h/db"), None);
+        assert_eq!(DbKind::of_url("data/x.db"), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Hand-written queries, one module per table, each taking `&impl ConnectionTrait`.
+
+pub mod sessions;
+pub mod users;
+
+#[cfg(test)]
+pub(crate) mod test_db {
+    use sea_orm::{Database, DatabaseConnection};
+
+    /// A fresh in-memory SQLite database with the real migrations applied.
+    pub async fn fresh() -> DatabaseConnection {
+        use migrations::{Migrator, MigratorTrait};
+        let db = Database::connect("sqlite::memory:").await.expect("in-memory sqlite");
+        Migrator::up(&db, None).await.expect("migrations");
+        db
+    }
+}

@@ -1,0 +1,67 @@
+//! Who is signed in: reading and writing the server-side session, and the role guards every
+//! server function calls before doing anything.
+
+use super::queries::users;
+use super::state::state;
+use crate::error::AppError;
+use crate::types::auth::{CurrentUser, Role};
+use tower_sessions::Session;
+
+/// The session key holding the signed-in user's id (also copied into `sessions.user_id`).
+pub const USER_ID_KEY: &str = "user_id";
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing");
+        AppError::Internal
+    })
+}
+
+fn session_error(err: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %err, "session store error");
+    AppError::Internal
+}
+
+/// The signed-in, active user, if any.
+pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+    let session = session().await?;
+    let Some(id) = session
+        .get::<i32>(USER_ID_KEY)
+        .await
+        .map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    let st = state()?;
+    Ok(users::find_current(&st.db, id).await?)
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn require_user() -> Result<CurrentUser, AppError> {
+    current_user().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// The signed-in user if they have `role`, else `Unauthenticated` / `Forbidden`.
+pub async fn require_role(role: Role) -> Result<CurrentUser, AppError> {
+    let user = require_user().await?;
+    if user.role == role {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Starts a fresh session for `user` (a new id, so a planted session id is worthless).
+pub async fn start(user: &CurrentUser) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(session_error)
+}
+
+/// Ends the current session and deletes it from the store.
+pub async fn end() -> Result<(), AppError> {
+    session().await?.flush().await.map_err(session_error)
+}

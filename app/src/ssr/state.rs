@@ -1,0 +1,54 @@
+//! What every request handler and server function shares.
+
+use super::config::{Config, DbKind};
+use super::passwords::{self, PasswordError};
+use super::throttle::{LoginThrottle, ThrottleLimits};
+use crate::error::AppError;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub db_kind: DbKind,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// A hash to verify against when an email is unknown (see `passwords::decoy_hash`).
+    pub decoy_hash: Arc<str>,
+}
+
+impl AppState {
+    pub async fn new(
+        config: Config,
+        db: DatabaseConnection,
+        leptos_options: LeptosOptions,
+        throttle: ThrottleLimits,
+    ) -> Result<Self, PasswordError> {
+        let db_kind = DbKind::of_url(&config.database_url).unwrap_or(DbKind::Sqlite);
+        Ok(Self {
+            leptos_options,
+            db,
+            config: Arc::new(config),
+            db_kind,
+            login_throttle: Arc::new(LoginThrottle::new(throttle)),
+            decoy_hash: passwords::decoy_hash().await?.into(),
+        })
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, as leptos_axum provides it to every server function.
+pub fn state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}

@@ -1,0 +1,4 @@
+//! Types shared by the browser and the server (serde on both sides). No entities, no secrets.
+
+pub mod auth;
+pub mod users;

@@ -1,0 +1,779 @@
+//! Contract tests: the client against the Metrc sandbox over real HTTP on 127.0.0.1:0, driven
+//! through the sandbox's admin API (DESIGN §10). Run with `--features sandbox`.
+#![cfg(feature = "sandbox")]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
+use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
+use metrc::{
+    CellStatus, Client, ClientConfig, Error, Facility, Location, Package, PackageAdjustment,
+    PackageFinish, PackageLocationChange, Plant, PlantWaste, Resource, RetryPolicy, Section,
+    WindowPage,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use url::Url;
+
+const VENDOR: &str = "tracekeeper-vendor-key";
+const CULTIVATION: &str = "CCL19-0004821";
+const DISTRIBUTION: &str = "C11-0000349-LIC";
+const RETAIL: &str = "C10-0000774-LIC";
+
+/// A sandbox on a free port, and an HTTP client for its admin API.
+struct Env {
+    sandbox: Sandbox,
+    url: Url,
+    admin: reqwest::Client,
+}
+
+async fn env_with(config: SandboxConfig) -> Env {
+    let sandbox = Sandbox::new(SandboxConfig {
+        vendor_keys: vec![VENDOR.into()],
+        ..config
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = sandbox.spawn(listener).unwrap();
+    Env {
+        sandbox,
+        url: Url::parse(&format!("http://{addr}")).unwrap(),
+        admin: reqwest::Client::new(),
+    }
+}
+
+async fn env() -> Env {
+    env_with(SandboxConfig::default()).await
+}
+
+impl Env {
+    /// A client with tiny retry delays (tests must not take long).
+    fn client(&self) -> Client {
+        self.client_with(|_| {})
+    }
+
+    fn client_with(&self, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+        let mut cfg = ClientConfig::new(self.url.clone(), SecretString::from(VENDOR));
+        cfg.timeout = Duration::from_secs(5);
+        cfg.retry = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            rate_limited_delay: Duration::from_millis(10),
+        };
+        tweak(&mut cfg);
+        Client::new(cfg).unwrap()
+    }
+
+    fn owner(&self) -> SecretString {
+        SecretString::from(self.sandbox.demo_owner().unwrap().api_key)
+    }
+
+    fn employee(&self, name: &str) -> (u64, String, SecretString) {
+        let e = self
+            .sandbox
+            .employees()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap();
+        (
+            e.id,
+            e.employee_license_number,
+            SecretString::from(e.api_key),
+        )
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.admin.request(method, self.url.join(path).unwrap());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.admin(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.admin(reqwest::Method::GET, path, None).await
+    }
+
+    async fn fault(&self, body: Value) {
+        self.post("/sandbox/faults", body).await;
+    }
+
+    async fn clear_faults(&self) {
+        self.admin(reqwest::Method::DELETE, "/sandbox/faults", None)
+            .await;
+    }
+
+    /// Metrc calls the sandbox saw under `path_prefix`, and how many answered `status`.
+    fn calls(&self, path_prefix: &str) -> Vec<metrc::sandbox::LogEntry> {
+        self.sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .collect()
+    }
+
+    fn count_status(&self, status: u16) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    }
+}
+
+fn all_history() -> (DateTime<Utc>, DateTime<Utc>) {
+    let now = Utc::now();
+    (
+        now - chrono::Duration::days(31),
+        now + chrono::Duration::minutes(1),
+    )
+}
+
+/// Every record of `resource`, deduplicated by `Id` (windows overlap).
+async fn pull<T: serde::de::DeserializeOwned + Send + 'static>(
+    client: &Client,
+    key: &SecretString,
+    license: &str,
+    resource: Resource,
+) -> Vec<WindowPage<T>> {
+    let (from, to) = all_history();
+    client
+        .walk::<T>(key, license, resource, from, to)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+fn package_ids(pages: &[WindowPage<Package>]) -> BTreeSet<i64> {
+    pages
+        .iter()
+        .flat_map(|p| p.records.iter().filter_map(|r| r.id))
+        .collect()
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+#[tokio::test]
+async fn facilities_probes_employees_permissions_and_reference_lists() {
+    let env = env().await;
+    let client = env.client();
+    let owner = env.owner();
+
+    let facilities: Vec<Facility> = client.facilities(&owner).await.unwrap();
+    assert_eq!(facilities.len(), 6);
+    assert!(facilities.iter().all(|f| f.is_owner == Some(true)));
+    let cultivation = facilities
+        .iter()
+        .find(|f| f.license_number() == CULTIVATION)
+        .unwrap();
+    assert!(cultivation.section_applies(Section::Plants));
+    assert!(cultivation.facility_type.as_ref().unwrap().0.len() > 50);
+
+    for section in Section::ALL {
+        let result = client.probe(&owner, CULTIVATION, section).await;
+        if cultivation.section_applies(section) {
+            assert_eq!(result, Ok(()), "{section:?}");
+        } else {
+            assert!(
+                matches!(result, Err(Error::NoAccess { .. })),
+                "{section:?}: {result:?}"
+            );
+        }
+    }
+
+    let employees = client.employees(&owner, RETAIL).await.unwrap();
+    assert!(employees.len() >= 2, "{employees:?}");
+    let (_, priya_number, _) = env.employee("Priya Nair");
+    let permissions = client
+        .employee_permissions(&owner, RETAIL, &priya_number)
+        .await
+        .unwrap();
+    assert!(
+        permissions.contains(&"view packages".to_string()),
+        "{permissions:?}"
+    );
+    assert!(permissions.iter().all(|p| *p == p.to_lowercase()));
+
+    let reasons = client.adjust_reasons(&owner, CULTIVATION).await.unwrap();
+    assert!(reasons.iter().any(|r| r.name.is_some()), "{reasons:?}");
+    let methods = client.waste_methods(&owner, CULTIVATION).await.unwrap();
+    assert!(!methods.is_empty());
+    let waste_reasons = client.waste_reasons(&owner, CULTIVATION).await.unwrap();
+    assert!(!waste_reasons.is_empty());
+    let units = client.units_of_measure(&owner, CULTIVATION).await.unwrap();
+    assert!(
+        units.iter().any(|u| u.name.as_deref() == Some("Grams")),
+        "{units:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_list_walks_in_24_hour_windows() {
+    let env = env().await;
+    let client = env.client();
+    let owner = env.owner();
+    for resource in Resource::ALL {
+        let license =
+            if resource == Resource::SalesReceiptsActive || resource == Resource::PatientsActive {
+                RETAIL
+            } else if resource == Resource::ProcessingActive {
+                "CDPH-10003156"
+            } else {
+                CULTIVATION
+            };
+        let pages: Vec<WindowPage<Value>> = pull(&client, &owner, license, resource).await;
+        assert!(pages.len() >= 32, "{resource:?}: {} pages", pages.len());
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.window_end - p.window_start <= chrono::Duration::hours(24))
+        );
+        assert_eq!(
+            pages.last().unwrap().window_index + 1,
+            pages[0].window_count
+        );
+    }
+    let packages = package_ids(&pull(&client, &owner, CULTIVATION, Resource::PackagesActive).await);
+    assert_eq!(
+        packages.len(),
+        20,
+        "the demo license has 20 active packages"
+    );
+    let plants: Vec<WindowPage<Plant>> =
+        pull(&client, &owner, CULTIVATION, Resource::PlantsVegetative).await;
+    assert!(plants.iter().any(|p| !p.records.is_empty()));
+    // No window was refused by the sandbox's 24-hour limit.
+    assert_eq!(env.count_status(400), 0);
+}
+
+#[tokio::test]
+async fn paging_across_many_pages_in_one_long_window_matches_daily_windows() {
+    let env = env_with(SandboxConfig {
+        settings: Settings {
+            max_window: None,
+            ..Settings::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    env.post(
+        "/sandbox/licenses",
+        json!({"number": "CCL-PAGES", "name": "Pages", "license_type": "Cultivation", "packages": 1000}),
+    )
+    .await;
+    env.post(
+        "/sandbox/employees",
+        json!({"name": "Pat", "owner_of": ["CCL-PAGES"], "permissions": {"CCL-PAGES": ["Packages"]}}),
+    )
+    .await;
+    let (_, _, key) = env.employee("Pat");
+    let long = env.client_with(|c| c.window = chrono::Duration::days(40));
+    let pages = pull(&long, &key, "CCL-PAGES", Resource::PackagesActive).await;
+    assert_eq!(pages[0].window_count, 1);
+    assert_eq!(pages.len(), 50, "1000 packages in pages of 20");
+    assert!(
+        pages
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.page == i as u32 + 1 && p.total_pages == 50)
+    );
+    assert!(
+        pages[..49]
+            .iter()
+            .all(|p| !p.window_complete && p.records.len() == 20)
+    );
+    assert!(pages[49].window_complete);
+    let in_one = package_ids(&pages);
+    assert_eq!(in_one.len(), 1000);
+
+    let daily = pull(&env.client(), &key, "CCL-PAGES", Resource::PackagesActive).await;
+    assert!(daily[0].window_count >= 31);
+    assert_eq!(package_ids(&daily), in_one);
+    let calls = env.calls("/packages/v2/active");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.license.as_deref() == Some("CCL-PAGES") && c.status == 200)
+    );
+}
+
+#[tokio::test]
+async fn writes_are_recorded_and_rejections_carry_row_messages() {
+    let env = env().await;
+    let client = env.client();
+    let owner = env.owner();
+    let packages = pull::<Package>(&client, &owner, CULTIVATION, Resource::PackagesActive).await;
+    let labels: Vec<(String, String)> = packages
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|p| {
+            (
+                p.label.clone().unwrap(),
+                p.unit_of_measure_name.clone().unwrap(),
+            )
+        })
+        .collect();
+    let (label, unit) = labels[0].clone();
+    let before = env
+        .get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
+        .await;
+    let reason = client
+        .adjust_reasons(&owner, CULTIVATION)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.requires_note != Some(true))
+        .and_then(|r| r.name)
+        .unwrap();
+    let adjusted = client
+        .adjust_packages(
+            &owner,
+            CULTIVATION,
+            &[PackageAdjustment {
+                label: label.clone(),
+                quantity: -1.0,
+                unit_of_measure: unit,
+                adjustment_reason: reason,
+                adjustment_date: today(),
+                reason_note: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(adjusted.ids.len(), 1);
+    let after = env
+        .get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
+        .await;
+    let quantity = |v: &Value| v["Quantity"].as_f64().unwrap();
+    assert!(
+        (quantity(&before) - 1.0 - quantity(&after)).abs() < 1e-9,
+        "{before} {after}"
+    );
+
+    let locations = pull::<Location>(&client, &owner, CULTIVATION, Resource::LocationsActive).await;
+    let location = locations
+        .iter()
+        .flat_map(|p| &p.records)
+        .filter_map(|l| l.name.clone())
+        .find(|n| Some(n.as_str()) != after["LocationName"].as_str())
+        .unwrap();
+    client
+        .change_package_locations(
+            &owner,
+            CULTIVATION,
+            &[PackageLocationChange {
+                label: labels[1].0.clone(),
+                location: location.clone(),
+                sublocation: None,
+                move_date: today(),
+            }],
+        )
+        .await
+        .unwrap();
+    let moved = env
+        .get(&format!(
+            "/sandbox/licenses/{CULTIVATION}/packages/{}",
+            labels[1].0
+        ))
+        .await;
+    assert_eq!(moved["LocationName"], location.as_str());
+
+    client
+        .finish_packages(
+            &owner,
+            CULTIVATION,
+            &[PackageFinish {
+                label: labels[2].0.clone(),
+                actual_date: today(),
+            }],
+        )
+        .await
+        .unwrap();
+    let finished = env
+        .get(&format!(
+            "/sandbox/licenses/{CULTIVATION}/packages/{}",
+            labels[2].0
+        ))
+        .await;
+    assert_eq!(finished["IsFinished"], true, "{finished}");
+
+    let plants = pull::<Plant>(&client, &owner, CULTIVATION, Resource::PlantsVegetative).await;
+    let plant = plants
+        .iter()
+        .flat_map(|p| &p.records)
+        .find_map(|p| p.label.clone())
+        .unwrap();
+    let method = client.waste_methods(&owner, CULTIVATION).await.unwrap()[0]
+        .name
+        .clone()
+        .unwrap();
+    let waste_reason = client
+        .waste_reasons(&owner, CULTIVATION)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.requires_note != Some(true))
+        .and_then(|r| r.name)
+        .unwrap();
+    let waste = PlantWaste {
+        waste_method_name: method,
+        mixed_material: "Soil".into(),
+        waste_weight: 2.5,
+        unit_of_measure_name: "Grams".into(),
+        reason_name: waste_reason,
+        note: Some("trim".into()),
+        waste_date: today(),
+        plant_labels: vec![plant.clone()],
+    };
+    let recorded = client
+        .record_plant_waste(&owner, CULTIVATION, std::slice::from_ref(&waste))
+        .await
+        .unwrap();
+    assert_eq!(recorded.ids.len(), 1);
+    let stored = env
+        .get(&format!("/sandbox/licenses/{CULTIVATION}/plant-waste"))
+        .await;
+    assert_eq!(stored[0]["plant_labels"], json!([plant]));
+
+    // Rejected: Metrc's row messages, nothing recorded.
+    let bad = PackageFinish {
+        label: "1A4000000000000000009999".into(),
+        actual_date: today(),
+    };
+    let good = PackageFinish {
+        label: labels[3].0.clone(),
+        actual_date: today(),
+    };
+    let Err(Error::Rejected { rows, .. }) = client
+        .finish_packages(&owner, CULTIVATION, &[good.clone(), bad])
+        .await
+    else {
+        panic!("expected a rejection");
+    };
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].row, Some(1));
+    assert!(
+        rows[0].message.contains("1A4000000000000000009999"),
+        "{rows:?}"
+    );
+    let untouched = env
+        .get(&format!(
+            "/sandbox/licenses/{CULTIVATION}/packages/{}",
+            labels[3].0
+        ))
+        .await;
+    assert_eq!(untouched["IsFinished"], false);
+
+    // Too many rows: refused before sending.
+    let calls = env.sandbox.requests().len();
+    assert_eq!(
+        client
+            .finish_packages(&owner, CULTIVATION, &vec![good; 11])
+            .await,
+        Err(Error::TooManyRows { max: 10, got: 11 })
+    );
+    assert_eq!(env.sandbox.requests().len(), calls);
+
+    // No permission to write.
+    let (_, _, priya) = env.employee("Priya Nair");
+    let denied = client
+        .record_plant_waste(&priya, CULTIVATION, &[waste])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(denied, Error::NoAccess { status: 401, .. }),
+        "{denied:?}"
+    );
+}
+
+#[tokio::test]
+async fn write_failures_say_whether_anything_was_recorded() {
+    let env = env().await;
+    let client = env.client_with(|c| c.timeout = Duration::from_millis(300));
+    let owner = env.owner();
+    let label = package_ids(&pull(&client, &owner, CULTIVATION, Resource::PackagesActive).await);
+    assert!(!label.is_empty());
+    let packages = pull::<Package>(&client, &owner, CULTIVATION, Resource::PackagesActive).await;
+    let label = packages[0].records[0].label.clone().unwrap();
+    let row = [PackageFinish {
+        label: label.clone(),
+        actual_date: today(),
+    }];
+
+    for (status, check) in [
+        (
+            500u16,
+            (|e: &Error| matches!(e, Error::Server { status: 500, .. })) as fn(&Error) -> bool,
+        ),
+        (
+            503,
+            |e| matches!(e, Error::Server { status: 503, excerpt } if excerpt.contains("<html>")),
+        ),
+        (429, |e| matches!(e, Error::RateLimited { .. })),
+    ] {
+        env.fault(json!({"status": status, "count": 1, "path_prefix": "/packages/v2/finish"}))
+            .await;
+        let err = client
+            .finish_packages(&owner, CULTIVATION, &row)
+            .await
+            .unwrap_err();
+        assert!(check(&err), "{status}: {err:?}");
+        assert!(err.write_not_recorded());
+    }
+    // Each went once: writes are never retried.
+    assert_eq!(env.calls("/packages/v2/finish").len(), 3);
+
+    env.fault(json!({"latency_ms": 1500})).await;
+    let err = client
+        .finish_packages(&owner, CULTIVATION, &row)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown(_)), "{err:?}");
+    assert!(!err.write_not_recorded() && !err.is_retryable());
+    env.clear_faults().await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(env.calls("/packages/v2/finish").len(), 4, "not retried");
+    assert_no_key(&format!("{err:?}"), &owner);
+}
+
+fn assert_no_key(text: &str, key: &SecretString) {
+    assert!(!text.contains(key.expose_secret()), "{text}");
+    assert!(!text.contains(VENDOR), "{text}");
+}
+
+#[tokio::test]
+async fn read_errors_after_retries_by_kind() {
+    let env = env().await;
+    let client = env.client_with(|c| c.timeout = Duration::from_millis(300));
+    let owner = env.owner();
+
+    // A transient 5xx and a 429 are retried away.
+    env.fault(json!({"status": 503, "count": 1, "path_prefix": "/items/"}))
+        .await;
+    env.fault(json!({"status": 429, "count": 1, "path_prefix": "/items/"}))
+        .await;
+    assert_eq!(
+        client.probe(&owner, CULTIVATION, Section::Items).await,
+        Ok(())
+    );
+    assert_eq!(env.calls("/items/").len(), 3);
+
+    // Persistent failures end as typed errors after max_attempts (3) calls.
+    env.fault(json!({"status": 500, "count": 3, "path_prefix": "/strains/"}))
+        .await;
+    let err = client
+        .probe(&owner, CULTIVATION, Section::Strains)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
+    assert_no_key(&err.to_string(), &owner);
+    env.fault(json!({"status": 502, "count": 3, "path_prefix": "/locations/"}))
+        .await;
+    let err = client
+        .probe(&owner, CULTIVATION, Section::Locations)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Server { status: 502, excerpt } if excerpt.contains("502")),
+        "{err:?}"
+    );
+    env.fault(json!({"status": 429, "count": 3, "path_prefix": "/harvests/"}))
+        .await;
+    let err = client
+        .probe(&owner, CULTIVATION, Section::Harvests)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    env.fault(json!({"status": 403, "count": 1, "path_prefix": "/transfers/"}))
+        .await;
+    assert_eq!(
+        client.probe(&owner, CULTIVATION, Section::Transfers).await,
+        Err(Error::NoAccess {
+            license: CULTIVATION.into(),
+            status: 403
+        })
+    );
+    env.fault(json!({"status": 404, "count": 1, "path_prefix": "/packages/"}))
+        .await;
+    let err = client
+        .probe(&owner, CULTIVATION, Section::Packages)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::UnexpectedStatus { status: 404, .. }),
+        "{err:?}"
+    );
+
+    // Timeouts are retried, then reported.
+    env.fault(json!({"latency_ms": 1000})).await;
+    let started = Instant::now();
+    assert_eq!(
+        client.probe(&owner, CULTIVATION, Section::Employees).await,
+        Err(Error::Timeout)
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    env.clear_faults().await;
+
+    // A regenerated key: the facilities call says the key is invalid; other calls say no access.
+    let (id, _, sam) = env.employee("Sam Ortiz");
+    assert!(client.facilities(&sam).await.is_ok());
+    env.post(
+        &format!("/sandbox/employees/{id}/regenerate-key"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(client.facilities(&sam).await, Err(Error::KeyInvalid));
+    assert!(matches!(
+        client.probe(&sam, CULTIVATION, Section::Packages).await,
+        Err(Error::NoAccess { status: 401, .. })
+    ));
+    // A wrong vendor key is refused too.
+    let mut cfg = ClientConfig::new(env.url.clone(), SecretString::from("not-our-vendor"));
+    cfg.retry.max_attempts = 1;
+    let stranger = Client::new(cfg).unwrap();
+    assert_eq!(stranger.facilities(&owner).await, Err(Error::KeyInvalid));
+}
+
+#[tokio::test]
+async fn validate_key_owner_partial_distribution_regenerated_and_failing() {
+    let env = env().await;
+    let client = env.client();
+
+    let owner = client.validate_key(&env.owner()).await.unwrap();
+    assert_eq!(owner.facilities.len(), 6);
+    for f in &owner.facilities {
+        assert!(f.is_owner, "{}", f.license_number);
+        assert_eq!(f.cells.len(), Section::ALL.len());
+        assert!(
+            f.cells
+                .iter()
+                .all(|(_, s)| matches!(s, CellStatus::Granted | CellStatus::NotApplicable)),
+            "{f:?}"
+        );
+    }
+    let distribution = owner.facility(DISTRIBUTION).unwrap();
+    assert_eq!(
+        distribution.cell(Section::Plants),
+        Some(&CellStatus::NotApplicable)
+    );
+    assert_eq!(
+        distribution.cell(Section::Packages),
+        Some(&CellStatus::Granted)
+    );
+    assert_eq!(
+        owner.facility(CULTIVATION).unwrap().cell(Section::Plants),
+        Some(&CellStatus::Granted)
+    );
+
+    // Marcus: View Packages at manufacturing, Packages + Transfers at distribution.
+    let (_, marcus_number, marcus) = env.employee("Marcus Bell");
+    let partial = client.validate_key(&marcus).await.unwrap();
+    assert_eq!(partial.facilities.len(), 2);
+    let dist = partial.facility(DISTRIBUTION).unwrap();
+    assert!(!dist.is_owner);
+    assert_eq!(
+        dist.employee_license_number.as_deref(),
+        Some(marcus_number.as_str())
+    );
+    assert_eq!(dist.cell(Section::Packages), Some(&CellStatus::Granted));
+    assert_eq!(dist.cell(Section::Transfers), Some(&CellStatus::Granted));
+    assert_eq!(dist.cell(Section::Items), Some(&CellStatus::Denied));
+    assert_eq!(dist.cell(Section::Plants), Some(&CellStatus::NotApplicable));
+
+    // The stream's first event is the facilities; then one event per cell; its fold is the report.
+    let events: Vec<_> = client
+        .validate_key_stream(&marcus)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(matches!(&events[0], metrc::ValidationEvent::Facilities(f) if f.len() == 2));
+    assert_eq!(events.len(), 1 + 2 * Section::ALL.len());
+    let mut folded = metrc::ValidationReport::default();
+    events.into_iter().for_each(|e| folded.apply(e));
+    assert_eq!(folded, partial);
+
+    // Metrc failing on one section: an Error cell, the rest unaffected.
+    env.fault(json!({"status": 500, "count": 100, "path_prefix": "/harvests/"}))
+        .await;
+    let failing = client.validate_key(&env.owner()).await.unwrap();
+    env.clear_faults().await;
+    let cult = failing.facility(CULTIVATION).unwrap();
+    assert!(
+        matches!(cult.cell(Section::Harvests), Some(CellStatus::Error(m)) if m.contains("500"))
+    );
+    assert_eq!(cult.cell(Section::Packages), Some(&CellStatus::Granted));
+    assert_no_key(&serde_json::to_string(&failing).unwrap(), &env.owner());
+
+    // A regenerated key.
+    let (id, _, _) = env.employee("Marcus Bell");
+    env.post(
+        &format!("/sandbox/employees/{id}/regenerate-key"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(client.validate_key(&marcus).await, Err(Error::KeyInvalid));
+    let mut stream = std::pin::pin!(client.validate_key_stream(&marcus));
+    assert_eq!(stream.next().await, Some(Err(Error::KeyInvalid)));
+    assert_eq!(stream.next().await, None);
+}
+
+#[tokio::test]
+async fn bursts_of_concurrent_gets_stay_under_the_sandboxs_rate_limits() {
+    let env = env().await;
+    env.fault(json!({"latency_ms": 20})).await;
+    // Two clients for the same host and vendor key share one limiter.
+    let (a, b) = (env.client(), env.client());
+    let owner = env.owner();
+    let licenses: Vec<String> = a
+        .facilities(&owner)
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.license_number().to_string())
+        .collect();
+    let started = Instant::now();
+    let calls = 300;
+    let results: Vec<_> = futures::stream::iter(0..calls)
+        .map(|i| {
+            let client = if i % 2 == 0 { a.clone() } else { b.clone() };
+            // Half the calls on one license, the rest spread over all of them.
+            let license = if i < calls / 2 {
+                CULTIVATION.to_string()
+            } else {
+                licenses[i % licenses.len()].clone()
+            };
+            let owner = owner.clone();
+            async move { client.probe(&owner, &license, Section::Packages).await }
+        })
+        .buffer_unordered(calls)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(
+        env.count_status(429),
+        0,
+        "the sandbox never had to refuse a call"
+    );
+    assert_eq!(
+        env.calls("/packages/").len(),
+        calls,
+        "no retries were needed"
+    );
+    // 150 calls on one license at 50/s: at least ~3 s; the client does not go faster.
+    assert!(elapsed >= Duration::from_millis(2900), "{elapsed:?}");
+}

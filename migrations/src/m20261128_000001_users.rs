@@ -1,0 +1,51 @@
+//! Tracekeeper accounts: who signs in, with which role.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Users::Table)
+                    .if_not_exists()
+                    .col(pk_auto(Users::Id))
+                    .col(string_uniq(Users::Email))
+                    .col(string(Users::Name))
+                    .col(string(Users::PasswordHash))
+                    .col(string(Users::Role))
+                    .col(boolean(Users::CanSubmit).default(false))
+                    .col(boolean(Users::RequiresReview).default(false))
+                    .col(boolean(Users::Active).default(true))
+                    .col(timestamp_with_time_zone(Users::CreatedAt))
+                    .col(timestamp_with_time_zone(Users::UpdatedAt))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Users::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+pub enum Users {
+    Table,
+    Id,
+    Email,
+    Name,
+    PasswordHash,
+    Role,
+    CanSubmit,
+    RequiresReview,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}

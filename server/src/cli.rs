@@ -1,0 +1,108 @@
+//! The command line. Every setting is also an environment variable (the usual way to set it);
+//! `tracekeeper --help` lists them with their defaults.
+
+use crate::error::StartError;
+use app::ssr::config::{Config, DbKind};
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "tracekeeper", version, about = "Tracekeeper: keeps your Metrc connection healthy and every submission attributed")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the app (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Database URL: sqlite://<file>?mode=rwc or postgres://<user>:<password>@<host>/<db>.
+    /// Default: SQLite at <data dir>/tracekeeper.db.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "TRACEKEEPER_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+    /// Directory for local state (SQLite database, key identity).
+    #[arg(long, env = "TRACEKEEPER_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Email of the first admin, created on first start when there are no users.
+    #[arg(long, env = "TRACEKEEPER_ADMIN_EMAIL", default_value = "admin@localhost", global = true)]
+    pub admin_email: String,
+    /// Password of the first admin; when unset, a random one is generated and logged once.
+    #[arg(long, env = "TRACEKEEPER_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Mark the session cookie Secure (set this when Tracekeeper is served over HTTPS).
+    #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+}
+
+impl ConfigArgs {
+    /// Checks the settings and fills in the defaults that depend on others.
+    pub fn into_config(self) -> Result<Config, StartError> {
+        let database_url = match self.database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                if DbKind::of_url(&url).is_none() {
+                    return Err(StartError::DatabaseUrl(crate::startup::redact_url(&url)));
+                }
+                url
+            }
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tracekeeper.db").display()),
+        };
+        Ok(Config {
+            database_url,
+            addr: self.addr,
+            data_dir: self.data_dir,
+            admin_email: self.admin_email,
+            admin_password: self.admin_password.map(SecretString::from),
+            secure_cookies: self.secure_cookies,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, StartError> {
+        Cli::try_parse_from(args).expect("parses").config.into_config()
+    }
+
+    #[test]
+    fn defaults_to_sqlite_in_the_data_dir() {
+        let config = parse(&["tracekeeper", "--data-dir", "/tmp/tk"]).unwrap();
+        assert_eq!(config.database_url, "sqlite:///tmp/tk/tracekeeper.db?mode=rwc");
+        assert_eq!(config.addr.port(), 3000);
+    }
+
+    #[test]
+    fn rejects_a_database_url_it_cannot_use_without_echoing_its_password() {
+        let err = parse(&["tracekeeper", "--database-url", "mysql://u:hunter2@h/db"]).unwrap_err();
+        let line = err.to_string();
+        assert!(line.contains("DATABASE_URL"), "{line}");
+        assert!(!line.contains("hunter2"), "{line}");
+    }
+
+    #[test]
+    fn an_unparseable_address_is_a_usage_error() {
+        assert!(Cli::try_parse_from(["tracekeeper", "--addr", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn subcommands_are_listed() {
+        let cli = Cli::try_parse_from(["tracekeeper", "migrate"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert!(Cli::try_parse_from(["tracekeeper"]).unwrap().command.is_none());
+    }
+}

@@ -1,0 +1,34 @@
+//! Why the server could not start, each as one line that says what to fix.
+
+use app::ssr::bootstrap::BootstrapError;
+use app::ssr::db::DbError;
+use app::ssr::passwords::PasswordError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "DATABASE_URL '{0}' is not a database URL: use sqlite://<file>?mode=rwc or postgres://<user>@<host>/<db>"
+    )]
+    DatabaseUrl(String),
+    #[error(
+        "data directory '{path}' is not writable ({source}): set TRACEKEEPER_DATA_DIR to a directory this user can write"
+    )]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database at {url}: {source}. Check DATABASE_URL and that the database server is running")]
+    Database { url: String, source: DbError },
+    #[error("cannot listen on {addr} ({source}): set TRACEKEEPER_ADDR to a free address")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("first admin: {0}")]
+    Bootstrap(#[from] BootstrapError),
+    #[error("password hashing: {0}")]
+    Password(#[from] PasswordError),
+    #[error("server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}

@@ -1,0 +1,22 @@
+//! Background jobs: one file per loop, each a `spawn(state)` that returns its task. The jobs end
+//! with the server (their handles abort on drop).
+
+pub mod session_cleanup;
+
+use app::ssr::state::AppState;
+use tokio::task::JoinHandle;
+
+/// The running jobs; dropping this stops them.
+pub struct Jobs(Vec<JoinHandle<()>>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+pub fn spawn_all(state: &AppState) -> Jobs {
+    Jobs(vec![session_cleanup::spawn(state.clone())])
+}

@@ -1,0 +1,78 @@
+//! The axum router: health check, the Leptos app and its server functions, static files,
+//! sessions, a same-origin guard for state-changing requests, and request tracing.
+
+use app::ssr::session_store::DbSessionStore;
+use app::ssr::state::AppState;
+use app::{App, shell};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sea_orm::ConnectionTrait;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// How long a session lives without activity.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("tracekeeper_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(middleware::from_fn(same_origin_guard))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 with the version and database backend while the database answers.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let db_ok = state.db.execute_unprepared("SELECT 1").await.is_ok();
+    let body = Json(serde_json::json!({
+        "status": if db_ok { "ok" } else { "database unavailable" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": state.db_kind.name(),
+    }));
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
+}
+
+/// Refuses a state-changing request whose `Origin` names another site. Together with the
+/// SameSite=Strict session cookie this keeps server functions safe from cross-site requests.
+async fn same_origin_guard(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = request.headers();
+        let origin_host = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(|o| o.split_once("://").map_or(o, |(_, rest)| rest));
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        if let (Some(origin), Some(host)) = (origin_host, host)
+            && origin != host
+        {
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        }
+    }
+    next.run(request).await
+}

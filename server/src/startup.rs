@@ -1,0 +1,117 @@
+//! Start-up: check the data directory, connect and migrate the database, create the first admin,
+//! build the state and the router, serve until asked to stop.
+
+use crate::error::StartError;
+use crate::{jobs, router, shutdown};
+use app::ssr::bootstrap;
+use app::ssr::config::{Config, DbKind};
+use app::ssr::db;
+use app::ssr::state::AppState;
+use app::ssr::throttle::ThrottleLimits;
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::net::TcpListener;
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => raw.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Fails unless `dir` exists (or can be made) and a file can be written in it.
+fn check_data_dir(dir: &Path) -> Result<(), StartError> {
+    let fail = |source| StartError::DataDir {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
+}
+
+/// Where cargo-leptos put the site (CSS, WASM, assets). `LEPTOS_SITE_ROOT` overrides it.
+fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("tracekeeper"))
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
+    if DbKind::of_url(&config.database_url) == Some(DbKind::Sqlite) {
+        check_data_dir(&config.data_dir)?;
+    }
+    db::connect_and_migrate(&config.database_url)
+        .await
+        .map_err(|source| StartError::Database {
+            url: redact_url(&config.database_url),
+            source,
+        })
+}
+
+/// Everything a running server needs, ready to serve.
+pub async fn build_state(config: Config, throttle: ThrottleLimits) -> Result<AppState, StartError> {
+    check_data_dir(&config.data_dir)?;
+    let db = connect(&config).await?;
+    if let Some(password) = bootstrap::ensure_first_admin(&db, &config).await? {
+        tracing::warn!(
+            email = %config.admin_email,
+            password = %password,
+            "created the first admin with a generated password; it is shown only this once: sign in and keep it safe"
+        );
+    }
+    let options = leptos_options(config.addr);
+    Ok(AppState::new(config, db, options, throttle).await?)
+}
+
+/// Serves on an already-bound listener until `stop` resolves. Background jobs stop with it.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let jobs = jobs::spawn_all(&state);
+    let app = router::router(state);
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await;
+    drop(jobs);
+    served.map_err(StartError::Serve)
+}
+
+/// `tracekeeper serve`.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let addr = config.addr;
+    let state = build_state(config, ThrottleLimits::default()).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    tracing::info!(
+        %addr,
+        database = state.db_kind.name(),
+        version = env!("CARGO_PKG_VERSION"),
+        "Tracekeeper is listening on http://{addr}"
+    );
+    serve_on(listener, state, shutdown::signal()).await
+}
+
+/// `tracekeeper migrate`.
+pub async fn migrate(config: &Config) -> Result<(), StartError> {
+    connect(config).await?;
+    tracing::info!("database is up to date");
+    Ok(())
+}

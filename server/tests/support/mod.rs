@@ -1,0 +1,186 @@
+//! Starts the real server in-process on 127.0.0.1:0, against SQLite and (when
+//! `TRACEKEEPER_TEST_POSTGRES_URL` names a server we may create databases on) PostgreSQL.
+
+#![allow(dead_code)]
+
+use app::ssr::config::Config;
+use app::ssr::passwords;
+use app::ssr::queries::users::{self, NewUser};
+use app::ssr::state::AppState;
+use app::ssr::throttle::ThrottleLimits;
+use app::types::auth::Role;
+use rand::distr::{Alphanumeric, SampleString};
+use sea_orm::{ConnectionTrait, Database};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const ADMIN_EMAIL: &str = "admin@example.test";
+pub const ADMIN_PASSWORD: &str = "first-admin-password";
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// An admin URL of a PostgreSQL server; each test gets its own database on it.
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when configured. In CI PostgreSQL is required, so a missing
+/// server fails loudly instead of silently testing half.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    match std::env::var("TRACEKEEPER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but TRACEKEEPER_TEST_POSTGRES_URL is unset: the PostgreSQL half would be skipped")
+        }
+        _ => eprintln!("TRACEKEEPER_TEST_POSTGRES_URL unset: testing SQLite only"),
+    }
+    all
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub backend: Backend,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    Alphanumeric
+        .sample_string(&mut rand::rng(), 10)
+        .to_lowercase()
+}
+
+async fn database_url(backend: &Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+        Backend::Postgres(admin_url) => {
+            let name = format!("tk_test_{}", random_suffix());
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("connect to the test PostgreSQL server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            let (base, _) = admin_url.rsplit_once('/').expect("postgres URL has a path");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Login attempts before throttling in tests: enough for ordinary tests, few enough to test it.
+pub fn test_throttle() -> ThrottleLimits {
+    ThrottleLimits {
+        account_burst: 4,
+        account_period: Duration::from_secs(60),
+        ip_burst: 50,
+        ip_period: Duration::from_secs(1),
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: &Backend) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            database_url: database_url(backend, dir.path()).await,
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: dir.path().join("data"),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
+            secure_cookies: false,
+        };
+        let state = server::startup::build_state(config, test_throttle())
+            .await
+            .expect("server state");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            let _ = server::startup::serve_on(listener, serving, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        TestServer {
+            base,
+            state,
+            backend: backend.clone(),
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Loads a page the way a browser navigation does (which is what makes redirects real 302s).
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
+            .get(self.url(path))
+            .header("Accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .expect("page load")
+    }
+
+    /// Calls a server function the way the hydrated app does.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{name}")))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("server function call")
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.call(client, "login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Creates a user straight in the database.
+    pub async fn add_user(&self, email: &str, password: &str, role: Role) -> i32 {
+        let hash = passwords::hash(password.to_owned()).await.expect("hash");
+        users::insert(
+            &self.state.db,
+            NewUser {
+                email,
+                name: "Test User",
+                password_hash: hash,
+                role,
+                can_submit: true,
+            },
+        )
+        .await
+        .expect("insert user")
+        .id
+    }
+}
