@@ -981,7 +981,7 @@ async fn write_permissions_row_limit_and_bad_bodies() {
             .send()
             .await
             .expect("POST");
-        let (status, body) = body(r).await;
+        let (status, body) = sandbox_support::body(r).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(
             body["Message"].is_string() || body[0]["message"].is_string(),
