@@ -19,7 +19,9 @@ pub enum AppError {
     BadInput(String),
     #[error("Not found.")]
     NotFound,
-    #[error("Something went wrong on our side. Please try again; if it persists, tell your administrator.")]
+    #[error(
+        "Something went wrong on our side. Please try again; if it persists, tell your administrator."
+    )]
     Internal,
     #[error("Could not reach Tracekeeper: {0}")]
     Communication(String),

@@ -9,7 +9,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "tracekeeper", version, about = "Tracekeeper: keeps your Metrc connection healthy and every submission attributed")]
+#[command(
+    name = "tracekeeper",
+    version,
+    about = "Tracekeeper: keeps your Metrc connection healthy and every submission attributed"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -23,6 +27,39 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Create a user; the password is read from the first line of standard input.
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// Their email, used to sign in.
+    #[arg(long)]
+    pub email: String,
+    /// Their full name.
+    #[arg(long)]
+    pub name: String,
+    /// Their role.
+    #[arg(long, value_enum, default_value_t = RoleArg::Employee)]
+    pub role: RoleArg,
+    /// They may submit to Metrc.
+    #[arg(long)]
+    pub can_submit: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Employee,
+}
+
+impl From<RoleArg> for app::types::auth::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Employee => Self::Employee,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -32,16 +69,36 @@ pub struct ConfigArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Address to listen on.
-    #[arg(long, env = "TRACEKEEPER_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "TRACEKEEPER_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub addr: SocketAddr,
     /// Directory for local state (SQLite database, key identity).
-    #[arg(long, env = "TRACEKEEPER_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "TRACEKEEPER_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Email of the first admin, created on first start when there are no users.
-    #[arg(long, env = "TRACEKEEPER_ADMIN_EMAIL", default_value = "admin@localhost", global = true)]
+    #[arg(
+        long,
+        env = "TRACEKEEPER_ADMIN_EMAIL",
+        default_value = "admin@localhost",
+        global = true
+    )]
     pub admin_email: String,
     /// Password of the first admin; when unset, a random one is generated and logged once.
-    #[arg(long, env = "TRACEKEEPER_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TRACEKEEPER_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// Mark the session cookie Secure (set this when Tracekeeper is served over HTTPS).
     #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
@@ -58,7 +115,10 @@ impl ConfigArgs {
                 }
                 url
             }
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tracekeeper.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tracekeeper.db").display()
+            ),
         };
         Ok(Config {
             database_url,
@@ -76,13 +136,19 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, StartError> {
-        Cli::try_parse_from(args).expect("parses").config.into_config()
+        Cli::try_parse_from(args)
+            .expect("parses")
+            .config
+            .into_config()
     }
 
     #[test]
     fn defaults_to_sqlite_in_the_data_dir() {
         let config = parse(&["tracekeeper", "--data-dir", "/tmp/tk"]).unwrap();
-        assert_eq!(config.database_url, "sqlite:///tmp/tk/tracekeeper.db?mode=rwc");
+        assert_eq!(
+            config.database_url,
+            "sqlite:///tmp/tk/tracekeeper.db?mode=rwc"
+        );
         assert_eq!(config.addr.port(), 3000);
     }
 
@@ -103,6 +169,29 @@ mod tests {
     fn subcommands_are_listed() {
         let cli = Cli::try_parse_from(["tracekeeper", "migrate"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Migrate)));
-        assert!(Cli::try_parse_from(["tracekeeper"]).unwrap().command.is_none());
+        assert!(
+            Cli::try_parse_from(["tracekeeper"])
+                .unwrap()
+                .command
+                .is_none()
+        );
+        let cli = Cli::try_parse_from([
+            "tracekeeper",
+            "create-user",
+            "--email",
+            "a@b.c",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::CreateUser(CreateUserArgs {
+                role: RoleArg::Admin,
+                ..
+            }))
+        ));
     }
 }

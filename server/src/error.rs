@@ -18,7 +18,9 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("database at {url}: {source}. Check DATABASE_URL and that the database server is running")]
+    #[error(
+        "database at {url}: {source}. Check DATABASE_URL and that the database server is running"
+    )]
     Database { url: String, source: DbError },
     #[error("cannot listen on {addr} ({source}): set TRACEKEEPER_ADDR to a free address")]
     Listen {
@@ -29,6 +31,8 @@ pub enum StartError {
     Bootstrap(#[from] BootstrapError),
     #[error("password hashing: {0}")]
     Password(#[from] PasswordError),
+    #[error("cannot create the user: {0}")]
+    CreateUser(String),
     #[error("server stopped with an error: {0}")]
     Serve(std::io::Error),
 }

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::startup::serve(config).await,
             Command::Migrate => server::startup::migrate(&config).await,
+            Command::CreateUser(args) => server::startup::create_user(&config, args).await,
         }
     });
     match result {

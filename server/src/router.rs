@@ -60,7 +60,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// Refuses a state-changing request whose `Origin` names another site. Together with the
 /// SameSite=Strict session cookie this keeps server functions safe from cross-site requests.
 async fn same_origin_guard(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe {
         let headers = request.headers();
         let origin_host = headers

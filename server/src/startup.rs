@@ -115,3 +115,56 @@ pub async fn migrate(config: &Config) -> Result<(), StartError> {
     tracing::info!("database is up to date");
     Ok(())
 }
+
+/// `tracekeeper create-user`: the password comes from the first line of standard input, so it
+/// appears neither in the process list nor in the shell history.
+pub async fn create_user(
+    config: &Config,
+    args: crate::cli::CreateUserArgs,
+) -> Result<(), StartError> {
+    use app::ssr::passwords;
+    use app::ssr::queries::users::{self, NewUser};
+
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).map_err(|e| {
+        StartError::CreateUser(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < passwords::MIN_LENGTH {
+        return Err(StartError::CreateUser(format!(
+            "the password must have at least {} characters",
+            passwords::MIN_LENGTH
+        )));
+    }
+    if !args.email.contains('@') || args.name.trim().is_empty() {
+        return Err(StartError::CreateUser(
+            "give a valid --email and a --name".into(),
+        ));
+    }
+    let db = connect(config).await?;
+    if users::find_by_email(&db, &args.email)
+        .await
+        .map_err(|e| StartError::CreateUser(e.to_string()))?
+        .is_some()
+    {
+        return Err(StartError::CreateUser(format!(
+            "a user with email {} exists",
+            args.email
+        )));
+    }
+    let hash = passwords::hash(password).await?;
+    let user = users::insert(
+        &db,
+        NewUser {
+            email: &args.email,
+            name: &args.name,
+            password_hash: hash,
+            role: args.role.into(),
+            can_submit: args.can_submit,
+        },
+    )
+    .await
+    .map_err(|e| StartError::CreateUser(e.to_string()))?;
+    tracing::info!(user_id = user.id, email = %user.email, "user created");
+    Ok(())
+}

@@ -114,7 +114,9 @@ async fn wrong_password_and_unknown_email_get_the_same_message() {
         let client = server.client();
         let wrong = server.login(&client, ADMIN_EMAIL, "not the password").await;
         assert_eq!(error_of(wrong).await, AppError::InvalidCredentials);
-        let unknown = server.login(&client, "nobody@example.test", "whatever-it-is").await;
+        let unknown = server
+            .login(&client, "nobody@example.test", "whatever-it-is")
+            .await;
         assert_eq!(error_of(unknown).await, AppError::InvalidCredentials);
         assert_eq!(signed_in(&server, &client).await, None);
     }
@@ -148,8 +150,12 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() {
             other => panic!("expected Throttled, got {other:?}"),
         }
         // Another account is not affected.
-        server.add_user("emp@example.test", "employee-password", Role::Employee).await;
-        let other = server.login(&client, "emp@example.test", "employee-password").await;
+        server
+            .add_user("emp@example.test", "employee-password", Role::Employee)
+            .await;
+        let other = server
+            .login(&client, "emp@example.test", "employee-password")
+            .await;
         assert!(other.status().is_success());
     }
 }
@@ -158,11 +164,18 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() {
 async fn an_employee_is_refused_admin_functions_and_pages() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;
-        server.add_user("emp@example.test", "employee-password", Role::Employee).await;
+        server
+            .add_user("emp@example.test", "employee-password", Role::Employee)
+            .await;
         let client = server.client();
-        let r = server.login(&client, "EMP@example.test ", "employee-password").await;
+        let r = server
+            .login(&client, "EMP@example.test ", "employee-password")
+            .await;
         assert!(r.status().is_success());
-        assert_eq!(signed_in(&server, &client).await.unwrap().role, Role::Employee);
+        assert_eq!(
+            signed_in(&server, &client).await.unwrap().role,
+            Role::Employee
+        );
 
         let direct = server.call(&client, "list_users", &[]).await;
         assert_eq!(error_of(direct).await, AppError::Forbidden);
@@ -201,7 +214,9 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 async fn deactivated_users_cannot_sign_in() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;
-        let id = server.add_user("gone@example.test", "employee-password", Role::Employee).await;
+        let id = server
+            .add_user("gone@example.test", "employee-password", Role::Employee)
+            .await;
         use sea_orm::{ActiveModelTrait, EntityTrait, Set};
         let user = app::ssr::entities::users::Entity::find_by_id(id)
             .one(&server.state.db)
@@ -211,7 +226,9 @@ async fn deactivated_users_cannot_sign_in() {
         let mut user: app::ssr::entities::users::ActiveModel = user.into();
         user.active = Set(false);
         user.update(&server.state.db).await.unwrap();
-        let r = server.login(&server.client(), "gone@example.test", "employee-password").await;
+        let r = server
+            .login(&server.client(), "gone@example.test", "employee-password")
+            .await;
         assert_eq!(error_of(r).await, AppError::InvalidCredentials);
     }
 }

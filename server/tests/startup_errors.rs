@@ -12,7 +12,10 @@ fn start_with(envs: &[(&str, &str)]) -> (bool, String) {
         .envs(envs.iter().copied())
         .output()
         .expect("run tracekeeper");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_one_clear_line(stderr: &str, mentions: &str) {
@@ -54,7 +57,13 @@ fn help_lists_the_subcommands() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "DATABASE_URL", "TRACEKEEPER_ADDR", "TRACEKEEPER_DATA_DIR"] {
+    for word in [
+        "serve",
+        "migrate",
+        "DATABASE_URL",
+        "TRACEKEEPER_ADDR",
+        "TRACEKEEPER_DATA_DIR",
+    ] {
         assert!(text.contains(word), "--help lacks {word}: {text}");
     }
 }

@@ -52,10 +52,16 @@ mod tests {
 
     #[test]
     fn recognises_database_urls() {
-        assert_eq!(DbKind::of_url("sqlite://data/x.db?mode=rwc"), Some(DbKind::Sqlite));
+        assert_eq!(
+            DbKind::of_url("sqlite://data/x.db?mode=rwc"),
+            Some(DbKind::Sqlite)
+        );
         assert_eq!(DbKind::of_url("sqlite::memory:"), Some(DbKind::Sqlite));
         assert_eq!(DbKind::of_url("postgres://u@h/db"), Some(DbKind::Postgres));
-        assert_eq!(DbKind::of_url("postgresql://u@h/db"), Some(DbKind::Postgres));
+        assert_eq!(
+            DbKind::of_url("postgresql://u@h/db"),
+            Some(DbKind::Postgres)
+        );
         assert_eq!(DbKind::of_url("mysql://u@h/db"), None);
         assert_eq!(DbKind::of_url("data/x.db"), None);
     }

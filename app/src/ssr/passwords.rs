@@ -1,7 +1,7 @@
 //! argon2id password hashes. Hashing is CPU-heavy, so it runs off the async executor.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::distr::{Alphanumeric, SampleString};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,11 @@ mod tests {
         let b = hash("correct horse battery".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(verify("correct horse battery".into(), a.clone()).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), a.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong".into(), a).await.unwrap());
         assert!(!verify("x".into(), "not a hash".into()).await.unwrap());
     }

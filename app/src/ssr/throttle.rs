@@ -102,6 +102,9 @@ mod tests {
             assert!(t.attempt(&format!("user{i}@x"), Some(ip)).is_ok());
         }
         assert!(t.attempt("fresh@x", Some(ip)).is_err());
-        assert!(t.attempt("fresh@x", Some("10.0.0.10".parse().unwrap())).is_ok());
+        assert!(
+            t.attempt("fresh@x", Some("10.0.0.10".parse().unwrap()))
+                .is_ok()
+        );
     }
 }

@@ -32,7 +32,9 @@ pub fn backends() -> Vec<Backend> {
     match std::env::var("TRACEKEEPER_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but TRACEKEEPER_TEST_POSTGRES_URL is unset: the PostgreSQL half would be skipped")
+            panic!(
+                "CI=true but TRACEKEEPER_TEST_POSTGRES_URL is unset: the PostgreSQL half would be skipped"
+            )
         }
         _ => eprintln!("TRACEKEEPER_TEST_POSTGRES_URL unset: testing SQLite only"),
     }
@@ -161,7 +163,12 @@ impl TestServer {
             .expect("server function call")
     }
 
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         self.call(client, "login", &[("email", email), ("password", password)])
             .await
     }

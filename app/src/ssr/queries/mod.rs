@@ -10,7 +10,9 @@ pub(crate) mod test_db {
     /// A fresh in-memory SQLite database with the real migrations applied.
     pub async fn fresh() -> DatabaseConnection {
         use migrations::{Migrator, MigratorTrait};
-        let db = Database::connect("sqlite::memory:").await.expect("in-memory sqlite");
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("in-memory sqlite");
         Migrator::up(&db, None).await.expect("migrations");
         db
     }

@@ -77,13 +77,31 @@ mod tests {
     async fn upsert_replaces_and_expired_sessions_do_not_load() {
         let db = test_db::fresh().await;
         let now = Utc::now();
-        upsert(&db, "a".into(), None, "{}".into(), now + Duration::hours(1)).await.unwrap();
-        upsert(&db, "a".into(), Some(7), "{\"x\":1}".into(), now + Duration::hours(1)).await.unwrap();
+        upsert(&db, "a".into(), None, "{}".into(), now + Duration::hours(1))
+            .await
+            .unwrap();
+        upsert(
+            &db,
+            "a".into(),
+            Some(7),
+            "{\"x\":1}".into(),
+            now + Duration::hours(1),
+        )
+        .await
+        .unwrap();
         let live = load_live(&db, "a", now).await.unwrap().unwrap();
         assert_eq!(live.user_id, Some(7));
         assert_eq!(live.data, "{\"x\":1}");
 
-        upsert(&db, "old".into(), Some(7), "{}".into(), now - Duration::seconds(1)).await.unwrap();
+        upsert(
+            &db,
+            "old".into(),
+            Some(7),
+            "{}".into(),
+            now - Duration::seconds(1),
+        )
+        .await
+        .unwrap();
         assert!(load_live(&db, "old", now).await.unwrap().is_none());
         assert_eq!(delete_expired(&db, now).await.unwrap(), 1);
         assert_eq!(delete_for_user(&db, 7).await.unwrap(), 1);

@@ -57,7 +57,10 @@ pub async fn find_by_email(
 
 /// The active user with this id, as the pages see them. A deactivated user, or one whose stored
 /// role is unknown, is nobody.
-pub async fn find_current(db: &impl ConnectionTrait, id: i32) -> Result<Option<CurrentUser>, DbErr> {
+pub async fn find_current(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<CurrentUser>, DbErr> {
     Ok(Users::find_by_id(id)
         .filter(users::Column::Active.eq(true))
         .one(db)
@@ -113,9 +116,18 @@ mod tests {
     #[tokio::test]
     async fn emails_are_unique_regardless_of_case_and_spaces() {
         let db = test_db::fresh().await;
-        insert(&db, new_user("Dana@Example.com ", Role::Employee)).await.unwrap();
-        assert!(insert(&db, new_user("dana@example.com", Role::Admin)).await.is_err());
-        let found = find_by_email(&db, "  DANA@example.COM").await.unwrap().unwrap();
+        insert(&db, new_user("Dana@Example.com ", Role::Employee))
+            .await
+            .unwrap();
+        assert!(
+            insert(&db, new_user("dana@example.com", Role::Admin))
+                .await
+                .is_err()
+        );
+        let found = find_by_email(&db, "  DANA@example.COM")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.email, "dana@example.com");
         assert_eq!(count(&db).await.unwrap(), 1);
     }
@@ -124,7 +136,10 @@ mod tests {
     async fn deactivated_users_are_not_current() {
         let db = test_db::fresh().await;
         let user = insert(&db, new_user("a@b.c", Role::Admin)).await.unwrap();
-        assert_eq!(find_current(&db, user.id).await.unwrap().unwrap().role, Role::Admin);
+        assert_eq!(
+            find_current(&db, user.id).await.unwrap().unwrap().role,
+            Role::Admin
+        );
         let mut active: users::ActiveModel = user.clone().into();
         active.active = Set(false);
         active.update(&db).await.unwrap();

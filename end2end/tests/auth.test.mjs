@@ -1,0 +1,95 @@
+// Sign in, sign out, wrong password, an employee kept out of /admin, and hydration (client-side
+// navigation that keeps page state), on desktop and on a touch tablet.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn } from './support.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the first admin signs in and out', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.base}/`);
+  await page.waitForURL(`${server.base}/login`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign in');
+
+  await signIn(page, server.base, ADMIN);
+  await page.getByRole('heading', { name: `Welcome, ${ADMIN.name}` }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  await page.getByText(ADMIN.name, { exact: true }).waitFor();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${server.base}/login`);
+  await page.goto(`${server.base}/admin/users`);
+  await page.waitForURL(`${server.base}/login`);
+  assert.deepEqual(page.problems, []);
+});
+
+test('a wrong password gets one generic message and no session', async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.base, { email: ADMIN.email, password: 'not-the-password' });
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), 'Wrong email or password.');
+  assert.equal(new URL(page.url()).pathname, '/login');
+  await page.goto(`${server.base}/`);
+  await page.waitForURL(`${server.base}/login`);
+});
+
+test('an employee is denied /admin and sees no Admin menu', async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.base, EMPLOYEE);
+  await page.getByRole('heading', { name: `Welcome, ${EMPLOYEE.name}` }).waitFor();
+  assert.equal(await page.getByText('Admin', { exact: true }).count(), 0);
+
+  const response = await page.goto(`${server.base}/admin/users`);
+  assert.equal(response.status(), 403);
+  await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+  assert.equal(await page.getByRole('table').count(), 0);
+});
+
+test('after hydration, navigation is client-side and keeps page state', async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.base, ADMIN);
+  await page.getByRole('heading', { name: `Welcome, ${ADMIN.name}` }).waitFor();
+  await hydrated(page);
+  // State that a full page load would wipe out.
+  await page.evaluate(() => { window.__kept = 'still here'; });
+
+  await page.getByText('Admin', { exact: true }).click();
+  await page.getByRole('link', { name: 'User Management' }).first().click();
+  await page.getByRole('heading', { name: 'User Management' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/admin/users');
+  assert.equal(await page.evaluate(() => window.__kept), 'still here');
+  const row = page.getByRole('row').filter({ hasText: EMPLOYEE.email });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Employee/);
+  assert.deepEqual(page.problems, []);
+});
+
+test('on a touch tablet the controls are at least 44 px and nothing overflows', async () => {
+  const page = await newPage(browser, { viewport: { width: 768, height: 1024 }, hasTouch: true, isMobile: true });
+  await page.goto(`${server.base}/login`);
+  await hydrated(page);
+  for (const control of [page.getByLabel('Email'), page.getByLabel('Password'), page.getByRole('button', { name: 'Sign in' })]) {
+    const box = await control.boundingBox();
+    assert.ok(box.height >= 44, `height ${box.height}`);
+  }
+  await page.getByLabel('Email').tap();
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).tap();
+  await page.getByRole('heading', { name: `Welcome, ${ADMIN.name}` }).waitFor();
+  const summary = page.getByText('Admin', { exact: true });
+  assert.ok((await summary.boundingBox()).height >= 44);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+});

@@ -1,0 +1,107 @@
+// Starts a release build of Tracekeeper on a free loopback port with a fresh SQLite database,
+// and Debian's Chromium through playwright-core. Shared by every end-to-end test file.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ADMIN = { email: 'admin@example.test', password: 'e2e-admin-password', name: 'Administrator' };
+export const EMPLOYEE = { email: 'employee@example.test', password: 'e2e-employee-password', name: 'Erin Employee' };
+
+const repoRoot = resolve(import.meta.dirname, '..', '..');
+const bin = process.env.TRACEKEEPER_BIN ?? join(repoRoot, 'target', 'release', 'tracekeeper');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForHealth(base, proc, logs) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`tracekeeper exited (${proc.exitCode}):\n${logs.join('')}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tracekeeper did not become healthy:\n${logs.join('')}`);
+}
+
+/** A running server with a first admin and one employee. `stop()` ends it and deletes its data. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tracekeeper-e2e-'));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    TRACEKEEPER_ADDR: `127.0.0.1:${port}`,
+    TRACEKEEPER_DATA_DIR: dataDir,
+    TRACEKEEPER_ADMIN_EMAIL: ADMIN.email,
+    TRACEKEEPER_ADMIN_PASSWORD: ADMIN.password,
+    RUST_LOG: 'warn',
+  };
+  delete env.DATABASE_URL;
+  const logs = [];
+  const proc = spawn(bin, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => logs.push(d.toString()));
+  proc.stderr.on('data', (d) => logs.push(d.toString()));
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHealth(base, proc, logs);
+  execFileSync(bin, ['create-user', '--email', EMPLOYEE.email, '--name', EMPLOYEE.name, '--role', 'employee', '--can-submit'], {
+    cwd: repoRoot, env, input: `${EMPLOYEE.password}\n`,
+  });
+  return {
+    base,
+    logs,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** A page that records console errors and failed requests, so tests can assert there are none. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()}`));
+  page.on('response', (r) => { if (r.status() >= 500) page.problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  return page;
+}
+
+/** Waits until the WASM app has hydrated (the body is interactive). */
+export async function hydrated(page) {
+  await page.waitForFunction(() => document.body.dataset.hydrated === 'true', null, { timeout: 15_000 });
+}
+
+export async function signIn(page, base, who) {
+  await page.goto(`${base}/login`);
+  await hydrated(page);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
