@@ -82,7 +82,7 @@ async fn priya_statuses(settings: Settings) -> Vec<StatusCode> {
         format!("/items/v2/active?licenseNumber={RETAIL}&pageSize=1"),
         format!("/plants/v2/vegetative?licenseNumber={RETAIL}&pageSize=1"),
         format!("/packages/v2/active?licenseNumber={CULTIVATION}&pageSize=1"),
-        format!("/packages/v2/active?licenseNumber=NO-SUCH-LICENSE&pageSize=1"),
+        "/packages/v2/active?licenseNumber=NO-SUCH-LICENSE&pageSize=1".to_string(),
     ] {
         statuses.push(sb.get(&priya, &path).await.0);
     }
@@ -209,6 +209,24 @@ async fn paging_envelope_walks_every_record_once_in_last_modified_order() {
     assert_eq!(data(&employees).len(), 1);
 }
 
+/// A sandbox whose per-license limits are these, the vendor's out of the way.
+fn per_license_limits(per_second: u32, concurrent: u32) -> SandboxConfig {
+    let limits = RateLimits {
+        per_license_per_second: per_second,
+        per_license_concurrent: concurrent,
+        per_vendor_per_second: 1000,
+        per_vendor_concurrent: 100,
+    };
+    let settings = Settings {
+        rate_limits: Some(limits),
+        ..Settings::default()
+    };
+    SandboxConfig {
+        settings,
+        ..config()
+    }
+}
+
 fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -292,21 +310,7 @@ async fn last_modified_windows_filter_and_have_a_configurable_limit() {
 
 #[tokio::test]
 async fn gets_over_the_rate_limits_get_429_and_writes_are_not_limited() {
-    let limits = RateLimits {
-        per_license_per_second: 5,
-        per_license_concurrent: 100,
-        per_vendor_per_second: 1000,
-        per_vendor_concurrent: 100,
-    };
-    let settings = Settings {
-        rate_limits: Some(limits),
-        ..Settings::default()
-    };
-    let sb = start(SandboxConfig {
-        settings,
-        ..config()
-    })
-    .await;
+    let sb = start(per_license_limits(5, 100)).await;
     let owner = owner_key(&sb.sandbox);
     let path = format!("/locations/v2/active?licenseNumber={RETAIL}&pageSize=1");
     let burst = futures::future::join_all((0..20).map(|_| sb.get(&owner, &path))).await;
@@ -342,21 +346,7 @@ async fn gets_over_the_rate_limits_get_429_and_writes_are_not_limited() {
     }
 
     // Concurrency: with every call slowed down, the 3rd call in flight for a license gets 429.
-    let limits = RateLimits {
-        per_license_per_second: 1000,
-        per_license_concurrent: 2,
-        per_vendor_per_second: 1000,
-        per_vendor_concurrent: 100,
-    };
-    let settings = Settings {
-        rate_limits: Some(limits),
-        ..Settings::default()
-    };
-    let slow = start(SandboxConfig {
-        settings,
-        ..config()
-    })
-    .await;
+    let slow = start(per_license_limits(1000, 2)).await;
     let (status, _) = slow
         .admin(
             Method::POST,

@@ -13,6 +13,9 @@ use super::error::ApiError;
 /// Metrc's page size ceiling ("a value that does not exceed 20").
 pub const MAX_PAGE_SIZE: usize = 20;
 
+/// A `lastModified` window: from, to (inclusive; `None`: open).
+pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The decoded query string, keys lower-cased.
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
@@ -112,11 +115,7 @@ impl Params {
 
     /// The `lastModifiedStart`..`lastModifiedEnd` window. Start alone runs to now; end alone is 400;
     /// a window longer than `max` is 400 (Metrc v1's 24 h rule, uncertain in v2).
-    pub fn window(
-        &self,
-        max: Option<Duration>,
-        now: DateTime<Utc>,
-    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+    pub fn window(&self, max: Option<Duration>, now: DateTime<Utc>) -> Result<Window, ApiError> {
         let start = self.timestamp("lastModifiedStart")?;
         let end = self.timestamp("lastModifiedEnd")?;
         let Some(start) = start else {

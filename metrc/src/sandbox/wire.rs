@@ -13,6 +13,7 @@ use super::model::records::{
 use super::model::reference::{self, Reason};
 use super::model::table::Page;
 use super::model::{Employee, License, LicenseIdx, Model};
+use super::query::Window;
 use crate::sections::{Resource, Section};
 
 /// Any serialisable value as JSON (`null` if it cannot be: it always can for these types).
@@ -448,7 +449,7 @@ pub fn list_page(
     m: &Model,
     license: LicenseIdx,
     list: Resource,
-    window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    window: Window,
     skip: usize,
     take: usize,
 ) -> (Vec<Value>, usize) {

@@ -193,6 +193,7 @@ impl Model {
     pub fn finish_packages(
         &mut self,
         license: LicenseIdx,
+        _employee_id: u64,
         rows: &[FinishRow],
         now: DateTime<Utc>,
     ) -> Result<(), Vec<RowError>> {
@@ -217,6 +218,7 @@ impl Model {
     pub fn move_packages(
         &mut self,
         license: LicenseIdx,
+        _employee_id: u64,
         rows: &[LocationRow],
         now: DateTime<Utc>,
     ) -> Result<(), Vec<RowError>> {
@@ -303,5 +305,154 @@ impl Model {
             self.plant_waste.push(waste);
         }
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::seed;
+    use crate::sections::Resource;
+
+    fn seeded() -> (Model, LicenseIdx, Vec<(String, f64)>) {
+        let model = seed::build(3, true, 30, Utc::now());
+        let license = model.license_idx("CCL19-0004821").unwrap_or_default();
+        let packages = model
+            .packages
+            .all((license, Resource::PackagesActive))
+            .filter(|p| p.unit.name == "Grams")
+            .take(2)
+            .map(|p| (p.label.clone(), p.quantity))
+            .collect();
+        (model, license, packages)
+    }
+
+    fn adjust(label: &str, quantity: f64, unit: &str) -> AdjustRow {
+        AdjustRow {
+            label: label.to_string(),
+            quantity,
+            unit_of_measure: Some(unit.to_string()),
+            adjustment_reason: Some("Drying".to_string()),
+            adjustment_date: Some("2026-01-02".to_string()),
+            reason_note: None,
+        }
+    }
+
+    fn quantity(m: &Model, license: LicenseIdx, label: &str) -> Option<f64> {
+        m.package_at(license, label).map(|p| p.quantity)
+    }
+
+    #[test]
+    fn adjustments_change_quantities_in_any_unit_of_the_same_type() {
+        let (mut m, lic, packages) = seeded();
+        let (label, before) = &packages[0];
+        let ids = m.adjust_packages(
+            lic,
+            1,
+            &[adjust(label, -2.0, "Grams"), adjust(label, 1.0, "Ounces")],
+            Utc::now(),
+        );
+        assert_eq!(ids.as_ref().map(Vec::len), Ok(2));
+        assert_eq!(
+            quantity(&m, lic, label),
+            Some(round4(before - 2.0 + 28.3495))
+        );
+        assert_eq!(m.adjustments.len(), 2);
+        let wrong_type = m.adjust_packages(lic, 1, &[adjust(label, 1.0, "Each")], Utc::now());
+        assert!(wrong_type.is_err());
+    }
+
+    #[test]
+    fn a_bad_row_rejects_the_whole_call_and_records_nothing() {
+        let (mut m, lic, packages) = seeded();
+        let (good, before) = &packages[0];
+        let rows = [
+            adjust(good, -1.0, "Grams"),
+            adjust("1A4NOPE", -1.0, "Grams"),
+            adjust(good, -1e9, "Grams"),
+        ];
+        let errors = m
+            .adjust_packages(lic, 1, &rows, Utc::now())
+            .err()
+            .unwrap_or_default();
+        assert_eq!(errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            errors[0].message,
+            "Package 1A4NOPE does not exist in the current Facility."
+        );
+        assert_eq!(quantity(&m, lic, good), Some(*before));
+        assert!(m.adjustments.is_empty());
+
+        let finish = [
+            FinishRow {
+                label: good.clone(),
+                actual_date: Some("2026-01-02".into()),
+            },
+            FinishRow {
+                label: good.clone(),
+                actual_date: Some("2026-01-02".into()),
+            },
+        ];
+        assert!(
+            m.finish_packages(lic, 1, &finish, Utc::now()).is_err(),
+            "the same package twice"
+        );
+        assert!(
+            m.package_at(lic, good)
+                .is_some_and(|p| p.finished_date.is_none())
+        );
+    }
+
+    #[test]
+    fn finishing_moves_a_package_to_the_inactive_list_and_waste_is_recorded() {
+        let (mut m, lic, packages) = seeded();
+        let (label, _) = &packages[1];
+        let active = m
+            .packages
+            .page((lic, Resource::PackagesActive), None, None, 0, 0)
+            .total;
+        let row = FinishRow {
+            label: label.clone(),
+            actual_date: Some("2026-01-03".into()),
+        };
+        assert_eq!(m.finish_packages(lic, 1, &[row], Utc::now()), Ok(()));
+        assert_eq!(
+            m.packages
+                .page((lic, Resource::PackagesActive), None, None, 0, 0)
+                .total,
+            active - 1
+        );
+        assert!(
+            m.packages
+                .all((lic, Resource::PackagesInactive))
+                .any(|p| &p.label == label)
+        );
+
+        let plant = m
+            .plants
+            .all((lic, Resource::PlantsVegetative))
+            .next()
+            .map(|p| p.label.clone())
+            .unwrap_or_default();
+        let waste = WasteRow {
+            waste_method_name: Some("Compost".into()),
+            mixed_material: None,
+            waste_weight: Some(3.0),
+            unit_of_measure_name: Some("Grams".into()),
+            reason_name: Some("Pruning".into()),
+            note: None,
+            waste_date: Some("2026-01-03".into()),
+            plant_labels: vec![plant],
+        };
+        let ids = m
+            .waste_plants(lic, 1, std::slice::from_ref(&waste), Utc::now())
+            .unwrap_or_default();
+        assert_eq!(m.plant_waste.iter().map(|w| w.id).collect::<Vec<_>>(), ids);
+        let bad = WasteRow {
+            waste_weight: Some(0.0),
+            ..waste
+        };
+        assert!(m.waste_plants(lic, 1, &[bad], Utc::now()).is_err());
+        assert_eq!(m.plant_waste.len(), 1);
     }
 }

@@ -6,7 +6,7 @@ mod writes;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 
 use super::Sandbox;
 use super::error::ApiError;
@@ -24,10 +24,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/plants/v2/waste/methods/all", get(lists::waste_methods))
         .route("/plants/v2/waste/reasons", get(lists::waste_reasons))
         .route("/unitsofmeasure/v2/active", get(lists::units))
-        .route("/packages/v2/adjust", post(writes::adjust))
-        .route("/packages/v2/finish", put(writes::finish))
-        .route("/packages/v2/location", put(writes::location))
-        .route("/plants/v2/waste", post(writes::waste));
+        .merge(writes::router());
     for list in Resource::ALL {
         router = router.route(list.path(), get(move |s, c, p| lists::list(list, s, c, p)));
     }

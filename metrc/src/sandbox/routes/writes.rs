@@ -1,11 +1,12 @@
 //! Metrc's writes: JSON arrays of rows, `licenseNumber` in the query. A bad row rejects the whole
 //! call with 400 and row errors; POSTs answer `{"Ids": [...], "Warnings": null}`, PUTs 200 empty.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
+use axum::routing::{MethodRouter, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -108,78 +109,58 @@ fn write<R: DeserializeOwned, T>(
     apply(&mut model, license, caller.employee_id, &rows).map_err(ApiError::Rows)
 }
 
-fn ids(ids: Vec<u64>) -> Json<Value> {
-    Json(json!({ "Ids": ids, "Warnings": null }))
+/// What a write does to the model: the rows' effect, or every bad row.
+type Apply<R, T> = fn(&mut Model, LicenseIdx, u64, &[R], DateTime<Utc>) -> Result<T, Vec<RowError>>;
+
+/// A POST route answering `{"Ids": [...], "Warnings": null}`.
+fn post_ids<R: DeserializeOwned + 'static>(
+    need: Need,
+    apply: Apply<R, Vec<u64>>,
+) -> MethodRouter<Sandbox> {
+    post(
+        move |State(s): State<Sandbox>, caller: Caller, params: Params, body: Bytes| async move {
+            write(&s, &caller, &params, &body, need, |m, lic, who, rows| {
+                apply(m, lic, who, rows, Utc::now())
+            })
+            .map(|ids| Json(json!({ "Ids": ids, "Warnings": null })))
+        },
+    )
 }
 
-/// `POST /packages/v2/adjust` (View Packages + Manage Packages Inventory).
-pub async fn adjust(
-    State(s): State<Sandbox>,
-    caller: Caller,
-    params: Params,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    write(
-        &s,
-        &caller,
-        &params,
-        &body,
-        PACKAGE_INVENTORY,
-        |m, lic, who, rows: &[AdjustRow]| m.adjust_packages(lic, who, rows, Utc::now()),
+/// A PUT route answering 200 with no body.
+fn put_empty<R: DeserializeOwned + 'static>(
+    need: Need,
+    apply: Apply<R, ()>,
+) -> MethodRouter<Sandbox> {
+    put(
+        move |State(s): State<Sandbox>, caller: Caller, params: Params, body: Bytes| async move {
+            write(&s, &caller, &params, &body, need, |m, lic, who, rows| {
+                apply(m, lic, who, rows, Utc::now())
+            })
+            .map(|()| StatusCode::OK)
+        },
     )
-    .map(ids)
 }
 
-/// `PUT /packages/v2/finish` (View Packages + Manage Packages Inventory, as the YAML says).
-pub async fn finish(
-    State(s): State<Sandbox>,
-    caller: Caller,
-    params: Params,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    write(
-        &s,
-        &caller,
-        &params,
-        &body,
-        PACKAGE_INVENTORY,
-        |m, lic, _, rows: &[FinishRow]| m.finish_packages(lic, rows, Utc::now()),
-    )
-    .map(|()| StatusCode::OK)
-}
-
-/// `PUT /packages/v2/location` (same permissions: a guess, Metrc documents it per state).
-pub async fn location(
-    State(s): State<Sandbox>,
-    caller: Caller,
-    params: Params,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    write(
-        &s,
-        &caller,
-        &params,
-        &body,
-        PACKAGE_INVENTORY,
-        |m, lic, _, rows: &[LocationRow]| m.move_packages(lic, rows, Utc::now()),
-    )
-    .map(|()| StatusCode::OK)
-}
-
-/// `POST /plants/v2/waste` (Manage Plants Waste).
-pub async fn waste(
-    State(s): State<Sandbox>,
-    caller: Caller,
-    params: Params,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    write(
-        &s,
-        &caller,
-        &params,
-        &body,
-        PLANT_WASTE,
-        |m, lic, who, rows: &[WasteRow]| m.waste_plants(lic, who, rows, Utc::now()),
-    )
-    .map(ids)
+/// The write routes. Permissions: adjust and finish as the YAML says (View Packages + Manage
+/// Packages Inventory); location the same (a guess: Metrc documents it per state); plant waste
+/// Manage Plants Waste.
+pub fn router() -> Router<Sandbox> {
+    Router::new()
+        .route(
+            "/packages/v2/adjust",
+            post_ids::<AdjustRow>(PACKAGE_INVENTORY, Model::adjust_packages),
+        )
+        .route(
+            "/packages/v2/finish",
+            put_empty::<FinishRow>(PACKAGE_INVENTORY, Model::finish_packages),
+        )
+        .route(
+            "/packages/v2/location",
+            put_empty::<LocationRow>(PACKAGE_INVENTORY, Model::move_packages),
+        )
+        .route(
+            "/plants/v2/waste",
+            post_ids::<WasteRow>(PLANT_WASTE, Model::waste_plants),
+        )
 }
