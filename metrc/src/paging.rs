@@ -2,7 +2,9 @@
 //! lists walked page by page, and record lists walked in `lastModifiedStart/End` windows.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::Stream;
+use std::sync::Arc;
+
+use futures::stream::{self, Stream, StreamExt};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -186,9 +188,14 @@ impl Client {
 
     /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
     /// of [`crate::ClientConfig::window`] at most (oldest first, each after the first reaching
-    /// back [`crate::ClientConfig::window_overlap`] into the previous one), page by page (`pageSize=20`, `pageNumber` from 1,
-    /// while `CurrentPage < TotalPages`). Yields one [`WindowPage`] per page and stops after the
-    /// first error. Records of the overlap may come twice: store them by `Id`.
+    /// back [`crate::ClientConfig::window_overlap`] into the previous one), page by page
+    /// (`pageSize=20`, `pageNumber` from 1, while `CurrentPage < TotalPages`).
+    ///
+    /// Yields one [`WindowPage`] per page, in window order then page order, and ends after the
+    /// first error. Up to [`crate::ClientConfig::windows_in_flight`] windows are fetched at once
+    /// (each window's pages one after another), so Metrc's latency is overlapped; a window's
+    /// pages are yielded once the whole window has been read. Records of the overlap may come
+    /// twice: store them by `Id`.
     pub fn walk<T: DeserializeOwned + Send + 'static>(
         &self,
         key: &SecretString,
@@ -199,63 +206,84 @@ impl Client {
     ) -> impl Stream<Item = Result<WindowPage<T>, Error>> + Send + 'static {
         let cfg = self.config();
         let plan = windows(from, to, cfg.window, cfg.window_overlap);
-        let state = WalkState {
+        let in_flight = cfg.windows_in_flight.max(1);
+        let count = plan.len();
+        let job = Arc::new(WalkJob {
             client: self.clone(),
             key: key.clone(),
             license: license.to_string(),
             resource,
-            plan,
-            window: 0,
-            page: 1,
-        };
-        futures::stream::try_unfold(state, |mut s| async move {
-            let Some(&(start, end)) = s.plan.get(s.window) else {
-                return Ok(None);
-            };
-            let (start_text, end_text) = (timestamp(start), timestamp(end));
-            let page = s
-                .client
-                .page(
-                    &s.key,
-                    &s.license,
-                    s.resource.path(),
-                    &[
-                        ("lastModifiedStart", start_text.as_str()),
-                        ("lastModifiedEnd", end_text.as_str()),
-                    ],
-                    s.page,
-                )
-                .await?;
-            let window_complete = !page.has_more() || s.page >= MAX_PAGES;
-            let item = WindowPage {
-                window_index: s.window,
-                window_count: s.plan.len(),
-                window_start: start,
-                window_end: end,
-                page: s.page,
-                total_pages: page.total_pages.max(s.page),
-                window_complete,
-                records: decode_records(page.records)?,
-            };
-            if window_complete {
-                s.window += 1;
-                s.page = 1;
-            } else {
-                s.page += 1;
-            }
-            Ok(Some((item, s)))
-        })
+        });
+        stream::iter(plan.into_iter().enumerate())
+            .map(move |(index, (start, end))| {
+                let job = job.clone();
+                async move { job.window::<T>(index, count, start, end).await }
+            })
+            .buffered(in_flight)
+            .flat_map(stream::iter)
+            .scan(false, |failed, item| {
+                let done = *failed;
+                *failed = item.is_err();
+                futures::future::ready((!done).then_some(item))
+            })
     }
 }
 
-struct WalkState {
+/// What every window of one walk shares.
+struct WalkJob {
     client: Client,
     key: SecretString,
     license: String,
     resource: Resource,
-    plan: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    window: usize,
-    page: u32,
+}
+
+impl WalkJob {
+    /// Every page of one window, ending with the first error if any.
+    async fn window<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        count: usize,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<Result<WindowPage<T>, Error>> {
+        let (start_text, end_text) = (timestamp(start), timestamp(end));
+        let range = [
+            ("lastModifiedStart", start_text.as_str()),
+            ("lastModifiedEnd", end_text.as_str()),
+        ];
+        let mut pages = Vec::new();
+        for number in 1..=MAX_PAGES {
+            let page = self
+                .client
+                .page(
+                    &self.key,
+                    &self.license,
+                    self.resource.path(),
+                    &range,
+                    number,
+                )
+                .await
+                .and_then(|page| {
+                    let window_complete = !page.has_more() || number == MAX_PAGES;
+                    Ok(WindowPage {
+                        window_index: index,
+                        window_count: count,
+                        window_start: start,
+                        window_end: end,
+                        page: number,
+                        total_pages: page.total_pages.max(number),
+                        window_complete,
+                        records: decode_records(page.records)?,
+                    })
+                });
+            let last = page.as_ref().map_or(true, |p| p.window_complete);
+            pages.push(page);
+            if last {
+                break;
+            }
+        }
+        pages
+    }
 }
 
 #[cfg(test)]

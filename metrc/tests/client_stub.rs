@@ -432,12 +432,29 @@ async fn walk_pages_within_windows_and_accepts_camel_envelopes() {
             .iter()
             .all(|p| p.window_count == 2 && p.total_pages == 3)
     );
-    let seen = stub.seen();
-    assert_eq!(seen[0].q("lastModifiedStart"), Some("2026-01-01T00:00:00Z"));
-    assert_eq!(seen[0].q("lastModifiedEnd"), Some("2026-01-02T00:00:00Z"));
-    assert_eq!(seen[3].q("lastModifiedStart"), Some("2026-01-01T23:59:00Z"));
-    assert_eq!(seen[3].q("lastModifiedEnd"), Some("2026-01-02T06:00:00Z"));
-    assert!(seen.iter().all(|r| r.q("pageSize") == Some("20")));
+    // Windows may be fetched concurrently: compare the set of calls, not their order.
+    let mut ranges: Vec<(String, String, String)> = stub
+        .seen()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.q("pageSize"), Some("20"));
+            let q = |n: &str| r.q(n).unwrap().to_string();
+            (
+                q("lastModifiedStart"),
+                q("lastModifiedEnd"),
+                q("pageNumber"),
+            )
+        })
+        .collect();
+    ranges.sort();
+    let expected: Vec<(String, String, String)> = [
+        ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"),
+        ("2026-01-01T23:59:00Z", "2026-01-02T06:00:00Z"),
+    ]
+    .iter()
+    .flat_map(|(a, b)| (1..=3).map(move |p| (a.to_string(), b.to_string(), p.to_string())))
+    .collect();
+    assert_eq!(ranges, expected);
     assert_eq!(
         pages[5].records[0].label.as_deref(),
         Some("2026-01-01T23:59:00Z")
@@ -481,4 +498,53 @@ async fn validation_cells_granted_denied_not_applicable_and_error() {
     assert_eq!(trucks.cell(Section::Packages), Some(&CellStatus::Granted));
     assert_eq!(trucks.cells.len(), Section::ALL.len());
     assert_no_key(&serde_json::to_string(&report).unwrap());
+}
+
+#[tokio::test]
+async fn walk_yields_earlier_windows_in_order_then_the_error_and_stops() {
+    // Four one-hour windows of two pages; window 2's second page fails for good.
+    let stub = Stub::start(|r, _| {
+        let page: u32 = r.q("pageNumber").unwrap().parse().unwrap();
+        if r.q("lastModifiedStart")
+            .unwrap()
+            .starts_with("2026-01-01T02")
+            && page == 2
+        {
+            return answer(400, r#"{"Message":"bad window"}"#);
+        }
+        json_answer(json!({"Data": [{"Id": page}], "CurrentPage": page, "TotalPages": 2}))
+    })
+    .await;
+    let client = client_for(stub.url.clone());
+    let mut cfg = client.config().clone();
+    cfg.window = chrono::Duration::hours(1);
+    cfg.window_overlap = chrono::Duration::zero();
+    let client = Client::new(cfg).unwrap();
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let items: Vec<_> = client
+        .walk::<Package>(
+            &user(),
+            "L",
+            Resource::PackagesActive,
+            from,
+            from + chrono::Duration::hours(4),
+        )
+        .collect()
+        .await;
+    let shape: Vec<_> = items
+        .iter()
+        .map(|i| i.as_ref().map(|p| (p.window_index, p.page)).map_err(|_| ()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            Ok((0, 1)),
+            Ok((0, 2)),
+            Ok((1, 1)),
+            Ok((1, 2)),
+            Ok((2, 1)),
+            Err(())
+        ]
+    );
+    assert!(matches!(items[5], Err(Error::Rejected { .. })));
 }
