@@ -95,6 +95,15 @@ impl Client {
         excerpt(text.as_bytes(), &self.secrets(key))
     }
 
+    /// A read that got no answer: timed out, or failed in transport.
+    fn read_failure(&self, key: &SecretString, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout
+        } else {
+            Error::Transport(self.transport(key, e))
+        }
+    }
+
     /// A GET within the rate limits, retried per [`crate::RetryPolicy`] on 429, 5xx, timeouts
     /// and transport errors. `scope` decides what 401/403 mean and which license's limits apply.
     pub(crate) async fn get(
@@ -105,10 +114,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<Value, Error> {
         let url = self.url(path, query)?;
-        let license = match scope {
-            Scope::Facilities => None,
-            Scope::License(l) => Some(l),
-        };
+        let license = scope.license();
         let mut attempt = 1;
         loop {
             let result = {
@@ -137,10 +143,7 @@ impl Client {
         attempt: u32,
     ) -> Result<Value, Error> {
         let path = url.path().to_string();
-        let license = match scope {
-            Scope::Facilities => None,
-            Scope::License(l) => Some(l),
-        };
+        let license = scope.license();
         let started = Instant::now();
         let sent = self.request(Method::GET, url, key).send().await;
         let response = match sent {
@@ -156,19 +159,14 @@ impl Client {
                     timeout = e.is_timeout(),
                     "Metrc GET failed"
                 );
-                return Err(if e.is_timeout() {
-                    Error::Timeout
-                } else {
-                    Error::Transport(self.transport(key, &e))
-                });
+                return Err(self.read_failure(key, &e));
             }
         };
         let status = response.status().as_u16();
         let retry_after = header(&response, reqwest::header::RETRY_AFTER);
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) if e.is_timeout() => return Err(Error::Timeout),
-            Err(e) => return Err(Error::Transport(self.transport(key, &e))),
+            Err(e) => return Err(self.read_failure(key, &e)),
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(

@@ -106,6 +106,16 @@ pub(crate) enum Scope<'a> {
     License(&'a str),
 }
 
+impl<'a> Scope<'a> {
+    /// The license whose rate limits apply, if any.
+    pub(crate) fn license(self) -> Option<&'a str> {
+        match self {
+            Scope::Facilities => None,
+            Scope::License(license) => Some(license),
+        }
+    }
+}
+
 /// Turns a non-2xx answer into an [`Error`]. `secrets` are blanked out of any excerpt.
 pub(crate) fn classify(
     status: u16,

@@ -10,12 +10,14 @@ use futures::{StreamExt, TryStreamExt};
 use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
 use metrc::{
     CellStatus, Client, ClientConfig, Error, Facility, Location, Package, PackageAdjustment,
-    PackageFinish, PackageLocationChange, Plant, PlantWaste, Resource, RetryPolicy, Section,
-    WindowPage,
+    PackageFinish, PackageLocationChange, Plant, PlantWaste, Resource, Section, WindowPage,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
+
+mod client_common;
+use client_common::quick_client_with;
 
 const VENDOR: &str = "tracekeeper-vendor-key";
 const CULTIVATION: &str = "CCL19-0004821";
@@ -54,16 +56,7 @@ impl Env {
     }
 
     fn client_with(&self, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
-        let mut cfg = ClientConfig::new(self.url.clone(), SecretString::from(VENDOR));
-        cfg.timeout = Duration::from_secs(5);
-        cfg.retry = RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            rate_limited_delay: Duration::from_millis(10),
-        };
-        tweak(&mut cfg);
-        Client::new(cfg).unwrap()
+        quick_client_with(self.url.clone(), VENDOR, Duration::from_secs(5), tweak)
     }
 
     fn owner(&self) -> SecretString {
@@ -104,6 +97,12 @@ impl Env {
 
     async fn get(&self, path: &str) -> Value {
         self.admin(reqwest::Method::GET, path, None).await
+    }
+
+    /// A package of the cultivation license as Metrc would send it.
+    async fn package(&self, label: &str) -> Value {
+        self.get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
+            .await
     }
 
     async fn fault(&self, body: Value) {
@@ -328,9 +327,7 @@ async fn writes_are_recorded_and_rejections_carry_row_messages() {
         })
         .collect();
     let (label, unit) = labels[0].clone();
-    let before = env
-        .get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
-        .await;
+    let before = env.package(&label).await;
     let reason = client
         .adjust_reasons(&owner, CULTIVATION)
         .await
@@ -355,9 +352,7 @@ async fn writes_are_recorded_and_rejections_carry_row_messages() {
         .await
         .unwrap();
     assert_eq!(adjusted.ids.len(), 1);
-    let after = env
-        .get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
-        .await;
+    let after = env.package(&label).await;
     let quantity = |v: &Value| v["Quantity"].as_f64().unwrap();
     assert!(
         (quantity(&before) - 1.0 - quantity(&after)).abs() < 1e-9,
@@ -384,12 +379,7 @@ async fn writes_are_recorded_and_rejections_carry_row_messages() {
         )
         .await
         .unwrap();
-    let moved = env
-        .get(&format!(
-            "/sandbox/licenses/{CULTIVATION}/packages/{}",
-            labels[1].0
-        ))
-        .await;
+    let moved = env.package(&labels[1].0).await;
     assert_eq!(moved["LocationName"], location.as_str());
 
     client
@@ -403,12 +393,7 @@ async fn writes_are_recorded_and_rejections_carry_row_messages() {
         )
         .await
         .unwrap();
-    let finished = env
-        .get(&format!(
-            "/sandbox/licenses/{CULTIVATION}/packages/{}",
-            labels[2].0
-        ))
-        .await;
+    let finished = env.package(&labels[2].0).await;
     assert_eq!(finished["IsFinished"], true, "{finished}");
 
     let plants = pull::<Plant>(&client, &owner, CULTIVATION, Resource::PlantsVegetative).await;
@@ -470,12 +455,7 @@ async fn writes_are_recorded_and_rejections_carry_row_messages() {
         rows[0].message.contains("1A4000000000000000009999"),
         "{rows:?}"
     );
-    let untouched = env
-        .get(&format!(
-            "/sandbox/licenses/{CULTIVATION}/packages/{}",
-            labels[3].0
-        ))
-        .await;
+    let untouched = env.package(&labels[3].0).await;
     assert_eq!(untouched["IsFinished"], false);
 
     // Too many rows: refused before sending.

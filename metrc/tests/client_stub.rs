@@ -10,12 +10,13 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
 use futures::StreamExt;
-use metrc::{
-    CellStatus, Client, ClientConfig, Error, Package, PackageFinish, Resource, RetryPolicy, Section,
-};
+use metrc::{CellStatus, Client, Error, Package, PackageFinish, Resource, Section};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
+
+mod client_common;
+use client_common::quick_client;
 
 const VENDOR: &str = "vendor-key-AAAA";
 const USER: &str = "user-key-BBBB";
@@ -126,15 +127,7 @@ impl Stub {
 }
 
 fn client_for(url: Url) -> Client {
-    let mut cfg = ClientConfig::new(url, SecretString::from(VENDOR));
-    cfg.timeout = Duration::from_millis(300);
-    cfg.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        rate_limited_delay: Duration::from_millis(10),
-    };
-    Client::new(cfg).unwrap()
+    quick_client(url, VENDOR, Duration::from_millis(300))
 }
 
 fn user() -> SecretString {
