@@ -29,6 +29,9 @@ pub enum Command {
     Migrate,
     /// Create a user; the password is read from the first line of standard input.
     CreateUser(CreateUserArgs),
+    /// Re-encrypt every stored Metrc key to a new identity and replace the identity. Stop the
+    /// server first.
+    RotateIdentity,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +106,28 @@ pub struct ConfigArgs {
     /// Mark the session cookie Secure (set this when Tracekeeper is served over HTTPS).
     #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+    /// The age identity (AGE-SECRET-KEY-1...) that encrypts the stored Metrc keys, instead of
+    /// the identity file.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_IDENTITY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub identity: Option<String>,
+    /// The identity file, created with mode 0600 on first start.
+    /// Default: <data dir>/identity.txt.
+    #[arg(long, env = "TRACEKEEPER_IDENTITY_FILE", global = true)]
+    pub identity_file: Option<PathBuf>,
+    /// The secret (32 characters or more) behind key fingerprints, instead of the file
+    /// <identity file>.hmac. It must not change once keys are stored.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_FINGERPRINT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub fingerprint_secret: Option<String>,
 }
 
 impl ConfigArgs {
@@ -127,8 +152,16 @@ impl ConfigArgs {
             admin_email: self.admin_email,
             admin_password: self.admin_password.map(SecretString::from),
             secure_cookies: self.secure_cookies,
+            identity: non_empty(self.identity).map(SecretString::from),
+            identity_file: self.identity_file,
+            fingerprint_secret: non_empty(self.fingerprint_secret).map(SecretString::from),
         })
     }
+}
+
+/// An empty variable counts as unset.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 #[cfg(test)]
@@ -158,6 +191,25 @@ mod tests {
         let line = err.to_string();
         assert!(line.contains("DATABASE_URL"), "{line}");
         assert!(!line.contains("hunter2"), "{line}");
+    }
+
+    #[test]
+    fn vault_settings_and_the_rotation_command() {
+        let config = parse(&[
+            "tracekeeper",
+            "--identity-file",
+            "/etc/tk/identity.txt",
+            "--identity",
+            " ",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.identity_file.as_deref(),
+            Some(std::path::Path::new("/etc/tk/identity.txt"))
+        );
+        assert!(config.identity.is_none());
+        let cli = Cli::try_parse_from(["tracekeeper", "rotate-identity"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::RotateIdentity)));
     }
 
     #[test]

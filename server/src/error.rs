@@ -3,6 +3,7 @@
 use app::ssr::bootstrap::BootstrapError;
 use app::ssr::db::DbError;
 use app::ssr::passwords::PasswordError;
+use app::ssr::vault::VaultError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,8 @@ pub enum StartError {
     Bootstrap(#[from] BootstrapError),
     #[error("password hashing: {0}")]
     Password(#[from] PasswordError),
+    #[error("key vault: {0}")]
+    Vault(#[from] VaultError),
     #[error("cannot create the user: {0}")]
     CreateUser(String),
     #[error("server stopped with an error: {0}")]

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod error;
 pub mod jobs;
+pub mod rotate;
 pub mod router;
 pub mod shutdown;
 pub mod startup;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             Command::Serve => server::startup::serve(config).await,
             Command::Migrate => server::startup::migrate(&config).await,
             Command::CreateUser(args) => server::startup::create_user(&config, args).await,
+            Command::RotateIdentity => server::rotate::rotate_identity(&config).await,
         }
     });
     match result {

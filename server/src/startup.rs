@@ -8,6 +8,7 @@ use app::ssr::config::{Config, DbKind};
 use app::ssr::db;
 use app::ssr::state::AppState;
 use app::ssr::throttle::ThrottleLimits;
+use app::ssr::vault::{KeyVault, VaultSettings};
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -48,7 +49,7 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
+pub(crate) async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
     if DbKind::of_url(&config.database_url) == Some(DbKind::Sqlite) {
         check_data_dir(&config.data_dir)?;
     }
@@ -64,6 +65,7 @@ async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartEr
 pub async fn build_state(config: Config, throttle: ThrottleLimits) -> Result<AppState, StartError> {
     check_data_dir(&config.data_dir)?;
     let db = connect(&config).await?;
+    let vault = KeyVault::open(&VaultSettings::from_config(&config), &db).await?;
     if let Some(password) = bootstrap::ensure_first_admin(&db, &config).await? {
         tracing::warn!(
             email = %config.admin_email,
@@ -72,7 +74,7 @@ pub async fn build_state(config: Config, throttle: ThrottleLimits) -> Result<App
         );
     }
     let options = leptos_options(config.addr);
-    Ok(AppState::new(config, db, options, throttle).await?)
+    Ok(AppState::new(config, db, vault, options, throttle).await?)
 }
 
 /// Serves on an already-bound listener until `stop` resolves. Background jobs stop with it.

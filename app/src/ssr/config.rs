@@ -19,6 +19,12 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The key vault's identity text (`TRACEKEEPER_IDENTITY`); when set, no identity file is used.
+    pub identity: Option<SecretString>,
+    /// The key vault's identity file; `None` means `<data dir>/identity.txt`.
+    pub identity_file: Option<PathBuf>,
+    /// The secret for key fingerprints; `None` means the file beside the identity file.
+    pub fingerprint_secret: Option<SecretString>,
 }
 
 /// Which database a URL points at.

@@ -1,4 +1,5 @@
-//! Server-only services behind the server functions: configuration, state, database, auth.
+//! Server-only services behind the server functions: configuration, state, database, auth,
+//! key vault.
 //! Compiled only with the `ssr` feature; the browser bundle never sees this module.
 
 pub mod auth;
@@ -12,3 +13,4 @@ pub mod session;
 pub mod session_store;
 pub mod state;
 pub mod throttle;
+pub mod vault;

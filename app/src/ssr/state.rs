@@ -3,6 +3,7 @@
 use super::config::{Config, DbKind};
 use super::passwords::{self, PasswordError};
 use super::throttle::{LoginThrottle, ThrottleLimits};
+use super::vault::KeyVault;
 use crate::error::AppError;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -18,12 +19,15 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// A hash to verify against when an email is unknown (see `passwords::decoy_hash`).
     pub decoy_hash: Arc<str>,
+    /// Encrypts, decrypts and fingerprints the stored Metrc keys.
+    pub vault: Arc<KeyVault>,
 }
 
 impl AppState {
     pub async fn new(
         config: Config,
         db: DatabaseConnection,
+        vault: KeyVault,
         leptos_options: LeptosOptions,
         throttle: ThrottleLimits,
     ) -> Result<Self, PasswordError> {
@@ -35,6 +39,7 @@ impl AppState {
             db_kind,
             login_throttle: Arc::new(LoginThrottle::new(throttle)),
             decoy_hash: passwords::decoy_hash().await?.into(),
+            vault: Arc::new(vault),
         })
     }
 }

@@ -1,4 +1,5 @@
 //! Types shared by the browser and the server (serde on both sides). No entities, no secrets.
 
 pub mod auth;
+pub mod keys;
 pub mod users;

@@ -101,6 +101,9 @@ impl TestServer {
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
             secure_cookies: false,
+            identity: None,
+            identity_file: None,
+            fingerprint_secret: None,
         };
         let state = server::startup::build_state(config, test_throttle())
             .await

@@ -1,4 +1,7 @@
 //! SeaORM entities, one per table, mirroring `migrations/`. Queries live in `ssr::queries`.
 
+pub mod audit_events;
+pub mod facilities;
 pub mod sessions;
+pub mod user_metrc_keys;
 pub mod users;

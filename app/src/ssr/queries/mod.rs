@@ -1,6 +1,9 @@
 //! Hand-written queries, one module per table, each taking `&impl ConnectionTrait`.
 
+pub mod audit_events;
+pub mod facilities;
 pub mod sessions;
+pub mod user_metrc_keys;
 pub mod users;
 
 #[cfg(test)]

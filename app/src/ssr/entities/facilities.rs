@@ -1,0 +1,31 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "facilities")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub license_number: String,
+    pub name: String,
+    pub license_type: String,
+    pub state: String,
+    /// JSON text.
+    pub capabilities: String,
+    /// age ciphertext (armored); `None` while the facility has no key.
+    pub facility_key_ciphertext: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub key_status: String,
+    pub key_owner_name: Option<String>,
+    pub key_is_owner: Option<bool>,
+    pub key_set_at: Option<ChronoDateTimeUtc>,
+    pub last_validated_at: Option<ChronoDateTimeUtc>,
+    pub last_sync_at: Option<ChronoDateTimeUtc>,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,240 @@
+//! The `facilities` table: the licenses Tracekeeper knows, each with its facility key (sealed by
+//! the vault: ciphertext and fingerprint, never the key).
+
+use super::super::entities::facilities::{self, Entity as Facilities};
+use super::super::vault::SealedKey;
+use crate::types::keys::KeyStatus;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+/// A license as Metrc's facilities response describes it.
+pub struct NewFacility<'a> {
+    pub license_number: &'a str,
+    pub name: &'a str,
+    pub license_type: &'a str,
+    /// Two-letter state code.
+    pub state: &'a str,
+    /// The license's capabilities (`FacilityType`) as JSON text.
+    pub capabilities: String,
+}
+
+/// Who a facility key belongs to, per Metrc's facilities response.
+pub struct KeyOwner<'a> {
+    pub name: &'a str,
+    /// `IsOwner` for this license.
+    pub is_owner: bool,
+}
+
+/// A facility without a key.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewFacility<'_>,
+) -> Result<facilities::Model, DbErr> {
+    let now = Utc::now();
+    facilities::ActiveModel {
+        license_number: Set(new.license_number.trim().to_owned()),
+        name: Set(new.name.to_owned()),
+        license_type: Set(new.license_type.to_owned()),
+        state: Set(new.state.to_owned()),
+        capabilities: Set(new.capabilities),
+        key_status: Set(KeyStatus::Missing.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Every facility, by license number.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<facilities::Model>, DbErr> {
+    Facilities::find()
+        .order_by_asc(facilities::Column::LicenseNumber)
+        .all(db)
+        .await
+}
+
+pub async fn find_by_license(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+) -> Result<Option<facilities::Model>, DbErr> {
+    Facilities::find()
+        .filter(facilities::Column::LicenseNumber.eq(license_number.trim()))
+        .one(db)
+        .await
+}
+
+/// The facilities whose key has this fingerprint (one key often serves several licenses).
+pub async fn find_by_fingerprint(
+    db: &impl ConnectionTrait,
+    fingerprint: &str,
+) -> Result<Vec<facilities::Model>, DbErr> {
+    Facilities::find()
+        .filter(facilities::Column::KeyFingerprint.eq(fingerprint))
+        .order_by_asc(facilities::Column::LicenseNumber)
+        .all(db)
+        .await
+}
+
+/// Gives the facility a new key, validated just now with the given status.
+pub async fn set_key(
+    db: &impl ConnectionTrait,
+    id: i32,
+    key: &SealedKey,
+    owner: KeyOwner<'_>,
+    status: KeyStatus,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    update(
+        db,
+        facilities::ActiveModel {
+            id: Set(id),
+            facility_key_ciphertext: Set(Some(key.ciphertext().to_owned())),
+            key_fingerprint: Set(Some(key.fingerprint().to_owned())),
+            key_status: Set(status.as_str().to_owned()),
+            key_owner_name: Set(Some(owner.name.to_owned())),
+            key_is_owner: Set(Some(owner.is_owner)),
+            key_set_at: Set(Some(now)),
+            last_validated_at: Set(Some(now)),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Records the outcome of a (re)validation of the facility's key.
+pub async fn set_key_status(
+    db: &impl ConnectionTrait,
+    id: i32,
+    status: KeyStatus,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    update(
+        db,
+        facilities::ActiveModel {
+            id: Set(id),
+            key_status: Set(status.as_str().to_owned()),
+            last_validated_at: Set(Some(now)),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// `(id, ciphertext)` of every facility that has a key.
+pub async fn key_ciphertexts(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, DbErr> {
+    Facilities::find()
+        .select_only()
+        .column(facilities::Column::Id)
+        .column(facilities::Column::FacilityKeyCiphertext)
+        .filter(facilities::Column::FacilityKeyCiphertext.is_not_null())
+        .order_by_asc(facilities::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The same key sealed anew (identity rotation): nothing else about the key changes.
+pub async fn replace_key_ciphertext(
+    db: &impl ConnectionTrait,
+    id: i32,
+    key: &SealedKey,
+) -> Result<(), DbErr> {
+    update(
+        db,
+        facilities::ActiveModel {
+            id: Set(id),
+            facility_key_ciphertext: Set(Some(key.ciphertext().to_owned())),
+            key_fingerprint: Set(Some(key.fingerprint().to_owned())),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn update(db: &impl ConnectionTrait, row: facilities::ActiveModel) -> Result<(), DbErr> {
+    row.update(db).await.map(drop)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+    use crate::ssr::vault::KeyVault;
+    use secrecy::SecretString;
+
+    pub(crate) fn new_facility(license_number: &str) -> NewFacility<'_> {
+        NewFacility {
+            license_number,
+            name: "Green Acres",
+            license_type: "Cultivation",
+            state: "CO",
+            capabilities: r#"{"CanGrowPlants":true}"#.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn license_numbers_are_unique_and_new_facilities_have_no_key() {
+        let db = test_db::fresh().await;
+        let facility = insert(&db, new_facility("403-X0001")).await.unwrap();
+        assert!(insert(&db, new_facility("403-X0001")).await.is_err());
+        assert_eq!(facility.key_status, "none");
+        assert!(facility.facility_key_ciphertext.is_none());
+        assert_eq!(
+            find_by_license(&db, " 403-X0001 ").await.unwrap(),
+            Some(facility)
+        );
+        assert!(key_ciphertexts(&db).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_is_stored_sealed_found_by_fingerprint_and_resealed() {
+        let db = test_db::fresh().await;
+        let vault = KeyVault::ephemeral();
+        let key = SecretString::from("metrc-user-key-0001");
+        let a = insert(&db, new_facility("403-X0001")).await.unwrap();
+        let b = insert(&db, new_facility("403-X0002")).await.unwrap();
+        insert(&db, new_facility("403-X0003")).await.unwrap();
+        let sealed = vault.seal(&key).unwrap();
+        let owner = || KeyOwner {
+            name: "Olive Owner",
+            is_owner: true,
+        };
+        set_key(&db, a.id, &sealed, owner(), KeyStatus::Valid)
+            .await
+            .unwrap();
+        set_key(&db, b.id, &sealed, owner(), KeyStatus::Valid)
+            .await
+            .unwrap();
+        let found = find_by_fingerprint(&db, sealed.fingerprint())
+            .await
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|f| f.id).collect::<Vec<_>>(),
+            vec![a.id, b.id]
+        );
+        assert_eq!(found[0].key_owner_name.as_deref(), Some("Olive Owner"));
+        assert_eq!(found[0].key_is_owner, Some(true));
+        assert!(found[0].key_set_at.is_some());
+
+        let stored = key_ciphertexts(&db).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(!stored[0].1.contains("metrc-user-key-0001"));
+
+        set_key_status(&db, a.id, KeyStatus::Invalid).await.unwrap();
+        let resealed = vault.seal(&key).unwrap();
+        replace_key_ciphertext(&db, a.id, &resealed).await.unwrap();
+        let row = find_by_license(&db, "403-X0001").await.unwrap().unwrap();
+        assert_eq!(row.key_status, "invalid");
+        assert_eq!(
+            row.facility_key_ciphertext.as_deref(),
+            Some(resealed.ciphertext())
+        );
+        assert_eq!(row.key_set_at, found[0].key_set_at);
+    }
+}

@@ -1,0 +1,639 @@
+//! The key vault: Metrc keys at rest.
+//!
+//! A key is stored as age ciphertext (armored text, X25519 recipient) plus a fingerprint, the
+//! HMAC-SHA256 of the key under a server secret, so equal keys are found without decrypting. The
+//! plaintext exists only in memory, in a [`SecretString`] (zeroized on drop), while a call needs
+//! it; the browser gets at most [`mask`].
+//!
+//! Secrets, beside each other and never in the database:
+//! - the identity: `TRACEKEEPER_IDENTITY` (the `AGE-SECRET-KEY-1...` text), or the file
+//!   `TRACEKEEPER_IDENTITY_FILE` (default `<data dir>/identity.txt`), created with mode 0600 on
+//!   first start;
+//! - the fingerprint secret: `TRACEKEEPER_FINGERPRINT_SECRET`, or the file `<identity file>.hmac`,
+//!   created likewise. It stays the same when the identity is rotated ([`rotation`]).
+//!
+//! Either file is refused when other users may read it or when it does not parse, and neither is
+//! created while the database holds keys that a new one could not serve.
+
+pub mod rotation;
+mod secret_files;
+
+use super::config::Config;
+use age::x25519;
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::{ConnectionTrait, DbErr};
+use secrecy::zeroize::{Zeroize, Zeroizing};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Why the vault cannot start or cannot do what was asked. Each message is one line that says what
+/// to fix; none contains a key or an identity.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "TRACEKEEPER_IDENTITY is not an age identity: set it to one AGE-SECRET-KEY-1... line, or unset it to use TRACEKEEPER_IDENTITY_FILE"
+    )]
+    EnvIdentity,
+    #[error(
+        "identity file {} does not hold one age identity (a line AGE-SECRET-KEY-1...): restore it from your backup, or set TRACEKEEPER_IDENTITY_FILE to the right file",
+        path.display()
+    )]
+    IdentityFile { path: PathBuf },
+    #[error(
+        "TRACEKEEPER_FINGERPRINT_SECRET is too short: use at least {MIN_SECRET_LEN} characters"
+    )]
+    EnvFingerprintSecret,
+    #[error(
+        "fingerprint secret file {} does not hold {} hex digits: restore it from your backup",
+        path.display(),
+        SECRET_LEN * 2
+    )]
+    FingerprintFile { path: PathBuf },
+    #[error(
+        "{} may be read by other users (mode {mode:03o}): run chmod 600 '{}'",
+        path.display(),
+        path.display()
+    )]
+    LoosePermissions { path: PathBuf, mode: u32 },
+    #[error(
+        "cannot use {} ({source}): check that it exists and belongs to this user",
+        path.display()
+    )]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is missing but the database holds {stored} encrypted Metrc keys: restore it from your backup (a new one would not fit them)",
+        path.display()
+    )]
+    MissingSecret { path: PathBuf, stored: usize },
+    #[error(
+        "the identity from {origin} decrypts none of the {stored} stored Metrc keys: it is not the one they were encrypted to; restore the right identity"
+    )]
+    WrongIdentity { origin: String, stored: usize },
+    #[error(
+        "an interrupted identity rotation left two identities that each decrypt some stored keys ({} decrypts {current}, {} decrypts {next}; was the server running?): keep the one that decrypts more as {}, remove the other, and set the failing keys again",
+        path.display(),
+        pending.display(),
+        path.display()
+    )]
+    RecoveryConflict {
+        path: PathBuf,
+        pending: PathBuf,
+        current: usize,
+        next: usize,
+    },
+    #[error("cannot encrypt the key: {0}")]
+    Encrypt(#[source] age::EncryptError),
+    #[error("cannot decrypt a stored key: {0}")]
+    Decrypt(#[source] age::DecryptError),
+    #[error("a stored key decrypted to something that is not text")]
+    NotText,
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// Bytes of a generated fingerprint secret.
+const SECRET_LEN: usize = 32;
+/// The shortest fingerprint secret accepted from the environment.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Where the vault's secrets come from; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// `TRACEKEEPER_IDENTITY`: when set, no identity file is read or written.
+    pub identity: Option<SecretString>,
+    /// `TRACEKEEPER_IDENTITY_FILE`, default `<data dir>/identity.txt`.
+    pub identity_file: PathBuf,
+    /// `TRACEKEEPER_FINGERPRINT_SECRET`: when set, no fingerprint secret file is used.
+    pub fingerprint_secret: Option<SecretString>,
+}
+
+impl VaultSettings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            identity: config.identity.clone(),
+            identity_file: config
+                .identity_file
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("identity.txt")),
+            fingerprint_secret: config.fingerprint_secret.clone(),
+        }
+    }
+
+    /// The file beside the identity file that holds the fingerprint secret.
+    pub fn fingerprint_file(&self) -> PathBuf {
+        secret_files::sibling(&self.identity_file, ".hmac")
+    }
+}
+
+/// A key as the database stores it. Only the vault makes one, so a plaintext key cannot end up in
+/// a ciphertext column by mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedKey {
+    ciphertext: String,
+    fingerprint: String,
+}
+
+impl SealedKey {
+    /// The armored age ciphertext.
+    pub fn ciphertext(&self) -> &str {
+        &self.ciphertext
+    }
+
+    /// HMAC-SHA256 of the key, 64 hex digits.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
+
+/// Where the identity came from, for messages and for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityOrigin {
+    /// `TRACEKEEPER_IDENTITY`.
+    Env,
+    /// An identity file.
+    File(PathBuf),
+}
+
+impl fmt::Display for IdentityOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityOrigin::Env => f.write_str("TRACEKEEPER_IDENTITY"),
+            IdentityOrigin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Encrypts, decrypts and fingerprints Metrc keys. `Debug` shows only the public recipient.
+pub struct KeyVault {
+    identity: x25519::Identity,
+    recipient: x25519::Recipient,
+    /// Keyed with the fingerprint secret (zeroized on drop); cloned for each fingerprint.
+    fingerprint_mac: Hmac<Sha256>,
+    origin: IdentityOrigin,
+}
+
+impl fmt::Debug for KeyVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVault")
+            .field("recipient", &self.recipient.to_string())
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyVault {
+    /// Loads the secrets (creating the files on first start), finishes or abandons a rotation
+    /// that was interrupted, and checks that the identity decrypts the keys already stored.
+    pub async fn open(
+        settings: &VaultSettings,
+        db: &impl ConnectionTrait,
+    ) -> Result<KeyVault, VaultError> {
+        let stored = rotation::stored_keys(db).await?;
+        let fingerprint_mac = load_fingerprint_mac(settings, stored.len())?;
+        let (identity, origin) = match &settings.identity {
+            Some(text) => (
+                parse_identity(text.expose_secret()).ok_or(VaultError::EnvIdentity)?,
+                IdentityOrigin::Env,
+            ),
+            None => {
+                let path = &settings.identity_file;
+                rotation::recover(path, &stored)?;
+                (
+                    load_identity_file(path, stored.len())?,
+                    IdentityOrigin::File(path.clone()),
+                )
+            }
+        };
+        let vault = KeyVault::new(identity, fingerprint_mac, origin);
+        vault.check_decrypts(&stored)?;
+        Ok(vault)
+    }
+
+    fn new(
+        identity: x25519::Identity,
+        fingerprint_mac: Hmac<Sha256>,
+        origin: IdentityOrigin,
+    ) -> Self {
+        Self {
+            recipient: identity.to_public(),
+            identity,
+            fingerprint_mac,
+            origin,
+        }
+    }
+
+    /// A vault with a fresh identity and fingerprint secret, kept in memory only.
+    #[cfg(test)]
+    pub(crate) fn ephemeral() -> Self {
+        let mac = keyed_mac(&random_secret()).expect("HMAC takes any key");
+        Self::new(x25519::Identity::generate(), mac, IdentityOrigin::Env)
+    }
+
+    /// The same fingerprint secret with another identity.
+    fn with_identity(&self, identity: x25519::Identity, origin: IdentityOrigin) -> Self {
+        Self::new(identity, self.fingerprint_mac.clone(), origin)
+    }
+
+    /// Where the identity came from.
+    pub fn origin(&self) -> &IdentityOrigin {
+        &self.origin
+    }
+
+    /// The public half of the identity (`age1...`): safe to show and to log.
+    pub fn recipient(&self) -> String {
+        self.recipient.to_string()
+    }
+
+    /// Encrypts and fingerprints a key for storage.
+    pub fn seal(&self, key: &SecretString) -> Result<SealedKey, VaultError> {
+        Ok(SealedKey {
+            ciphertext: self.encrypt(key)?,
+            fingerprint: self.fingerprint(key),
+        })
+    }
+
+    /// The key as armored age ciphertext.
+    pub fn encrypt(&self, key: &SecretString) -> Result<String, VaultError> {
+        age::encrypt_and_armor(&self.recipient, key.expose_secret().as_bytes())
+            .map_err(VaultError::Encrypt)
+    }
+
+    /// The key inside `ciphertext`, which must have been encrypted to this vault's identity.
+    pub fn decrypt(&self, ciphertext: &str) -> Result<SecretString, VaultError> {
+        decrypt_with(&self.identity, ciphertext)
+    }
+
+    /// HMAC-SHA256 of the key under the fingerprint secret, as 64 lower-case hex digits. Equal
+    /// keys have equal fingerprints, whatever the identity.
+    pub fn fingerprint(&self, key: &SecretString) -> String {
+        let mut mac = self.fingerprint_mac.clone();
+        mac.update(key.expose_secret().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Refuses an identity that decrypts none of the stored keys; a few that fail among many that
+    /// work are reported, not fatal (those keys can be set again).
+    fn check_decrypts(&self, stored: &[rotation::StoredKey]) -> Result<(), VaultError> {
+        let failing = stored
+            .iter()
+            .filter(|s| self.decrypt(&s.ciphertext).is_err())
+            .count();
+        if failing > 0 && failing == stored.len() {
+            return Err(VaultError::WrongIdentity {
+                origin: self.origin.to_string(),
+                stored: stored.len(),
+            });
+        }
+        if failing > 0 {
+            tracing::error!(
+                failing,
+                stored = stored.len(),
+                "some stored Metrc keys do not decrypt with the identity: set those keys again"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What the browser may see of a key: `••••` and its last 4 characters (only `••••` for a key too
+/// short to spare 4).
+pub fn mask(key: &SecretString) -> String {
+    const SHOWN: usize = 4;
+    let chars: Vec<char> = key.expose_secret().chars().collect();
+    let tail: String = if chars.len() >= 3 * SHOWN {
+        chars[chars.len() - SHOWN..].iter().collect()
+    } else {
+        String::new()
+    };
+    let mut chars = chars;
+    chars.zeroize();
+    format!("••••{tail}")
+}
+
+/// The key inside `ciphertext`, decrypted with `identity`.
+fn decrypt_with(identity: &x25519::Identity, ciphertext: &str) -> Result<SecretString, VaultError> {
+    let reader = age::armor::ArmoredReader::new(ciphertext.as_bytes());
+    let decryptor = age::Decryptor::new_buffered(reader).map_err(VaultError::Decrypt)?;
+    let mut plain = decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(VaultError::Decrypt)?;
+    // Larger than the plaintext, so reading never reallocates and leaves a copy behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+    plain
+        .read_to_end(&mut bytes)
+        .map_err(|e| VaultError::Decrypt(e.into()))?;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(SecretString::from(text)),
+        Err(e) => {
+            e.into_bytes().zeroize();
+            Err(VaultError::NotText)
+        }
+    }
+}
+
+/// The one `AGE-SECRET-KEY-1...` line of an identity text (comments and blank lines aside).
+fn parse_identity(text: &str) -> Option<x25519::Identity> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let line = lines.next()?;
+    if lines.next().is_some() {
+        return None;
+    }
+    x25519::Identity::from_str(line).ok()
+}
+
+/// The text of a new identity file, in age-keygen's layout.
+fn identity_file_text(identity: &x25519::Identity) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "# Tracekeeper's key identity: it decrypts the stored Metrc keys. Keep it secret, back it up.\n# public key: {}\n{}\n",
+        identity.to_public(),
+        identity.to_string().expose_secret()
+    ))
+}
+
+/// Reads an identity file, refusing loose permissions and anything but one identity.
+fn read_identity_file(path: &Path) -> Result<Option<x25519::Identity>, VaultError> {
+    match secret_files::read(path)? {
+        Some(text) => parse_identity(&text)
+            .map(Some)
+            .ok_or_else(|| VaultError::IdentityFile {
+                path: path.to_owned(),
+            }),
+        None => Ok(None),
+    }
+}
+
+fn write_identity_file(path: &Path, identity: &x25519::Identity) -> Result<(), VaultError> {
+    secret_files::write(path, &identity_file_text(identity))
+}
+
+/// The identity in `path`; a new one written there when absent and nothing is stored yet.
+fn load_identity_file(path: &Path, stored: usize) -> Result<x25519::Identity, VaultError> {
+    if let Some(identity) = read_identity_file(path)? {
+        return Ok(identity);
+    }
+    refuse_new_secret_if_stored(path, stored)?;
+    let identity = x25519::Identity::generate();
+    write_identity_file(path, &identity)?;
+    tracing::info!(
+        path = %path.display(),
+        recipient = %identity.to_public(),
+        "created a new key identity: back this file up"
+    );
+    Ok(identity)
+}
+
+fn refuse_new_secret_if_stored(path: &Path, stored: usize) -> Result<(), VaultError> {
+    if stored > 0 {
+        return Err(VaultError::MissingSecret {
+            path: path.to_owned(),
+            stored,
+        });
+    }
+    Ok(())
+}
+
+fn random_secret() -> Zeroizing<Vec<u8>> {
+    use rand::RngCore as _;
+    let mut bytes = Zeroizing::new(vec![0u8; SECRET_LEN]);
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// HMAC-SHA256 keyed with `secret`; `None` never happens (HMAC takes keys of any length).
+fn keyed_mac(secret: &[u8]) -> Option<Hmac<Sha256>> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(secret).ok()
+}
+
+/// The fingerprint HMAC, keyed with the secret from the environment or from the file beside the
+/// identity (created when absent and nothing is stored yet).
+fn load_fingerprint_mac(
+    settings: &VaultSettings,
+    stored: usize,
+) -> Result<Hmac<Sha256>, VaultError> {
+    if let Some(text) = &settings.fingerprint_secret {
+        let bytes = text.expose_secret().as_bytes();
+        return keyed_mac(bytes)
+            .filter(|_| bytes.len() >= MIN_SECRET_LEN)
+            .ok_or(VaultError::EnvFingerprintSecret);
+    }
+    let path = settings.fingerprint_file();
+    if let Some(text) = secret_files::read(&path)? {
+        let secret = Zeroizing::new(hex::decode(text.trim()).unwrap_or_default());
+        return keyed_mac(&secret)
+            .filter(|_| secret.len() == SECRET_LEN)
+            .ok_or(VaultError::FingerprintFile { path });
+    }
+    refuse_new_secret_if_stored(&path, stored)?;
+    let secret = random_secret();
+    secret_files::write(&path, &Zeroizing::new(hex::encode(&*secret) + "\n"))?;
+    keyed_mac(&secret).ok_or(VaultError::FingerprintFile { path })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+    use std::os::unix::fs::PermissionsExt;
+
+    pub(crate) fn settings(dir: &Path) -> VaultSettings {
+        VaultSettings {
+            identity: None,
+            identity_file: dir.join("identity.txt"),
+            fingerprint_secret: None,
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn key(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[test]
+    fn a_key_survives_the_round_trip_and_is_not_in_the_ciphertext() {
+        let vault = KeyVault::ephemeral();
+        let sealed = vault.seal(&key("k3y-to-Metrc-0123456789")).unwrap();
+        assert!(
+            sealed
+                .ciphertext()
+                .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+        );
+        assert!(!sealed.ciphertext().contains("k3y-to-Metrc"));
+        let back = vault.decrypt(sealed.ciphertext()).unwrap();
+        assert_eq!(back.expose_secret(), "k3y-to-Metrc-0123456789");
+    }
+
+    #[test]
+    fn another_identity_cannot_decrypt() {
+        let sealed = KeyVault::ephemeral().seal(&key("secret-key")).unwrap();
+        assert!(matches!(
+            KeyVault::ephemeral().decrypt(sealed.ciphertext()),
+            Err(VaultError::Decrypt(_))
+        ));
+        assert!(KeyVault::ephemeral().decrypt("not age at all").is_err());
+    }
+
+    #[test]
+    fn fingerprints_match_for_equal_keys_only_and_survive_a_new_identity() {
+        let vault = KeyVault::ephemeral();
+        let fp = vault.fingerprint(&key("same-key"));
+        assert_eq!(fp.len(), 64);
+        assert!(fp.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(vault.fingerprint(&key("same-key")), fp);
+        assert_ne!(vault.fingerprint(&key("other-key")), fp);
+        assert_ne!(KeyVault::ephemeral().fingerprint(&key("same-key")), fp);
+        let rotated = vault.with_identity(x25519::Identity::generate(), IdentityOrigin::Env);
+        assert_ne!(rotated.recipient(), vault.recipient());
+        assert_eq!(rotated.fingerprint(&key("same-key")), fp);
+    }
+
+    #[test]
+    fn the_mask_shows_only_the_last_four_characters() {
+        assert_eq!(mask(&key("abcdefghijklmnop1234")), "••••1234");
+        assert_eq!(mask(&key("short-key")), "••••");
+        assert_eq!(mask(&key("")), "••••");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let vault = KeyVault::ephemeral();
+        let identity = vault.identity.to_string();
+        let shown = format!("{vault:?}");
+        assert!(shown.contains(&vault.recipient()), "{shown}");
+        assert!(!shown.contains(identity.expose_secret()), "{shown}");
+        assert!(!shown.to_uppercase().contains("AGE-SECRET-KEY"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn first_start_creates_private_files_that_later_starts_reuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let settings = settings(dir.path());
+        let vault = KeyVault::open(&settings, &db).await.unwrap();
+        assert_eq!(mode(&settings.identity_file), 0o600);
+        assert_eq!(mode(&settings.fingerprint_file()), 0o600);
+        let text = std::fs::read_to_string(&settings.identity_file).unwrap();
+        assert!(text.contains(&format!("# public key: {}", vault.recipient())));
+        let again = KeyVault::open(&settings, &db).await.unwrap();
+        assert_eq!(again.recipient(), vault.recipient());
+        assert_eq!(again.fingerprint(&key("k")), vault.fingerprint(&key("k")));
+        assert_eq!(
+            again.origin(),
+            &IdentityOrigin::File(settings.identity_file)
+        );
+    }
+
+    #[tokio::test]
+    async fn loose_permissions_are_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let settings = settings(dir.path());
+        KeyVault::open(&settings, &db).await.unwrap();
+        for file in [settings.identity_file.clone(), settings.fingerprint_file()] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let err = KeyVault::open(&settings, &db).await.unwrap_err();
+            assert!(matches!(
+                err,
+                VaultError::LoosePermissions { mode: 0o644, .. }
+            ));
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn garbage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let settings = settings(dir.path());
+        secret_files::write(&settings.identity_file, "hello\n").unwrap();
+        let err = KeyVault::open(&settings, &db).await.unwrap_err();
+        assert!(matches!(err, VaultError::IdentityFile { .. }), "{err}");
+        assert!(!err.to_string().contains('\n'));
+
+        std::fs::remove_file(&settings.identity_file).unwrap();
+        secret_files::write(&settings.fingerprint_file(), "not hex\n").unwrap();
+        let err = KeyVault::open(&settings, &db).await.unwrap_err();
+        assert!(matches!(err, VaultError::FingerprintFile { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_environment_identity_is_used_and_no_identity_file_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let identity = x25519::Identity::generate();
+        let settings = VaultSettings {
+            identity: Some(identity.to_string()),
+            fingerprint_secret: Some(key("a fingerprint secret of 32 chars or more")),
+            ..settings(dir.path())
+        };
+        let vault = KeyVault::open(&settings, &db).await.unwrap();
+        assert_eq!(vault.recipient(), identity.to_public().to_string());
+        assert_eq!(vault.origin(), &IdentityOrigin::Env);
+        assert!(!settings.identity_file.exists());
+        assert!(!settings.fingerprint_file().exists());
+
+        let bad = VaultSettings {
+            identity: Some(key("AGE-SECRET-KEY-1NOPE")),
+            ..settings.clone()
+        };
+        assert!(matches!(
+            KeyVault::open(&bad, &db).await,
+            Err(VaultError::EnvIdentity)
+        ));
+        let short = VaultSettings {
+            fingerprint_secret: Some(key("short")),
+            ..settings
+        };
+        assert!(matches!(
+            KeyVault::open(&short, &db).await,
+            Err(VaultError::EnvFingerprintSecret)
+        ));
+    }
+
+    #[tokio::test]
+    async fn stored_keys_need_their_identity() {
+        use crate::ssr::queries::facilities;
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let settings = settings(dir.path());
+        let vault = KeyVault::open(&settings, &db).await.unwrap();
+        let facility = facilities::insert(&db, facilities::tests::new_facility("403-X0001"))
+            .await
+            .unwrap();
+        let sealed = vault.seal(&key("facility-key")).unwrap();
+        facilities::replace_key_ciphertext(&db, facility.id, &sealed)
+            .await
+            .unwrap();
+
+        // Another identity in the file: refused, not silently used.
+        let other = x25519::Identity::generate();
+        write_identity_file(&settings.identity_file, &other).unwrap();
+        let err = KeyVault::open(&settings, &db).await.unwrap_err();
+        assert!(
+            matches!(err, VaultError::WrongIdentity { stored: 1, .. }),
+            "{err}"
+        );
+
+        // No file at all: refused, not replaced by a new identity.
+        std::fs::remove_file(&settings.identity_file).unwrap();
+        let err = KeyVault::open(&settings, &db).await.unwrap_err();
+        assert!(
+            matches!(err, VaultError::MissingSecret { stored: 1, .. }),
+            "{err}"
+        );
+        assert!(!settings.identity_file.exists());
+    }
+}
