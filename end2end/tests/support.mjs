@@ -88,7 +88,10 @@ export async function newPage(browser, options = {}) {
   page.problems = [];
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()}`));
+  // A request the test itself cut short by navigating away (net::ERR_ABORTED) is not a problem.
+  page.on('requestfailed', (r) => {
+    if (!r.failure()?.errorText.includes('ERR_ABORTED')) page.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => { if (r.status() >= 500) page.problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   return page;
 }

@@ -1,4 +1,5 @@
 //! The Metrc sandbox over HTTP, called with raw reqwest like any Metrc client would.
+#![cfg(feature = "sandbox")]
 
 mod sandbox_support;
 

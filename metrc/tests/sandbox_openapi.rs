@@ -8,6 +8,7 @@
 //! not checked: the YAML's date-time pattern insists on a `Z` where Metrc sends `+00:00` offsets,
 //! and METRC.md (Metrc's own documentation) wins; likewise a `date-time` may be a local time without
 //! zone, as Metrc sends sales times.
+#![cfg(feature = "sandbox")]
 
 mod sandbox_support;
 

@@ -19,6 +19,8 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub metrc: crate::embedded_metrc::MetrcArgs,
 }
 
 #[derive(Debug, Subcommand)]

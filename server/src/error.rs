@@ -28,6 +28,17 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "METRC_BASE_URL is set but METRC_VENDOR_KEY is not: set Tracekeeper's vendor (integrator) key"
+    )]
+    MissingVendorKey,
+    #[error(
+        "the embedded Metrc sandbox cannot listen on {addr} ({source}): set TRACEKEEPER_SANDBOX_ADDR to a free address, or METRC_BASE_URL"
+    )]
+    SandboxListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("first admin: {0}")]
     Bootstrap(#[from] BootstrapError),
     #[error("password hashing: {0}")]

@@ -2,6 +2,7 @@
 //! A library as well as a binary, so integration tests start the real server in-process.
 
 pub mod cli;
+pub mod embedded_metrc;
 pub mod error;
 pub mod jobs;
 pub mod rotate;

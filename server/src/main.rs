@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         let config = cli.config.into_config()?;
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => server::startup::serve(config).await,
+            Command::Serve => server::startup::serve(config, cli.metrc).await,
             Command::Migrate => server::startup::migrate(&config).await,
             Command::CreateUser(args) => server::startup::create_user(&config, args).await,
             Command::RotateIdentity => server::rotate::rotate_identity(&config).await,

@@ -1,6 +1,7 @@
 //! Start-up: check the data directory, connect and migrate the database, create the first admin,
 //! build the state and the router, serve until asked to stop.
 
+use crate::embedded_metrc::MetrcArgs;
 use crate::error::StartError;
 use crate::{jobs, router, shutdown};
 use app::ssr::bootstrap;
@@ -96,9 +97,11 @@ pub async fn serve_on(
 }
 
 /// `tracekeeper serve`.
-pub async fn serve(config: Config) -> Result<(), StartError> {
+pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
     let addr = config.addr;
     let state = build_state(config, ThrottleLimits::default()).await?;
+    // Held for the server's lifetime: the embedded sandbox, when there is one, runs beside it.
+    let _metrc = metrc.start().await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
