@@ -69,6 +69,7 @@ test('after hydration, navigation is client-side and keeps page state', async ()
   await page.getByRole('heading', { name: 'User Management' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/admin/users');
   assert.equal(await page.evaluate(() => window.__kept), 'still here');
+  assert.equal(await page.locator('details.menu').evaluate((d) => d.open), false, 'the Admin menu closes after navigating');
   const row = page.getByRole('row').filter({ hasText: EMPLOYEE.email });
   await row.waitFor();
   assert.match(await row.textContent(), /Employee/);

@@ -2,6 +2,7 @@
 //! only to the right people. The server functions check roles again: these only shape the UI.
 
 use crate::api::auth::{Login, Logout, signed_in_user};
+use crate::components::status_page::StatusPage;
 use crate::error::AppError;
 use crate::types::auth::{CurrentUser, Role};
 use leptos::prelude::*;
@@ -67,19 +68,11 @@ pub fn RequireRole(
 /// What a signed-in user sees on a page their role does not allow.
 #[component]
 pub fn NotAllowed() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::FORBIDDEN);
-    }
     view! {
-        <section class="page narrow" aria-labelledby="not-allowed-title">
-            <h1 id="not-allowed-title">"Not allowed"</h1>
-            <p>"Your account does not have access to this page. Ask an administrator if you need it."</p>
-            <p>
-                <a class="button" href="/">
-                    "Back to home"
-                </a>
-            </p>
-        </section>
+        <StatusPage
+            status=403
+            title="Not allowed"
+            message="Your account does not have access to this page. Ask an administrator if you need it."
+        />
     }
 }

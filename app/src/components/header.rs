@@ -11,6 +11,16 @@ const ADMIN_PAGES: &[(&str, &str)] = &[("/admin/users", "User Management")];
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
+    // The Admin menu is a <details>: close it after each navigation, so it does not stay open
+    // over the page it just led to.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move || {
+        location.pathname.track();
+        if let Some(details) = menu.get_untracked() {
+            details.set_open(false);
+        }
+    });
     view! {
         <header class="app-header">
             <A href="/" attr:class="brand">
@@ -27,7 +37,7 @@ pub fn Header() -> impl IntoView {
                             view! {
                                 <nav class="app-nav" aria-label="Main">
                                     <Show when=move || is_admin>
-                                        <details class="menu">
+                                        <details class="menu" node_ref=menu>
                                             <summary>"Admin"</summary>
                                             <ul role="list">
                                                 {ADMIN_PAGES

@@ -3,3 +3,4 @@
 pub mod auth;
 pub mod error_message;
 pub mod header;
+pub mod status_page;
