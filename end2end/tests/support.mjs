@@ -42,15 +42,18 @@ async function waitForHealth(base, proc, logs) {
 export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracekeeper-e2e-'));
   const port = await freePort();
+  const sandboxPort = await freePort();
   const env = {
     ...process.env,
     TRACEKEEPER_ADDR: `127.0.0.1:${port}`,
+    TRACEKEEPER_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
     TRACEKEEPER_DATA_DIR: dataDir,
     TRACEKEEPER_ADMIN_EMAIL: ADMIN.email,
     TRACEKEEPER_ADMIN_PASSWORD: ADMIN.password,
     RUST_LOG: 'warn',
   };
   delete env.DATABASE_URL;
+  delete env.METRC_BASE_URL;
   const logs = [];
   const proc = spawn(bin, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d) => logs.push(d.toString()));
@@ -62,6 +65,7 @@ export async function startServer() {
   });
   return {
     base,
+    sandbox: `http://127.0.0.1:${sandboxPort}`,
     logs,
     async stop() {
       proc.kill('SIGTERM');
