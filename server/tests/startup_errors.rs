@@ -8,6 +8,8 @@ fn start_with(envs: &[(&str, &str)]) -> (bool, String) {
         .current_dir(dir.path())
         .env_remove("DATABASE_URL")
         .env("TRACEKEEPER_ADDR", "127.0.0.1:0")
+        .env("TRACEKEEPER_SANDBOX_ADDR", "127.0.0.1:0")
+        .env_remove("METRC_BASE_URL")
         .env("RUST_LOG", "off")
         .envs(envs.iter().copied())
         .output()

@@ -11,16 +11,14 @@ const ADMIN_PAGES: &[(&str, &str)] = &[("/admin/users", "User Management")];
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
-    // The Admin menu is a <details>: close it after each navigation, so it does not stay open
-    // over the page it just led to.
+    // The Admin menu is a <details>: picking an entry closes it, so it does not stay open over
+    // the page it just led to.
     let menu = NodeRef::<leptos::html::Details>::new();
-    let location = leptos_router::hooks::use_location();
-    Effect::new(move || {
-        location.pathname.track();
+    let close_menu = move |_| {
         if let Some(details) = menu.get_untracked() {
             details.set_open(false);
         }
-    });
+    };
     view! {
         <header class="app-header">
             <A href="/" attr:class="brand">
@@ -39,7 +37,7 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || is_admin>
                                         <details class="menu" node_ref=menu>
                                             <summary>"Admin"</summary>
-                                            <ul role="list">
+                                            <ul role="list" on:click=close_menu>
                                                 {ADMIN_PAGES
                                                     .iter()
                                                     .map(|(href, label)| {
