@@ -17,6 +17,19 @@ pub enum AppError {
     Throttled { retry_after_secs: u64 },
     #[error("{0}")]
     BadInput(String),
+    /// A Metrc key was refused; the text says why and what to do.
+    #[error("{0}")]
+    KeyRefused(String),
+    /// The key is not the License Owner's for these licenses: assigning it needs an explicit
+    /// override (DESIGN §5, §7).
+    #[error(
+        "This key is not the License Owner's for {}: Metrc shows submissions made with it under that employee's name. Generate the key from the License Owner's account, or confirm the override.",
+        .0.join(", ")
+    )]
+    NotLicenseOwner(Vec<String>),
+    /// Metrc failed or could not be reached; nothing was changed.
+    #[error("Metrc did not answer as expected ({0}). Nothing was changed; try again shortly.")]
+    MetrcUnavailable(String),
     #[error("Not found.")]
     NotFound,
     #[error(

@@ -130,6 +130,23 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub fingerprint_secret: Option<String>,
+    /// Warn about a facility key from this age on, in days (Metrc keys lapse after about a year).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_KEY_WARN_DAYS",
+        default_value_t = app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
+        global = true
+    )]
+    pub key_warn_days: u32,
+    /// Seconds between background revalidations of every facility key.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_REVALIDATE_EVERY_SECS",
+        default_value_t = app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS,
+        value_parser = clap::value_parser!(u64).range(10..),
+        global = true
+    )]
+    pub revalidate_every_secs: u64,
 }
 
 impl ConfigArgs {
@@ -157,6 +174,8 @@ impl ConfigArgs {
             identity: non_empty(self.identity).map(SecretString::from),
             identity_file: self.identity_file,
             fingerprint_secret: non_empty(self.fingerprint_secret).map(SecretString::from),
+            key_warn_after_days: self.key_warn_days,
+            revalidate_every: std::time::Duration::from_secs(self.revalidate_every_secs),
         })
     }
 }

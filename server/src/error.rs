@@ -39,6 +39,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("Metrc client: {0}: check METRC_BASE_URL and METRC_VENDOR_KEY")]
+    MetrcClient(#[from] metrc::Error),
     #[error("first admin: {0}")]
     Bootstrap(#[from] BootstrapError),
     #[error("password hashing: {0}")]

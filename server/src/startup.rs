@@ -1,7 +1,7 @@
 //! Start-up: check the data directory, connect and migrate the database, create the first admin,
 //! build the state and the router, serve until asked to stop.
 
-use crate::embedded_metrc::MetrcArgs;
+use crate::embedded_metrc::{MetrcArgs, MetrcTarget};
 use crate::error::StartError;
 use crate::{jobs, router, shutdown};
 use app::ssr::bootstrap;
@@ -62,8 +62,23 @@ pub(crate) async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnecti
         })
 }
 
-/// Everything a running server needs, ready to serve.
-pub async fn build_state(config: Config, throttle: ThrottleLimits) -> Result<AppState, StartError> {
+/// The Metrc client for the target `MetrcArgs::start` chose (real Metrc or the sandbox).
+pub fn metrc_client(target: &MetrcTarget) -> Result<metrc::Client, StartError> {
+    Ok(metrc::Client::new(metrc::ClientConfig::new(
+        target.base_url.clone(),
+        target.vendor_key.clone(),
+    ))?)
+}
+
+/// The checked data directory, the migrated database, the open vault and the first admin: all
+/// of the state but the Metrc client, so a bad configuration fails before Metrc is started.
+pub struct Prepared {
+    config: Config,
+    db: sea_orm::DatabaseConnection,
+    vault: KeyVault,
+}
+
+pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     check_data_dir(&config.data_dir)?;
     let db = connect(&config).await?;
     let vault = KeyVault::open(&VaultSettings::from_config(&config), &db).await?;
@@ -74,8 +89,28 @@ pub async fn build_state(config: Config, throttle: ThrottleLimits) -> Result<App
             "created the first admin with a generated password; it is shown only this once: sign in and keep it safe"
         );
     }
-    let options = leptos_options(config.addr);
-    Ok(AppState::new(config, db, vault, options, throttle).await?)
+    Ok(Prepared { config, db, vault })
+}
+
+impl Prepared {
+    /// The state, with the Metrc client the server will use.
+    pub async fn with_metrc(
+        self,
+        metrc: metrc::Client,
+        throttle: ThrottleLimits,
+    ) -> Result<AppState, StartError> {
+        let options = leptos_options(self.config.addr);
+        Ok(AppState::new(self.config, self.db, self.vault, metrc, options, throttle).await?)
+    }
+}
+
+/// Everything a running server needs, ready to serve.
+pub async fn build_state(
+    config: Config,
+    metrc: metrc::Client,
+    throttle: ThrottleLimits,
+) -> Result<AppState, StartError> {
+    prepare(config).await?.with_metrc(metrc, throttle).await
 }
 
 /// Serves on an already-bound listener until `stop` resolves. Background jobs stop with it.
@@ -99,9 +134,12 @@ pub async fn serve_on(
 /// `tracekeeper serve`.
 pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
     let addr = config.addr;
-    let state = build_state(config, ThrottleLimits::default()).await?;
+    let prepared = prepare(config).await?;
     // Held for the server's lifetime: the embedded sandbox, when there is one, runs beside it.
-    let _metrc = metrc.start().await?;
+    let target = metrc.start().await?;
+    let state = prepared
+        .with_metrc(metrc_client(&target)?, ThrottleLimits::default())
+        .await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

@@ -2,4 +2,5 @@
 //! `ssr`, and maps its errors to `AppError`.
 
 pub mod auth;
+pub mod facility_keys;
 pub mod users;

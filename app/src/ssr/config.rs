@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,7 +26,18 @@ pub struct Config {
     pub identity_file: Option<PathBuf>,
     /// The secret for key fingerprints; `None` means the file beside the identity file.
     pub fingerprint_secret: Option<SecretString>,
+    /// Warn about a facility key once it is this many days old (`TRACEKEEPER_KEY_WARN_DAYS`):
+    /// Metrc keys are reported to lapse after about a year.
+    pub key_warn_after_days: u32,
+    /// How often the background job revalidates every facility key
+    /// (`TRACEKEEPER_REVALIDATE_EVERY_SECS`).
+    pub revalidate_every: Duration,
 }
+
+/// Default of [`Config::key_warn_after_days`].
+pub const DEFAULT_KEY_WARN_AFTER_DAYS: u32 = 330;
+/// Default of [`Config::revalidate_every`], in seconds.
+pub const DEFAULT_REVALIDATE_EVERY_SECS: u64 = 15 * 60;
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

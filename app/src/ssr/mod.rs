@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod db;
 pub mod entities;
+pub mod facility_keys;
 pub mod passwords;
 pub mod queries;
 pub mod session;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub decoy_hash: Arc<str>,
     /// Encrypts, decrypts and fingerprints the stored Metrc keys.
     pub vault: Arc<KeyVault>,
+    /// The Metrc client (real Metrc or the sandbox); the user key is passed to each call.
+    pub metrc: metrc::Client,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
         config: Config,
         db: DatabaseConnection,
         vault: KeyVault,
+        metrc: metrc::Client,
         leptos_options: LeptosOptions,
         throttle: ThrottleLimits,
     ) -> Result<Self, PasswordError> {
@@ -40,6 +43,7 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::new(throttle)),
             decoy_hash: passwords::decoy_hash().await?.into(),
             vault: Arc::new(vault),
+            metrc,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Types shared by the browser and the server (serde on both sides). No entities, no secrets.
 
 pub mod auth;
+pub mod facilities;
 pub mod keys;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Background jobs: one file per loop, each a `spawn(state)` that returns its task. The jobs end
 //! with the server (their handles abort on drop).
 
+pub mod key_revalidation;
 pub mod session_cleanup;
 
 use app::ssr::state::AppState;
@@ -18,5 +19,8 @@ impl Drop for Jobs {
 }
 
 pub fn spawn_all(state: &AppState) -> Jobs {
-    Jobs(vec![session_cleanup::spawn(state.clone())])
+    Jobs(vec![
+        session_cleanup::spawn(state.clone()),
+        key_revalidation::spawn(state.clone()),
+    ])
 }

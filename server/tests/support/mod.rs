@@ -9,6 +9,7 @@ use app::ssr::queries::users::{self, NewUser};
 use app::ssr::state::AppState;
 use app::ssr::throttle::ThrottleLimits;
 use app::types::auth::Role;
+use metrc::sandbox::{Sandbox, SandboxConfig};
 use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::{ConnectionTrait, Database};
 use std::time::Duration;
@@ -41,8 +42,15 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// The vendor key the test sandbox accepts.
+pub const VENDOR_KEY: &str = "test-vendor-key-0123456789";
+
 pub struct TestServer {
     pub base: String,
+    /// The Metrc sandbox the server talks to (its admin API is under `/sandbox/`), e.g.
+    /// `http://127.0.0.1:1234`.
+    pub sandbox_url: String,
+    _sandbox: Sandbox,
     pub state: AppState,
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
@@ -104,8 +112,24 @@ impl TestServer {
             identity: None,
             identity_file: None,
             fingerprint_secret: None,
+            key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
+            revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
         };
-        let state = server::startup::build_state(config, test_throttle())
+        let sandbox = Sandbox::new(SandboxConfig {
+            vendor_keys: vec![VENDOR_KEY.to_owned()],
+            ..SandboxConfig::default()
+        });
+        let sandbox_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sandbox");
+        let sandbox_addr = sandbox.spawn(sandbox_listener).expect("sandbox");
+        let sandbox_url = format!("http://{sandbox_addr}");
+        let metrc = metrc::Client::new(metrc::ClientConfig::new(
+            url::Url::parse(&format!("{sandbox_url}/")).expect("sandbox URL"),
+            VENDOR_KEY.to_owned().into(),
+        ))
+        .expect("Metrc client");
+        let state = server::startup::build_state(config, metrc, test_throttle())
             .await
             .expect("server state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -120,6 +144,8 @@ impl TestServer {
         });
         TestServer {
             base,
+            sandbox_url,
+            _sandbox: sandbox,
             state,
             backend: backend.clone(),
             stop: Some(stop),

@@ -1,0 +1,97 @@
+//! Facility keys (Integrations and Facility Management). Admin only; the key travels in request
+//! bodies only, and no response holds it (masks, statuses and fingerprint prefixes only).
+
+use crate::error::AppError;
+use crate::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// "Update Key": the key and the facilities to give it to.
+///
+/// It holds a key, so its `Debug` hides it; it is `Serialize` only because the browser must send
+/// it (in the request body).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AssignFacilityKeyInput {
+    pub key: String,
+    /// License numbers of the selected facilities (known ones and new ones the key reaches).
+    pub licenses: Vec<String>,
+    /// The admin confirmed assigning a key that is not the License Owner's (audited).
+    #[serde(default)]
+    pub confirm_not_owner: bool,
+}
+
+impl fmt::Debug for AssignFacilityKeyInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssignFacilityKeyInput")
+            .field("key", &"[REDACTED]")
+            .field("licenses", &self.licenses)
+            .field("confirm_not_owner", &self.confirm_not_owner)
+            .finish()
+    }
+}
+
+/// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
+#[server(endpoint = "validate_facility_key")]
+pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppError> {
+    use crate::ssr::{facility_keys, session, state::state};
+    use crate::types::auth::Role;
+
+    let key = secrecy::SecretString::from(key);
+    session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let report = facility_keys::validate(&st, key).await?;
+    Ok(facility_keys::validation_view(&st, &report).await?)
+}
+
+/// Assigns a key to the selected facilities ("Update Key"), with the guard of DESIGN §5.
+/// The body is JSON: `{"input": {"key": ..., "licenses": [...], "confirm_not_owner": false}}`.
+#[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json)]
+pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {
+    use crate::ssr::{facility_keys, session, state::state};
+    use crate::types::auth::Role;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    let AssignFacilityKeyInput {
+        key,
+        licenses,
+        confirm_not_owner,
+    } = input;
+    let key = secrecy::SecretString::from(key);
+    let admin = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    Ok(facility_keys::assign(
+        &st,
+        admin.id,
+        ip.as_deref(),
+        key,
+        licenses,
+        confirm_not_owner,
+    )
+    .await?)
+}
+
+/// Every facility with its masked key and key status (Facility Management).
+#[server(endpoint = "list_facilities")]
+pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
+    use crate::ssr::{facility_keys, session, state::state};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(facility_keys::list(&state()?).await?)
+}
+
+/// Checks a facility's key against Metrc now ("Revalidate now").
+#[server(endpoint = "revalidate_facility")]
+pub async fn revalidate_facility(license: String) -> Result<FacilityRow, AppError> {
+    use crate::ssr::{facility_keys, session, state::state};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(facility_keys::revalidate(&state()?, &license).await?)
+}

@@ -1,0 +1,501 @@
+//! Facility keys: validating a key against Metrc, assigning it to facilities (with the Update Key
+//! guard of DESIGN §5), listing facilities with masked keys, and revalidating stored keys.
+//!
+//! A key is plaintext only inside a [`SecretString`] while a call needs it; it is never logged,
+//! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
+
+use super::entities::facilities as facility;
+use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::facilities::{self, KeyOwner, NewFacility};
+use super::queries::user_metrc_keys;
+use super::state::AppState;
+use super::vault::{VaultError, mask};
+use crate::error::AppError;
+use crate::types::facilities::{
+    AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility, RevalidationSummary,
+    SectionCell,
+};
+use crate::types::keys::KeyStatus;
+use chrono::Utc;
+use metrc::{CellStatus, ValidationReport};
+use sea_orm::{DbErr, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The audit action of a facility key change.
+pub const AUDIT_ACTION_SET: &str = "facility_key.set";
+
+/// Characters of a fingerprint that may be shown or audited.
+const FINGERPRINT_SHOWN: usize = 8;
+
+/// Why a facility-key operation did not happen. No variant holds a key.
+#[derive(Debug, thiserror::Error)]
+pub enum FacilityKeyError {
+    #[error("no key was given")]
+    EmptyKey,
+    #[error("no facility was selected")]
+    NoLicenses,
+    #[error("Metrc refused the key (401)")]
+    KeyInvalid,
+    #[error("the key is a user's own Metrc key")]
+    UserKey,
+    #[error("the key does not reach {0:?}")]
+    NotReached(Vec<String>),
+    #[error("the key is not the License Owner's for {0:?}")]
+    NotOwner(Vec<String>),
+    #[error("unknown facility")]
+    UnknownFacility,
+    #[error("the facility has no key")]
+    NoKey,
+    #[error("Metrc: {0}")]
+    Metrc(metrc::Error),
+    #[error("key vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<metrc::Error> for FacilityKeyError {
+    fn from(err: metrc::Error) -> Self {
+        match err {
+            metrc::Error::KeyInvalid => FacilityKeyError::KeyInvalid,
+            other => FacilityKeyError::Metrc(other),
+        }
+    }
+}
+
+impl From<FacilityKeyError> for AppError {
+    fn from(err: FacilityKeyError) -> Self {
+        match err {
+            FacilityKeyError::EmptyKey => {
+                AppError::BadInput("Paste a Metrc API key first.".into())
+            }
+            FacilityKeyError::NoLicenses => {
+                AppError::BadInput("Select at least one facility for the key.".into())
+            }
+            FacilityKeyError::KeyInvalid => AppError::KeyRefused(
+                "Metrc says this key is invalid: it was mistyped, revoked or regenerated. Copy the current key from Metrc and try again."
+                    .into(),
+            ),
+            FacilityKeyError::UserKey => AppError::KeyRefused(
+                "This key is a user's own Metrc key (it is stored on a user's profile), not a facility key: assigning it here would make every facility submit under that user's name. Use the License Owner's key; set user keys only on the user's profile."
+                    .into(),
+            ),
+            FacilityKeyError::NotReached(licenses) => AppError::KeyRefused(format!(
+                "This key does not reach {}: its owner is not an employee of that license in Metrc. Generate the key from the License Owner's account.",
+                licenses.join(", ")
+            )),
+            FacilityKeyError::NotOwner(licenses) => AppError::NotLicenseOwner(licenses),
+            FacilityKeyError::UnknownFacility => AppError::NotFound,
+            FacilityKeyError::NoKey => AppError::BadInput(
+                "This facility has no key yet: set one on the Integrations page.".into(),
+            ),
+            FacilityKeyError::Metrc(err) => {
+                // metrc::Error never holds a key (its bodies are scrubbed).
+                tracing::warn!(error = %err, "Metrc call failed");
+                AppError::MetrcUnavailable(err.to_string())
+            }
+            FacilityKeyError::Vault(err) => {
+                tracing::error!(error = %err, "key vault error");
+                AppError::Internal
+            }
+            FacilityKeyError::Db(err) => err.into(),
+        }
+    }
+}
+
+/// A key as typed or pasted: surrounding whitespace removed, empty refused.
+fn clean_key(key: SecretString) -> Result<SecretString, FacilityKeyError> {
+    let trimmed = key.expose_secret().trim();
+    if trimmed.is_empty() {
+        return Err(FacilityKeyError::EmptyKey);
+    }
+    if trimmed.len() == key.expose_secret().len() {
+        Ok(key)
+    } else {
+        Ok(SecretString::from(trimmed.to_owned()))
+    }
+}
+
+fn fingerprint_prefix(fingerprint: &str) -> String {
+    fingerprint.chars().take(FINGERPRINT_SHOWN).collect()
+}
+
+/// Validates `key` against Metrc: the licenses it reaches and every section probe.
+pub async fn validate(
+    state: &AppState,
+    key: SecretString,
+) -> Result<ValidationReport, FacilityKeyError> {
+    let key = clean_key(key)?;
+    Ok(state.metrc.validate_key(&key).await?)
+}
+
+/// The report as the browser may see it, each license marked known or new.
+pub async fn validation_view(
+    state: &AppState,
+    report: &ValidationReport,
+) -> Result<KeyValidation, FacilityKeyError> {
+    let known: BTreeSet<String> = facilities::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| f.license_number)
+        .collect();
+    Ok(KeyValidation {
+        facilities: report
+            .facilities
+            .iter()
+            .map(|f| ReachedFacility {
+                license_number: f.license_number.clone(),
+                name: f.name.clone().unwrap_or_default(),
+                license_type: f.license_type.clone().unwrap_or_default(),
+                is_owner: f.is_owner,
+                is_manager: f.is_manager,
+                known: known.contains(&f.license_number),
+                cells: f
+                    .cells
+                    .iter()
+                    .map(|(section, status)| SectionCell {
+                        section: section.name().to_owned(),
+                        status: match status {
+                            CellStatus::Granted => CellState::Granted,
+                            CellStatus::Denied => CellState::Denied,
+                            CellStatus::NotApplicable => CellState::NotApplicable,
+                            CellStatus::Error(e) => CellState::Error(e.clone()),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// The two-letter state of a Metrc host (`api-ca.metrc.com`, `sandbox-api-ca.metrc.com`), or
+/// `""` (the sandbox on a local address).
+fn state_of_host(host: &str) -> String {
+    let first = host.split('.').next().unwrap_or_default();
+    let st = first
+        .strip_prefix("sandbox-api-")
+        .or_else(|| first.strip_prefix("api-"))
+        .unwrap_or_default();
+    if st.len() == 2 && st.chars().all(|c| c.is_ascii_alphabetic()) && host.ends_with(".metrc.com")
+    {
+        st.to_ascii_uppercase()
+    } else {
+        String::new()
+    }
+}
+
+/// The key owner's name at `license`, per Metrc's employee list (best effort: the key may not
+/// be allowed to list employees).
+async fn owner_name(
+    state: &AppState,
+    key: &SecretString,
+    license: &str,
+    employee_license_number: Option<&str>,
+) -> Option<String> {
+    let wanted = employee_license_number?;
+    let employees = state.metrc.employees(key, license).await.ok()?;
+    employees.into_iter().find_map(|e| {
+        let number = e.license.as_ref().and_then(|l| l.number.as_deref());
+        (number == Some(wanted)).then_some(e.full_name).flatten()
+    })
+}
+
+/// Assigns `key` to the facilities `licenses` ("Update Key"). Refuses a user's key, licenses the
+/// key does not reach, and (unless `confirm_not_owner`) a key that is not the License Owner's.
+/// New licenses are added from Metrc's description. One audit event records the change.
+pub async fn assign(
+    state: &AppState,
+    actor_user_id: i32,
+    actor_ip: Option<&str>,
+    key: SecretString,
+    licenses: Vec<String>,
+    confirm_not_owner: bool,
+) -> Result<AssignOutcome, FacilityKeyError> {
+    let key = clean_key(key)?;
+    let licenses: BTreeSet<String> = licenses
+        .iter()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if licenses.is_empty() {
+        return Err(FacilityKeyError::NoLicenses);
+    }
+    // The guard of DESIGN §5, before anything goes to Metrc.
+    let fingerprint = state.vault.fingerprint(&key);
+    if user_metrc_keys::find_by_fingerprint(&state.db, &fingerprint)
+        .await?
+        .is_some()
+    {
+        return Err(FacilityKeyError::UserKey);
+    }
+    let reached = state.metrc.facilities(&key).await?;
+    let mut reports = BTreeMap::new();
+    for f in &reached {
+        reports.insert(f.license_number().to_owned(), f);
+    }
+    let missing: Vec<String> = licenses
+        .iter()
+        .filter(|l| !reports.contains_key(l.as_str()))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(FacilityKeyError::NotReached(missing));
+    }
+    let not_owner: Vec<String> = licenses
+        .iter()
+        .filter(|l| reports[l.as_str()].is_owner != Some(true))
+        .cloned()
+        .collect();
+    if !not_owner.is_empty() && !confirm_not_owner {
+        return Err(FacilityKeyError::NotOwner(not_owner));
+    }
+
+    let first = licenses
+        .iter()
+        .next()
+        .map(String::as_str)
+        .unwrap_or_default();
+    let employee_license = reports[first]
+        .license
+        .as_ref()
+        .and_then(|l| l.employee_license_number.clone());
+    let owner = owner_name(state, &key, first, employee_license.as_deref())
+        .await
+        .or(employee_license)
+        .unwrap_or_default();
+    let sealed = state.vault.seal(&key)?;
+    drop(key);
+    let us_state = state_of_host(state.metrc.config().base_url.host_str().unwrap_or_default());
+
+    let txn = state.db.begin().await?;
+    let mut added = Vec::new();
+    let mut old_fingerprints = BTreeMap::new();
+    for license in &licenses {
+        let report = reports[license.as_str()];
+        let row = match facilities::find_by_license(&txn, license).await? {
+            Some(row) => row,
+            None => {
+                added.push(license.clone());
+                let license_type = report
+                    .license
+                    .as_ref()
+                    .and_then(|l| l.license_type.clone())
+                    .unwrap_or_default();
+                facilities::insert(
+                    &txn,
+                    NewFacility {
+                        license_number: license,
+                        name: report.name.as_deref().unwrap_or(license),
+                        license_type: &license_type,
+                        state: &us_state,
+                        capabilities: serde_json::to_string(
+                            &report.facility_type.clone().unwrap_or_default(),
+                        )
+                        .unwrap_or_else(|_| "{}".into()),
+                    },
+                )
+                .await?
+            }
+        };
+        old_fingerprints.insert(
+            license.clone(),
+            row.key_fingerprint.as_deref().map(fingerprint_prefix),
+        );
+        facilities::set_key(
+            &txn,
+            row.id,
+            &sealed,
+            KeyOwner {
+                name: &owner,
+                is_owner: report.is_owner == Some(true),
+            },
+            KeyStatus::Valid,
+        )
+        .await?;
+    }
+    let owner_override = if confirm_not_owner {
+        not_owner
+    } else {
+        Vec::new()
+    };
+    let subject: Vec<&str> = licenses.iter().map(String::as_str).collect();
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor_user_id),
+            actor_ip,
+            action: AUDIT_ACTION_SET,
+            subject: &subject.join(","),
+            detail: serde_json::json!({
+                "licenses": subject,
+                "old_fingerprints": old_fingerprints,
+                "new_fingerprint": fingerprint_prefix(sealed.fingerprint()),
+                "added": added,
+                "owner_override": owner_override,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        actor_user_id,
+        licenses = ?subject,
+        fingerprint = %fingerprint_prefix(sealed.fingerprint()),
+        owner_override = !owner_override.is_empty(),
+        "facility key set"
+    );
+
+    let mut rows = Vec::new();
+    for license in &licenses {
+        if let Some(model) = facilities::find_by_license(&state.db, license).await? {
+            rows.push(row_of(state, &model)?);
+        }
+    }
+    Ok(AssignOutcome {
+        facilities: rows,
+        added,
+        owner_override,
+    })
+}
+
+/// A facility as Facility Management shows it.
+fn row_of(state: &AppState, f: &facility::Model) -> Result<FacilityRow, FacilityKeyError> {
+    let masked_key = match &f.facility_key_ciphertext {
+        Some(ciphertext) => Some(mask(&state.vault.decrypt(ciphertext)?)),
+        None => None,
+    };
+    let key_age_days = f.key_set_at.map(|at| (Utc::now() - at).num_days().max(0));
+    Ok(FacilityRow {
+        license_number: f.license_number.clone(),
+        name: f.name.clone(),
+        license_type: f.license_type.clone(),
+        masked_key,
+        key_fingerprint_prefix: f.key_fingerprint.as_deref().map(fingerprint_prefix),
+        key_status: KeyStatus::parse(&f.key_status).unwrap_or(KeyStatus::Unvalidated),
+        key_owner_name: f.key_owner_name.clone().filter(|n| !n.is_empty()),
+        key_is_owner: f.key_is_owner,
+        key_age_days,
+        key_expiring: key_age_days
+            .is_some_and(|days| days >= i64::from(state.config.key_warn_after_days)),
+        last_validated_at: f.last_validated_at,
+        last_sync_at: f.last_sync_at,
+    })
+}
+
+/// Every facility, by license number.
+pub async fn list(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
+    facilities::list(&state.db)
+        .await?
+        .iter()
+        .map(|f| row_of(state, f))
+        .collect()
+}
+
+/// What Metrc says about a stored key now: `Ok(true)` valid, `Ok(false)` refused (401).
+async fn check_stored(state: &AppState, ciphertext: &str) -> Result<bool, FacilityKeyError> {
+    let key = state.vault.decrypt(ciphertext)?;
+    match state.metrc.facilities(&key).await {
+        Ok(_) => Ok(true),
+        Err(metrc::Error::KeyInvalid) => Ok(false),
+        Err(other) => Err(FacilityKeyError::Metrc(other)),
+    }
+}
+
+/// Checks the facility's key against Metrc now ("Revalidate now"). A 401 marks it invalid (the
+/// row turns red, sync stops); success marks it valid; any other failure changes nothing and is
+/// returned.
+pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, FacilityKeyError> {
+    let row = facilities::find_by_license(&state.db, license)
+        .await?
+        .ok_or(FacilityKeyError::UnknownFacility)?;
+    let ciphertext = row
+        .facility_key_ciphertext
+        .as_deref()
+        .ok_or(FacilityKeyError::NoKey)?;
+    let status = if check_stored(state, ciphertext).await? {
+        KeyStatus::Valid
+    } else {
+        KeyStatus::Invalid
+    };
+    facilities::set_key_status(&state.db, row.id, status).await?;
+    if status == KeyStatus::Invalid {
+        tracing::warn!(license = %row.license_number, "facility key refused by Metrc: marked invalid");
+    }
+    let updated = facilities::find_by_license(&state.db, license)
+        .await?
+        .ok_or(FacilityKeyError::UnknownFacility)?;
+    row_of(state, &updated)
+}
+
+/// Revalidates every stored facility key (the background job): one Metrc call per distinct key.
+pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, FacilityKeyError> {
+    let mut by_key: BTreeMap<String, Vec<facility::Model>> = BTreeMap::new();
+    for f in facilities::list(&state.db).await? {
+        if let (Some(_), Some(fp)) = (&f.facility_key_ciphertext, f.key_fingerprint.clone()) {
+            by_key.entry(fp).or_default().push(f);
+        }
+    }
+    let mut summary = RevalidationSummary::default();
+    for (fingerprint, group) in by_key {
+        let Some(ciphertext) = group[0].facility_key_ciphertext.as_deref() else {
+            continue;
+        };
+        let status = match check_stored(state, ciphertext).await {
+            Ok(true) => KeyStatus::Valid,
+            Ok(false) => KeyStatus::Invalid,
+            Err(err) => {
+                tracing::warn!(fingerprint = %fingerprint_prefix(&fingerprint), error = %err, "facility key revalidation failed; status unchanged");
+                summary.failed += group.len();
+                continue;
+            }
+        };
+        for f in &group {
+            if f.key_status != status.as_str() {
+                tracing::info!(license = %f.license_number, from = %f.key_status, to = status.as_str(), "facility key status changed");
+            }
+            facilities::set_key_status(&state.db, f.id, status).await?;
+        }
+        match status {
+            KeyStatus::Valid => summary.valid += group.len(),
+            _ => summary.invalid += group.len(),
+        }
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_comes_from_metrc_hosts_only() {
+        assert_eq!(state_of_host("api-ca.metrc.com"), "CA");
+        assert_eq!(state_of_host("sandbox-api-co.metrc.com"), "CO");
+        assert_eq!(state_of_host("127.0.0.1"), "");
+        assert_eq!(state_of_host("api-ca.example.com"), "");
+    }
+
+    #[test]
+    fn user_facing_messages_name_the_reason_and_hold_no_key() {
+        let msg = AppError::from(FacilityKeyError::UserKey).to_string();
+        assert!(msg.contains("user's own Metrc key"), "{msg}");
+        let msg = AppError::from(FacilityKeyError::KeyInvalid).to_string();
+        assert!(msg.contains("mistyped, revoked or regenerated"), "{msg}");
+        let msg = AppError::from(FacilityKeyError::NotOwner(vec!["C10-1".into()])).to_string();
+        assert!(
+            msg.contains("C10-1") && msg.contains("License Owner"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn keys_are_trimmed_and_empty_ones_refused() {
+        assert!(matches!(
+            clean_key(SecretString::from("  ")),
+            Err(FacilityKeyError::EmptyKey)
+        ));
+        let key = clean_key(SecretString::from(" abc \n")).unwrap();
+        assert_eq!(key.expose_secret(), "abc");
+    }
+}
