@@ -50,10 +50,15 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// For the one-shot commands: the data directory is checked only where the database lives in it.
 pub(crate) async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
     if DbKind::of_url(&config.database_url) == Some(DbKind::Sqlite) {
         check_data_dir(&config.data_dir)?;
     }
+    open_database(config).await
+}
+
+async fn open_database(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
     db::connect_and_migrate(&config.database_url)
         .await
         .map_err(|source| StartError::Database {
@@ -79,8 +84,10 @@ pub struct Prepared {
 }
 
 pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    // The server always needs the data directory (the key identity lives there), so it is
+    // checked once here, whichever database is used.
     check_data_dir(&config.data_dir)?;
-    let db = connect(&config).await?;
+    let db = open_database(&config).await?;
     let vault = KeyVault::open(&VaultSettings::from_config(&config), &db).await?;
     if let Some(password) = bootstrap::ensure_first_admin(&db, &config).await? {
         tracing::warn!(

@@ -20,7 +20,7 @@ use chrono::Utc;
 use metrc::{CellStatus, ValidationReport};
 use sea_orm::{DbErr, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The audit action of a facility key change.
 pub const AUDIT_ACTION_SET: &str = "facility_key.set";
@@ -346,27 +346,48 @@ pub async fn assign(
         "facility key set"
     );
 
-    let mut rows = Vec::new();
-    for license in &licenses {
-        if let Some(model) = facilities::find_by_license(&state.db, license).await? {
-            rows.push(row_of(state, &model)?);
-        }
-    }
+    let assigned: Vec<facility::Model> = facilities::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|f| licenses.contains(&f.license_number))
+        .collect();
     Ok(AssignOutcome {
-        facilities: rows,
+        facilities: rows_of(state, &assigned)?,
         added,
         owner_override,
     })
 }
 
-/// A facility as Facility Management shows it.
-fn row_of(state: &AppState, f: &facility::Model) -> Result<FacilityRow, FacilityKeyError> {
-    let masked_key = match &f.facility_key_ciphertext {
-        Some(ciphertext) => Some(mask(&state.vault.decrypt(ciphertext)?)),
-        None => None,
-    };
+/// Facilities as Facility Management shows them. One key often serves several facilities: each
+/// distinct key is decrypted once, for its mask.
+fn rows_of(
+    state: &AppState,
+    models: &[facility::Model],
+) -> Result<Vec<FacilityRow>, FacilityKeyError> {
+    let mut masks: HashMap<&str, String> = HashMap::new();
+    models
+        .iter()
+        .map(|f| {
+            let masked_key = match &f.facility_key_ciphertext {
+                Some(ciphertext) => Some(match masks.get(ciphertext.as_str()) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = mask(&state.vault.decrypt(ciphertext)?);
+                        masks.insert(ciphertext, m.clone());
+                        m
+                    }
+                }),
+                None => None,
+            };
+            Ok(row_with_mask(state, f, masked_key))
+        })
+        .collect()
+}
+
+/// A facility as Facility Management shows it, given its key's mask.
+fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<String>) -> FacilityRow {
     let key_age_days = f.key_set_at.map(|at| (Utc::now() - at).num_days().max(0));
-    Ok(FacilityRow {
+    FacilityRow {
         license_number: f.license_number.clone(),
         name: f.name.clone(),
         license_type: f.license_type.clone(),
@@ -380,16 +401,12 @@ fn row_of(state: &AppState, f: &facility::Model) -> Result<FacilityRow, Facility
             .is_some_and(|days| days >= i64::from(state.config.key_warn_after_days)),
         last_validated_at: f.last_validated_at,
         last_sync_at: f.last_sync_at,
-    })
+    }
 }
 
 /// Every facility, by license number.
 pub async fn list(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
-    facilities::list(&state.db)
-        .await?
-        .iter()
-        .map(|f| row_of(state, f))
-        .collect()
+    rows_of(state, &facilities::list(&state.db).await?)
 }
 
 /// What Metrc says about a stored key now: `Ok(true)` valid, `Ok(false)` refused (401).
@@ -425,7 +442,9 @@ pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, 
     let updated = facilities::find_by_license(&state.db, license)
         .await?
         .ok_or(FacilityKeyError::UnknownFacility)?;
-    row_of(state, &updated)
+    rows_of(state, std::slice::from_ref(&updated))?
+        .pop()
+        .ok_or(FacilityKeyError::UnknownFacility)
 }
 
 /// Revalidates every stored facility key (the background job): one Metrc call per distinct key.
