@@ -2,7 +2,10 @@
 
 use crate::components::auth::provide_auth;
 use crate::components::header::Header;
-use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage};
+use crate::pages::{
+    facilities::FacilitiesPage, home::HomePage, integrations::IntegrationsPage, login::LoginPage,
+    not_found::NotFound, users::UsersPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -56,6 +59,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/facilities") view=FacilitiesPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/integrations") view=IntegrationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 </Routes>
             </main>

@@ -1,6 +1,9 @@
 //! Tracekeeper's application: shared types, pages, components and server functions for both
 //! targets, and behind the `ssr` feature the services they call.
 
+// Leptos view types nest deeply (pages with tables inside Suspense).
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

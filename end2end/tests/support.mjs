@@ -38,8 +38,9 @@ async function waitForHealth(base, proc, logs) {
   throw new Error(`tracekeeper did not become healthy:\n${logs.join('')}`);
 }
 
-/** A running server with a first admin and one employee. `stop()` ends it and deletes its data. */
-export async function startServer() {
+/** A running server with a first admin and one employee. `stop()` ends it and deletes its data.
+ *  `extraEnv` overrides its environment (e.g. `RUST_LOG`). */
+export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracekeeper-e2e-'));
   const port = await freePort();
   const sandboxPort = await freePort();
@@ -51,6 +52,7 @@ export async function startServer() {
     TRACEKEEPER_ADMIN_EMAIL: ADMIN.email,
     TRACEKEEPER_ADMIN_PASSWORD: ADMIN.password,
     RUST_LOG: 'warn',
+    ...extraEnv,
   };
   delete env.DATABASE_URL;
   delete env.METRC_BASE_URL;
@@ -67,6 +69,7 @@ export async function startServer() {
     base,
     sandbox: `http://127.0.0.1:${sandboxPort}`,
     logs,
+    dataDir,
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
@@ -111,4 +114,29 @@ export async function signIn(page, base, who) {
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** The sections Metrc keys are validated for (the panel's columns), as the sandbox names them. */
+export const SECTIONS = [
+  'Employees', 'Locations', 'Strains', 'Items', 'Packages', 'Plant Batches', 'Plants', 'Harvests',
+  'Transfers', 'Sales', 'Patients', 'Processing Jobs',
+];
+
+/** Calls the sandbox's admin API (DESIGN §10); returns the parsed JSON answer. */
+export async function sandboxApi(server, method, path, body) {
+  const r = await fetch(`${server.sandbox}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!r.ok) throw new Error(`sandbox ${method} ${path}: ${r.status} ${await r.text()}`);
+  const text = await r.text();
+  return text ? JSON.parse(text) : null;
+}
+
+/** A sandbox employee (`{ id, api_key }`) who owns `ownerOf` and has `sections` (default: all)
+ *  on each of `licenses`. */
+export async function sandboxEmployee(server, { name, licenses, ownerOf = licenses, sections = SECTIONS }) {
+  const permissions = Object.fromEntries(licenses.map((l) => [l, sections]));
+  return sandboxApi(server, 'POST', '/sandbox/employees', { name, owner_of: ownerOf, permissions });
 }

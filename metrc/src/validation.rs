@@ -137,7 +137,7 @@ impl Client {
     pub fn validate_key_stream(
         &self,
         key: &SecretString,
-    ) -> impl Stream<Item = Result<ValidationEvent, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<ValidationEvent, Error>> + Send + 'static + use<> {
         let client = self.clone();
         let key = key.clone();
         stream::once(async move {

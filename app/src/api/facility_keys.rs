@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
 use leptos::prelude::*;
+use leptos::server_fn::codec::{StreamingText, TextStream};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -42,6 +43,26 @@ pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppErro
     let st = state()?;
     let report = facility_keys::validate(&st, key).await?;
     Ok(facility_keys::validation_view(&st, &report).await?)
+}
+
+/// [`validate_facility_key`] live, for the validation panel: one [`ValidationUpdate`] per line
+/// (JSON) as Metrc answers, ending with `Done` or `Failed`.
+///
+/// [`ValidationUpdate`]: crate::types::key_validation::ValidationUpdate
+#[server(endpoint = "validate_facility_key_live", output = StreamingText)]
+pub async fn validate_facility_key_live(key: String) -> Result<TextStream<AppError>, AppError> {
+    use crate::ssr::{facility_keys, session, state::state};
+    use crate::types::auth::Role;
+    use futures::StreamExt;
+
+    let key = secrecy::SecretString::from(key);
+    session::require_role(Role::Admin).await?;
+    let updates = facility_keys::validate_live(&state()?, key).await?;
+    Ok(TextStream::new(updates.map(|update| {
+        serde_json::to_string(&update)
+            .map(|line| line + "\n")
+            .map_err(|_| AppError::Internal)
+    })))
 }
 
 /// Assigns a key to the selected facilities ("Update Key"), with the guard of DESIGN §5.

@@ -6,7 +6,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// The admin pages that exist, in menu order.
-const ADMIN_PAGES: &[(&str, &str)] = &[("/admin/users", "User Management")];
+pub const ADMIN_PAGES: &[(&str, &str)] = &[
+    ("/admin/facilities", "Facility Management"),
+    ("/admin/integrations", "Integrations"),
+    ("/admin/users", "User Management"),
+];
 
 #[component]
 pub fn Header() -> impl IntoView {

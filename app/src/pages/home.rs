@@ -28,6 +28,14 @@ fn Home() -> impl IntoView {
             <Show when=move || user().is_some_and(|u| u.is_admin())>
                 <ul class="cards" role="list">
                     <li>
+                        <A href="/admin/facilities">"Facility Management"</A>
+                        <p>"Every facility, its Metrc key and whether it syncs."</p>
+                    </li>
+                    <li>
+                        <A href="/admin/integrations">"Integrations"</A>
+                        <p>"Paste a facility key, check it against Metrc, assign it."</p>
+                    </li>
+                    <li>
                         <A href="/admin/users">"User Management"</A>
                         <p>"Who can sign in, and with which role."</p>
                     </li>

@@ -1,18 +1,17 @@
 //! `/admin/users`: "User Management".
 
 use crate::api::users::list_users;
-use crate::components::auth::RequireRole;
+use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
-use crate::types::auth::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <RequireRole role=Role::Admin>
+        <AdminPage>
             <Users />
-        </RequireRole>
+        </AdminPage>
     }
 }
 

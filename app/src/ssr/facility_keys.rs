@@ -15,9 +15,11 @@ use crate::types::facilities::{
     AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility, RevalidationSummary,
     SectionCell,
 };
+use crate::types::key_validation::ValidationUpdate;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
-use metrc::{CellStatus, ValidationReport};
+use futures::{Stream, StreamExt, future, stream};
+use metrc::{CellStatus, FacilityReport, Section, ValidationEvent, ValidationReport};
 use sea_orm::{DbErr, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -130,43 +132,103 @@ pub async fn validate(
     Ok(state.metrc.validate_key(&key).await?)
 }
 
+/// The license numbers Tracekeeper knows.
+async fn known_licenses(state: &AppState) -> Result<BTreeSet<String>, FacilityKeyError> {
+    Ok(facilities::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| f.license_number)
+        .collect())
+}
+
+/// The names of the sections every license is probed for, in column order.
+fn section_names() -> Vec<String> {
+    Section::ALL.iter().map(|s| s.name().to_owned()).collect()
+}
+
+fn cell_view(section: Section, status: &CellStatus) -> SectionCell {
+    SectionCell {
+        section: section.name().to_owned(),
+        status: match status {
+            CellStatus::Granted => CellState::Granted,
+            CellStatus::Denied => CellState::Denied,
+            CellStatus::NotApplicable => CellState::NotApplicable,
+            CellStatus::Error(e) => CellState::Error(e.clone()),
+        },
+    }
+}
+
+fn reached_view(f: &FacilityReport, known: &BTreeSet<String>) -> ReachedFacility {
+    ReachedFacility {
+        license_number: f.license_number.clone(),
+        name: f.name.clone().unwrap_or_default(),
+        license_type: f.license_type.clone().unwrap_or_default(),
+        is_owner: f.is_owner,
+        is_manager: f.is_manager,
+        known: known.contains(&f.license_number),
+        cells: f
+            .cells
+            .iter()
+            .map(|(section, status)| cell_view(*section, status))
+            .collect(),
+    }
+}
+
 /// The report as the browser may see it, each license marked known or new.
 pub async fn validation_view(
     state: &AppState,
     report: &ValidationReport,
 ) -> Result<KeyValidation, FacilityKeyError> {
-    let known: BTreeSet<String> = facilities::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|f| f.license_number)
-        .collect();
+    let known = known_licenses(state).await?;
     Ok(KeyValidation {
+        sections: section_names(),
         facilities: report
             .facilities
             .iter()
-            .map(|f| ReachedFacility {
-                license_number: f.license_number.clone(),
-                name: f.name.clone().unwrap_or_default(),
-                license_type: f.license_type.clone().unwrap_or_default(),
-                is_owner: f.is_owner,
-                is_manager: f.is_manager,
-                known: known.contains(&f.license_number),
-                cells: f
-                    .cells
-                    .iter()
-                    .map(|(section, status)| SectionCell {
-                        section: section.name().to_owned(),
-                        status: match status {
-                            CellStatus::Granted => CellState::Granted,
-                            CellStatus::Denied => CellState::Denied,
-                            CellStatus::NotApplicable => CellState::NotApplicable,
-                            CellStatus::Error(e) => CellState::Error(e.clone()),
-                        },
-                    })
-                    .collect(),
-            })
+            .map(|f| reached_view(f, &known))
             .collect(),
     })
+}
+
+/// [`validate`] as it happens, for the live panel: the licenses first (marked known or new, and
+/// whether the key is a user's own), then each cell as Metrc answers, then `Done`; or one
+/// `Failed` with the reason the key could not be validated.
+pub async fn validate_live(
+    state: &AppState,
+    key: SecretString,
+) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
+    let key = clean_key(key)?;
+    let known = known_licenses(state).await?;
+    let user_key = user_metrc_keys::find_by_fingerprint(&state.db, &state.vault.fingerprint(&key))
+        .await?
+        .is_some();
+    let updates = state
+        .metrc
+        .validate_key_stream(&key)
+        .map(move |event| match event {
+            Ok(ValidationEvent::Facilities(reports)) => ValidationUpdate::Facilities {
+                sections: section_names(),
+                facilities: reports.iter().map(|f| reached_view(f, &known)).collect(),
+                user_key,
+            },
+            Ok(ValidationEvent::Cell {
+                license_number,
+                section,
+                status,
+            }) => ValidationUpdate::Cell {
+                license_number,
+                cell: cell_view(section, &status),
+            },
+            Err(error) => ValidationUpdate::Failed(FacilityKeyError::from(error).into()),
+        })
+        .chain(stream::once(future::ready(ValidationUpdate::Done)))
+        // A failure is the last update: no `Done` after it.
+        .scan(false, |failed, update| {
+            let next = (!*failed).then_some(update);
+            *failed = matches!(next, Some(ValidationUpdate::Failed(_)));
+            future::ready(next)
+        });
+    Ok(updates)
 }
 
 /// The two-letter state of a Metrc host (`api-ca.metrc.com`, `sandbox-api-ca.metrc.com`), or

@@ -65,7 +65,52 @@ pub struct ReachedFacility {
 /// The result of validating a key: safe for the browser (no key).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyValidation {
+    /// The sections probed for every license, in column order.
+    #[serde(default)]
+    pub sections: Vec<String>,
     pub facilities: Vec<ReachedFacility>,
+}
+
+impl ReachedFacility {
+    /// The sections Metrc denied this key (red cells).
+    pub fn denied(&self) -> Vec<&str> {
+        self.cells
+            .iter()
+            .filter(|c| c.status == CellState::Denied)
+            .map(|c| c.section.as_str())
+            .collect()
+    }
+
+    /// The sections Metrc failed to answer for (warning cells).
+    pub fn failed(&self) -> Vec<&str> {
+        self.cells
+            .iter()
+            .filter(|c| matches!(c.status, CellState::Error(_)))
+            .map(|c| c.section.as_str())
+            .collect()
+    }
+
+    /// The cell of `section`, if it has come in.
+    pub fn cell(&self, section: &str) -> Option<&CellState> {
+        self.cells
+            .iter()
+            .find(|c| c.section == section)
+            .map(|c| &c.status)
+    }
+
+    /// "C10-0000774-LIC Green Leaf Retail": how a checkbox or a row names the license.
+    pub fn label(&self) -> String {
+        facility_label(&self.license_number, &self.name)
+    }
+}
+
+/// A license as people read it: number, then name.
+pub fn facility_label(license_number: &str, name: &str) -> String {
+    if name.is_empty() || name == license_number {
+        license_number.to_owned()
+    } else {
+        format!("{license_number} {name}")
+    }
 }
 
 /// What "Update Key" did.
@@ -86,4 +131,81 @@ pub struct RevalidationSummary {
     pub invalid: usize,
     /// Metrc failed for these; their status was left as it was.
     pub failed: usize,
+}
+
+/// Facilities whose keys need attention: the banner on every admin page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyHealth<'a> {
+    /// Keys Metrc refused: these facilities no longer sync.
+    pub invalid: Vec<&'a FacilityRow>,
+    /// Keys old enough that Metrc may soon lapse them.
+    pub expiring: Vec<&'a FacilityRow>,
+}
+
+impl<'a> KeyHealth<'a> {
+    pub fn of(rows: &'a [FacilityRow]) -> KeyHealth<'a> {
+        KeyHealth {
+            invalid: rows
+                .iter()
+                .filter(|r| r.key_status == KeyStatus::Invalid)
+                .collect(),
+            expiring: rows
+                .iter()
+                .filter(|r| r.key_expiring && r.key_status != KeyStatus::Invalid)
+                .collect(),
+        }
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.invalid.is_empty() && self.expiring.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(license: &str, status: KeyStatus, expiring: bool) -> FacilityRow {
+        FacilityRow {
+            license_number: license.into(),
+            name: String::new(),
+            license_type: String::new(),
+            masked_key: None,
+            key_fingerprint_prefix: None,
+            key_status: status,
+            key_owner_name: None,
+            key_is_owner: None,
+            key_age_days: None,
+            key_expiring: expiring,
+            last_validated_at: None,
+            last_sync_at: None,
+        }
+    }
+
+    #[test]
+    fn health_counts_invalid_keys_and_old_valid_ones_once() {
+        let rows = vec![
+            row("A", KeyStatus::Valid, false),
+            row("B", KeyStatus::Invalid, true),
+            row("C", KeyStatus::Valid, true),
+            row("D", KeyStatus::Missing, false),
+        ];
+        let health = KeyHealth::of(&rows);
+        let names = |v: &[&FacilityRow]| {
+            v.iter()
+                .map(|r| r.license_number.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&health.invalid), vec!["B"]);
+        assert_eq!(names(&health.expiring), vec!["C"]);
+        assert!(!health.is_healthy());
+        assert!(KeyHealth::of(&rows[..1]).is_healthy());
+    }
+
+    #[test]
+    fn labels_put_the_license_number_first() {
+        assert_eq!(facility_label("C10-1", "Green Leaf"), "C10-1 Green Leaf");
+        assert_eq!(facility_label("C10-1", ""), "C10-1");
+        assert_eq!(facility_label("C10-1", "C10-1"), "C10-1");
+    }
 }

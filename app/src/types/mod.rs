@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod facilities;
+pub mod key_validation;
 pub mod keys;
 pub mod users;

@@ -1,0 +1,134 @@
+//! Validating a key while it is typed or pasted: waits for a pause in typing, asks the server for
+//! a live validation, and folds the streamed updates into a signal the panel renders. A newer key
+//! supersedes a running check (its late updates are dropped).
+
+use crate::error::AppError;
+use crate::types::key_validation::{LineBuffer, LiveValidation, Phase, ValidationUpdate};
+use futures::StreamExt;
+use leptos::prelude::*;
+use leptos::server_fn::codec::TextStream;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long typing must pause before the key is checked.
+const DEBOUNCE: Duration = Duration::from_millis(400);
+
+/// A live check of one key field.
+#[derive(Clone, Copy)]
+pub struct LiveKeyCheck {
+    /// What the panel shows.
+    pub live: RwSignal<LiveValidation>,
+    start: Callback<String>,
+    /// Bumped by every new check and reset; a check only writes while it is current.
+    generation: RwSignal<u64>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+    last_key: StoredValue<String>,
+}
+
+impl LiveKeyCheck {
+    /// `validate` is the streaming server function that checks a key.
+    pub fn new<F, Fut>(validate: F) -> LiveKeyCheck
+    where
+        F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+        Fut: Future<Output = Result<TextStream<AppError>, AppError>> + 'static,
+    {
+        let live = RwSignal::new(LiveValidation::default());
+        let generation = RwSignal::new(0_u64);
+        let start = Callback::new(move |key: String| {
+            let current = generation.get_untracked() + 1;
+            generation.set(current);
+            live.set(LiveValidation::checking());
+            leptos::task::spawn_local(follow(validate(key), live, generation, current));
+        });
+        LiveKeyCheck {
+            live,
+            start,
+            generation,
+            timer: StoredValue::new(None),
+            last_key: StoredValue::new(String::new()),
+        }
+    }
+
+    /// The key field changed: check it after a pause (an empty field clears the panel).
+    pub fn key_changed(&self, key: String) {
+        if let Some(timer) = self.timer.get_value() {
+            timer.clear();
+        }
+        let key = key.trim().to_owned();
+        if key.is_empty() {
+            self.reset();
+            return;
+        }
+        if key == self.last_key.get_value() && self.live.with_untracked(|l| l.phase != Phase::Idle)
+        {
+            return;
+        }
+        self.last_key.set_value(key.clone());
+        let start = self.start;
+        self.timer
+            .set_value(set_timeout_with_handle(move || start.run(key), DEBOUNCE).ok());
+    }
+
+    /// Checks the last key again now ("Retry").
+    pub fn retry(&self) {
+        let key = self.last_key.get_value();
+        if !key.is_empty() {
+            self.start.run(key);
+        }
+    }
+
+    /// Forgets the key and clears the panel (after the key was saved, or the field emptied).
+    pub fn reset(&self) {
+        if let Some(timer) = self.timer.get_value() {
+            timer.clear();
+        }
+        self.generation.update(|g| *g += 1);
+        self.last_key.set_value(String::new());
+        self.live.set(LiveValidation::default());
+    }
+}
+
+/// Reads the streamed updates of check number `current` into `live` while it is current.
+async fn follow(
+    answer: impl Future<Output = Result<TextStream<AppError>, AppError>>,
+    live: RwSignal<LiveValidation>,
+    generation: RwSignal<u64>,
+    current: u64,
+) {
+    let is_current = move || generation.get_untracked() == current;
+    let apply = move |update: ValidationUpdate| {
+        if is_current() {
+            live.update(|l| l.apply(update));
+        }
+    };
+    let stream = match answer.await {
+        Ok(stream) => stream,
+        Err(error) => return apply(ValidationUpdate::Failed(error)),
+    };
+    let mut chunks = stream.into_inner();
+    let mut lines = LineBuffer::default();
+    while let Some(chunk) = chunks.next().await {
+        if !is_current() {
+            return;
+        }
+        let text = match chunk {
+            Ok(text) => text,
+            Err(error) => return apply(ValidationUpdate::Failed(error)),
+        };
+        for line in lines.push(&text) {
+            match serde_json::from_str::<ValidationUpdate>(&line) {
+                Ok(update) => apply(update),
+                Err(error) => {
+                    return apply(ValidationUpdate::Failed(AppError::Communication(
+                        error.to_string(),
+                    )));
+                }
+            }
+        }
+    }
+    if is_current() && live.with_untracked(|l| l.phase == Phase::Checking) {
+        apply(ValidationUpdate::Failed(AppError::Communication(
+            "the check stopped before it was complete".into(),
+        )));
+    }
+}

@@ -1,0 +1,197 @@
+//! `/admin/facilities`: "Facility Management". Every facility, its masked key, the key's status
+//! and age, and "Revalidate now". A facility whose key Metrc refuses is shown red: its data no
+//! longer syncs until a valid key is set.
+
+use crate::api::facility_keys::RevalidateFacility;
+use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::error_message::ErrorMessage;
+use crate::types::facilities::FacilityRow;
+use crate::types::keys::KeyStatus;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn FacilitiesPage() -> impl IntoView {
+    view! {
+        <AdminPage>
+            <Facilities />
+        </AdminPage>
+    }
+}
+
+/// A time as the tables show it (UTC, the same on server and browser).
+pub fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "Never".into())
+}
+
+#[component]
+fn Facilities() -> impl IntoView {
+    let facilities = use_admin_facilities().0;
+    let revalidate = ServerAction::<RevalidateFacility>::new();
+    // After each "Revalidate now", the table and the banner show the new status.
+    Effect::watch(
+        move || revalidate.version().get(),
+        move |_, _, _| facilities.refetch(),
+        false,
+    );
+    let failed = move || revalidate.value().get().and_then(|result| result.err());
+    view! {
+        <Title text="Facility Management" />
+        <section class="page" aria-labelledby="facilities-title">
+            <h1 id="facilities-title">"Facility Management"</h1>
+            <p class="lede">
+                "Each facility syncs with Metrc through its facility key. Keys are set on "
+                <A href="/admin/integrations">"Integrations"</A> "."
+            </p>
+            {move || failed().map(|error| view! { <ErrorMessage error /> })}
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
+                {move || Suspend::new(async move {
+                    match facilities.await {
+                        Ok(rows) if rows.is_empty() => {
+                            view! {
+                                <p class="empty">
+                                    "No facilities yet. Paste the License Owner's key on "
+                                    <A href="/admin/integrations">"Integrations"</A>
+                                    " to add the licenses it reaches."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(rows) => view! { <FacilityTable rows revalidate /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn FacilityTable(
+    rows: Vec<FacilityRow>,
+    revalidate: ServerAction<RevalidateFacility>,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="facilities">
+                <caption class="visually-hidden">"Facilities and their Metrc keys"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Facility"</th>
+                        <th scope="col">"License number"</th>
+                        <th scope="col">"License type"</th>
+                        <th scope="col">"Facility key"</th>
+                        <th scope="col">"Key status"</th>
+                        <th scope="col">"Last validated"</th>
+                        <th scope="col">"Last sync"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|row| view! { <FacilityTableRow row revalidate /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn FacilityTableRow(
+    row: FacilityRow,
+    revalidate: ServerAction<RevalidateFacility>,
+) -> impl IntoView {
+    let invalid = row.key_status == KeyStatus::Invalid;
+    let license = row.license_number.clone();
+    let busy = {
+        let license = license.clone();
+        move || {
+            revalidate.pending().get()
+                && revalidate
+                    .input()
+                    .with(|input| input.as_ref().is_some_and(|i| i.license == license))
+        }
+    };
+    let has_key = row.masked_key.is_some();
+    let revalidate_label = format!("Revalidate now: {}", row.license_number);
+    let status = match row.key_status {
+        KeyStatus::Valid => view! { <span class="status status-ok">"Valid"</span> }.into_any(),
+        KeyStatus::Invalid => view! {
+            <span class="status status-danger">"Key invalid: data no longer syncs with Metrc"</span>
+        }
+        .into_any(),
+        KeyStatus::Unvalidated => {
+            view! { <span class="status">"Not checked yet"</span> }.into_any()
+        }
+        KeyStatus::Missing => view! {
+            <span class="status status-danger">
+                "No key: " <A href="/admin/integrations">"set one on Integrations"</A>
+            </span>
+        }
+        .into_any(),
+    };
+    let age = row.key_age_days.map(|days| match days {
+        0 => "set today".to_owned(),
+        1 => "set 1 day ago".to_owned(),
+        n => format!("set {n} days ago"),
+    });
+    let expiring = row.key_expiring.then(|| {
+        let who = row
+            .key_owner_name
+            .clone()
+            .map(|name| format!("the License Owner ({name})"))
+            .unwrap_or_else(|| "the License Owner".into());
+        format!(
+            "Key is {} days old: Metrc lapses keys after about a year. Ask {who} to generate a new key.",
+            row.key_age_days.unwrap_or_default()
+        )
+    });
+    let not_owner = (row.key_is_owner == Some(false))
+        .then_some("Not the License Owner's key (override recorded in the audit log)");
+    view! {
+        <tr class:row-invalid=invalid class:row-warn=row.key_expiring && !invalid>
+            <th scope="row">{row.name.clone()}</th>
+            <td>{row.license_number.clone()}</td>
+            <td>{row.license_type.clone()}</td>
+            <td>
+                {match row.masked_key.clone() {
+                    Some(mask) => view! { <code class="masked-key">{mask}</code> }.into_any(),
+                    None => view! { <span class="muted">"None"</span> }.into_any(),
+                }}
+                {row.key_owner_name.clone().map(|name| view! { <span class="key-owner">{name}</span> })}
+                {age.map(|age| view! { <span class="key-age">{age}</span> })}
+                {not_owner.map(|text| view! { <span class="note">{text}</span> })}
+                {expiring.map(|text| view! { <span class="note note-warn">{text}</span> })}
+            </td>
+            <td>{status}</td>
+            <td>{when(row.last_validated_at)}</td>
+            <td>{when(row.last_sync_at)}</td>
+            <td>
+                <Show when=move || has_key>
+                    <button
+                        type="button"
+                        class="secondary"
+                        aria-label=revalidate_label.clone()
+                        disabled=busy.clone()
+                        on:click={
+                            let license = license.clone();
+                            move |_| {
+                                revalidate.dispatch(RevalidateFacility { license: license.clone() });
+                            }
+                        }
+                    >
+                        {
+                            let busy = busy.clone();
+                            move || if busy() { "Revalidating…" } else { "Revalidate now" }
+                        }
+                    </button>
+                </Show>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,320 @@
+//! `/admin/integrations`: "Integrations". Paste a facility key, watch it validated live, pick the
+//! facilities, "Update Key". The guard of DESIGN §5 runs on the server; this page explains it:
+//! a user's key is refused with the reason, a key that is not the License Owner's needs an
+//! explicit override, and denied sections ask for confirmation first.
+
+use crate::api::facility_keys::{
+    AssignFacilityKey, AssignFacilityKeyInput, validate_facility_key_live,
+};
+use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::error_message::ErrorMessage;
+use crate::components::key_help::KeyHelp;
+use crate::components::live_validation::LiveKeyCheck;
+use crate::components::validation_panel::{NOT_REACHED_CAUSE, ValidationPanel};
+use crate::types::facilities::{FacilityRow, facility_label};
+use crate::types::key_validation::{LiveValidation, Phase};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use std::collections::BTreeSet;
+
+#[component]
+pub fn IntegrationsPage() -> impl IntoView {
+    view! {
+        <AdminPage>
+            <Integrations />
+        </AdminPage>
+    }
+}
+
+/// One checkbox of the facility list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Choice {
+    license: String,
+    label: String,
+    /// Not in Tracekeeper yet: Update Key adds it.
+    new: bool,
+    /// Whether the checked key reaches it; `None` until a check is complete.
+    reached: Option<bool>,
+}
+
+/// Known facilities, then new licenses the key reaches.
+fn choices(known: &[FacilityRow], live: &LiveValidation) -> Vec<Choice> {
+    let done = live.phase == Phase::Done;
+    let mut out: Vec<Choice> = known
+        .iter()
+        .map(|f| Choice {
+            license: f.license_number.clone(),
+            label: facility_label(&f.license_number, &f.name),
+            new: false,
+            reached: done.then(|| live.facility(&f.license_number).is_some()),
+        })
+        .collect();
+    for f in &live.validation.facilities {
+        if !known.iter().any(|k| k.license_number == f.license_number) {
+            out.push(Choice {
+                license: f.license_number.clone(),
+                label: f.label(),
+                new: true,
+                reached: done.then_some(true),
+            });
+        }
+    }
+    out
+}
+
+#[component]
+fn Integrations() -> impl IntoView {
+    let facilities = use_admin_facilities().0;
+    let check = LiveKeyCheck::new(validate_facility_key_live);
+    let live = check.live;
+    let key = RwSignal::new(String::new());
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let override_owner = RwSignal::new(false);
+    // Sections denied on selected facilities, awaiting "Update Key anyway".
+    let confirming = RwSignal::new(None::<Vec<String>>);
+    let assign = ServerAction::<AssignFacilityKey>::new();
+
+    // Only licenses the checked key reaches can be given it.
+    let chosen = Memo::new(move |_| {
+        live.with(|l| {
+            selected.with(|s| {
+                s.iter()
+                    .filter(|license| l.facility(license).is_some())
+                    .cloned()
+                    .collect::<BTreeSet<String>>()
+            })
+        })
+    });
+    let not_owner = Memo::new(move |_| {
+        live.with(|l| {
+            chosen.with(|c| {
+                c.iter()
+                    .filter(|license| l.facility(license).is_some_and(|f| !f.is_owner))
+                    .cloned()
+                    .collect::<Vec<String>>()
+            })
+        })
+    });
+    let can_update = move || {
+        live.with(LiveValidation::assignable)
+            && !chosen.with(BTreeSet::is_empty)
+            && (not_owner.with(Vec::is_empty) || override_owner.get())
+            && !assign.pending().get()
+    };
+    let send = move || {
+        confirming.set(None);
+        assign.dispatch(AssignFacilityKey {
+            input: AssignFacilityKeyInput {
+                key: key.get_untracked(),
+                licenses: chosen.get_untracked().into_iter().collect(),
+                confirm_not_owner: override_owner.get_untracked(),
+            },
+        });
+    };
+    let update_key = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !can_update() {
+            return;
+        }
+        let denied: Vec<String> = live.with_untracked(|l| {
+            chosen
+                .get_untracked()
+                .iter()
+                .filter_map(|license| l.facility(license))
+                .filter(|f| !f.denied().is_empty())
+                .map(|f| format!("{} ({})", f.license_number, f.denied().join(", ")))
+                .collect()
+        });
+        if denied.is_empty() {
+            send();
+        } else {
+            confirming.set(Some(denied));
+        }
+    };
+    // After success: the key box clears, the panel resets, the table and banner refresh.
+    Effect::watch(
+        move || assign.version().get(),
+        move |_, _, _| {
+            if matches!(assign.value().get_untracked(), Some(Ok(_))) {
+                key.set(String::new());
+                check.reset();
+                selected.set(BTreeSet::new());
+                override_owner.set(false);
+                facilities.refetch();
+            }
+        },
+        false,
+    );
+    let outcome = move || {
+        assign.value().get().map(|result| match result {
+            Ok(done) => {
+                let licenses: Vec<String> = done
+                    .facilities
+                    .iter()
+                    .map(|f| f.license_number.clone())
+                    .collect();
+                let added = (!done.added.is_empty())
+                    .then(|| format!(" Added as new facilities: {}.", done.added.join(", ")));
+                view! {
+                    <p class="success" role="status">
+                        {format!("Key updated for {}.", licenses.join(", "))}
+                        {added}
+                        " "
+                        <A href="/admin/facilities">"See Facility Management"</A>
+                    </p>
+                }
+                .into_any()
+            }
+            Err(error) => view! { <ErrorMessage error /> }.into_any(),
+        })
+    };
+
+    view! {
+        <Title text="Integrations" />
+        <section class="page" aria-labelledby="integrations-title">
+            <h1 id="integrations-title">"Integrations"</h1>
+            <p class="lede">
+                "Connect each facility to Metrc with the License Owner's API key. Tracekeeper checks the key against Metrc as you paste it."
+            </p>
+            <KeyHelp />
+            <form class="key-form" on:submit=update_key>
+                <label for="facility-key">"Facility API key"</label>
+                <input
+                    id="facility-key"
+                    name="key"
+                    type="password"
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="Paste your API key here..."
+                    prop:value=move || key.get()
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        key.set(value.clone());
+                        confirming.set(None);
+                        // The last outcome was about another key.
+                        if assign.value().with_untracked(Option::is_some) {
+                            assign.value().set(None);
+                        }
+                        check.key_changed(value);
+                    }
+                />
+                <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
+                    {move || Suspend::new(async move {
+                        let known = facilities.await.unwrap_or_default();
+                        view! { <FacilityChoices known live selected /> }
+                    })}
+                </Transition>
+                <ValidationPanel check selected=Signal::from(chosen) />
+                <Show when=move || !not_owner.with(Vec::is_empty)>
+                    <label class="override">
+                        <input type="checkbox" prop:checked=move || override_owner.get() on:change=move |ev| override_owner.set(event_target_checked(&ev)) />
+                        {move || {
+                            format!(
+                                "Use this key anyway for {}, although it is not the License Owner's there. Metrc will show that employee as the submitter. This override is recorded in the audit log.",
+                                not_owner.get().join(", "),
+                            )
+                        }}
+                    </label>
+                </Show>
+                {move || {
+                    confirming
+                        .get()
+                        .map(|denied| {
+                            view! {
+                                <div class="confirm" role="alertdialog" aria-labelledby="confirm-text">
+                                    <p id="confirm-text">
+                                        {format!(
+                                            "Some sections are denied for this key: {}. Those facilities will not sync or submit there until the key owner gets access.",
+                                            denied.join("; "),
+                                        )}
+                                    </p>
+                                    <button type="button" on:click=move |_| send()>"Update Key anyway"</button>
+                                    <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                                </div>
+                            }
+                        })
+                }}
+                <button type="submit" class="primary" disabled=move || !can_update()>
+                    {move || if assign.pending().get() { "Updating…" } else { "Update Key" }}
+                </button>
+                {outcome}
+            </form>
+        </section>
+    }
+}
+
+/// "Select all" and one checkbox per facility (license number and name); new licenses the key
+/// reaches are marked "New", known ones it does not reach are disabled with the likely cause.
+#[component]
+fn FacilityChoices(
+    known: Vec<FacilityRow>,
+    live: RwSignal<LiveValidation>,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let options = Memo::new(move |_| live.with(|l| choices(&known, l)));
+    let selectable = move || {
+        options.with(|o| {
+            o.iter()
+                .filter(|c| c.reached != Some(false))
+                .map(|c| c.license.clone())
+                .collect::<BTreeSet<String>>()
+        })
+    };
+    let all_selected = move || {
+        let selectable = selectable();
+        !selectable.is_empty() && selected.with(|s| selectable.is_subset(s))
+    };
+    view! {
+        <fieldset class="facility-choices">
+            <legend>"Facilities for this key"</legend>
+            <Show
+                when=move || !options.with(Vec::is_empty)
+                fallback=|| view! { <p class="muted">"Paste a key to see the facilities it reaches."</p> }
+            >
+                <label class="choice select-all">
+                    <input
+                        type="checkbox"
+                        prop:checked=all_selected
+                        on:change=move |ev| {
+                            if event_target_checked(&ev) {
+                                selected.set(selectable());
+                            } else {
+                                selected.set(BTreeSet::new());
+                            }
+                        }
+                    />
+                    "Select all"
+                </label>
+                <For each=move || options.get() key=|c| c.clone() let:choice>
+                    {
+                        let license = choice.license.clone();
+                        let checked = {
+                            let license = license.clone();
+                            move || selected.with(|s| s.contains(&license))
+                        };
+                        let unreachable = choice.reached == Some(false);
+                        view! {
+                            <label class="choice" class:choice-disabled=unreachable>
+                                <input
+                                    type="checkbox"
+                                    prop:checked=checked
+                                    disabled=unreachable
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        selected.update(|s| {
+                                            if on { s.insert(license.clone()); } else { s.remove(&license); }
+                                        });
+                                    }
+                                />
+                                {choice.label.clone()}
+                                {choice.new.then(|| view! { <span class="badge badge-new">"New"</span> })}
+                                {unreachable.then(|| view! { <span class="note">{format!("Not reached by this key. {NOT_REACHED_CAUSE}")}</span> })}
+                            </label>
+                        }
+                    }
+                </For>
+            </Show>
+        </fieldset>
+    }
+}

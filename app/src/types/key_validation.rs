@@ -1,0 +1,392 @@
+//! Live key validation as the browser sees it: the updates the server streams while Metrc
+//! answers, their fold into the panel's state, and the one-line verdict above the panel.
+
+use super::facilities::{KeyValidation, ReachedFacility, SectionCell};
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One step of a live validation: the server sends one per line (JSON), in this order:
+/// `Facilities`, then `Cell`s as probes return, then `Done`; or `Failed` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValidationUpdate {
+    /// The licenses the key reaches (no cells yet) and the sections each will get.
+    Facilities {
+        sections: Vec<String>,
+        facilities: Vec<ReachedFacility>,
+        /// The key is stored as a user's own key: it can never be a facility key (DESIGN §5).
+        user_key: bool,
+    },
+    /// One cell has come in.
+    Cell {
+        license_number: String,
+        cell: SectionCell,
+    },
+    /// Every cell has come in.
+    Done,
+    /// The key could not be validated: Metrc refused it or failed.
+    Failed(AppError),
+}
+
+/// Where a live validation stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// No key to validate.
+    #[default]
+    Idle,
+    /// Asked Metrc; cells are coming in.
+    Checking,
+    /// Every cell is in.
+    Done,
+    /// Validation could not complete.
+    Failed(AppError),
+}
+
+/// The validation panel's state: the fold of [`ValidationUpdate`]s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveValidation {
+    pub phase: Phase,
+    pub validation: KeyValidation,
+    /// The key is a user's own key (refused as a facility key).
+    pub user_key: bool,
+}
+
+impl LiveValidation {
+    /// A validation that has just been asked for.
+    pub fn checking() -> LiveValidation {
+        LiveValidation {
+            phase: Phase::Checking,
+            ..LiveValidation::default()
+        }
+    }
+
+    /// Folds one update in. Cells of unknown licenses are ignored; a cell replaces an earlier
+    /// one for the same section.
+    pub fn apply(&mut self, update: ValidationUpdate) {
+        match update {
+            ValidationUpdate::Facilities {
+                sections,
+                facilities,
+                user_key,
+            } => {
+                self.validation = KeyValidation {
+                    sections,
+                    facilities,
+                };
+                self.user_key = user_key;
+            }
+            ValidationUpdate::Cell {
+                license_number,
+                cell,
+            } => {
+                if let Some(f) = self
+                    .validation
+                    .facilities
+                    .iter_mut()
+                    .find(|f| f.license_number == license_number)
+                {
+                    f.cells.retain(|c| c.section != cell.section);
+                    f.cells.push(cell);
+                }
+            }
+            ValidationUpdate::Done => self.phase = Phase::Done,
+            ValidationUpdate::Failed(error) => self.phase = Phase::Failed(error),
+        }
+    }
+
+    /// Cells in, of all expected (`(done, total)`); `total` is 0 until the licenses are known.
+    pub fn progress(&self) -> (usize, usize) {
+        let sections = self.validation.sections.len();
+        let facilities = &self.validation.facilities;
+        let done = facilities.iter().map(|f| f.cells.len()).sum();
+        (done, sections * facilities.len())
+    }
+
+    /// The reached facility of `license_number`.
+    pub fn facility(&self, license_number: &str) -> Option<&ReachedFacility> {
+        self.validation
+            .facilities
+            .iter()
+            .find(|f| f.license_number == license_number)
+    }
+
+    /// The key may be assigned: every cell is in, Metrc accepted it, and it is no user's key.
+    pub fn assignable(&self) -> bool {
+        self.phase == Phase::Done && !self.user_key && !self.validation.facilities.is_empty()
+    }
+
+    /// The verdict line above the panel, for the selected licenses.
+    pub fn verdict(&self, selected: &BTreeSet<String>) -> Verdict {
+        match &self.phase {
+            Phase::Idle => Verdict::Idle,
+            Phase::Failed(error) => Verdict::Failed(error.clone()),
+            Phase::Checking => {
+                let (done, total) = self.progress();
+                Verdict::Checking { done, total }
+            }
+            Phase::Done if self.user_key => Verdict::UserKey,
+            Phase::Done if self.validation.facilities.is_empty() => Verdict::ReachesNothing,
+            Phase::Done => {
+                let chosen: Vec<&ReachedFacility> = self
+                    .validation
+                    .facilities
+                    .iter()
+                    .filter(|f| selected.contains(&f.license_number))
+                    .collect();
+                let not_owner: Vec<String> = chosen
+                    .iter()
+                    .filter(|f| !f.is_owner)
+                    .map(|f| f.license_number.clone())
+                    .collect();
+                if !not_owner.is_empty() {
+                    return Verdict::NotOwner(not_owner);
+                }
+                let fully = chosen
+                    .iter()
+                    .filter(|f| f.denied().is_empty() && f.failed().is_empty())
+                    .count();
+                Verdict::Valid {
+                    fully,
+                    selected: chosen.len(),
+                    reached: self.validation.facilities.len(),
+                }
+            }
+        }
+    }
+}
+
+/// The one-line verdict of DESIGN §3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Idle,
+    Checking {
+        done: usize,
+        total: usize,
+    },
+    Failed(AppError),
+    UserKey,
+    ReachesNothing,
+    /// The key is not the License Owner's for these selected licenses.
+    NotOwner(Vec<String>),
+    /// Valid: `fully` of the `selected` facilities have every applicable section granted.
+    Valid {
+        fully: usize,
+        selected: usize,
+        reached: usize,
+    },
+}
+
+impl Verdict {
+    /// Whether this verdict is bad news (shown as an error).
+    pub fn is_problem(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Failed(_) | Verdict::UserKey | Verdict::ReachesNothing | Verdict::NotOwner(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Idle => write!(f, "Paste a key to check it against Metrc."),
+            Verdict::Checking { total: 0, .. } => write!(f, "Checking the key with Metrc…"),
+            Verdict::Checking { done, total } => {
+                write!(
+                    f,
+                    "Checking the key with Metrc: {done} of {total} checks done…"
+                )
+            }
+            Verdict::Failed(error) => write!(f, "Key invalid. {error}"),
+            Verdict::UserKey => write!(
+                f,
+                "This is a user's own Metrc key: it cannot be a facility key. Use the License Owner's key here; user keys belong on the user's page."
+            ),
+            Verdict::ReachesNothing => write!(
+                f,
+                "Metrc accepts this key, but it reaches no facility: its owner is not an employee of any license."
+            ),
+            Verdict::NotOwner(licenses) => write!(
+                f,
+                "This key is not the License Owner's for {}: Metrc will show that employee as the submitter.",
+                licenses.join(", ")
+            ),
+            Verdict::Valid {
+                reached,
+                selected: 0,
+                ..
+            } => write!(
+                f,
+                "Key valid: it reaches {reached} {}. Select the facilities to use it for.",
+                plural(*reached, "facility", "facilities")
+            ),
+            Verdict::Valid {
+                fully, selected, ..
+            } => write!(
+                f,
+                "Key valid for {fully} of {selected} selected {}.",
+                plural(*selected, "facility", "facilities")
+            ),
+        }
+    }
+}
+
+/// `one` or `many` by count.
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// A stream of text chunks cut into whole lines (a chunk may end mid-line or hold several).
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    pending: String,
+}
+
+impl LineBuffer {
+    /// Adds `chunk`; returns the lines it completed, without their newlines.
+    pub fn push(&mut self, chunk: &str) -> Vec<String> {
+        self.pending.push_str(chunk);
+        let Some(end) = self.pending.rfind('\n') else {
+            return Vec::new();
+        };
+        let rest = self.pending.split_off(end + 1);
+        let complete = std::mem::replace(&mut self.pending, rest);
+        complete
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::facilities::CellState;
+
+    fn reached(license: &str, is_owner: bool) -> ReachedFacility {
+        ReachedFacility {
+            license_number: license.into(),
+            name: format!("{license} name"),
+            license_type: "Retail".into(),
+            is_owner,
+            is_manager: false,
+            known: false,
+            cells: vec![],
+        }
+    }
+
+    fn cell(license: &str, section: &str, status: CellState) -> ValidationUpdate {
+        ValidationUpdate::Cell {
+            license_number: license.into(),
+            cell: SectionCell {
+                section: section.into(),
+                status,
+            },
+        }
+    }
+
+    fn selected(licenses: &[&str]) -> BTreeSet<String> {
+        licenses.iter().map(|l| l.to_string()).collect()
+    }
+
+    fn started(facilities: Vec<ReachedFacility>) -> LiveValidation {
+        let mut live = LiveValidation::checking();
+        live.apply(ValidationUpdate::Facilities {
+            sections: vec!["Packages".into(), "Plants".into()],
+            facilities,
+            user_key: false,
+        });
+        live
+    }
+
+    #[test]
+    fn cells_fill_in_and_progress_counts_them() {
+        let mut live = started(vec![reached("A", true), reached("B", true)]);
+        assert_eq!(live.progress(), (0, 4));
+        assert_eq!(
+            live.verdict(&selected(&[])).to_string(),
+            "Checking the key with Metrc: 0 of 4 checks done…"
+        );
+        live.apply(cell("A", "Packages", CellState::Granted));
+        live.apply(cell("A", "Packages", CellState::Denied));
+        live.apply(cell("Z", "Packages", CellState::Granted));
+        assert_eq!(live.progress(), (1, 4));
+        assert_eq!(live.facility("A").unwrap().denied(), vec!["Packages"]);
+        assert!(!live.assignable());
+        live.apply(cell("A", "Plants", CellState::Granted));
+        live.apply(cell("B", "Packages", CellState::Granted));
+        live.apply(cell("B", "Plants", CellState::NotApplicable));
+        live.apply(ValidationUpdate::Done);
+        assert_eq!(live.progress(), (4, 4));
+        assert!(live.assignable());
+        assert_eq!(
+            live.verdict(&selected(&["A", "B"])),
+            Verdict::Valid {
+                fully: 1,
+                selected: 2,
+                reached: 2
+            }
+        );
+        assert_eq!(
+            live.verdict(&selected(&["A", "B"])).to_string(),
+            "Key valid for 1 of 2 selected facilities."
+        );
+        assert_eq!(
+            live.verdict(&selected(&[])).to_string(),
+            "Key valid: it reaches 2 facilities. Select the facilities to use it for."
+        );
+    }
+
+    #[test]
+    fn a_refused_key_a_user_key_and_a_non_owner_key_are_problems() {
+        let mut live = LiveValidation::checking();
+        live.apply(ValidationUpdate::Failed(AppError::KeyRefused("no".into())));
+        let verdict = live.verdict(&selected(&[]));
+        assert!(verdict.is_problem());
+        assert_eq!(verdict.to_string(), "Key invalid. no");
+        assert!(!live.assignable());
+
+        let mut live = started(vec![reached("A", true)]);
+        live.user_key = true;
+        live.apply(ValidationUpdate::Done);
+        assert_eq!(live.verdict(&selected(&["A"])), Verdict::UserKey);
+        assert!(!live.assignable());
+
+        let mut live = started(vec![reached("A", true), reached("B", false)]);
+        live.apply(ValidationUpdate::Done);
+        assert!(!live.verdict(&selected(&["A"])).is_problem());
+        assert_eq!(
+            live.verdict(&selected(&["A", "B"])),
+            Verdict::NotOwner(vec!["B".into()])
+        );
+
+        let mut live = started(vec![]);
+        live.apply(ValidationUpdate::Done);
+        assert_eq!(live.verdict(&selected(&[])), Verdict::ReachesNothing);
+        assert!(!live.assignable());
+    }
+
+    #[test]
+    fn lines_are_cut_whole_across_chunks() {
+        let mut lines = LineBuffer::default();
+        assert!(lines.push("{\"a\":").is_empty());
+        assert_eq!(lines.push("1}\n{\"b\""), vec!["{\"a\":1}"]);
+        assert_eq!(
+            lines.push(":2}\n\n{\"c\":3}\n"),
+            vec!["{\"b\":2}", "{\"c\":3}"]
+        );
+        assert!(lines.push("").is_empty());
+    }
+
+    #[test]
+    fn updates_round_trip_as_json_lines() {
+        let update = cell("A", "Sales", CellState::Error("503".into()));
+        let line = serde_json::to_string(&update).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(
+            serde_json::from_str::<ValidationUpdate>(&line).unwrap(),
+            update
+        );
+    }
+}
