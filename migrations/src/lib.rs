@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_users;
 mod m20261128_000002_sessions;
 mod m20261128_000003_metrc_keys;
+mod m20261128_000004_user_profiles;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_users::Migration),
             Box::new(m20261128_000002_sessions::Migration),
             Box::new(m20261128_000003_metrc_keys::Migration),
+            Box::new(m20261128_000004_user_profiles::Migration),
         ]
     }
 }

@@ -7,4 +7,5 @@ pub mod header;
 pub mod key_help;
 pub mod live_validation;
 pub mod status_page;
+pub mod user_key;
 pub mod validation_panel;

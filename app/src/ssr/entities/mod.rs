@@ -3,5 +3,6 @@
 pub mod audit_events;
 pub mod facilities;
 pub mod sessions;
+pub mod user_facilities;
 pub mod user_metrc_keys;
 pub mod users;

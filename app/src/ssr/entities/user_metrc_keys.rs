@@ -13,6 +13,8 @@ pub struct Model {
     pub fingerprint: String,
     pub status: String,
     pub last_validated_at: Option<ChronoDateTimeUtc>,
+    /// What Metrc said the key reaches at its last validation (`KeyValidation` JSON; no key).
+    pub report: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

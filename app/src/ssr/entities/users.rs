@@ -13,6 +13,8 @@ pub struct Model {
     pub can_submit: bool,
     pub requires_review: bool,
     pub active: bool,
+    /// Works at every facility (new ones too); otherwise at those in `user_facilities`.
+    pub all_facilities: bool,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }
