@@ -10,126 +10,14 @@ use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
 use app::types::keys::KeyStatus;
-use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, backends};
-
-const RETAIL: &str = "C10-0000774-LIC";
-const DISTRIBUTION: &str = "C11-0000349-LIC";
-const CULTIVATION: &str = "CCL19-0004821";
-
-/// A sandbox employee: `(id, api_key)`.
-async fn employee(server: &TestServer, body: Value) -> (u64, String) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/sandbox/employees", server.sandbox_url))
-        .json(&body)
-        .send()
-        .await
-        .expect("sandbox admin API");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let created: Value = response.json().await.expect("json");
-    (
-        created["id"].as_u64().expect("id"),
-        created["api_key"].as_str().expect("api_key").to_owned(),
-    )
-}
-
-fn every_section() -> Vec<&'static str> {
-    metrc::Section::ALL.iter().map(|s| s.name()).collect()
-}
-
-/// The License Owner of `licenses`, with every permission there.
-async fn owner_key(server: &TestServer, name: &str, licenses: &[&str]) -> (u64, String) {
-    let permissions: serde_json::Map<String, Value> = licenses
-        .iter()
-        .map(|l| (l.to_string(), json!(every_section())))
-        .collect();
-    employee(
-        server,
-        json!({ "name": name, "owner_of": licenses, "permissions": permissions }),
-    )
-    .await
-}
-
-async fn admin(server: &TestServer) -> reqwest::Client {
-    let client = server.client();
-    let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    assert!(response.status().is_success(), "{}", response.status());
-    client
-}
-
-/// A server-function call's status and body text (kept to search for leaks).
-struct Answer {
-    status: StatusCode,
-    body: String,
-}
-
-impl Answer {
-    async fn of(response: reqwest::Response) -> Answer {
-        Answer {
-            status: response.status(),
-            body: response.text().await.expect("body"),
-        }
-    }
-
-    fn ok<T: leptos::server_fn::serde::de::DeserializeOwned>(&self) -> T {
-        assert!(self.status.is_success(), "{}: {}", self.status, self.body);
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn err(&self) -> AppError {
-        assert!(
-            !self.status.is_success(),
-            "expected an error: {}",
-            self.body
-        );
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not an AppError ({e}): {}", self.body))
-    }
-}
-
-async fn validate(server: &TestServer, client: &reqwest::Client, key: &str) -> Answer {
-    Answer::of(
-        server
-            .call(client, "validate_facility_key", &[("key", key)])
-            .await,
-    )
-    .await
-}
-
-async fn assign(
-    server: &TestServer,
-    client: &reqwest::Client,
-    key: &str,
-    licenses: &[&str],
-    confirm_not_owner: bool,
-) -> Answer {
-    let response = client
-        .post(server.url("/api/assign_facility_key"))
-        .header("Accept", "application/json")
-        .json(&json!({ "input": {
-            "key": key, "licenses": licenses, "confirm_not_owner": confirm_not_owner
-        }}))
-        .send()
-        .await
-        .expect("server function call");
-    Answer::of(response).await
-}
-
-async fn list(server: &TestServer, client: &reqwest::Client) -> Answer {
-    Answer::of(server.call(client, "list_facilities", &[]).await).await
-}
-
-async fn revalidate(server: &TestServer, client: &reqwest::Client, license: &str) -> Answer {
-    Answer::of(
-        server
-            .call(client, "revalidate_facility", &[("license", license)])
-            .await,
-    )
-    .await
-}
+use support::facility_keys::{
+    CULTIVATION, DISTRIBUTION, RETAIL, admin, assign, employee, list, owner_key, revalidate,
+    validate,
+};
+use support::{Backend, TestServer, backends};
 
 /// Every text column of the key-bearing tables, read raw, and on SQLite the database files'
 /// bytes: none may contain `key`.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod facility_keys;
+
 use app::ssr::config::Config;
 use app::ssr::passwords;
 use app::ssr::queries::users::{self, NewUser};

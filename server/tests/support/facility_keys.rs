@@ -1,0 +1,176 @@
+//! Helpers shared by the facility-key tests: sandbox employees and faults, an admin session, and
+//! the facility-key server functions called over HTTP the way the app calls them.
+
+use super::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
+use app::error::AppError;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Demo licenses of the sandbox seed (`metrc/src/sandbox/seed.rs`), by license type.
+pub const RETAIL: &str = "C10-0000774-LIC";
+pub const DISTRIBUTION: &str = "C11-0000349-LIC";
+pub const CULTIVATION: &str = "CCL19-0004821";
+
+/// A sandbox employee: `(id, api_key)`.
+pub async fn employee(server: &TestServer, body: Value) -> (u64, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/sandbox/employees", server.sandbox_url))
+        .json(&body)
+        .send()
+        .await
+        .expect("sandbox admin API");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.expect("json");
+    (
+        created["id"].as_u64().expect("id"),
+        created["api_key"].as_str().expect("api_key").to_owned(),
+    )
+}
+
+/// Every section name, in column order.
+pub fn every_section() -> Vec<&'static str> {
+    metrc::Section::ALL.iter().map(|s| s.name()).collect()
+}
+
+/// The License Owner of `licenses`, with every permission there.
+pub async fn owner_key(server: &TestServer, name: &str, licenses: &[&str]) -> (u64, String) {
+    let permissions: serde_json::Map<String, Value> = licenses
+        .iter()
+        .map(|l| (l.to_string(), json!(every_section())))
+        .collect();
+    employee(
+        server,
+        json!({ "name": name, "owner_of": licenses, "permissions": permissions }),
+    )
+    .await
+}
+
+/// Generates a new key for the sandbox employee `id` (the old one gets 401 from now on); returns
+/// the new key.
+pub async fn regenerate_key(server: &TestServer, id: u64) -> String {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/employees/{id}/regenerate-key",
+            server.sandbox_url
+        ))
+        .send()
+        .await
+        .expect("regenerate");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json::<Value>().await.expect("json")["api_key"]
+        .as_str()
+        .expect("new key")
+        .to_owned()
+}
+
+/// Injects a fault: `{status, count, path_prefix?}` or `{latency_ms}`.
+pub async fn add_fault(server: &TestServer, fault: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", server.sandbox_url))
+        .json(&fault)
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "fault {fault}");
+}
+
+/// Removes every injected fault.
+pub async fn clear_faults(server: &TestServer) {
+    let response = reqwest::Client::new()
+        .delete(format!("{}/sandbox/faults", server.sandbox_url))
+        .send()
+        .await
+        .expect("clear faults");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+/// The sandbox's log of Metrc calls, oldest first.
+pub async fn sandbox_requests(server: &TestServer) -> Vec<Value> {
+    reqwest::Client::new()
+        .get(format!("{}/sandbox/requests", server.sandbox_url))
+        .send()
+        .await
+        .expect("sandbox requests")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// A client logged in as the first admin.
+pub async fn admin(server: &TestServer) -> reqwest::Client {
+    let client = server.client();
+    let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    client
+}
+
+/// A server-function call's status and body text (kept to search for leaks).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+impl Answer {
+    pub async fn of(response: reqwest::Response) -> Answer {
+        Answer {
+            status: response.status(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    pub fn ok<T: leptos::server_fn::serde::de::DeserializeOwned>(&self) -> T {
+        assert!(self.status.is_success(), "{}: {}", self.status, self.body);
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn err(&self) -> AppError {
+        assert!(
+            !self.status.is_success(),
+            "expected an error: {}",
+            self.body
+        );
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not an AppError ({e}): {}", self.body))
+    }
+}
+
+pub async fn validate(server: &TestServer, client: &reqwest::Client, key: &str) -> Answer {
+    Answer::of(
+        server
+            .call(client, "validate_facility_key", &[("key", key)])
+            .await,
+    )
+    .await
+}
+
+pub async fn assign(
+    server: &TestServer,
+    client: &reqwest::Client,
+    key: &str,
+    licenses: &[&str],
+    confirm_not_owner: bool,
+) -> Answer {
+    let response = client
+        .post(server.url("/api/assign_facility_key"))
+        .header("Accept", "application/json")
+        .json(&json!({ "input": {
+            "key": key, "licenses": licenses, "confirm_not_owner": confirm_not_owner
+        }}))
+        .send()
+        .await
+        .expect("server function call");
+    Answer::of(response).await
+}
+
+pub async fn list(server: &TestServer, client: &reqwest::Client) -> Answer {
+    Answer::of(server.call(client, "list_facilities", &[]).await).await
+}
+
+pub async fn revalidate(server: &TestServer, client: &reqwest::Client, license: &str) -> Answer {
+    Answer::of(
+        server
+            .call(client, "revalidate_facility", &[("license", license)])
+            .await,
+    )
+    .await
+}
