@@ -4,7 +4,9 @@ use crate::components::auth::provide_auth;
 use crate::components::header::Header;
 use crate::pages::{
     facilities::FacilitiesPage, home::HomePage, integrations::IntegrationsPage, login::LoginPage,
-    not_found::NotFound, users::UsersPage,
+    not_found::NotFound, packages::PackagesPage, plants::PlantsPage, profile::ProfilePage,
+    submission::SubmissionPage, submissions::SubmissionsPage, user::UserPage,
+    user_new::NewUserPage, users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title, provide_meta_context};
@@ -62,6 +64,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/facilities") view=FacilitiesPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/integrations") view=IntegrationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
+                    // Before "/admin/users/:id": the first matching route wins.
+                    <Route path=path!("/admin/users/new") view=NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=UserPage ssr=SsrMode::Async />
+                    <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/inventory/packages") view=PackagesPage ssr=SsrMode::Async />
+                    <Route path=path!("/inventory/plants") view=PlantsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/metrc-submissions/detail/:id") view=SubmissionPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/metrc-submissions/:tab") view=SubmissionsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -27,6 +27,13 @@ pub enum AppError {
         .0.join(", ")
     )]
     NotLicenseOwner(Vec<String>),
+    /// The key being set as a user's own key is a facility key: an admin must confirm, knowing
+    /// what it means for attribution (DESIGN §5).
+    #[error(
+        "This is the facility key of {}. As this user's key, their submissions would show in Metrc under the License Owner's name, not theirs. Confirm to use it anyway.",
+        .0.join(", ")
+    )]
+    ConfirmFacilityKey(Vec<String>),
     /// Metrc failed or could not be reached; nothing was changed.
     #[error("Metrc did not answer as expected ({0}). Nothing was changed; try again shortly.")]
     MetrcUnavailable(String),

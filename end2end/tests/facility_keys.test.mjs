@@ -6,9 +6,7 @@
 // server's logs, any page or any response the browser received.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ADMIN, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee } from './support.mjs';
+import { ADMIN, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee } from './support.mjs';
 
 const RETAIL = 'C10-0000774-LIC';
 const DISTRIBUTION = 'C11-0000349-LIC';
@@ -18,14 +16,11 @@ const LAB = 'C8-0000042-LIC';
 
 let server;
 let browser;
-/** Every plaintext key used, and everything the browser received, for the leak check. */
-const keys = [];
-const received = [];
-const pending = [];
+const leaks = new LeakCheck();
+const keys = leaks.keys;
 
 before(async () => {
-  // Our crates at debug: the leak check reads the most talkative logs.
-  server = await startServer({ RUST_LOG: 'info,app=debug,server=debug,metrc=debug,tracekeeper=debug' });
+  server = await startServer(DEBUG_LOGS);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -36,16 +31,10 @@ after(async () => {
 /** An admin page that records every response body and page it sees. */
 async function adminPage(options) {
   const page = await newPage(browser, options);
-  page.on('response', (r) => {
-    pending.push(r.text().then((body) => received.push(`${r.url()}\n${body}`), () => {}));
-  });
+  leaks.watch(page);
   await signIn(page, server.base, ADMIN);
   await page.getByRole('heading', { name: `Welcome, ${ADMIN.name}` }).waitFor();
   return page;
-}
-
-async function snapshot(page) {
-  received.push(`${page.url()} (DOM)\n${await page.content()}`);
 }
 
 async function openIntegrations(page) {
@@ -94,7 +83,7 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
 
   await keyBox(page).fill(owner.api_key);
   await waitForVerdict(page, 'Key valid: it reaches 3 facilities');
-  await snapshot(page);
+  await leaks.snapshot(page);
   // Every cell came in; the distribution license has no plants, which is expected, not red.
   for (const license of [RETAIL, DISTRIBUTION, CULTIVATION]) {
     const row = gridRow(page, license);
@@ -115,7 +104,7 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
   await updateKey(page).click();
   await page.getByText(`Key updated for`).waitFor();
   assert.equal(await keyBox(page).inputValue(), '');
-  await snapshot(page);
+  await leaks.snapshot(page);
 
   await openFacilities(page);
   const last4 = owner.api_key.slice(-4);
@@ -126,7 +115,7 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
     assert.equal(await row.getAttribute('class').then((c) => (c ?? '').includes('row-invalid')), false);
   }
   assert.equal(await page.getByRole('alert').count(), 0, 'no banner while keys are healthy');
-  await snapshot(page);
+  await leaks.snapshot(page);
 
   // The License Owner regenerates the key in Metrc: the stored one is dead.
   const regenerated = await sandboxApi(server, 'POST', `/sandbox/employees/${owner.id}/regenerate-key`);
@@ -138,7 +127,7 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
   const banner = page.getByRole('alert').filter({ hasText: 'invalid Metrc key' });
   await banner.waitFor();
   assert.match(await banner.textContent(), new RegExp(`1 facility has an invalid Metrc key: data no longer syncs with Metrc for ${RETAIL}`));
-  await snapshot(page);
+  await leaks.snapshot(page);
 
   // The banner shows on every admin page.
   await page.goto(`${server.base}/admin/users`);
@@ -161,7 +150,7 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
   }
   assert.equal(await page.locator('tr.row-invalid').count(), 0);
   assert.equal(await page.getByRole('alert').count(), 0);
-  await snapshot(page);
+  await leaks.snapshot(page);
   assert.deepEqual(page.problems, []);
 });
 
@@ -194,7 +183,7 @@ test('on a touch tablet: targets of 44 px, no sideways scrolling, the same flow 
   assert.ok((await revalidate.boundingBox()).height >= 44);
   overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `Facility Management is ${overflow}px wider than the viewport`);
-  await snapshot(page);
+  await leaks.snapshot(page);
   assert.deepEqual(page.problems, []);
 });
 
@@ -238,17 +227,5 @@ test('a refused key says why, and no plaintext key is anywhere: database files, 
   await page.getByRole('button', { name: 'Retry' }).waitFor();
   await page.close();
 
-  await Promise.all(pending);
-  assert.ok(keys.length >= 4 && received.length > 20, `${keys.length} keys, ${received.length} bodies`);
-  const places = [...received, server.logs.join('')];
-  for (const file of readdirSync(server.dataDir, { recursive: true })) {
-    try {
-      places.push(readFileSync(join(server.dataDir, file)).toString('latin1'));
-    } catch { /* a directory */ }
-  }
-  for (const key of keys) {
-    for (const place of places) {
-      assert.ok(!place.includes(key), `plaintext key ...${key.slice(-4)} found in: ${place.slice(0, 120)}`);
-    }
-  }
+  await leaks.assertNoLeak(server, assert);
 });

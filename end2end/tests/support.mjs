@@ -2,7 +2,7 @@
 // and Debian's Chromium through playwright-core. Shared by every end-to-end test file.
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,10 +62,15 @@ export async function startServer(extraEnv = {}) {
   proc.stderr.on('data', (d) => logs.push(d.toString()));
   const base = `http://127.0.0.1:${port}`;
   await waitForHealth(base, proc, logs);
-  execFileSync(bin, ['create-user', '--email', EMPLOYEE.email, '--name', EMPLOYEE.name, '--role', 'employee', '--can-submit'], {
-    cwd: repoRoot, env, input: `${EMPLOYEE.password}\n`,
-  });
+  const createUser = (who, role = 'employee') => execFileSync(
+    bin,
+    ['create-user', '--email', who.email, '--name', who.name, '--role', role, '--can-submit'],
+    { cwd: repoRoot, env, input: `${who.password}\n` },
+  );
+  createUser(EMPLOYEE);
   return {
+    /** Adds a user who may submit to Metrc (`create-user`). */
+    createUser,
     base,
     sandbox: `http://127.0.0.1:${sandboxPort}`,
     logs,
@@ -140,3 +145,43 @@ export async function sandboxEmployee(server, { name, licenses, ownerOf = licens
   const permissions = Object.fromEntries(licenses.map((l) => [l, sections]));
   return sandboxApi(server, 'POST', '/sandbox/employees', { name, owner_of: ownerOf, permissions });
 }
+
+/** Records every key used and everything the browser received, to prove no key leaks. */
+export class LeakCheck {
+  keys = [];
+  received = [];
+  #pending = [];
+
+  /** Records every response body `page` receives from now on. */
+  watch(page) {
+    page.on('response', (r) => {
+      this.#pending.push(r.text().then((body) => this.received.push(`${r.url()}\n${body}`), () => {}));
+    });
+  }
+
+  /** Records the page as rendered now. */
+  async snapshot(page) {
+    this.received.push(`${page.url()} (DOM)\n${await page.content()}`);
+  }
+
+  /** Asserts that no recorded key occurs in any response, page, the server's logs or any file
+   *  of its data directory (the SQLite database and its journal included). */
+  async assertNoLeak(server, assert) {
+    await Promise.all(this.#pending);
+    assert.ok(this.keys.length > 0 && this.received.length > 10, `${this.keys.length} keys, ${this.received.length} bodies`);
+    const places = [...this.received, server.logs.join('')];
+    for (const file of readdirSync(server.dataDir, { recursive: true })) {
+      try {
+        places.push(readFileSync(join(server.dataDir, file)).toString('latin1'));
+      } catch { /* a directory */ }
+    }
+    for (const key of this.keys) {
+      for (const place of places) {
+        assert.ok(!place.includes(key), `plaintext key ...${key.slice(-4)} found in: ${place.slice(0, 120)}`);
+      }
+    }
+  }
+}
+
+/** The most talkative logs that are still ours: the leak checks read them. */
+export const DEBUG_LOGS = { RUST_LOG: 'info,app=debug,server=debug,metrc=debug,tracekeeper=debug' };

@@ -19,6 +19,7 @@ mod client;
 mod config;
 mod error;
 mod limits;
+mod lookup;
 mod paging;
 mod reads;
 mod retry;

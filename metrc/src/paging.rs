@@ -186,6 +186,28 @@ impl Client {
         }
     }
 
+    /// The `[start, end]` windows [`Client::walk`] reads for `from..to`, oldest first (to plan
+    /// progress before walking).
+    pub fn window_plan(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let cfg = self.config();
+        windows(from, to, cfg.window, cfg.window_overlap)
+    }
+
+    /// Every record of `resource` for `license`, all pages, with no `lastModified` window (for
+    /// short lists such as items, locations and strains, whose records may be years old).
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        key: &SecretString,
+        license: &str,
+        resource: Resource,
+    ) -> Result<Vec<T>, Error> {
+        self.list_all(key, license, resource.path(), &[]).await
+    }
+
     /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
     /// of [`crate::ClientConfig::window`] at most (oldest first, each after the first reaching
     /// back [`crate::ClientConfig::window_overlap`] into the previous one), page by page

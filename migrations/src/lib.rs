@@ -7,6 +7,8 @@ mod m20261128_000001_users;
 mod m20261128_000002_sessions;
 mod m20261128_000003_metrc_keys;
 mod m20261128_000004_user_profiles;
+mod m20261128_000005_sync;
+mod m20261128_000006_submissions;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_sessions::Migration),
             Box::new(m20261128_000003_metrc_keys::Migration),
             Box::new(m20261128_000004_user_profiles::Migration),
+            Box::new(m20261128_000005_sync::Migration),
+            Box::new(m20261128_000006_submissions::Migration),
         ]
     }
 }

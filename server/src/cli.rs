@@ -147,6 +147,74 @@ pub struct ConfigArgs {
         global = true
     )]
     pub revalidate_every_secs: u64,
+    /// Sync every facility with Metrc on the schedule below (false: only "Sync now" syncs).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SYNC_SCHEDULED",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub sync_scheduled: bool,
+    /// Seconds between syncs of Packages and Transfers.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SYNC_FAST_EVERY_SECS",
+        default_value_t = app::ssr::config::DEFAULT_SYNC_FAST_EVERY_SECS,
+        value_parser = clap::value_parser!(u64).range(10..),
+        global = true
+    )]
+    pub sync_fast_every_secs: u64,
+    /// Seconds between syncs of the other lists (plants, batches, harvests, items, locations,
+    /// strains).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SYNC_SLOW_EVERY_SECS",
+        default_value_t = app::ssr::config::DEFAULT_SYNC_SLOW_EVERY_SECS,
+        value_parser = clap::value_parser!(u64).range(10..),
+        global = true
+    )]
+    pub sync_slow_every_secs: u64,
+    /// Days of history a facility's first sync fetches.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SYNC_INITIAL_DAYS",
+        default_value_t = app::ssr::config::DEFAULT_SYNC_INITIAL_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub sync_initial_days: u32,
+    /// "Require a personal Metrc key to submit": a user without a valid key of their own cannot
+    /// submit, instead of submitting with the facility key (not compliant).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_REQUIRE_PERSONAL_KEY",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub require_personal_key: bool,
+    /// Seconds the outbox waits for Metrc's answer to a write; past it the outcome is Unknown.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS",
+        default_value_t = app::ssr::outbox::DEFAULT_WRITE_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    pub outbox_write_timeout_secs: u64,
+    /// Seconds after an unanswered write before Metrc's data may show it was not recorded (it is
+    /// then sent again).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS",
+        default_value_t = app::ssr::outbox::DEFAULT_RECONCILE_AFTER_SECS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub outbox_reconcile_after_secs: u64,
 }
 
 impl ConfigArgs {
@@ -176,6 +244,18 @@ impl ConfigArgs {
             fingerprint_secret: non_empty(self.fingerprint_secret).map(SecretString::from),
             key_warn_after_days: self.key_warn_days,
             revalidate_every: std::time::Duration::from_secs(self.revalidate_every_secs),
+            sync: app::ssr::config::SyncSettings {
+                scheduled: self.sync_scheduled,
+                fast_every: std::time::Duration::from_secs(self.sync_fast_every_secs),
+                slow_every: std::time::Duration::from_secs(self.sync_slow_every_secs),
+                initial_days: self.sync_initial_days,
+            },
+            outbox: app::ssr::outbox::OutboxSettings {
+                require_personal_key: self.require_personal_key,
+                write_timeout: std::time::Duration::from_secs(self.outbox_write_timeout_secs),
+                reconcile_after: std::time::Duration::from_secs(self.outbox_reconcile_after_secs),
+                ..Default::default()
+            },
         })
     }
 }
@@ -231,6 +311,27 @@ mod tests {
         assert!(config.identity.is_none());
         let cli = Cli::try_parse_from(["tracekeeper", "rotate-identity"]).unwrap();
         assert!(matches!(cli.command, Some(Command::RotateIdentity)));
+    }
+
+    #[test]
+    fn sync_settings_have_defaults_and_bounds() {
+        let config = parse(&["tracekeeper"]).unwrap();
+        assert_eq!(config.sync, app::ssr::config::SyncSettings::default());
+        let config = parse(&[
+            "tracekeeper",
+            "--sync-scheduled",
+            "off",
+            "--sync-fast-every-secs",
+            "60",
+            "--sync-initial-days",
+            "7",
+        ])
+        .unwrap();
+        assert!(!config.sync.scheduled);
+        assert_eq!(config.sync.fast_every.as_secs(), 60);
+        assert_eq!(config.sync.initial_days, 7);
+        assert!(Cli::try_parse_from(["tracekeeper", "--sync-fast-every-secs", "1"]).is_err());
+        assert!(Cli::try_parse_from(["tracekeeper", "--sync-initial-days", "0"]).is_err());
     }
 
     #[test]

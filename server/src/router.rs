@@ -30,6 +30,11 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        // Metrc Submissions' "Export CSV" (admins; the session is checked as server functions do).
+        .route(
+            app::ssr::outbox::csv::EXPORT_PATH,
+            get(app::ssr::outbox::csv::export),
+        )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

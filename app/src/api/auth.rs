@@ -7,9 +7,13 @@ use leptos::prelude::*;
 /// Signs in with email and password, then sends the browser to the home page.
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::ssr::{auth, session, state::state};
+    use crate::ssr::{auth, session, state::state, user_keys};
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
+    use std::time::Duration;
+
+    /// How long sign-in waits for Metrc to confirm the user's key.
+    const KEY_CHECK_WAIT: Duration = Duration::from_secs(5);
 
     let st = state()?;
     let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
@@ -19,6 +23,15 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let user = auth::check_credentials(&st, &email, &password, ip).await?;
     session::start(&user).await?;
     tracing::info!(user_id = user.id, "signed in");
+    // The start of a shift: check the user's own Metrc key, so a dead key shows now (the home
+    // page's notice), not at their first submission. Metrc being slow or down does not block.
+    match tokio::time::timeout(KEY_CHECK_WAIT, user_keys::revalidate(&st, user.id)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            tracing::warn!(user_id = user.id, error = %err, "user key not checked at sign-in")
+        }
+        Err(_) => tracing::warn!(user_id = user.id, "user key check at sign-in timed out"),
+    }
     leptos_axum::redirect("/");
     Ok(())
 }

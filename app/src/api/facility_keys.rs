@@ -35,14 +35,14 @@ impl fmt::Debug for AssignFacilityKeyInput {
 /// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
 #[server(endpoint = "validate_facility_key")]
 pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppError> {
-    use crate::ssr::{facility_keys, session, state::state};
+    use crate::ssr::{facility_keys, key_checks, session, state::state};
     use crate::types::auth::Role;
 
     let key = secrecy::SecretString::from(key);
     session::require_role(Role::Admin).await?;
     let st = state()?;
     let report = facility_keys::validate(&st, key).await?;
-    Ok(facility_keys::validation_view(&st, &report).await?)
+    Ok(key_checks::view(&st, &report).await?)
 }
 
 /// [`validate_facility_key`] live, for the validation panel: one [`ValidationUpdate`] per line

@@ -3,4 +3,8 @@
 
 pub mod auth;
 pub mod facility_keys;
+pub mod inventory;
+pub mod profile;
+pub mod submissions;
+pub mod user_keys;
 pub mod users;

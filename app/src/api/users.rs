@@ -1,10 +1,35 @@
-//! User Management.
+//! User Management. Admin only, checked on the server before anything else.
 
 use crate::error::AppError;
-use crate::types::users::UserSummary;
+use crate::types::users::{UserDetail, UserInput, UserSummary};
 use leptos::prelude::*;
 
-/// Every user, for admins.
+/// The caller's address, for the audit log.
+#[cfg(feature = "ssr")]
+pub(crate) async fn client_ip() -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+#[cfg(feature = "ssr")]
+fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
+    crate::ssr::user_admin::UserEdit {
+        name: input.name.clone(),
+        email: input.email.clone(),
+        role: input.role,
+        all_facilities: input.all_facilities,
+        facilities: input.facilities.clone(),
+        can_submit: input.can_submit,
+        requires_review: input.requires_review,
+    }
+}
+
+/// Every user, with their key status (User Management).
 #[server(endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::ssr::{queries::users, session, state::state};
@@ -12,4 +37,90 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
 
     session::require_role(Role::Admin).await?;
     Ok(users::list(&state()?.db).await?)
+}
+
+/// One user in full (their page).
+#[server(endpoint = "get_user")]
+pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
+    use crate::ssr::{session, state::state, user_admin};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(user_admin::get_user(&state()?.db, id).await?)
+}
+
+/// "Add user": the body is JSON, `{"input": {"name", "email", "role": "Admin"|"Employee",
+/// "all_facilities", "facilities": [license...], "can_submit", "requires_review",
+/// "password"}}`; `password` is the initial password.
+#[server(endpoint = "create_user", input = leptos::server_fn::codec::Json)]
+pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
+    use crate::ssr::user_admin::{self, Actor, NewUserInput};
+    use crate::ssr::{session, state::state};
+    use crate::types::auth::Role;
+
+    let admin = session::require_role(Role::Admin).await?;
+    let password = secrecy::SecretString::from(input.password.clone().unwrap_or_default());
+    let profile = edit_of(&input);
+    drop(input);
+    let ip = client_ip().await.map(|ip| ip.to_string());
+    let actor = Actor {
+        user_id: admin.id,
+        ip: ip.as_deref(),
+    };
+    Ok(user_admin::create_user(&state()?.db, actor, NewUserInput { profile, password }).await?)
+}
+
+/// "Save" on the user's page: the same JSON body as [`create_user`] plus `"id"` beside
+/// `"input"`, with no password (users change their own on /profile).
+#[server(endpoint = "update_user", input = leptos::server_fn::codec::Json)]
+pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppError> {
+    use crate::ssr::user_admin::{self, Actor};
+    use crate::ssr::{session, state::state};
+    use crate::types::auth::Role;
+
+    let admin = session::require_role(Role::Admin).await?;
+    if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(AppError::BadInput(
+            "Passwords are not set here: each user changes their own on their Profile page.".into(),
+        ));
+    }
+    let ip = client_ip().await.map(|ip| ip.to_string());
+    let actor = Actor {
+        user_id: admin.id,
+        ip: ip.as_deref(),
+    };
+    Ok(user_admin::update_user(&state()?.db, actor, id, edit_of(&input)).await?)
+}
+
+/// "Deactivate": the user's sessions end at once and their stored Metrc key is deleted (their
+/// queued submissions will be held for an admin's decision once the outbox exists).
+#[server(endpoint = "deactivate_user")]
+pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
+    use crate::ssr::user_admin::{self, Actor};
+    use crate::ssr::{session, state::state};
+    use crate::types::auth::Role;
+
+    let admin = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await.map(|ip| ip.to_string());
+    let actor = Actor {
+        user_id: admin.id,
+        ip: ip.as_deref(),
+    };
+    Ok(user_admin::deactivate_user(&state()?.db, actor, id).await?)
+}
+
+/// "Reactivate": the user can sign in again.
+#[server(endpoint = "reactivate_user")]
+pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
+    use crate::ssr::user_admin::{self, Actor};
+    use crate::ssr::{session, state::state};
+    use crate::types::auth::Role;
+
+    let admin = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await.map(|ip| ip.to_string());
+    let actor = Actor {
+        user_id: admin.id,
+        ip: ip.as_deref(),
+    };
+    Ok(user_admin::reactivate_user(&state()?.db, actor, id).await?)
 }

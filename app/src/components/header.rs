@@ -10,6 +10,13 @@ pub const ADMIN_PAGES: &[(&str, &str)] = &[
     ("/admin/facilities", "Facility Management"),
     ("/admin/integrations", "Integrations"),
     ("/admin/users", "User Management"),
+    ("/admin/metrc-submissions/all", "Metrc Submissions"),
+];
+
+/// The work screens, for everyone signed in.
+pub const WORK_PAGES: &[(&str, &str)] = &[
+    ("/inventory/packages", "Packages"),
+    ("/inventory/plants", "Plants"),
 ];
 
 #[component]
@@ -38,6 +45,10 @@ pub fn Header() -> impl IntoView {
                             let is_admin = user.is_admin();
                             view! {
                                 <nav class="app-nav" aria-label="Main">
+                                    {WORK_PAGES
+                                        .iter()
+                                        .map(|(href, label)| view! { <A href=*href attr:class="nav-link">{*label}</A> })
+                                        .collect_view()}
                                     <Show when=move || is_admin>
                                         <details class="menu" node_ref=menu>
                                             <summary>"Admin"</summary>
@@ -60,6 +71,9 @@ pub fn Header() -> impl IntoView {
                                     <span class="user-name" title=user.email.clone()>
                                         {user.name.clone()}
                                     </span>
+                                    <A href="/profile" attr:class="profile-link">
+                                        "Profile"
+                                    </A>
                                     <ActionForm action=auth.logout>
                                         <button type="submit" class="secondary">
                                             "Sign out"

@@ -3,7 +3,10 @@
 //! supersedes a running check (its late updates are dropped).
 
 use crate::error::AppError;
-use crate::types::key_validation::{LineBuffer, LiveValidation, Phase, ValidationUpdate};
+use crate::types::facilities::KeyValidation;
+use crate::types::key_validation::{
+    KeyHolder, LineBuffer, LiveValidation, Phase, ValidationUpdate,
+};
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::server_fn::codec::TextStream;
@@ -75,6 +78,16 @@ impl LiveKeyCheck {
         if !key.is_empty() {
             self.start.run(key);
         }
+    }
+
+    /// Shows a stored key's last validation (no key typed): what a saved key reaches.
+    pub fn show(&self, validation: KeyValidation) {
+        self.reset();
+        self.live.set(LiveValidation {
+            phase: Phase::Done,
+            validation,
+            holder: KeyHolder::ThisUser,
+        });
     }
 
     /// Forgets the key and clears the panel (after the key was saved, or the field emptied).

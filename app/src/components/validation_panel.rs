@@ -6,7 +6,6 @@ use crate::components::live_validation::LiveKeyCheck;
 use crate::types::facilities::{CellState, ReachedFacility};
 use crate::types::key_validation::{Phase, Verdict};
 use leptos::prelude::*;
-use std::collections::BTreeSet;
 
 /// Likely cause and fix of red cells (DESIGN §7).
 pub const DENIED_CAUSE: &str = "Likely cause: the key owner lacks Manage access to these features in Metrc. Fix: in Metrc, Admin > Employees, grant manage access, then check the key again.";
@@ -16,25 +15,11 @@ pub const NOT_REACHED_CAUSE: &str = "Likely cause: the key owner is not an emplo
 #[component]
 pub fn ValidationPanel(
     check: LiveKeyCheck,
-    /// The licenses the verdict is about; every reached one when absent.
-    #[prop(optional, into)]
-    selected: Option<Signal<BTreeSet<String>>>,
+    /// The one-line verdict: each key screen words it for what it sets.
+    #[prop(into)]
+    verdict: Signal<Verdict>,
 ) -> impl IntoView {
     let live = check.live;
-    let verdict = Memo::new(move |_| {
-        live.with(|l| {
-            let selected = match selected {
-                Some(s) => s.get(),
-                None => l
-                    .validation
-                    .facilities
-                    .iter()
-                    .map(|f| f.license_number.clone())
-                    .collect(),
-            };
-            l.verdict(&selected)
-        })
-    });
     let progress = Memo::new(move |_| live.with(|l| l.progress()));
     let sections = Memo::new(move |_| live.with(|l| l.validation.sections.clone()));
     let licenses = Memo::new(move |_| {
@@ -64,7 +49,9 @@ pub fn ValidationPanel(
             <p
                 class="verdict"
                 class:verdict-problem=move || verdict.with(Verdict::is_problem)
-                class:verdict-ok=move || matches!(verdict.get(), Verdict::Valid { .. })
+                class:verdict-ok=move || {
+                    matches!(verdict.get(), Verdict::Valid { .. } | Verdict::UserKeyValid { .. })
+                }
                 role="status"
                 aria-live="polite"
             >

@@ -3,9 +3,11 @@
 //! longer syncs until a valid key is set.
 
 use crate::api::facility_keys::RevalidateFacility;
+use crate::api::inventory::SyncNow;
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::types::facilities::FacilityRow;
+use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -31,13 +33,32 @@ pub fn when(at: Option<DateTime<Utc>>) -> String {
 fn Facilities() -> impl IntoView {
     let facilities = use_admin_facilities().0;
     let revalidate = ServerAction::<RevalidateFacility>::new();
-    // After each "Revalidate now", the table and the banner show the new status.
+    let sync_now = ServerAction::<SyncNow>::new();
+    // After each "Revalidate now" or "Sync now", the table and the banner show the new status.
     Effect::watch(
-        move || revalidate.version().get(),
+        move || (revalidate.version().get(), sync_now.version().get()),
         move |_, _, _| facilities.refetch(),
         false,
     );
-    let failed = move || revalidate.value().get().and_then(|result| result.err());
+    // While a facility syncs, its row shows how far it is: look again every few seconds.
+    Effect::new(move |_| {
+        let syncing = facilities
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|rows| rows.iter().any(|r| r.sync_state == SyncState::Running));
+        if syncing
+            && let Ok(handle) = set_timeout_with_handle(
+                move || facilities.refetch(),
+                std::time::Duration::from_secs(2),
+            )
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let failed = move || {
+        let revalidated = revalidate.value().get().and_then(|result| result.err());
+        revalidated.or_else(|| sync_now.value().get().and_then(|result| result.err()))
+    };
     view! {
         <Title text="Facility Management" />
         <section class="page" aria-labelledby="facilities-title">
@@ -60,7 +81,7 @@ fn Facilities() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok(rows) => view! { <FacilityTable rows revalidate /> }.into_any(),
+                        Ok(rows) => view! { <FacilityTable rows revalidate sync_now /> }.into_any(),
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
@@ -73,6 +94,7 @@ fn Facilities() -> impl IntoView {
 fn FacilityTable(
     rows: Vec<FacilityRow>,
     revalidate: ServerAction<RevalidateFacility>,
+    sync_now: ServerAction<SyncNow>,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
@@ -93,7 +115,7 @@ fn FacilityTable(
                 <tbody>
                     {rows
                         .into_iter()
-                        .map(|row| view! { <FacilityTableRow row revalidate /> })
+                        .map(|row| view! { <FacilityTableRow row revalidate sync_now /> })
                         .collect_view()}
                 </tbody>
             </table>
@@ -105,6 +127,7 @@ fn FacilityTable(
 fn FacilityTableRow(
     row: FacilityRow,
     revalidate: ServerAction<RevalidateFacility>,
+    sync_now: ServerAction<SyncNow>,
 ) -> impl IntoView {
     let invalid = row.key_status == KeyStatus::Invalid;
     let license = row.license_number.clone();
@@ -118,6 +141,19 @@ fn FacilityTableRow(
         }
     };
     let has_key = row.masked_key.is_some();
+    let syncing = {
+        let license = license.clone();
+        let running = row.sync_state == SyncState::Running;
+        move || {
+            running
+                || sync_now.pending().get()
+                    && sync_now
+                        .input()
+                        .with(|input| input.as_ref().is_some_and(|i| i.license == license))
+        }
+    };
+    let can_sync = row.key_status == KeyStatus::Valid;
+    let sync_label = format!("Sync now: {}", row.license_number);
     let revalidate_label = format!("Revalidate now: {}", row.license_number);
     let status = match row.key_status {
         KeyStatus::Valid => view! { <span class="status status-ok">"Valid"</span> }.into_any(),
@@ -170,8 +206,31 @@ fn FacilityTableRow(
             </td>
             <td>{status}</td>
             <td>{when(row.last_validated_at)}</td>
-            <td>{when(row.last_sync_at)}</td>
             <td>
+                <SyncCell row=row.clone() />
+            </td>
+            <td>
+                <div class="row-actions">
+                <button
+                    type="button"
+                    class="secondary"
+                    aria-label=sync_label
+                    disabled={
+                        let syncing = syncing.clone();
+                        move || !can_sync || syncing()
+                    }
+                    on:click={
+                        let license = license.clone();
+                        move |_| {
+                            sync_now.dispatch(SyncNow { license: license.clone() });
+                        }
+                    }
+                >
+                    {
+                        let syncing = syncing.clone();
+                        move || if syncing() { "Syncing…" } else { "Sync now" }
+                    }
+                </button>
                 <Show when=move || has_key>
                     <button
                         type="button"
@@ -191,7 +250,33 @@ fn FacilityTableRow(
                         }
                     </button>
                 </Show>
+                </div>
             </td>
         </tr>
+    }
+}
+
+/// The "Last sync" cell: when, the state, and while running how far; why, when failed or paused.
+#[component]
+fn SyncCell(row: FacilityRow) -> impl IntoView {
+    let class = match row.sync_state {
+        SyncState::Idle => "status status-ok",
+        SyncState::Failed | SyncState::Paused => "status status-danger",
+        SyncState::Never | SyncState::Running => "status",
+    };
+    let progress = (row.sync_state == SyncState::Running)
+        .then_some(row.sync_progress)
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} of {} windows, {} records",
+                p.windows_done, p.windows_total, p.records
+            )
+        });
+    view! {
+        <span class="sync-time">{when(row.last_sync_at)}</span>
+        <span class=class>{row.sync_state.label()}</span>
+        {progress.map(|text| view! { <span class="note" role="status">{text}</span> })}
+        {row.sync_message.map(|text| view! { <span class="note">{text}</span> })}
     }
 }

@@ -1,6 +1,7 @@
 //! The landing page after sign-in.
 
 use crate::components::auth::{RequireRole, use_auth};
+use crate::components::user_key::KeyNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -20,6 +21,7 @@ fn Home() -> impl IntoView {
     let user = move || auth.user.get().and_then(|u| u.ok()).flatten();
     view! {
         <Title text="Home" />
+        <KeyNotice />
         <section class="page" aria-labelledby="home-title">
             <h1 id="home-title">
                 "Welcome, " {move || user().map(|u| u.name).unwrap_or_default()}

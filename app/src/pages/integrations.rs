@@ -205,7 +205,10 @@ fn Integrations() -> impl IntoView {
                         view! { <FacilityChoices known live selected /> }
                     })}
                 </Transition>
-                <ValidationPanel check selected=Signal::from(chosen) />
+                <ValidationPanel
+                    check
+                    verdict=Signal::derive(move || chosen.with(|c| live.with(|l| l.verdict(c))))
+                />
                 <Show when=move || !not_owner.with(Vec::is_empty)>
                     <label class="override">
                         <input type="checkbox" prop:checked=move || override_owner.get() on:change=move |ev| override_owner.set(event_target_checked(&ev)) />

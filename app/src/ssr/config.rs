@@ -32,6 +32,42 @@ pub struct Config {
     /// How often the background job revalidates every facility key
     /// (`TRACEKEEPER_REVALIDATE_EVERY_SECS`).
     pub revalidate_every: Duration,
+    /// When and how far back facilities sync with Metrc.
+    pub sync: SyncSettings,
+    /// How the outbox sends submissions (`TRACEKEEPER_REQUIRE_PERSONAL_KEY`,
+    /// `TRACEKEEPER_OUTBOX_*`).
+    pub outbox: super::outbox::OutboxSettings,
+}
+
+/// The sync schedule (`TRACEKEEPER_SYNC_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Sync on the schedule below; when off, only "Sync now" runs a sync.
+    pub scheduled: bool,
+    /// How often Packages and Transfers sync (`TRACEKEEPER_SYNC_FAST_EVERY_SECS`).
+    pub fast_every: Duration,
+    /// How often the other lists sync (`TRACEKEEPER_SYNC_SLOW_EVERY_SECS`).
+    pub slow_every: Duration,
+    /// How far back a facility's first sync reaches, in days (`TRACEKEEPER_SYNC_INITIAL_DAYS`).
+    pub initial_days: u32,
+}
+
+/// Default of [`SyncSettings::fast_every`], in seconds.
+pub const DEFAULT_SYNC_FAST_EVERY_SECS: u64 = 600;
+/// Default of [`SyncSettings::slow_every`], in seconds.
+pub const DEFAULT_SYNC_SLOW_EVERY_SECS: u64 = 86_400;
+/// Default of [`SyncSettings::initial_days`].
+pub const DEFAULT_SYNC_INITIAL_DAYS: u32 = 30;
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            scheduled: true,
+            fast_every: Duration::from_secs(DEFAULT_SYNC_FAST_EVERY_SECS),
+            slow_every: Duration::from_secs(DEFAULT_SYNC_SLOW_EVERY_SECS),
+            initial_days: DEFAULT_SYNC_INITIAL_DAYS,
+        }
+    }
 }
 
 /// Default of [`Config::key_warn_after_days`].

@@ -5,30 +5,25 @@
 //! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
 
 use super::entities::facilities as facility;
+use super::key_checks::{self, clean_key, fingerprint_prefix};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
 use super::state::AppState;
 use super::vault::{VaultError, mask};
 use crate::error::AppError;
-use crate::types::facilities::{
-    AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility, RevalidationSummary,
-    SectionCell,
-};
+use crate::types::facilities::{AssignOutcome, FacilityRow, RevalidationSummary};
 use crate::types::key_validation::ValidationUpdate;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
-use futures::{Stream, StreamExt, future, stream};
-use metrc::{CellStatus, FacilityReport, Section, ValidationEvent, ValidationReport};
+use futures::Stream;
+use metrc::ValidationReport;
 use sea_orm::{DbErr, TransactionTrait};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The audit action of a facility key change.
 pub const AUDIT_ACTION_SET: &str = "facility_key.set";
-
-/// Characters of a fingerprint that may be shown or audited.
-const FINGERPRINT_SHOWN: usize = 8;
 
 /// Why a facility-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
@@ -106,129 +101,27 @@ impl From<FacilityKeyError> for AppError {
     }
 }
 
-/// A key as typed or pasted: surrounding whitespace removed, empty refused.
-fn clean_key(key: SecretString) -> Result<SecretString, FacilityKeyError> {
-    let trimmed = key.expose_secret().trim();
-    if trimmed.is_empty() {
-        return Err(FacilityKeyError::EmptyKey);
-    }
-    if trimmed.len() == key.expose_secret().len() {
-        Ok(key)
-    } else {
-        Ok(SecretString::from(trimmed.to_owned()))
-    }
-}
-
-fn fingerprint_prefix(fingerprint: &str) -> String {
-    fingerprint.chars().take(FINGERPRINT_SHOWN).collect()
-}
-
 /// Validates `key` against Metrc: the licenses it reaches and every section probe.
 pub async fn validate(
     state: &AppState,
     key: SecretString,
 ) -> Result<ValidationReport, FacilityKeyError> {
-    let key = clean_key(key)?;
+    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
     Ok(state.metrc.validate_key(&key).await?)
 }
 
-/// The license numbers Tracekeeper knows.
-async fn known_licenses(state: &AppState) -> Result<BTreeSet<String>, FacilityKeyError> {
-    Ok(facilities::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|f| f.license_number)
-        .collect())
-}
-
-/// The names of the sections every license is probed for, in column order.
-fn section_names() -> Vec<String> {
-    Section::ALL.iter().map(|s| s.name().to_owned()).collect()
-}
-
-fn cell_view(section: Section, status: &CellStatus) -> SectionCell {
-    SectionCell {
-        section: section.name().to_owned(),
-        status: match status {
-            CellStatus::Granted => CellState::Granted,
-            CellStatus::Denied => CellState::Denied,
-            CellStatus::NotApplicable => CellState::NotApplicable,
-            CellStatus::Error(e) => CellState::Error(e.clone()),
-        },
-    }
-}
-
-fn reached_view(f: &FacilityReport, known: &BTreeSet<String>) -> ReachedFacility {
-    ReachedFacility {
-        license_number: f.license_number.clone(),
-        name: f.name.clone().unwrap_or_default(),
-        license_type: f.license_type.clone().unwrap_or_default(),
-        is_owner: f.is_owner,
-        is_manager: f.is_manager,
-        known: known.contains(&f.license_number),
-        cells: f
-            .cells
-            .iter()
-            .map(|(section, status)| cell_view(*section, status))
-            .collect(),
-    }
-}
-
-/// The report as the browser may see it, each license marked known or new.
-pub async fn validation_view(
-    state: &AppState,
-    report: &ValidationReport,
-) -> Result<KeyValidation, FacilityKeyError> {
-    let known = known_licenses(state).await?;
-    Ok(KeyValidation {
-        sections: section_names(),
-        facilities: report
-            .facilities
-            .iter()
-            .map(|f| reached_view(f, &known))
-            .collect(),
-    })
-}
-
-/// [`validate`] as it happens, for the live panel: the licenses first (marked known or new, and
-/// whether the key is a user's own), then each cell as Metrc answers, then `Done`; or one
-/// `Failed` with the reason the key could not be validated.
+/// [`validate`] as it happens, for the live panel ([`key_checks::live`]); the key's holder says
+/// whether it is a user's own key (which Update Key refuses).
 pub async fn validate_live(
     state: &AppState,
     key: SecretString,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
-    let key = clean_key(key)?;
-    let known = known_licenses(state).await?;
-    let user_key = user_metrc_keys::find_by_fingerprint(&state.db, &state.vault.fingerprint(&key))
-        .await?
-        .is_some();
-    let updates = state
-        .metrc
-        .validate_key_stream(&key)
-        .map(move |event| match event {
-            Ok(ValidationEvent::Facilities(reports)) => ValidationUpdate::Facilities {
-                sections: section_names(),
-                facilities: reports.iter().map(|f| reached_view(f, &known)).collect(),
-                user_key,
-            },
-            Ok(ValidationEvent::Cell {
-                license_number,
-                section,
-                status,
-            }) => ValidationUpdate::Cell {
-                license_number,
-                cell: cell_view(section, &status),
-            },
-            Err(error) => ValidationUpdate::Failed(FacilityKeyError::from(error).into()),
-        })
-        .chain(stream::once(future::ready(ValidationUpdate::Done)))
-        // A failure is the last update: no `Done` after it.
-        .scan(false, |failed, update| {
-            let next = (!*failed).then_some(update);
-            *failed = matches!(next, Some(ValidationUpdate::Failed(_)));
-            future::ready(next)
-        });
-    Ok(updates)
+    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
+    let holder = key_checks::holder(state, &state.vault.fingerprint(&key), None, true).await?;
+    Ok(key_checks::live(state, &key, holder, |error| {
+        FacilityKeyError::from(error).into()
+    })
+    .await?)
 }
 
 /// The two-letter state of a Metrc host (`api-ca.metrc.com`, `sandbox-api-ca.metrc.com`), or
@@ -263,6 +156,14 @@ async fn owner_name(
     })
 }
 
+/// The Update Key guard of DESIGN §5: a key stored as any user's own key is refused.
+async fn refuse_user_key(state: &AppState, fingerprint: &str) -> Result<(), FacilityKeyError> {
+    match user_metrc_keys::find_by_fingerprint(&state.db, fingerprint).await? {
+        Some(_) => Err(FacilityKeyError::UserKey),
+        None => Ok(()),
+    }
+}
+
 /// Assigns `key` to the facilities `licenses` ("Update Key"). Refuses a user's key, licenses the
 /// key does not reach, and (unless `confirm_not_owner`) a key that is not the License Owner's.
 /// New licenses are added from Metrc's description. One audit event records the change.
@@ -274,7 +175,7 @@ pub async fn assign(
     licenses: Vec<String>,
     confirm_not_owner: bool,
 ) -> Result<AssignOutcome, FacilityKeyError> {
-    let key = clean_key(key)?;
+    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
     let licenses: BTreeSet<String> = licenses
         .iter()
         .map(|l| l.trim().to_owned())
@@ -285,12 +186,7 @@ pub async fn assign(
     }
     // The guard of DESIGN §5, before anything goes to Metrc.
     let fingerprint = state.vault.fingerprint(&key);
-    if user_metrc_keys::find_by_fingerprint(&state.db, &fingerprint)
-        .await?
-        .is_some()
-    {
-        return Err(FacilityKeyError::UserKey);
-    }
+    refuse_user_key(state, &fingerprint).await?;
     let reached = state.metrc.facilities(&key).await?;
     let mut reports = BTreeMap::new();
     for f in &reached {
@@ -330,6 +226,10 @@ pub async fn assign(
     drop(key);
     let us_state = state_of_host(state.metrc.config().base_url.host_str().unwrap_or_default());
 
+    // The guard again, under the key-write lock: a user may have been given this key while
+    // Metrc was being asked.
+    let _writing = state.key_writes.lock().await;
+    refuse_user_key(state, &fingerprint).await?;
     let txn = state.db.begin().await?;
     let mut added = Vec::new();
     let mut old_fingerprints = BTreeMap::new();
@@ -463,6 +363,9 @@ fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<Strin
             .is_some_and(|days| days >= i64::from(state.config.key_warn_after_days)),
         last_validated_at: f.last_validated_at,
         last_sync_at: f.last_sync_at,
+        sync_state: super::sync::parse_state(&f.sync_state),
+        sync_progress: super::sync::parse_progress(f.sync_progress.as_deref()),
+        sync_message: f.sync_message.clone(),
     }
 }
 
@@ -568,15 +471,5 @@ mod tests {
             msg.contains("C10-1") && msg.contains("License Owner"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn keys_are_trimmed_and_empty_ones_refused() {
-        assert!(matches!(
-            clean_key(SecretString::from("  ")),
-            Err(FacilityKeyError::EmptyKey)
-        ));
-        let key = clean_key(SecretString::from(" abc \n")).unwrap();
-        assert_eq!(key.expose_secret(), "abc");
     }
 }

@@ -25,6 +25,15 @@ fn session_error(err: tower_sessions::session::Error) -> AppError {
 /// The signed-in, active user, if any.
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let session = session().await?;
+    user_in(&session, &state()?.db).await
+}
+
+/// The active user signed in to `session`, if any: what [`current_user`] reads, for plain axum
+/// handlers (which get the session as an extractor).
+pub async fn user_in(
+    session: &Session,
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<Option<CurrentUser>, AppError> {
     let Some(id) = session
         .get::<i32>(USER_ID_KEY)
         .await
@@ -32,8 +41,7 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     else {
         return Ok(None);
     };
-    let st = state()?;
-    Ok(users::find_current(&st.db, id).await?)
+    Ok(users::find_current(db, id).await?)
 }
 
 /// The signed-in user, or `Unauthenticated`.

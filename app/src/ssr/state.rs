@@ -2,6 +2,7 @@
 
 use super::config::{Config, DbKind};
 use super::passwords::{self, PasswordError};
+use super::sync::SyncHandle;
 use super::throttle::{LoginThrottle, ThrottleLimits};
 use super::vault::KeyVault;
 use crate::error::AppError;
@@ -23,6 +24,13 @@ pub struct AppState {
     pub vault: Arc<KeyVault>,
     /// The Metrc client (real Metrc or the sandbox); the user key is passed to each call.
     pub metrc: metrc::Client,
+    /// Held while a key is checked against the others and written (facility keys and user keys
+    /// alike), so two concurrent changes cannot both pass the Update Key guard (DESIGN §5).
+    pub key_writes: Arc<tokio::sync::Mutex<()>>,
+    /// "Sync now" requests, the facilities syncing, cached reference lists (`ssr::sync`).
+    pub sync: Arc<SyncHandle>,
+    /// Wakes the outbox worker when something is queued; the outbox's settings (`ssr::outbox`).
+    pub outbox: Arc<super::outbox::OutboxHandle>,
 }
 
 impl AppState {
@@ -35,6 +43,7 @@ impl AppState {
         throttle: ThrottleLimits,
     ) -> Result<Self, PasswordError> {
         let db_kind = DbKind::of_url(&config.database_url).unwrap_or(DbKind::Sqlite);
+        let outbox = Arc::new(super::outbox::OutboxHandle::new(config.outbox.clone()));
         Ok(Self {
             leptos_options,
             db,
@@ -44,6 +53,9 @@ impl AppState {
             decoy_hash: passwords::decoy_hash().await?.into(),
             vault: Arc::new(vault),
             metrc,
+            key_writes: Arc::default(),
+            sync: Arc::default(),
+            outbox,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Facilities and their keys as the admin screens see them: masked keys, statuses and validation
 //! results. Nothing here holds a key or a whole fingerprint.
 
+use super::inventory::{SyncProgress, SyncState};
 use super::keys::KeyStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,12 @@ pub struct FacilityRow {
     pub key_expiring: bool,
     pub last_validated_at: Option<DateTime<Utc>>,
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// Where the facility's sync with Metrc stands.
+    pub sync_state: SyncState,
+    /// How far the running (or last) sync got.
+    pub sync_progress: Option<SyncProgress>,
+    /// Why sync failed or is paused, or which lists Metrc refused.
+    pub sync_message: Option<String>,
 }
 
 /// What a key can do in one section of one license (mirrors the Metrc client's cell status).
@@ -179,6 +186,9 @@ mod tests {
             key_expiring: expiring,
             last_validated_at: None,
             last_sync_at: None,
+            sync_state: SyncState::Never,
+            sync_progress: None,
+            sync_message: None,
         }
     }
 

@@ -14,8 +14,8 @@ pub enum ValidationUpdate {
     Facilities {
         sections: Vec<String>,
         facilities: Vec<ReachedFacility>,
-        /// The key is stored as a user's own key: it can never be a facility key (DESIGN §5).
-        user_key: bool,
+        /// Who holds this key in Tracekeeper already.
+        holder: KeyHolder,
     },
     /// One cell has come in.
     Cell {
@@ -26,6 +26,20 @@ pub enum ValidationUpdate {
     Done,
     /// The key could not be validated: Metrc refused it or failed.
     Failed(AppError),
+}
+
+/// Who already holds a key in Tracekeeper (by fingerprint; DESIGN §5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyHolder {
+    /// Nobody: a new key.
+    #[default]
+    Nobody,
+    /// The user whose key is being set already has it.
+    ThisUser,
+    /// Another user's own key (their name, for admins). Never a facility key, never shared.
+    OtherUser { name: Option<String> },
+    /// The facility key of these licenses.
+    Facilities(Vec<String>),
 }
 
 /// Where a live validation stands.
@@ -47,8 +61,8 @@ pub enum Phase {
 pub struct LiveValidation {
     pub phase: Phase,
     pub validation: KeyValidation,
-    /// The key is a user's own key (refused as a facility key).
-    pub user_key: bool,
+    /// Who holds the key already.
+    pub holder: KeyHolder,
 }
 
 impl LiveValidation {
@@ -67,13 +81,13 @@ impl LiveValidation {
             ValidationUpdate::Facilities {
                 sections,
                 facilities,
-                user_key,
+                holder,
             } => {
                 self.validation = KeyValidation {
                     sections,
                     facilities,
                 };
-                self.user_key = user_key;
+                self.holder = holder;
             }
             ValidationUpdate::Cell {
                 license_number,
@@ -110,9 +124,26 @@ impl LiveValidation {
             .find(|f| f.license_number == license_number)
     }
 
-    /// The key may be assigned: every cell is in, Metrc accepted it, and it is no user's key.
+    /// The key may be saved: every cell is in, Metrc accepted it, it reaches a facility and it is
+    /// no other user's key. (A facility key may become a user's key only with a confirmation.)
     pub fn assignable(&self) -> bool {
-        self.phase == Phase::Done && !self.user_key && !self.validation.facilities.is_empty()
+        self.phase == Phase::Done
+            && !matches!(self.holder, KeyHolder::OtherUser { .. })
+            && !self.validation.facilities.is_empty()
+    }
+
+    /// The verdict line on a user's key screens.
+    pub fn user_verdict(&self) -> Verdict {
+        match &self.phase {
+            Phase::Done if !self.validation.facilities.is_empty() => match &self.holder {
+                KeyHolder::OtherUser { name } => Verdict::OtherUsersKey(name.clone()),
+                KeyHolder::Facilities(licenses) => Verdict::FacilityKey(licenses.clone()),
+                KeyHolder::Nobody | KeyHolder::ThisUser => Verdict::UserKeyValid {
+                    reached: self.validation.facilities.len(),
+                },
+            },
+            _ => self.verdict(&BTreeSet::new()),
+        }
     }
 
     /// The verdict line above the panel, for the selected licenses.
@@ -124,7 +155,7 @@ impl LiveValidation {
                 let (done, total) = self.progress();
                 Verdict::Checking { done, total }
             }
-            Phase::Done if self.user_key => Verdict::UserKey,
+            Phase::Done if matches!(self.holder, KeyHolder::OtherUser { .. }) => Verdict::UserKey,
             Phase::Done if self.validation.facilities.is_empty() => Verdict::ReachesNothing,
             Phase::Done => {
                 let chosen: Vec<&ReachedFacility> = self
@@ -174,6 +205,14 @@ pub enum Verdict {
         selected: usize,
         reached: usize,
     },
+    /// A user's key screens: the key is another user's own (their name, for admins).
+    OtherUsersKey(Option<String>),
+    /// A user's key screens: the key is the facility key of these licenses.
+    FacilityKey(Vec<String>),
+    /// A user's key screens: valid, reaching this many facilities.
+    UserKeyValid {
+        reached: usize,
+    },
 }
 
 impl Verdict {
@@ -181,7 +220,12 @@ impl Verdict {
     pub fn is_problem(&self) -> bool {
         matches!(
             self,
-            Verdict::Failed(_) | Verdict::UserKey | Verdict::ReachesNothing | Verdict::NotOwner(_)
+            Verdict::Failed(_)
+                | Verdict::UserKey
+                | Verdict::ReachesNothing
+                | Verdict::NotOwner(_)
+                | Verdict::OtherUsersKey(_)
+                | Verdict::FacilityKey(_)
         )
     }
 }
@@ -210,6 +254,24 @@ impl std::fmt::Display for Verdict {
                 f,
                 "This key is not the License Owner's for {}: Metrc will show that employee as the submitter.",
                 licenses.join(", ")
+            ),
+            Verdict::OtherUsersKey(Some(name)) => write!(
+                f,
+                "This key is already {name}'s own Metrc key. A key belongs to one person: Metrc attributes everything sent with it to them."
+            ),
+            Verdict::OtherUsersKey(None) => write!(
+                f,
+                "This key is already another user's own Metrc key. A key belongs to one person: Metrc attributes everything sent with it to them."
+            ),
+            Verdict::FacilityKey(licenses) => write!(
+                f,
+                "This is the facility key of {}: with it, this user's submissions show in Metrc under the License Owner's name, not theirs.",
+                licenses.join(", ")
+            ),
+            Verdict::UserKeyValid { reached } => write!(
+                f,
+                "Key valid: it reaches {reached} {}.",
+                plural(*reached, "facility", "facilities")
             ),
             Verdict::Valid {
                 reached,
@@ -295,7 +357,7 @@ mod tests {
         live.apply(ValidationUpdate::Facilities {
             sections: vec!["Packages".into(), "Plants".into()],
             facilities,
-            user_key: false,
+            holder: KeyHolder::Nobody,
         });
         live
     }
@@ -348,9 +410,10 @@ mod tests {
         assert!(!live.assignable());
 
         let mut live = started(vec![reached("A", true)]);
-        live.user_key = true;
+        live.holder = KeyHolder::OtherUser { name: None };
         live.apply(ValidationUpdate::Done);
         assert_eq!(live.verdict(&selected(&["A"])), Verdict::UserKey);
+        assert_eq!(live.user_verdict(), Verdict::OtherUsersKey(None));
         assert!(!live.assignable());
 
         let mut live = started(vec![reached("A", true), reached("B", false)]);
@@ -365,6 +428,38 @@ mod tests {
         live.apply(ValidationUpdate::Done);
         assert_eq!(live.verdict(&selected(&[])), Verdict::ReachesNothing);
         assert!(!live.assignable());
+    }
+
+    #[test]
+    fn on_user_screens_a_facility_key_is_a_problem_and_the_own_key_is_fine() {
+        let mut live = started(vec![reached("A", true)]);
+        live.apply(ValidationUpdate::Done);
+        assert_eq!(live.user_verdict(), Verdict::UserKeyValid { reached: 1 });
+        assert_eq!(
+            live.user_verdict().to_string(),
+            "Key valid: it reaches 1 facility."
+        );
+        live.holder = KeyHolder::ThisUser;
+        assert!(!live.user_verdict().is_problem());
+        live.holder = KeyHolder::Facilities(vec!["A".into()]);
+        let verdict = live.user_verdict();
+        assert!(verdict.is_problem());
+        assert!(
+            verdict.to_string().contains("facility key of A"),
+            "{verdict}"
+        );
+        assert!(
+            live.assignable(),
+            "a facility key may be set with a confirmation"
+        );
+        live.holder = KeyHolder::OtherUser {
+            name: Some("Uma".into()),
+        };
+        assert!(
+            live.user_verdict()
+                .to_string()
+                .contains("Uma's own Metrc key")
+        );
     }
 
     #[test]

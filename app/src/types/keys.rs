@@ -36,6 +36,16 @@ impl KeyStatus {
     pub fn parse(value: &str) -> Option<KeyStatus> {
         KeyStatus::ALL.into_iter().find(|s| s.as_str() == value)
     }
+
+    /// A user's key status as User Management shows it: `Assigned` once a key is stored (valid
+    /// or not yet checked), `Missing` with none, `Invalid` when Metrc refused it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyStatus::Valid | KeyStatus::Unvalidated => "Assigned",
+            KeyStatus::Missing => "Missing",
+            KeyStatus::Invalid => "Invalid",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -48,5 +58,13 @@ mod tests {
             assert_eq!(KeyStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(KeyStatus::parse("VALID"), None);
+    }
+
+    #[test]
+    fn user_key_labels() {
+        assert_eq!(KeyStatus::Valid.label(), "Assigned");
+        assert_eq!(KeyStatus::Unvalidated.label(), "Assigned");
+        assert_eq!(KeyStatus::Missing.label(), "Missing");
+        assert_eq!(KeyStatus::Invalid.label(), "Invalid");
     }
 }

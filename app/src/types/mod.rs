@@ -2,6 +2,9 @@
 
 pub mod auth;
 pub mod facilities;
+pub mod inventory;
 pub mod key_validation;
 pub mod keys;
+pub mod submissions;
+pub mod user_keys;
 pub mod users;

@@ -1,9 +1,11 @@
 //! Every `TRACEKEEPER_REVALIDATE_EVERY_SECS` (default 15 minutes): check every stored facility key
-//! against Metrc. A refused key turns invalid (its rows red, sync paused); a key Metrc accepts
-//! again turns valid. "Revalidate now" calls the same service for one facility.
+//! and user key against Metrc. A refused key turns invalid (a facility's rows red and its sync
+//! paused; a user's row and page show it); a key Metrc accepts again turns valid. "Revalidate now"
+//! and signing in call the same services for one facility or user.
 
-use app::ssr::facility_keys;
 use app::ssr::state::AppState;
+use app::ssr::{facility_keys, user_keys};
+use app::types::facilities::RevalidationSummary;
 use tokio::task::JoinHandle;
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
@@ -14,16 +16,23 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         tick.tick().await;
         loop {
             tick.tick().await;
-            match facility_keys::revalidate_all(&state).await {
-                Ok(summary) if summary.invalid > 0 || summary.failed > 0 => tracing::warn!(
-                    valid = summary.valid,
-                    invalid = summary.invalid,
-                    failed = summary.failed,
-                    "facility keys revalidated"
-                ),
-                Ok(summary) => tracing::debug!(valid = summary.valid, "facility keys revalidated"),
-                Err(err) => tracing::warn!(error = %err, "facility key revalidation failed"),
-            }
+            log("facility", facility_keys::revalidate_all(&state).await);
+            log("user", user_keys::revalidate_all(&state).await);
         }
     })
+}
+
+/// One line per pass and kind of key: a warning when any key is invalid or could not be checked.
+fn log(kind: &str, result: Result<RevalidationSummary, impl std::fmt::Display>) {
+    match result {
+        Ok(s) if s.invalid > 0 || s.failed > 0 => tracing::warn!(
+            kind,
+            valid = s.valid,
+            invalid = s.invalid,
+            failed = s.failed,
+            "keys revalidated"
+        ),
+        Ok(s) => tracing::debug!(kind, valid = s.valid, "keys revalidated"),
+        Err(err) => tracing::warn!(kind, error = %err, "key revalidation failed"),
+    }
 }

@@ -2,7 +2,9 @@
 //! with the server (their handles abort on drop).
 
 pub mod key_revalidation;
+pub mod outbox;
 pub mod session_cleanup;
+pub mod sync;
 
 use app::ssr::state::AppState;
 use tokio::task::JoinHandle;
@@ -22,5 +24,7 @@ pub fn spawn_all(state: &AppState) -> Jobs {
     Jobs(vec![
         session_cleanup::spawn(state.clone()),
         key_revalidation::spawn(state.clone()),
+        outbox::spawn(state.clone()),
+        sync::spawn(state.clone()),
     ])
 }

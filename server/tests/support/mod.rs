@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod facility_keys;
+pub mod user_keys;
 
 use app::ssr::config::Config;
 use app::ssr::passwords;
@@ -103,8 +104,13 @@ pub fn test_throttle() -> ThrottleLimits {
 
 impl TestServer {
     pub async fn start(backend: &Backend) -> TestServer {
+        TestServer::start_with(backend, |_| {}).await
+    }
+
+    /// [`TestServer::start`] with settings changed by `tweak`.
+    pub async fn start_with(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
+        let mut config = Config {
             database_url: database_url(backend, dir.path()).await,
             addr: "127.0.0.1:0".parse().expect("addr"),
             data_dir: dir.path().join("data"),
@@ -116,7 +122,14 @@ impl TestServer {
             fingerprint_secret: None,
             key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
             revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
+            // Tests sync when they ask to ("Sync now" or the service), never behind their back.
+            sync: app::ssr::config::SyncSettings {
+                scheduled: false,
+                ..Default::default()
+            },
+            outbox: Default::default(),
         };
+        tweak(&mut config);
         let sandbox = Sandbox::new(SandboxConfig {
             vendor_keys: vec![VENDOR_KEY.to_owned()],
             ..SandboxConfig::default()

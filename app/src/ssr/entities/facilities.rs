@@ -21,6 +21,15 @@ pub struct Model {
     pub key_set_at: Option<ChronoDateTimeUtc>,
     pub last_validated_at: Option<ChronoDateTimeUtc>,
     pub last_sync_at: Option<ChronoDateTimeUtc>,
+    /// `never`, `idle`, `running`, `paused`, `failed` (see `ssr::sync`).
+    pub sync_state: String,
+    pub sync_message: Option<String>,
+    /// The current or last run's progress, JSON text.
+    pub sync_progress: Option<String>,
+    /// Failed runs in a row.
+    pub sync_failures: i32,
+    /// No scheduled run before this time (backoff).
+    pub sync_retry_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

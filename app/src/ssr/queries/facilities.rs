@@ -157,6 +157,56 @@ pub async fn replace_key_ciphertext(
     .await
 }
 
+/// A facility's sync state as the sync service records it (`ssr::sync`).
+pub struct SyncStatus<'a> {
+    /// `never`, `idle`, `running`, `paused`, `failed`.
+    pub state: &'a str,
+    pub message: Option<&'a str>,
+    /// JSON text.
+    pub progress: Option<String>,
+    pub failures: i32,
+    pub retry_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Records the facility's sync state; `synced_at` (a run that completed) moves `last_sync_at`.
+pub async fn set_sync_status(
+    db: &impl ConnectionTrait,
+    id: i32,
+    status: SyncStatus<'_>,
+    synced_at: Option<chrono::DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let mut row = facilities::ActiveModel {
+        id: Set(id),
+        sync_state: Set(status.state.to_owned()),
+        sync_message: Set(status.message.map(str::to_owned)),
+        sync_progress: Set(status.progress),
+        sync_failures: Set(status.failures),
+        sync_retry_at: Set(status.retry_at),
+        ..Default::default()
+    };
+    if let Some(at) = synced_at {
+        row.last_sync_at = Set(Some(at));
+    }
+    update(db, row).await
+}
+
+/// Records how far the running sync is (JSON text).
+pub async fn set_sync_progress(
+    db: &impl ConnectionTrait,
+    id: i32,
+    progress: String,
+) -> Result<(), DbErr> {
+    update(
+        db,
+        facilities::ActiveModel {
+            id: Set(id),
+            sync_progress: Set(Some(progress)),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 async fn update(db: &impl ConnectionTrait, row: facilities::ActiveModel) -> Result<(), DbErr> {
     row.update(db).await.map(drop)
 }

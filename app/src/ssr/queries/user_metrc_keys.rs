@@ -84,6 +84,37 @@ pub async fn set_status(
         .map(drop)
 }
 
+/// Records a full validation of the user's key: its status and what it reached (a report with
+/// no key in it).
+pub async fn record_validation(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    status: KeyStatus,
+    report: &str,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    UserMetrcKeys::update_many()
+        .set(user_metrc_keys::ActiveModel {
+            status: Set(status.as_str().to_owned()),
+            last_validated_at: Set(Some(now)),
+            report: Set(Some(report.to_owned())),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .filter(user_metrc_keys::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Every user key (the background revalidation).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<user_metrc_keys::Model>, DbErr> {
+    UserMetrcKeys::find()
+        .order_by_asc(user_metrc_keys::Column::UserId)
+        .all(db)
+        .await
+}
+
 pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<(), DbErr> {
     UserMetrcKeys::delete_many()
         .filter(user_metrc_keys::Column::UserId.eq(user_id))

@@ -1,13 +1,16 @@
 //! The `users` table.
 
+use super::super::entities::user_metrc_keys::{self, Entity as UserMetrcKeys};
 use super::super::entities::users::{self, Entity as Users};
 use crate::types::auth::{CurrentUser, Role};
+use crate::types::keys::KeyStatus;
 use crate::types::users::UserSummary;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 
 /// What is needed to create a user; the password is already hashed.
 pub struct NewUser<'a> {
@@ -45,6 +48,101 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<users
     .await
 }
 
+/// Everything an admin sets about a user (User Management), apart from the password.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub can_submit: bool,
+    pub requires_review: bool,
+    pub all_facilities: bool,
+}
+
+/// Adds an active user with this profile; the password is already hashed.
+pub async fn insert_profile(
+    db: &impl ConnectionTrait,
+    profile: Profile<'_>,
+    password_hash: String,
+) -> Result<users::Model, DbErr> {
+    let now = Utc::now();
+    users::ActiveModel {
+        email: Set(normalize_email(profile.email)),
+        name: Set(profile.name.trim().to_owned()),
+        password_hash: Set(password_hash),
+        role: Set(profile.role.as_str().to_owned()),
+        can_submit: Set(profile.can_submit),
+        requires_review: Set(profile.requires_review),
+        active: Set(true),
+        all_facilities: Set(profile.all_facilities),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Replaces the user's profile (not their password, not whether they are active).
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    id: i32,
+    profile: Profile<'_>,
+) -> Result<(), DbErr> {
+    Users::update_many()
+        .set(users::ActiveModel {
+            email: Set(normalize_email(profile.email)),
+            name: Set(profile.name.trim().to_owned()),
+            role: Set(profile.role.as_str().to_owned()),
+            can_submit: Set(profile.can_submit),
+            requires_review: Set(profile.requires_review),
+            all_facilities: Set(profile.all_facilities),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Activates or deactivates the user. A deactivated user cannot sign in and is nobody to
+/// [`find_current`].
+pub async fn set_active(db: &impl ConnectionTrait, id: i32, active: bool) -> Result<(), DbErr> {
+    Users::update_many()
+        .set(users::ActiveModel {
+            active: Set(active),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: i32,
+    password_hash: String,
+) -> Result<(), DbErr> {
+    Users::update_many()
+        .set(users::ActiveModel {
+            password_hash: Set(password_hash),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// The user with this id, active or not.
+pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<Option<users::Model>, DbErr> {
+    Users::find_by_id(id).one(db).await
+}
+
 pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email: &str,
@@ -77,22 +175,47 @@ pub fn to_current(model: &users::Model) -> Option<CurrentUser> {
     })
 }
 
+/// Every user by name, with their own Metrc key's status (`Missing` when they have none).
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UserSummary>, DbErr> {
     let rows = Users::find()
         .order_by_asc(users::Column::Name)
         .order_by_asc(users::Column::Id)
         .all(db)
         .await?;
+    let keys: HashMap<i32, (String, Option<DateTime<Utc>>)> = UserMetrcKeys::find()
+        .select_only()
+        .column(user_metrc_keys::Column::UserId)
+        .column(user_metrc_keys::Column::Status)
+        .column(user_metrc_keys::Column::LastValidatedAt)
+        .into_tuple::<(i32, String, Option<DateTime<Utc>>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(user_id, status, at)| (user_id, (status, at)))
+        .collect();
     Ok(rows
         .into_iter()
         .filter_map(|m| {
+            let (key_status, key_last_validated_at) = match keys.get(&m.id) {
+                // A stored key whose status is unreadable is at least not known to be valid.
+                Some((status, at)) => (
+                    KeyStatus::parse(status)
+                        .filter(|s| *s != KeyStatus::Missing)
+                        .unwrap_or(KeyStatus::Unvalidated),
+                    *at,
+                ),
+                None => (KeyStatus::Missing, None),
+            };
             Some(UserSummary {
                 role: Role::parse(&m.role)?,
                 id: m.id,
                 name: m.name,
                 email: m.email,
                 can_submit: m.can_submit,
+                requires_review: m.requires_review,
                 active: m.active,
+                key_status,
+                key_last_validated_at,
             })
         })
         .collect())

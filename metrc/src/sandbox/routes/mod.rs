@@ -2,6 +2,7 @@
 
 mod account;
 mod lists;
+mod package;
 mod writes;
 
 use axum::Router;
@@ -24,6 +25,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/plants/v2/waste/methods/all", get(lists::waste_methods))
         .route("/plants/v2/waste/reasons", get(lists::waste_reasons))
         .route("/unitsofmeasure/v2/active", get(lists::units))
+        .route("/packages/v2/{label}", get(package::by_label))
         .merge(writes::router());
     for list in Resource::ALL {
         router = router.route(list.path(), get(move |s, c, p| lists::list(list, s, c, p)));

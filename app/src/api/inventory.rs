@@ -1,0 +1,61 @@
+//! Synced Metrc data for the work screens, and "Sync now". Any signed-in user reads the data of
+//! the facilities they work at (admins: all); only admins start a sync.
+
+use crate::error::AppError;
+use crate::types::inventory::{PackageFilter, PackageRow, Page, PlantFilter, PlantRow};
+use leptos::prelude::*;
+
+/// Active packages of the user's facilities, filtered and paged. The body is JSON:
+/// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "page": 0}}`.
+#[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json)]
+pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, AppError> {
+    use crate::ssr::{inventory, session, state::state};
+
+    let user = session::require_user().await?;
+    Ok(inventory::list_packages(&state()?.db, &user, &filter).await?)
+}
+
+/// Vegetative and flowering plants of the user's facilities, filtered and paged. The body is
+/// JSON: `{"filter": {"license": null, "label": null, "page": 0}}`.
+#[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json)]
+pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError> {
+    use crate::ssr::{inventory, session, state::state};
+
+    let user = session::require_user().await?;
+    Ok(inventory::list_plants(&state()?.db, &user, &filter).await?)
+}
+
+/// `(license number, name)` of each facility the user works at.
+#[server(endpoint = "my_facilities")]
+pub async fn my_facilities() -> Result<Vec<(String, String)>, AppError> {
+    use crate::ssr::{inventory, session, state::state};
+
+    let user = session::require_user().await?;
+    Ok(inventory::my_facilities(&state()?.db, &user).await?)
+}
+
+/// What the work forms of `license` choose from: adjustment reasons, units, waste methods and
+/// reasons (from Metrc with the facility key, cached for an hour) and locations (synced).
+#[server(endpoint = "reference_lists")]
+pub async fn reference_lists(
+    license: String,
+) -> Result<crate::types::inventory::ReferenceLists, AppError> {
+    use crate::ssr::{inventory, session, state::state, sync};
+
+    let user = session::require_user().await?;
+    let st = state()?;
+    let license = license.trim();
+    inventory::require_works_at(&st.db, &user, license).await?;
+    Ok(sync::reference::lists(&st, license).await?)
+}
+
+/// "Sync now" (Facility Management): the facility syncs every list from its cursors at once,
+/// whatever the schedule. Refused while the facility's key is missing or invalid.
+#[server(endpoint = "sync_now")]
+pub async fn sync_now(license: String) -> Result<(), AppError> {
+    use crate::ssr::{session, state::state, sync};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(sync::request_now(&state()?, license.trim()).await?)
+}

@@ -1,0 +1,137 @@
+//! Submissions: the work screens' pre-flight check and "Submit to Metrc", the signed-in user's own
+//! submissions, and Metrc Submissions for admins (list, detail, Retry, Cancel, Approve, Deny,
+//! reconcile an unknown outcome). No answer ever holds a key.
+
+use crate::error::AppError;
+use crate::types::inventory::Page;
+// `submission_detail` below defines a `SubmissionDetail` (its arguments), hence the path.
+use crate::types::submissions::{
+    self as types, NewSubmission, Preflight, SubmissionAction, SubmissionFilter, SubmissionRow,
+};
+use leptos::prelude::*;
+
+/// The caller's address, for the audit log.
+#[cfg(feature = "ssr")]
+async fn client_ip() -> Option<String> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// What would happen if the signed-in user submitted `action` at `license` now: the key that
+/// would carry it, why it cannot be sent (a missing Metrc permission named exactly), what to
+/// confirm first, whether an admin reviews it.
+#[server(endpoint = "preflight_submission")]
+pub async fn preflight_submission(
+    license: String,
+    action: SubmissionAction,
+) -> Result<Preflight, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+
+    let me = session::require_user().await?;
+    Ok(outbox::preflight(&state()?, me.id, &license, action).await?)
+}
+
+/// "Submit to Metrc": stores the submission (checked first) and queues it, or holds it for an
+/// admin's approval. The body is JSON: `{"input": {"license": "...", "input": {"AdjustPackage":
+/// {...}}, "confirm_facility_key": false}}`.
+#[server(endpoint = "submit", input = leptos::server_fn::codec::Json)]
+pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+
+    let me = session::require_user().await?;
+    Ok(outbox::submit(&state()?, me.id, input).await?)
+}
+
+/// The signed-in user's own submissions, newest first (`page` is 0-based).
+#[server(endpoint = "my_submissions")]
+pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+
+    let me = session::require_user().await?;
+    Ok(outbox::my_submissions(&state()?, me.id, page).await?)
+}
+
+/// Metrc Submissions: one page of the rows the filter selects, newest first. Admin only. The
+/// body is JSON: `{"filter": {"tab": "Failed", "user_id": null, "license": null, "status": null,
+/// "compliant": null, "page": 0}}`.
+#[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json)]
+pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<SubmissionRow>, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(outbox::list(&state()?, &filter).await?)
+}
+
+/// One submission in detail. Admin only.
+#[server(endpoint = "submission_detail")]
+pub async fn submission_detail(id: i64) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    session::require_role(Role::Admin).await?;
+    Ok(outbox::detail(&state()?, id).await?)
+}
+
+/// "Retry": a failed submission (or one waiting for a backoff) is sent again now. Admin only.
+#[server(endpoint = "retry_submission")]
+pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    let me = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await;
+    Ok(outbox::retry(&state()?, &me, ip.as_deref(), id).await?)
+}
+
+/// "Cancel": a submission not sent yet never will be. Admin only.
+#[server(endpoint = "cancel_submission")]
+pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    let me = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await;
+    Ok(outbox::cancel(&state()?, &me, ip.as_deref(), id).await?)
+}
+
+/// "Approve" a submission waiting for review: it is queued (audited). Admin only.
+#[server(endpoint = "approve_submission")]
+pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    let me = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await;
+    Ok(outbox::approve(&state()?, &me, ip.as_deref(), id).await?)
+}
+
+/// "Deny" a submission waiting for review, with a reason (required; audited). Admin only.
+#[server(endpoint = "deny_submission")]
+pub async fn deny_submission(id: i64, reason: String) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    let me = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await;
+    Ok(outbox::deny(&state()?, &me, ip.as_deref(), id, &reason).await?)
+}
+
+/// "Mark accepted" (`accepted: true`) or "Mark not recorded" (queued to be sent again) for a
+/// submission whose outcome is unknown, after looking in Metrc (audited). Admin only.
+#[server(endpoint = "reconcile_submission")]
+pub async fn reconcile_submission(
+    id: i64,
+    accepted: bool,
+) -> Result<types::SubmissionDetail, AppError> {
+    use crate::ssr::{outbox, session, state::state};
+    use crate::types::auth::Role;
+
+    let me = session::require_role(Role::Admin).await?;
+    let ip = client_ip().await;
+    Ok(outbox::reconcile_by_hand(&state()?, &me, ip.as_deref(), id, accepted).await?)
+}

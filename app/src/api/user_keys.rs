@@ -1,0 +1,90 @@
+//! Users' own Metrc keys: on a user's page (admins) and on /profile (the user). `user_id: None`
+//! means the signed-in user. These functions only ever set a user's key, never a facility's
+//! (DESIGN §5); the key travels in request bodies only and no response holds it.
+
+use crate::error::AppError;
+use crate::types::keys::KeyStatus;
+use crate::types::user_keys::{SetUserKeyInput, UserKeyView};
+use leptos::prelude::*;
+use leptos::server_fn::codec::{StreamingText, TextStream};
+
+/// The user a call is about: the signed-in user for `None` or their own id; anyone else only for
+/// admins. Returns the signed-in user and the target's id.
+#[cfg(feature = "ssr")]
+async fn target(user_id: Option<i32>) -> Result<(crate::types::auth::CurrentUser, i32), AppError> {
+    let me = crate::ssr::session::require_user().await?;
+    match user_id {
+        None => Ok((me.clone(), me.id)),
+        Some(id) if id == me.id || me.is_admin() => Ok((me, id)),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// Validates a key for a user live: one `ValidationUpdate` per line (JSON), ending with `Done`
+/// or `Failed`. The first update says whether the key is already held (another user's, or a
+/// facility key).
+#[server(endpoint = "validate_user_key_live", output = StreamingText)]
+pub async fn validate_user_key_live(
+    user_id: Option<i32>,
+    key: String,
+) -> Result<TextStream<AppError>, AppError> {
+    use crate::ssr::{state::state, user_keys};
+    use futures::StreamExt;
+
+    let key = secrecy::SecretString::from(key);
+    let (me, target) = target(user_id).await?;
+    let updates = user_keys::validate_live(&state()?, target, me.is_admin(), key).await?;
+    Ok(TextStream::new(updates.map(|update| {
+        serde_json::to_string(&update)
+            .map(|line| line + "\n")
+            .map_err(|_| AppError::Internal)
+    })))
+}
+
+/// Sets a user's own key ("Update"), validated first. The body is JSON:
+/// `{"input": {"user_id": 3, "key": "...", "confirm_facility_key": false}}`.
+#[server(endpoint = "set_user_key", input = leptos::server_fn::codec::Json)]
+pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppError> {
+    use crate::ssr::{state::state, user_keys};
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    let SetUserKeyInput {
+        user_id,
+        key,
+        confirm_facility_key,
+    } = input;
+    let key = secrecy::SecretString::from(key);
+    let (me, target) = target(user_id).await?;
+    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    Ok(user_keys::set(
+        &state()?,
+        &me,
+        ip.as_deref(),
+        target,
+        key,
+        confirm_facility_key,
+    )
+    .await?)
+}
+
+/// A user's key, masked, with what it reaches and their Metrc permissions.
+#[server(endpoint = "user_key")]
+pub async fn user_key(user_id: Option<i32>) -> Result<UserKeyView, AppError> {
+    use crate::ssr::{state::state, user_keys};
+
+    let (_, target) = target(user_id).await?;
+    Ok(user_keys::view(&state()?, target).await?)
+}
+
+/// The signed-in user's key status (the notice after sign-in), without asking Metrc.
+#[server(endpoint = "my_key_status")]
+pub async fn my_key_status() -> Result<KeyStatus, AppError> {
+    use crate::ssr::{session, state::state, user_keys};
+
+    let me = session::require_user().await?;
+    Ok(user_keys::status(&state()?, me.id).await?)
+}

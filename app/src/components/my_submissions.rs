@@ -1,0 +1,66 @@
+//! "My submissions" under the work screens: the signed-in user's latest submissions, kept fresh
+//! while any is still on its way to Metrc.
+
+use crate::api::submissions::my_submissions;
+use crate::components::error_message::ErrorMessage;
+use crate::pages::submissions::SubmissionTableRow;
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// How often the list is refreshed while a submission is not final.
+const POLL: Duration = Duration::from_secs(2);
+
+#[component]
+pub fn MySubmissions(
+    /// Bumped when the user queues a submission.
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
+    let tick = RwSignal::new(0_u32);
+    let rows = Resource::new(move || (refresh.get(), tick.get()), |_| my_submissions(0));
+    // In the browser: poll while something is still queued, sending or retrying.
+    Effect::new(move || {
+        let unsettled = rows.get().and_then(Result::ok).is_some_and(|page| {
+            page.rows.iter().any(|r| {
+                !r.status.is_final()
+                    && r.status != crate::types::submissions::SubmissionStatus::PendingApproval
+            })
+        });
+        if unsettled {
+            set_timeout(move || tick.update(|t| *t += 1), POLL);
+        }
+    });
+    view! {
+        <section class="my-submissions" aria-labelledby="my-submissions-title">
+            <h2 id="my-submissions-title">"My submissions"</h2>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(page) if page.rows.is_empty() => view! { <p class="muted">"None yet."</p> }.into_any(),
+                        Ok(page) => view! {
+                            <div class="table-wrap">
+                                <table class="submissions">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Time"</th>
+                                            <th scope="col">"Facility"</th>
+                                            <th scope="col">"Action"</th>
+                                            <th scope="col">"Key used"</th>
+                                            <th scope="col">"Compliance"</th>
+                                            <th scope="col">"Status"</th>
+                                            <th scope="col">"Metrc's answer"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=false /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

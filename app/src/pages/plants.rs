@@ -1,0 +1,263 @@
+//! `/inventory/plants`: synced plants of the facilities the user works at; pick plants of one
+//! facility and "Record waste" (method, reason, weight, unit), which becomes a submission.
+
+use crate::api::inventory::{list_plants, my_facilities, reference_lists};
+use crate::components::auth::RequireRole;
+use crate::components::error_message::ErrorMessage;
+use crate::components::my_submissions::MySubmissions;
+use crate::components::paging::{Pager, with_query};
+use crate::components::select_options::select_options;
+use crate::components::submit_box::SubmitBox;
+use crate::pages::packages::{parse_date, parse_number, today};
+use crate::types::inventory::{Page, PlantFilter, PlantRow};
+use crate::types::submissions::{ActionInput, SubmissionAction};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
+
+#[component]
+pub fn PlantsPage() -> impl IntoView {
+    view! {
+        <RequireRole>
+            <Plants />
+        </RequireRole>
+    }
+}
+
+fn href(filter: &PlantFilter) -> String {
+    let mut pairs = Vec::new();
+    if let Some(license) = &filter.license {
+        pairs.push(("license", license.clone()));
+    }
+    if let Some(label) = &filter.label {
+        pairs.push(("label", label.clone()));
+    }
+    if filter.page > 0 {
+        pairs.push(("page", filter.page.to_string()));
+    }
+    with_query("/inventory/plants", &pairs)
+}
+
+#[component]
+fn Plants() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            let text = |name: &str| q.get(name).filter(|v| !v.trim().is_empty());
+            PlantFilter {
+                license: text("license"),
+                label: text("label"),
+                page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+            }
+        })
+    });
+    let plants = Resource::new(move || filter.get(), list_plants);
+    let facilities = Resource::new(|| (), |_| my_facilities());
+    // Picked plants, by license: waste is recorded for one facility at a time.
+    let picked = RwSignal::new(None::<(String, BTreeSet<String>)>);
+    let queued = RwSignal::new(0_u32);
+    view! {
+        <Title text="Plants" />
+        <section class="page" aria-labelledby="plants-title">
+            <h1 id="plants-title">"Plants"</h1>
+            <Form method="GET" action="/inventory/plants" attr:class="filters">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let facilities = facilities.await.unwrap_or_default();
+                        let current = filter.get_untracked();
+                        let license = current.license.clone().unwrap_or_default();
+                        view! {
+                            <label>
+                                "Facility"
+                                <select name="license">
+                                    <option value="" selected=license.is_empty()>"All my facilities"</option>
+                                    {facilities
+                                        .into_iter()
+                                        .map(|(number, name)| {
+                                            let selected = number == license;
+                                            let text = crate::types::facilities::facility_label(&number, &name);
+                                            view! { <option value=number selected=selected>{text}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </label>
+                            <label>"Label" <input type="search" name="label" value=current.label.clone().unwrap_or_default() /></label>
+                        }
+                    })}
+                </Transition>
+                <button type="submit" class="secondary">"Search"</button>
+            </Form>
+            {move || {
+                picked
+                    .get()
+                    .filter(|(_, labels)| !labels.is_empty())
+                    .map(|(license, labels)| view! { <WastePanel license labels on_queued=Callback::new(move |_| { queued.update(|n| *n += 1); picked.set(None); }) /> })
+            }}
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading plants…"</p> }>
+                {move || Suspend::new(async move {
+                    match plants.await {
+                        Ok(page) => view! { <PlantTable page filter=filter.get_untracked() picked /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <MySubmissions refresh=queued />
+        </section>
+    }
+}
+
+#[component]
+fn PlantTable(
+    page: Page<PlantRow>,
+    filter: PlantFilter,
+    picked: RwSignal<Option<(String, BTreeSet<String>)>>,
+) -> impl IntoView {
+    if page.rows.is_empty() {
+        return view! { <p class="empty">"No plants match. Plants appear here once a facility that grows plants has synced with Metrc."</p> }.into_any();
+    }
+    let (total, current, page_size) = (page.total, page.page, page.page_size);
+    let page_href = Callback::new(move |n: u32| {
+        href(&PlantFilter {
+            page: n,
+            ..filter.clone()
+        })
+    });
+    view! {
+        <p class="note">"Pick the plants of one facility, then record their waste above."</p>
+        <div class="table-wrap">
+            <table class="plants">
+                <caption class="visually-hidden">"Plants"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Waste"</th>
+                        <th scope="col">"Label"</th>
+                        <th scope="col">"Strain"</th>
+                        <th scope="col">"Phase"</th>
+                        <th scope="col">"Location"</th>
+                        <th scope="col">"Facility"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .rows
+                        .into_iter()
+                        .map(|p| {
+                            let (license, label) = (p.license_number.clone(), p.label.clone());
+                            let checked = {
+                                let (license, label) = (license.clone(), label.clone());
+                                move || picked.with(|x| x.as_ref().is_some_and(|(l, set)| *l == license && set.contains(&label)))
+                            };
+                            view! {
+                                <tr>
+                                    <td>
+                                        <label class="choice">
+                                            <input
+                                                type="checkbox"
+                                                prop:checked=checked
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    picked.update(|x| {
+                                                        let same = x.as_ref().is_some_and(|(l, _)| *l == license);
+                                                        if !same {
+                                                            *x = Some((license.clone(), BTreeSet::new()));
+                                                        }
+                                                        if let Some((_, set)) = x {
+                                                            if on { set.insert(label.clone()); } else { set.remove(&label); }
+                                                        }
+                                                    });
+                                                }
+                                            />
+                                            <span class="visually-hidden">{format!("Waste {}", p.label)}</span>
+                                        </label>
+                                    </td>
+                                    <th scope="row"><code>{p.label.clone()}</code></th>
+                                    <td>{p.strain.clone().unwrap_or_default()}</td>
+                                    <td>{p.phase.clone()}</td>
+                                    <td>{p.location.clone().unwrap_or_default()}</td>
+                                    <td>{p.license_number.clone()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Pager total page=current page_size noun="plants" href=page_href />
+    }
+    .into_any()
+}
+
+/// "Record waste" for the picked plants of one facility.
+#[component]
+fn WastePanel(
+    license: String,
+    labels: BTreeSet<String>,
+    on_queued: Callback<crate::types::submissions::SubmissionRow>,
+) -> impl IntoView {
+    let lists = {
+        let license = license.clone();
+        Resource::new(move || license.clone(), reference_lists)
+    };
+    let method = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let weight = RwSignal::new(String::new());
+    let unit = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let date = RwSignal::new(today().format("%Y-%m-%d").to_string());
+    let plant_labels: Vec<String> = labels.iter().cloned().collect();
+    let count = plant_labels.len();
+    let build = Callback::new(move |()| -> Result<ActionInput, String> {
+        let weight = parse_number(&weight.get_untracked(), "weight")?;
+        if weight <= 0.0 {
+            return Err("The waste weight must be more than zero.".into());
+        }
+        let (method, reason, unit) = (
+            method.get_untracked(),
+            reason.get_untracked(),
+            unit.get_untracked(),
+        );
+        if method.is_empty() || reason.is_empty() || unit.is_empty() {
+            return Err("Choose the method, the reason and the unit.".into());
+        }
+        let note = note.get_untracked();
+        Ok(ActionInput::RecordPlantWaste {
+            plant_labels: plant_labels.clone(),
+            method,
+            reason,
+            weight,
+            unit,
+            note: (!note.trim().is_empty()).then(|| note.trim().to_owned()),
+            date: parse_date(&date.get_untracked())?,
+        })
+    });
+    view! {
+        <section class="action-panel" aria-labelledby="waste-title">
+            <h2 id="waste-title">{format!("Record waste: {count} {} at {license}", if count == 1 { "plant" } else { "plants" })}</h2>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading Metrc's lists…"</p> }>
+                {move || Suspend::new(async move {
+                    let lists = lists.await;
+                    let (methods, reasons, units) = match &lists {
+                        Ok(l) => (l.waste_methods.clone(), l.waste_reasons.clone(), l.units.clone()),
+                        Err(_) => Default::default(),
+                    };
+                    let error = lists.err().map(|error| view! { <ErrorMessage error /> });
+                    let options = |values: Vec<String>, prompt: &'static str| select_options(values, Some(prompt), None);
+                    view! {
+                        {error}
+                        <div class="form-grid">
+                            <label>"Method" <select required on:change=move |ev| method.set(event_target_value(&ev))>{options(methods, "Choose a method")}</select></label>
+                            <label>"Reason" <select required on:change=move |ev| reason.set(event_target_value(&ev))>{options(reasons, "Choose a reason")}</select></label>
+                            <label>"Weight" <input type="number" step="any" min="0" inputmode="decimal" required prop:value=move || weight.get() on:input=move |ev| weight.set(event_target_value(&ev)) /></label>
+                            <label>"Unit" <select required on:change=move |ev| unit.set(event_target_value(&ev))>{options(units, "Choose a unit")}</select></label>
+                            <label>"Note" <input type="text" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) /></label>
+                            <label>"Date" <input type="date" required prop:value=move || date.get() on:input=move |ev| date.set(event_target_value(&ev)) /></label>
+                        </div>
+                    }
+                })}
+            </Transition>
+            <SubmitBox license action=SubmissionAction::RecordPlantWaste request=build on_queued />
+        </section>
+    }
+}

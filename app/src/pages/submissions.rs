@@ -1,0 +1,256 @@
+//! `/admin/metrc-submissions/<tab>`: "Metrc Submissions". Every submission: who made it, which
+//! key carried it, whether that was compliant, where it stands and Metrc's answer; tabs, filters
+//! (kept in the address, so a filtered view can be shared and exported), paging and "Export CSV".
+//! A row opens its detail.
+
+use crate::api::submissions::list_submissions;
+use crate::api::users::list_users;
+use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::error_message::ErrorMessage;
+use crate::components::paging::{Pager, query_string, with_query};
+use crate::pages::facilities::when;
+use crate::types::inventory::Page;
+use crate::types::submissions::{SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Where the CSV export of a filter is served (admin only).
+pub const EXPORT_PATH: &str = "/admin/metrc-submissions/export.csv";
+
+#[component]
+pub fn SubmissionsPage() -> impl IntoView {
+    view! {
+        <AdminPage>
+            <Submissions />
+        </AdminPage>
+    }
+}
+
+/// The page's address for `filter`.
+fn href(filter: &SubmissionFilter) -> String {
+    let pairs: Vec<(&str, String)> = filter
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| *k != "tab")
+        .collect();
+    with_query(
+        &format!("/admin/metrc-submissions/{}", filter.tab.slug()),
+        &pairs,
+    )
+}
+
+#[component]
+fn Submissions() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let mut filter = query.with(|q| {
+            SubmissionFilter::from_pairs(
+                ["user", "license", "status", "compliant", "page"]
+                    .into_iter()
+                    .filter_map(|name| q.get_str(name).map(|v| (name, v))),
+            )
+        });
+        filter.tab = params
+            .with(|p| p.get("tab").and_then(|t| SubmissionTab::from_slug(&t)))
+            .unwrap_or_default();
+        filter
+    });
+    let rows = Resource::new(move || filter.get(), list_submissions);
+    let export = move || {
+        let mut all_pages = filter.get();
+        all_pages.page = 0;
+        format!("{EXPORT_PATH}?{}", query_string(&all_pages.to_pairs()))
+    };
+    view! {
+        <Title text="Metrc Submissions" />
+        <section class="page" aria-labelledby="submissions-title">
+            <h1 id="submissions-title">"Metrc Submissions"</h1>
+            <nav class="tabs" aria-label="Submission views">
+                {SubmissionTab::ALL
+                    .into_iter()
+                    .map(|tab| {
+                        let to = href(&SubmissionFilter { tab, ..SubmissionFilter::default() });
+                        view! {
+                            <A href=to attr:class="tab">
+                                {tab.label()}
+                            </A>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <Filters filter />
+            <p>
+                <a class="button secondary" href=export download="metrc-submissions.csv">
+                    "Export CSV"
+                </a>
+            </p>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading submissions…"</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(page) => view! { <SubmissionTable page filter=filter.get_untracked() /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// User, facility, status and compliance filters: a GET form, so it works before hydration and
+/// the address always says what is shown.
+#[component]
+fn Filters(filter: Memo<SubmissionFilter>) -> impl IntoView {
+    let users = Resource::new(|| (), |_| list_users());
+    let facilities = use_admin_facilities().0;
+    let action = move || format!("/admin/metrc-submissions/{}", filter.get().tab.slug());
+    view! {
+        <Form method="GET" action=action attr:class="filters">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let users = users.await.unwrap_or_default();
+                    let facilities = facilities.await.unwrap_or_default();
+                    let current = filter.get_untracked();
+                    let user = current.user_id.map(|u| u.to_string()).unwrap_or_default();
+                    let license = current.license.clone().unwrap_or_default();
+                    let status = current.status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+                    let compliant = match current.compliant {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "",
+                    };
+                    view! {
+                        <label>
+                            "User"
+                            <select name="user">
+                                <option value="" selected=user.is_empty()>"All users"</option>
+                                {users
+                                    .into_iter()
+                                    .map(|u| {
+                                        let id = u.id.to_string();
+                                        let selected = id == user;
+                                        view! { <option value=id selected=selected>{u.name}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                        <label>
+                            "Facility"
+                            <select name="license">
+                                <option value="" selected=license.is_empty()>"All facilities"</option>
+                                {facilities
+                                    .into_iter()
+                                    .map(|f| {
+                                        let selected = f.license_number == license;
+                                        let text = crate::types::facilities::facility_label(&f.license_number, &f.name);
+                                        view! { <option value=f.license_number selected=selected>{text}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                        <label>
+                            "Status"
+                            <select name="status">
+                                <option value="" selected=status.is_empty()>"Any status"</option>
+                                {SubmissionStatus::ALL
+                                    .into_iter()
+                                    .map(|s| {
+                                        let selected = s.as_str() == status;
+                                        view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                        <label>
+                            "Compliance"
+                            <select name="compliant">
+                                <option value="" selected=compliant.is_empty()>"Any"</option>
+                                <option value="yes" selected=compliant == "yes">"Compliant"</option>
+                                <option value="no" selected=compliant == "no">"Not compliant"</option>
+                            </select>
+                        </label>
+                    }
+                })}
+            </Transition>
+            <button type="submit" class="secondary">"Apply filters"</button>
+        </Form>
+    }
+}
+
+#[component]
+fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl IntoView {
+    if page.rows.is_empty() {
+        return view! { <p class="empty">"No submissions match."</p> }.into_any();
+    }
+    let (total, current, page_size) = (page.total, page.page, page.page_size);
+    let page_href = Callback::new(move |n: u32| {
+        href(&SubmissionFilter {
+            page: n,
+            ..filter.clone()
+        })
+    });
+    view! {
+        <div class="table-wrap">
+            <table class="submissions">
+                <caption class="visually-hidden">"Submissions"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Time"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Facility"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"Key used"</th>
+                        <th scope="col">"Compliance"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Metrc's answer"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=true /> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Pager total page=current page_size noun="submissions" href=page_href />
+    }
+    .into_any()
+}
+
+/// One submission as a table row; admins' rows link to the detail and name the user.
+#[component]
+pub fn SubmissionTableRow(
+    row: SubmissionRow,
+    /// Admins' view: a user column and a link to the detail.
+    #[prop(default = true)]
+    show_user: bool,
+) -> impl IntoView {
+    let detail = format!("/admin/metrc-submissions/detail/{}", row.id);
+    let time = when(Some(row.created_at));
+    let compliant = row.compliant;
+    let status_class = match row.status {
+        SubmissionStatus::Accepted => "status status-ok",
+        SubmissionStatus::Rejected | SubmissionStatus::Failed | SubmissionStatus::Unknown => {
+            "status status-danger"
+        }
+        _ => "status",
+    };
+    view! {
+        <tr>
+            <td>
+                {if show_user {
+                    view! { <A href=detail attr:class="row-link">{time}</A> }.into_any()
+                } else {
+                    time.into_any()
+                }}
+            </td>
+            {show_user.then(|| view! { <td>{row.user_name}</td> })}
+            <td>{row.license_number}</td>
+            <td>{row.action.label()} <span class="note">{row.subject}</span></td>
+            <td>{row.key_used.label()}</td>
+            <td class:status-danger=!compliant>{if compliant { "Compliant" } else { "Not compliant" }}</td>
+            <td class=status_class>{row.status.label()}</td>
+            <td class="metrc-answer">{row.metrc_answer.unwrap_or_default()}</td>
+        </tr>
+    }
+}

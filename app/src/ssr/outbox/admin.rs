@@ -1,0 +1,395 @@
+//! Metrc Submissions for admins: the list (filters, tabs, pages), one submission in detail, and
+//! the decisions on it: Retry, Cancel, Approve, Deny (with a reason) and, for an unknown outcome,
+//! "Mark accepted" / "Mark not recorded". Every decision is one conditional status change and one
+//! audit event, in one transaction.
+
+use super::queue::ROWS_PER_PAGE;
+use super::view::{self, CANCEL_FROM, RETRY_FROM};
+use super::{AUDIT_APPROVE, AUDIT_CANCEL, AUDIT_DENY, AUDIT_RECONCILE, AUDIT_RETRY, OutboxError};
+use crate::ssr::queries::audit_events::{self, NewAuditEvent};
+use crate::ssr::queries::submission_attempts;
+use crate::ssr::queries::submissions::{self, Change, Selection};
+use crate::ssr::state::AppState;
+use crate::types::auth::CurrentUser;
+use crate::types::inventory::Page;
+use crate::types::submissions::{
+    SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
+};
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+
+/// Longest reason for a denial.
+const MAX_REASON_CHARS: usize = 500;
+
+/// The statuses of each tab (empty: any). "Failed" gathers what did not go through, or may not
+/// have: `Failed`, `Rejected` and `Unknown`.
+fn tab_statuses(tab: SubmissionTab) -> Vec<SubmissionStatus> {
+    match tab {
+        SubmissionTab::All | SubmissionTab::NotCompliant => Vec::new(),
+        SubmissionTab::PendingApproval => vec![SubmissionStatus::PendingApproval],
+        SubmissionTab::Failed => vec![
+            SubmissionStatus::Failed,
+            SubmissionStatus::Rejected,
+            SubmissionStatus::Unknown,
+        ],
+    }
+}
+
+/// The rows a filter selects; `None` when its parts contradict each other (nothing matches).
+pub fn selection(filter: &SubmissionFilter) -> Option<Selection> {
+    let mut statuses = tab_statuses(filter.tab);
+    if let Some(status) = filter.status {
+        if !statuses.is_empty() && !statuses.contains(&status) {
+            return None;
+        }
+        statuses = vec![status];
+    }
+    let mut compliant = filter.compliant;
+    if filter.tab == SubmissionTab::NotCompliant {
+        if compliant == Some(true) {
+            return None;
+        }
+        compliant = Some(false);
+    }
+    Some(Selection {
+        user_id: filter.user_id,
+        license_number: filter
+            .license
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned),
+        statuses,
+        compliant,
+    })
+}
+
+pub(super) async fn page_of(
+    state: &AppState,
+    selection: &Selection,
+    page: u32,
+) -> Result<Page<SubmissionRow>, OutboxError> {
+    let (models, total) = submissions::page(
+        &state.db,
+        selection,
+        u64::from(page),
+        u64::from(ROWS_PER_PAGE),
+    )
+    .await?;
+    let names = submissions::user_names(&state.db, models.iter().map(|m| m.user_id)).await?;
+    Ok(Page {
+        rows: models.iter().map(|m| view::row(m, &names)).collect(),
+        total,
+        page,
+        page_size: ROWS_PER_PAGE,
+    })
+}
+
+/// One page of Metrc Submissions, newest first.
+pub async fn list(
+    state: &AppState,
+    filter: &SubmissionFilter,
+) -> Result<Page<SubmissionRow>, OutboxError> {
+    match selection(filter) {
+        Some(selection) => page_of(state, &selection, filter.page).await,
+        None => Ok(Page {
+            rows: Vec::new(),
+            total: 0,
+            page: filter.page,
+            page_size: ROWS_PER_PAGE,
+        }),
+    }
+}
+
+/// Every row a filter selects (paging ignored), newest first, at most `limit`.
+pub async fn all_rows(
+    state: &AppState,
+    filter: &SubmissionFilter,
+    limit: u64,
+) -> Result<Vec<SubmissionRow>, OutboxError> {
+    let Some(selection) = selection(filter) else {
+        return Ok(Vec::new());
+    };
+    let models = submissions::all(&state.db, &selection, limit).await?;
+    let names = submissions::user_names(&state.db, models.iter().map(|m| m.user_id)).await?;
+    Ok(models.iter().map(|m| view::row(m, &names)).collect())
+}
+
+/// One submission: request and response bodies, attempts, decision, what may be done with it.
+pub async fn detail(state: &AppState, id: i64) -> Result<SubmissionDetail, OutboxError> {
+    let model = submissions::find(&state.db, id)
+        .await?
+        .ok_or(OutboxError::NotFound)?;
+    let names = submissions::user_names(&state.db, [model.user_id]).await?;
+    let attempts = submission_attempts::for_submission(&state.db, id).await?;
+    Ok(view::detail(&model, &names, &attempts))
+}
+
+/// An admin's decision: `id` moves from one of `from` to `to` (else `Conflict`), audited.
+struct Decision<'a> {
+    from: &'a [SubmissionStatus],
+    to: SubmissionStatus,
+    verb: &'static str,
+    audit_action: &'static str,
+    change: Change,
+    reason: Option<&'a str>,
+}
+
+async fn decide(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+    decision: Decision<'_>,
+) -> Result<SubmissionDetail, OutboxError> {
+    let before = submissions::find(&state.db, id)
+        .await?
+        .ok_or(OutboxError::NotFound)?;
+    let txn = state.db.begin().await?;
+    let moved =
+        submissions::transition(&txn, id, decision.from, decision.to, decision.change).await?;
+    if !moved {
+        txn.rollback().await?;
+        let now = submissions::find(&state.db, id)
+            .await?
+            .map(|m| view::status_of(&m))
+            .unwrap_or(SubmissionStatus::Unknown);
+        return Err(OutboxError::Conflict {
+            now,
+            verb: decision.verb,
+        });
+    }
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor.id),
+            actor_ip: ip,
+            action: decision.audit_action,
+            subject: &format!("submission:{id}"),
+            detail: serde_json::json!({
+                "submission_id": id,
+                "license": before.license_number,
+                "user_id": before.user_id,
+                "action": before.action,
+                "from": before.status,
+                "to": decision.to.as_str(),
+                "reason": decision.reason,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        submission = id,
+        actor_user_id = actor.id,
+        from = %before.status,
+        to = decision.to.as_str(),
+        "submission decided by an admin"
+    );
+    if decision.to == SubmissionStatus::Queued {
+        state.outbox.wake();
+    }
+    detail(state, id).await
+}
+
+fn queued_now(message: String, decision: Option<String>, actor: &CurrentUser) -> Change {
+    Change {
+        message: Some(Some(message)),
+        next_attempt_at: Some(Some(Utc::now())),
+        decision: decision.map(Some),
+        decided_by: Some(Some(actor.id)),
+        ..Default::default()
+    }
+}
+
+/// "Retry": a failed (or backing-off) submission is queued to be sent now.
+pub async fn retry(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+) -> Result<SubmissionDetail, OutboxError> {
+    decide(
+        state,
+        actor,
+        ip,
+        id,
+        Decision {
+            from: &RETRY_FROM,
+            to: SubmissionStatus::Queued,
+            verb: "retried",
+            audit_action: AUDIT_RETRY,
+            change: queued_now(format!("Queued again by {}.", actor.name), None, actor),
+            reason: None,
+        },
+    )
+    .await
+}
+
+/// "Cancel": a submission not sent (and not possibly in Metrc) will never be.
+pub async fn cancel(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+) -> Result<SubmissionDetail, OutboxError> {
+    decide(
+        state,
+        actor,
+        ip,
+        id,
+        Decision {
+            from: &CANCEL_FROM,
+            to: SubmissionStatus::Cancelled,
+            verb: "cancelled",
+            audit_action: AUDIT_CANCEL,
+            change: Change {
+                message: Some(Some(format!(
+                    "Cancelled by {}: not sent to Metrc.",
+                    actor.name
+                ))),
+                decided_by: Some(Some(actor.id)),
+                next_attempt_at: Some(None),
+                ..Default::default()
+            },
+            reason: None,
+        },
+    )
+    .await
+}
+
+/// "Approve": a submission waiting for review is queued.
+pub async fn approve(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+) -> Result<SubmissionDetail, OutboxError> {
+    let text = format!("Approved by {}.", actor.name);
+    decide(
+        state,
+        actor,
+        ip,
+        id,
+        Decision {
+            from: &[SubmissionStatus::PendingApproval],
+            to: SubmissionStatus::Queued,
+            verb: "approved",
+            audit_action: AUDIT_APPROVE,
+            change: queued_now(text.clone(), Some(text), actor),
+            reason: None,
+        },
+    )
+    .await
+}
+
+/// "Deny": a submission waiting for review is never sent; the reason is required and shown.
+pub async fn deny(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+    reason: &str,
+) -> Result<SubmissionDetail, OutboxError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(OutboxError::BadInput(
+            "Give a reason for denying it: the user sees it.".into(),
+        ));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(OutboxError::BadInput(format!(
+            "The reason is too long ({MAX_REASON_CHARS} characters at most)."
+        )));
+    }
+    let text = format!("Denied by {}: {reason}", actor.name);
+    decide(
+        state,
+        actor,
+        ip,
+        id,
+        Decision {
+            from: &[SubmissionStatus::PendingApproval],
+            to: SubmissionStatus::Denied,
+            verb: "denied",
+            audit_action: AUDIT_DENY,
+            change: Change {
+                message: Some(Some(text.clone())),
+                decision: Some(Some(text)),
+                decided_by: Some(Some(actor.id)),
+                next_attempt_at: Some(None),
+                ..Default::default()
+            },
+            reason: Some(reason),
+        },
+    )
+    .await
+}
+
+/// "Mark accepted" / "Mark not recorded" for an unknown outcome, after the admin looked in
+/// Metrc: accepted, or queued to be sent again.
+pub async fn reconcile_by_hand(
+    state: &AppState,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+    id: i64,
+    accepted: bool,
+) -> Result<SubmissionDetail, OutboxError> {
+    let (to, text) = if accepted {
+        (
+            SubmissionStatus::Accepted,
+            format!("Marked accepted by {} after checking Metrc.", actor.name),
+        )
+    } else {
+        (
+            SubmissionStatus::Queued,
+            format!(
+                "Marked not recorded by {} after checking Metrc: queued to be sent again.",
+                actor.name
+            ),
+        )
+    };
+    decide(
+        state,
+        actor,
+        ip,
+        id,
+        Decision {
+            from: &[SubmissionStatus::Unknown],
+            to,
+            verb: "reconciled",
+            audit_action: AUDIT_RECONCILE,
+            change: queued_now(text.clone(), Some(text), actor),
+            reason: Some(if accepted { "accepted" } else { "not recorded" }),
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabs_and_filters_combine() {
+        let failed = SubmissionFilter {
+            tab: SubmissionTab::Failed,
+            ..Default::default()
+        };
+        assert_eq!(selection(&failed).unwrap().statuses.len(), 3);
+        let contradiction = SubmissionFilter {
+            tab: SubmissionTab::PendingApproval,
+            status: Some(SubmissionStatus::Accepted),
+            ..Default::default()
+        };
+        assert!(selection(&contradiction).is_none());
+        let not_compliant = SubmissionFilter {
+            tab: SubmissionTab::NotCompliant,
+            license: Some("  ".into()),
+            ..Default::default()
+        };
+        let s = selection(&not_compliant).unwrap();
+        assert_eq!(s.compliant, Some(false));
+        assert_eq!(s.license_number, None);
+    }
+}

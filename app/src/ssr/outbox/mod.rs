@@ -1,0 +1,223 @@
+//! The outbox (DESIGN §8): every write Tracekeeper sends to Metrc on a user's behalf is stored as
+//! a submission before anything is sent, then sent by a background worker in order per facility.
+//!
+//! - [`preflight`]: before anything is queued, which key would carry it (the user's own valid
+//!   key, else the facility key with the user's confirmation, not compliant), whether the user's
+//!   Metrc permissions include what the action needs (named exactly), and whether an admin must
+//!   approve it first.
+//! - [`queue`]: checks the user's input and stores the submission (`Queued`, or
+//!   `Pending approval` for users flagged "requires review").
+//! - [`send`]: the worker's side. Rows of one facility go in id order; consecutive rows of the
+//!   same action carried by the same key share one call (at most [`metrc::MAX_WRITE_ROWS`]).
+//!   Rows are marked `Sending` and committed before the call, so a crash never resends blindly:
+//!   start-up turns `Sending` into `Unknown` ([`recover_interrupted`]).
+//! - [`reconcile`]: an `Unknown` row is settled from Metrc's data where it tells (a finished or
+//!   moved package; a package untouched since the write was sent), else by an admin.
+//! - [`admin`]: Metrc Submissions: listing with filters and tabs, detail, Retry, Cancel,
+//!   Approve, Deny, reconcile by hand. [`csv`]: the export.
+//!
+//! Keys are decrypted only for the call that needs them and never logged or stored here.
+
+pub mod admin;
+pub mod csv;
+pub mod preflight;
+pub mod queue;
+pub mod reconcile;
+pub mod send;
+mod view;
+
+pub use admin::{approve, cancel, deny, detail, list, reconcile_by_hand, retry};
+pub use preflight::preflight;
+pub use queue::{hold_for_user, my_submissions, submit};
+pub use reconcile::reconcile_due;
+pub use send::{drain, due_facilities, recover_interrupted};
+
+use super::vault::VaultError;
+use crate::error::AppError;
+use crate::types::submissions::SubmissionStatus;
+use sea_orm::DbErr;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Audit actions of the admin decisions on submissions.
+pub const AUDIT_APPROVE: &str = "submission.approve";
+pub const AUDIT_DENY: &str = "submission.deny";
+pub const AUDIT_RETRY: &str = "submission.retry";
+pub const AUDIT_CANCEL: &str = "submission.cancel";
+pub const AUDIT_RECONCILE: &str = "submission.reconcile";
+
+/// How the outbox behaves. Read from the configuration at start; tests and benchmarks may change
+/// it at run time through [`OutboxHandle::update`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxSettings {
+    /// "Require a personal Metrc key to submit" (`TRACEKEEPER_REQUIRE_PERSONAL_KEY`): a user
+    /// without a valid key of their own cannot submit at all, instead of falling back to the
+    /// facility key.
+    pub require_personal_key: bool,
+    /// The longest the worker waits for Metrc's answer to a write
+    /// (`TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS`); past it the outcome is `Unknown`.
+    pub write_timeout: Duration,
+    /// How long after an unanswered write was sent Metrc's data may say it was not recorded
+    /// (`TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS`): a call still inside Metrc could land until
+    /// then. A finished or moved package says "recorded" at once.
+    pub reconcile_after: Duration,
+    /// First backoff after a 429 or 5xx (doubled per attempt; a `Retry-After` wins).
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Tries before a submission Metrc keeps failing becomes `Failed` (an admin may Retry it).
+    pub max_attempts: u32,
+    /// How often the worker looks for due retries and unknown outcomes without being woken.
+    pub poll_every: Duration,
+    /// Facilities sent to at once (one call at a time per facility, to keep their order).
+    pub concurrent_facilities: usize,
+    /// Nothing is sent while set (benchmarks queue everything first).
+    pub paused: bool,
+}
+
+/// Default of [`OutboxSettings::write_timeout`], in seconds.
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 30;
+/// Default of [`OutboxSettings::reconcile_after`], in seconds.
+pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 120;
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            require_personal_key: false,
+            write_timeout: Duration::from_secs(DEFAULT_WRITE_TIMEOUT_SECS),
+            reconcile_after: Duration::from_secs(DEFAULT_RECONCILE_AFTER_SECS),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            max_attempts: 12,
+            poll_every: Duration::from_secs(1),
+            concurrent_facilities: 8,
+            paused: false,
+        }
+    }
+}
+
+/// The outbox's shared handle in `AppState`: its settings, and the signal that wakes the worker
+/// when something is queued.
+#[derive(Debug, Default)]
+pub struct OutboxHandle {
+    wake: Notify,
+    settings: Mutex<OutboxSettings>,
+}
+
+impl OutboxHandle {
+    pub fn new(settings: OutboxSettings) -> OutboxHandle {
+        OutboxHandle {
+            wake: Notify::new(),
+            settings: Mutex::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> OutboxSettings {
+        self.settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Changes the settings (and wakes the worker to apply them).
+    pub fn update(&self, change: impl FnOnce(&mut OutboxSettings)) {
+        change(
+            &mut self
+                .settings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        self.wake();
+    }
+
+    /// Tells the worker something is ready to send.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Completes when [`OutboxHandle::wake`] was called (since the last time this completed).
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+}
+
+/// Which key carries a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// The acting user's own key.
+    User,
+    /// The facility's key (its owner shows in Metrc).
+    Facility,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::User => "user",
+            KeyKind::Facility => "facility",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<KeyKind> {
+        match value {
+            "user" => Some(KeyKind::User),
+            "facility" => Some(KeyKind::Facility),
+            _ => None,
+        }
+    }
+}
+
+/// Why an outbox operation did not happen. No variant holds a key.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The user's input cannot be sent as it is; the text says what to fix.
+    #[error("{0}")]
+    BadInput(String),
+    /// The pre-flight check refuses it; the text says why.
+    #[error("{0}")]
+    Blocked(String),
+    /// The facility key would carry it: the user must confirm first; the text is the warning.
+    #[error("{0}")]
+    NeedsConfirmation(String),
+    #[error("unknown or deactivated user")]
+    UnknownUser,
+    #[error("unknown facility {0}")]
+    UnknownFacility(String),
+    #[error("no such submission")]
+    NotFound,
+    /// The submission is not (or no longer) in a status that allows this.
+    #[error("the submission is {now:?}; it cannot be {verb}")]
+    Conflict {
+        now: SubmissionStatus,
+        verb: &'static str,
+    },
+    #[error("key vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<OutboxError> for AppError {
+    fn from(err: OutboxError) -> Self {
+        match err {
+            OutboxError::BadInput(text) | OutboxError::Blocked(text) => AppError::BadInput(text),
+            OutboxError::NeedsConfirmation(warning) => AppError::BadInput(format!(
+                "{warning} Confirm that you understand to submit anyway."
+            )),
+            OutboxError::UnknownUser => AppError::Unauthenticated,
+            OutboxError::UnknownFacility(license) => AppError::BadInput(format!(
+                "Tracekeeper does not know the facility {license}: an admin adds it with its facility key on the Integrations page."
+            )),
+            OutboxError::NotFound => AppError::NotFound,
+            OutboxError::Conflict { now, verb } => AppError::BadInput(format!(
+                "This submission is {}: it cannot be {verb} now. Reload to see where it stands.",
+                now.label()
+            )),
+            OutboxError::Vault(err) => {
+                tracing::error!(error = %err, "key vault error");
+                AppError::Internal
+            }
+            OutboxError::Db(err) => err.into(),
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The `submissions` table: the outbox. Every status change is one conditional `UPDATE` (the row
+//! must still be in an expected status), so the worker and admins never overwrite each other's
+//! decisions and SQLite never has to upgrade a read transaction to a write.
+
+use super::super::entities::submissions::{self, Entity as Submissions};
+use super::super::entities::users::{self, Entity as Users};
+use crate::types::submissions::SubmissionStatus;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use std::collections::HashMap;
+
+/// A submission as it is stored before anything is sent.
+pub struct NewSubmissionRow<'a> {
+    pub idempotency_key: &'a str,
+    pub user_id: i32,
+    pub license_number: &'a str,
+    pub action: &'a str,
+    /// The Metrc row (JSON text).
+    pub request: String,
+    pub key_kind: &'a str,
+    pub key_owner: &'a str,
+    pub compliant: bool,
+    pub status: SubmissionStatus,
+    pub message: Option<String>,
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewSubmissionRow<'_>,
+) -> Result<submissions::Model, DbErr> {
+    let now = Utc::now();
+    submissions::ActiveModel {
+        idempotency_key: Set(new.idempotency_key.to_owned()),
+        user_id: Set(new.user_id),
+        license_number: Set(new.license_number.to_owned()),
+        action: Set(new.action.to_owned()),
+        request: Set(new.request),
+        key_kind: Set(new.key_kind.to_owned()),
+        key_owner: Set(new.key_owner.to_owned()),
+        compliant: Set(new.compliant),
+        status: Set(new.status.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(now)),
+        metrc_status: Set(None),
+        metrc_response: Set(None),
+        message: Set(new.message),
+        decision: Set(None),
+        decided_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<submissions::Model>, DbErr> {
+    Submissions::find_by_id(id).one(db).await
+}
+
+fn statuses(list: &[SubmissionStatus]) -> Vec<&'static str> {
+    list.iter().map(|s| s.as_str()).collect()
+}
+
+/// Which rows a listing or export shows (all conditions together).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub user_id: Option<i32>,
+    pub license_number: Option<String>,
+    /// Any of these statuses; empty: any status.
+    pub statuses: Vec<SubmissionStatus>,
+    pub compliant: Option<bool>,
+}
+
+impl Selection {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(user) = self.user_id {
+            all = all.add(submissions::Column::UserId.eq(user));
+        }
+        if let Some(license) = &self.license_number {
+            all = all.add(submissions::Column::LicenseNumber.eq(license.trim()));
+        }
+        if !self.statuses.is_empty() {
+            all = all.add(submissions::Column::Status.is_in(statuses(&self.statuses)));
+        }
+        if let Some(compliant) = self.compliant {
+            all = all.add(submissions::Column::Compliant.eq(compliant));
+        }
+        all
+    }
+}
+
+/// One page of the selected rows, newest first, and how many there are in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    selection: &Selection,
+    page: u64,
+    page_size: u64,
+) -> Result<(Vec<submissions::Model>, u64), DbErr> {
+    let query = Submissions::find()
+        .filter(selection.condition())
+        .order_by_desc(submissions::Column::Id);
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .offset(page * page_size)
+        .limit(page_size)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Every selected row, newest first, at most `limit` (the CSV export).
+pub async fn all(
+    db: &impl ConnectionTrait,
+    selection: &Selection,
+    limit: u64,
+) -> Result<Vec<submissions::Model>, DbErr> {
+    Submissions::find()
+        .filter(selection.condition())
+        .order_by_desc(submissions::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The names of these users, by id.
+pub async fn user_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i32>,
+) -> Result<HashMap<i32, String>, DbErr> {
+    let mut ids: Vec<i32> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(Users::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::Name)
+        .filter(users::Column::Id.is_in(ids))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The statuses of the send queue: waiting their turn at Metrc.
+const IN_QUEUE: [SubmissionStatus; 2] = [SubmissionStatus::Queued, SubmissionStatus::Retrying];
+
+/// The facilities whose queue has something, with the id of its oldest row (the head, which is
+/// sent first: facilities are served in order).
+pub async fn queue_heads(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    Submissions::find()
+        .select_only()
+        .column(submissions::Column::LicenseNumber)
+        .column_as(submissions::Column::Id.min(), "head")
+        .filter(submissions::Column::Status.is_in(statuses(&IN_QUEUE)))
+        .group_by(submissions::Column::LicenseNumber)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await
+}
+
+/// The rows with these ids.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<submissions::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Submissions::find()
+        .filter(submissions::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(submissions::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The first `limit` rows of the facility's queue, oldest first.
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    limit: u64,
+) -> Result<Vec<submissions::Model>, DbErr> {
+    Submissions::find()
+        .filter(submissions::Column::LicenseNumber.eq(license_number))
+        .filter(submissions::Column::Status.is_in(statuses(&IN_QUEUE)))
+        .order_by_asc(submissions::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Marks the rows `Sending` (one more attempt, sent now) if they are still in the queue; returns
+/// how many were. Committed before Metrc is called: a crash from here on leaves them `Sending`,
+/// which start-up turns into `Unknown`, never into a blind resend.
+pub async fn mark_sending(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(Submissions::update_many()
+        .col_expr(
+            submissions::Column::Status,
+            Expr::value(SubmissionStatus::Sending.as_str()),
+        )
+        .col_expr(
+            submissions::Column::Attempts,
+            Expr::col(submissions::Column::Attempts).add(1),
+        )
+        .col_expr(submissions::Column::SentAt, Expr::value(now))
+        .col_expr(submissions::Column::UpdatedAt, Expr::value(now))
+        .filter(submissions::Column::Id.is_in(ids.iter().copied()))
+        .filter(submissions::Column::Status.is_in(statuses(&IN_QUEUE)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// One more attempt for rows already `Sending` (rows sent again at once, one by one, after
+/// Metrc refused their call as a whole).
+pub async fn count_attempt(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(Submissions::update_many()
+        .col_expr(
+            submissions::Column::Attempts,
+            Expr::col(submissions::Column::Attempts).add(1),
+        )
+        .col_expr(submissions::Column::SentAt, Expr::value(now))
+        .col_expr(submissions::Column::UpdatedAt, Expr::value(now))
+        .filter(submissions::Column::Id.is_in(ids.iter().copied()))
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// What becomes of a row after a status change.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub metrc_status: Option<Option<i32>>,
+    pub metrc_response: Option<Option<String>>,
+    pub message: Option<Option<String>>,
+    pub next_attempt_at: Option<Option<DateTime<Utc>>>,
+    pub decision: Option<Option<String>>,
+    pub decided_by: Option<Option<i32>>,
+}
+
+/// Moves row `id` to `to` if it is in one of `from`, with the fields of `change`; returns whether
+/// it was.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from: &[SubmissionStatus],
+    to: SubmissionStatus,
+    change: Change,
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let mut row = submissions::ActiveModel {
+        status: Set(to.as_str().to_owned()),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    if let Some(v) = change.metrc_status {
+        row.metrc_status = Set(v);
+    }
+    if let Some(v) = change.metrc_response {
+        row.metrc_response = Set(v);
+    }
+    if let Some(v) = change.message {
+        row.message = Set(v);
+    }
+    if let Some(v) = change.next_attempt_at {
+        row.next_attempt_at = Set(v);
+    }
+    if let Some(v) = change.decision {
+        row.decision = Set(v);
+    }
+    if let Some(v) = change.decided_by {
+        row.decided_by = Set(v);
+    }
+    Ok(Submissions::update_many()
+        .set(row)
+        .filter(submissions::Column::Id.eq(id))
+        .filter(submissions::Column::Status.is_in(statuses(from)))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Every row still `Sending`: at start-up, the calls a stopped server left without an answer.
+pub async fn sending(db: &impl ConnectionTrait) -> Result<Vec<submissions::Model>, DbErr> {
+    Submissions::find()
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending.as_str()))
+        .order_by_asc(submissions::Column::Id)
+        .all(db)
+        .await
+}
+
+/// `Unknown` rows due for another look at Metrc's data, oldest first.
+pub async fn unknown_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<submissions::Model>, DbErr> {
+    Submissions::find()
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Unknown.as_str()))
+        .filter(
+            Condition::any()
+                .add(submissions::Column::NextAttemptAt.is_null())
+                .add(submissions::Column::NextAttemptAt.lte(now)),
+        )
+        .order_by_asc(submissions::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Puts the user's queued and retrying rows on hold for an admin (`Pending approval`); returns
+/// how many.
+pub async fn hold_for_user(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    message: &str,
+) -> Result<u64, DbErr> {
+    Ok(Submissions::update_many()
+        .set(submissions::ActiveModel {
+            status: Set(SubmissionStatus::PendingApproval.as_str().to_owned()),
+            message: Set(Some(message.to_owned())),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .filter(submissions::Column::UserId.eq(user_id))
+        .filter(submissions::Column::Status.is_in(statuses(&IN_QUEUE)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// How many rows have each status.
+pub async fn count_by_status(db: &impl ConnectionTrait) -> Result<HashMap<String, u64>, DbErr> {
+    Ok(Submissions::find()
+        .select_only()
+        .column(submissions::Column::Status)
+        .column_as(submissions::Column::Id.count(), "n")
+        .group_by(submissions::Column::Status)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(status, n)| (status, u64::try_from(n).unwrap_or_default()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+    use crate::ssr::queries::users::{self as user_queries, NewUser};
+    use crate::types::auth::Role;
+
+    async fn user(db: &impl ConnectionTrait) -> i32 {
+        user_queries::insert(
+            db,
+            NewUser {
+                email: "sam@example.test",
+                name: "Sam Sender",
+                password_hash: "hash".into(),
+                role: Role::Employee,
+                can_submit: true,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    fn new_row(key: &str, user_id: i32, license: &str) -> NewSubmissionRow<'static> {
+        NewSubmissionRow {
+            idempotency_key: Box::leak(key.to_owned().into_boxed_str()),
+            user_id,
+            license_number: Box::leak(license.to_owned().into_boxed_str()),
+            action: "finish_package",
+            request: r#"{"Label":"L1","ActualDate":"2026-01-02"}"#.into(),
+            key_kind: "user",
+            key_owner: "Sam Sender",
+            compliant: true,
+            status: SubmissionStatus::Queued,
+            message: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_served_in_order_and_only_queued_rows_are_marked_sending() {
+        let db = test_db::fresh().await;
+        let sam = user(&db).await;
+        let a = insert(&db, new_row("k1", sam, "A-1")).await.unwrap();
+        let b = insert(&db, new_row("k2", sam, "A-1")).await.unwrap();
+        let c = insert(&db, new_row("k3", sam, "B-2")).await.unwrap();
+        assert!(
+            insert(&db, new_row("k1", sam, "A-1")).await.is_err(),
+            "idempotency keys are unique"
+        );
+
+        let mut heads = queue_heads(&db).await.unwrap();
+        heads.sort();
+        assert_eq!(heads, vec![("A-1".into(), a.id), ("B-2".into(), c.id)]);
+        let queued = queue(&db, "A-1", 10).await.unwrap();
+        assert_eq!(
+            queued.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![a.id, b.id]
+        );
+
+        assert!(
+            transition(
+                &db,
+                b.id,
+                &[SubmissionStatus::Queued],
+                SubmissionStatus::Cancelled,
+                Change::default()
+            )
+            .await
+            .unwrap()
+        );
+        assert_eq!(
+            mark_sending(&db, &[a.id, b.id], Utc::now()).await.unwrap(),
+            1
+        );
+        let sent = find(&db, a.id).await.unwrap().unwrap();
+        assert_eq!(sent.status, "sending");
+        assert_eq!(sent.attempts, 1);
+        assert!(sent.sent_at.is_some());
+        assert_eq!(sending(&db).await.unwrap().len(), 1);
+        // Cancelling a row being sent is refused by the condition.
+        assert!(
+            !transition(
+                &db,
+                a.id,
+                &[SubmissionStatus::Queued],
+                SubmissionStatus::Cancelled,
+                Change::default()
+            )
+            .await
+            .unwrap()
+        );
+
+        assert_eq!(hold_for_user(&db, sam, "held").await.unwrap(), 1);
+        assert_eq!(
+            find(&db, c.id).await.unwrap().unwrap().status,
+            "pending_approval"
+        );
+        let counts = count_by_status(&db).await.unwrap();
+        assert_eq!(counts.get("sending"), Some(&1));
+        assert_eq!(counts.get("cancelled"), Some(&1));
+
+        let (rows, total) = page(
+            &db,
+            &Selection {
+                license_number: Some("A-1".into()),
+                ..Default::default()
+            },
+            0,
+            1,
+        )
+        .await
+        .unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(rows[0].id, b.id, "newest first");
+        assert_eq!(
+            user_names(&db, [sam, sam]).await.unwrap()[&sam],
+            "Sam Sender"
+        );
+    }
+}

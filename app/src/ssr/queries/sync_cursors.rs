@@ -1,0 +1,89 @@
+//! The `sync_cursors` table: for each license and Metrc list, the `lastModifiedEnd` up to which
+//! every record is stored. Sync resumes from here (DESIGN §8).
+
+use super::super::entities::sync_cursors::{self, Entity as SyncCursors};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use std::collections::HashMap;
+
+/// The cursors of one license, by list name.
+pub async fn for_license(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+) -> Result<HashMap<String, DateTime<Utc>>, DbErr> {
+    Ok(SyncCursors::find()
+        .filter(sync_cursors::Column::LicenseNumber.eq(license_number))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.resource, c.last_modified_end))
+        .collect())
+}
+
+/// Every cursor, by license and then list name (one query for the scheduler's pass).
+pub async fn all(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<String, HashMap<String, DateTime<Utc>>>, DbErr> {
+    let mut out: HashMap<String, HashMap<String, DateTime<Utc>>> = HashMap::new();
+    for c in SyncCursors::find().all(db).await? {
+        out.entry(c.license_number)
+            .or_default()
+            .insert(c.resource, c.last_modified_end);
+    }
+    Ok(out)
+}
+
+/// Moves (or creates) the cursor of one list.
+pub async fn set(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resource: &str,
+    last_modified_end: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    SyncCursors::insert(sync_cursors::ActiveModel {
+        license_number: Set(license_number.to_owned()),
+        resource: Set(resource.to_owned()),
+        last_modified_end: Set(last_modified_end),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            sync_cursors::Column::LicenseNumber,
+            sync_cursors::Column::Resource,
+        ])
+        .update_columns([
+            sync_cursors::Column::LastModifiedEnd,
+            sync_cursors::Column::UpdatedAt,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+    use chrono::TimeZone;
+
+    #[tokio::test]
+    async fn one_cursor_per_license_and_list_moved_in_place() {
+        let db = test_db::fresh().await;
+        let t = |h| Utc.with_ymd_and_hms(2026, 1, 1, h, 0, 0).unwrap();
+        set(&db, "A-1", "PackagesActive", t(1)).await.unwrap();
+        set(&db, "A-1", "PackagesActive", t(2)).await.unwrap();
+        set(&db, "A-1", "ItemsActive", t(3)).await.unwrap();
+        set(&db, "B-2", "PackagesActive", t(4)).await.unwrap();
+        let a = for_license(&db, "A-1").await.unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a["PackagesActive"], t(2));
+        assert_eq!(a["ItemsActive"], t(3));
+        let every = all(&db).await.unwrap();
+        assert_eq!(every["B-2"]["PackagesActive"], t(4));
+        assert_eq!(SyncCursors::find().all(&db).await.unwrap().len(), 3);
+    }
+}

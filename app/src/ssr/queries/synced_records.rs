@@ -1,0 +1,348 @@
+//! The `synced_records` table: every record of every synced Metrc list, one row per license, list
+//! and Metrc id (upserted, never duplicated), with the fields the work screens filter on and the
+//! whole record as JSON.
+
+use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+/// A record as sync stores it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewRecord {
+    pub metrc_id: i64,
+    pub label: Option<String>,
+    pub name: Option<String>,
+    pub item: Option<String>,
+    pub location: Option<String>,
+    pub strain: Option<String>,
+    pub quantity: Option<f64>,
+    pub unit: Option<String>,
+    pub last_modified: Option<DateTime<Utc>>,
+    /// The whole record, JSON text.
+    pub data: String,
+}
+
+/// Values one row binds in an insert: every column but `id`.
+pub const BINDS_PER_ROW: usize = 13;
+/// Most bind parameters in one statement: SQLite's limit (32,766 since 3.32; sqlx bundles a newer
+/// SQLite); PostgreSQL allows 65,535.
+pub const MAX_BINDS: usize = 32_766;
+/// Most rows in one insert.
+pub const MAX_ROWS: usize = MAX_BINDS / BINDS_PER_ROW;
+
+/// Inserts `rows` into one license's list, updating the rows already there (by Metrc id), in one
+/// statement. At most [`MAX_ROWS`] rows, each Metrc id once (PostgreSQL refuses to update one row
+/// twice in a statement).
+pub async fn upsert_chunk(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resource: &str,
+    rows: Vec<NewRecord>,
+    synced_at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    debug_assert!(rows.len() <= MAX_ROWS);
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let models = rows.into_iter().map(|r| synced_records::ActiveModel {
+        license_number: Set(license_number.to_owned()),
+        resource: Set(resource.to_owned()),
+        metrc_id: Set(r.metrc_id),
+        label: Set(r.label),
+        name: Set(r.name),
+        item: Set(r.item),
+        location: Set(r.location),
+        strain: Set(r.strain),
+        quantity: Set(r.quantity),
+        unit: Set(r.unit),
+        last_modified: Set(r.last_modified),
+        data: Set(r.data),
+        synced_at: Set(synced_at),
+        ..Default::default()
+    });
+    SyncedRecords::insert_many(models)
+        .on_conflict(
+            OnConflict::columns([Column::LicenseNumber, Column::Resource, Column::MetrcId])
+                .update_columns([
+                    Column::Label,
+                    Column::Name,
+                    Column::Item,
+                    Column::Location,
+                    Column::Strain,
+                    Column::Quantity,
+                    Column::Unit,
+                    Column::LastModified,
+                    Column::Data,
+                    Column::SyncedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+}
+
+/// Deletes the records with these Metrc ids from the license's `resources` (a package that
+/// turned inactive leaves the active list). `ids`: at most [`MAX_ROWS`].
+pub async fn remove(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resources: &[&str],
+    ids: &[i64],
+) -> Result<u64, DbErr> {
+    if resources.is_empty() || ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(SyncedRecords::delete_many()
+        .filter(Column::LicenseNumber.eq(license_number))
+        .filter(Column::Resource.is_in(resources.iter().copied()))
+        .filter(Column::MetrcId.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Records in one license's list.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resource: &str,
+) -> Result<u64, DbErr> {
+    SyncedRecords::find()
+        .filter(Column::LicenseNumber.eq(license_number))
+        .filter(Column::Resource.eq(resource))
+        .count(db)
+        .await
+}
+
+/// One stored record, by Metrc id.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resource: &str,
+    metrc_id: i64,
+) -> Result<Option<synced_records::Model>, DbErr> {
+    SyncedRecords::find()
+        .filter(Column::LicenseNumber.eq(license_number))
+        .filter(Column::Resource.eq(resource))
+        .filter(Column::MetrcId.eq(metrc_id))
+        .one(db)
+        .await
+}
+
+/// The distinct names in one license's list (locations for the work forms), sorted.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resource: &str,
+) -> Result<Vec<String>, DbErr> {
+    let names: Vec<Option<String>> = SyncedRecords::find()
+        .select_only()
+        .column(Column::Name)
+        .distinct()
+        .filter(Column::LicenseNumber.eq(license_number))
+        .filter(Column::Resource.eq(resource))
+        .filter(Column::Name.is_not_null())
+        .order_by_asc(Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.into_iter().flatten().collect())
+}
+
+/// What a work screen's list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery<'a> {
+    /// The lists to read (e.g. `PlantsVegetative` and `PlantsFlowering`).
+    pub resources: &'a [&'a str],
+    /// Only these licenses; `None`: every license.
+    pub licenses: Option<&'a [String]>,
+    /// Parts of the label, item name, location and strain, matched case-insensitively.
+    pub label: Option<&'a str>,
+    pub item: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub strain: Option<&'a str>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A record without its JSON, for lists.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct RecordSummary {
+    pub license_number: String,
+    pub resource: String,
+    pub metrc_id: i64,
+    pub label: Option<String>,
+    pub name: Option<String>,
+    pub item: Option<String>,
+    pub location: Option<String>,
+    pub strain: Option<String>,
+    pub quantity: Option<f64>,
+    pub unit: Option<String>,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// `LOWER(column) LIKE '%part%'` with `part`'s own `%`, `_` and `!` taken literally: the same
+/// case-insensitive match on SQLite and PostgreSQL.
+fn contains(column: Column, part: &str) -> Expr {
+    let mut pattern = String::with_capacity(part.len() + 2);
+    pattern.push('%');
+    for c in part.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Expr::expr(Func::lower(Expr::col((SyncedRecords, column))))
+        .like(LikeExpr::new(pattern).escape('!'))
+}
+
+/// One page of records matching `q`, by license then label, and how many match in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    q: &RecordQuery<'_>,
+) -> Result<(Vec<RecordSummary>, u64), DbErr> {
+    let mut condition = Condition::all().add(Column::Resource.is_in(q.resources.iter().copied()));
+    if let Some(licenses) = q.licenses {
+        condition = condition.add(Column::LicenseNumber.is_in(licenses.iter().cloned()));
+    }
+    for (column, part) in [
+        (Column::Label, q.label),
+        (Column::Item, q.item),
+        (Column::Location, q.location),
+        (Column::Strain, q.strain),
+    ] {
+        if let Some(part) = part.map(str::trim).filter(|p| !p.is_empty()) {
+            condition = condition.add(contains(column, part));
+        }
+    }
+    let select = SyncedRecords::find().filter(condition);
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .select_only()
+        .columns([
+            Column::LicenseNumber,
+            Column::Resource,
+            Column::MetrcId,
+            Column::Label,
+            Column::Name,
+            Column::Item,
+            Column::Location,
+            Column::Strain,
+            Column::Quantity,
+            Column::Unit,
+            Column::LastModified,
+        ])
+        .order_by_asc(Column::LicenseNumber)
+        .order_by_asc(Column::Label)
+        .order_by_asc(Column::MetrcId)
+        .offset(q.offset)
+        .limit(q.limit)
+        .into_model::<RecordSummary>()
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+
+    fn record(id: i64, label: &str, item: &str) -> NewRecord {
+        NewRecord {
+            metrc_id: id,
+            label: Some(label.into()),
+            item: Some(item.into()),
+            quantity: Some(1.5),
+            data: format!(r#"{{"Id":{id}}}"#),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn upserts_update_in_place_and_removal_is_per_list() {
+        let db = test_db::fresh().await;
+        let now = Utc::now();
+        let rows = vec![record(1, "1A01", "Flower"), record(2, "1A02", "Trim")];
+        upsert_chunk(&db, "A-1", "PackagesActive", rows, now)
+            .await
+            .unwrap();
+        let mut changed = record(2, "1A02", "Trim");
+        changed.quantity = Some(0.5);
+        upsert_chunk(&db, "A-1", "PackagesActive", vec![changed], now)
+            .await
+            .unwrap();
+        upsert_chunk(
+            &db,
+            "B-2",
+            "PackagesActive",
+            vec![record(2, "1B02", "X")],
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(count(&db, "A-1", "PackagesActive").await.unwrap(), 2);
+        let two = find(&db, "A-1", "PackagesActive", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(two.quantity, Some(0.5));
+        assert_eq!(
+            remove(&db, "A-1", &["PackagesActive"], &[2, 3])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(count(&db, "A-1", "PackagesActive").await.unwrap(), 1);
+        assert_eq!(count(&db, "B-2", "PackagesActive").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn pages_filter_case_insensitively_and_take_wildcards_literally() {
+        let db = test_db::fresh().await;
+        let rows = (0..7)
+            .map(|i| {
+                record(
+                    i,
+                    &format!("1A00{i}"),
+                    if i % 2 == 0 {
+                        "Blue Dream Flower"
+                    } else {
+                        "50%_Off"
+                    },
+                )
+            })
+            .collect();
+        upsert_chunk(&db, "A-1", "PackagesActive", rows, Utc::now())
+            .await
+            .unwrap();
+        let all = ["PackagesActive"];
+        let q = |item: Option<&'static str>, offset| RecordQuery {
+            resources: &all,
+            item,
+            offset,
+            limit: 3,
+            ..Default::default()
+        };
+        let (rows, total) = page(&db, &q(Some("blue DREAM"), 0)).await.unwrap();
+        assert_eq!((rows.len(), total), (3, 4));
+        let (rows, total) = page(&db, &q(Some("blue"), 3)).await.unwrap();
+        assert_eq!((rows.len(), total), (1, 4));
+        assert_eq!(rows[0].label.as_deref(), Some("1A006"));
+        assert_eq!(page(&db, &q(Some("%_o"), 0)).await.unwrap().1, 3);
+        assert_eq!(page(&db, &q(Some("0_"), 0)).await.unwrap().1, 0);
+        let none: [String; 0] = [];
+        let q = RecordQuery {
+            resources: &all,
+            licenses: Some(&none),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(page(&db, &q).await.unwrap().1, 0);
+    }
+}

@@ -1,0 +1,234 @@
+//! Sync with Metrc: each facility with a valid facility key pulls its lists (packages, plants,
+//! batches, harvests, items, locations, strains, transfers) in `lastModified` windows from each
+//! list's cursor, and upserts them (DESIGN §7, §8).
+//!
+//! - [`schedule`]: which lists apply to a license, when each is due, backoff after failures.
+//! - [`upsert`]: records to rows, bulk upserts in chunks, cursors moved with the data.
+//! - [`worker`]: one facility's run ([`sync_facility`]) and the background loop ([`run_worker`]).
+//! - [`reference`]: the reference lists the work forms choose from, cached for an hour.
+//!
+//! A run stores each window and moves the list's cursor in one transaction, so a crash or restart
+//! resumes with no gap; the unique (license, list, id) key makes a record read twice one row.
+
+pub mod reference;
+pub mod schedule;
+pub mod upsert;
+pub mod worker;
+
+pub use worker::{RunReport, request_now, run_worker, sync_facility};
+
+use super::vault::VaultError;
+use crate::error::AppError;
+use crate::types::inventory::{SyncProgress, SyncState};
+use sea_orm::DbErr;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::sync::Notify;
+
+/// Why a sync (or a read with the facility key) did not happen. No variant holds a key.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("unknown facility")]
+    UnknownFacility,
+    #[error("the facility {0} has no key")]
+    NoKey(String),
+    /// The stored key is marked invalid (or not validated): nothing is sent with it.
+    #[error("the facility key of {0} is not valid")]
+    KeyNotValid(String),
+    /// Metrc refused the key just now (401 on `/facilities/v2/`); it is marked invalid.
+    #[error("Metrc refused the facility key of {0} (401)")]
+    KeyRefused(String),
+    #[error("the facility {0} is syncing already")]
+    AlreadyRunning(String),
+    #[error("Metrc: {0}")]
+    Metrc(#[from] metrc::Error),
+    #[error("key vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<SyncError> for AppError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::UnknownFacility => AppError::NotFound,
+            SyncError::NoKey(license) => AppError::BadInput(format!(
+                "{license} has no facility key yet: set one on the Integrations page."
+            )),
+            SyncError::KeyNotValid(license) | SyncError::KeyRefused(license) => {
+                AppError::KeyRefused(format!(
+                    "The facility key of {license} is invalid: Metrc refuses it (revoked or regenerated). Set the current key on the Integrations page; sync resumes where it stopped."
+                ))
+            }
+            SyncError::AlreadyRunning(license) => {
+                AppError::BadInput(format!("{license} is syncing already."))
+            }
+            SyncError::Metrc(err) => {
+                tracing::warn!(error = %err, "Metrc call failed");
+                AppError::MetrcUnavailable(err.to_string())
+            }
+            SyncError::Vault(err) => {
+                tracing::error!(error = %err, "key vault error");
+                AppError::Internal
+            }
+            SyncError::Db(err) => err.into(),
+        }
+    }
+}
+
+/// The value of `facilities.sync_state`.
+pub fn state_str(state: SyncState) -> &'static str {
+    match state {
+        SyncState::Never => "never",
+        SyncState::Idle => "idle",
+        SyncState::Running => "running",
+        SyncState::Paused => "paused",
+        SyncState::Failed => "failed",
+    }
+}
+
+/// Reads `facilities.sync_state` (unknown values read as `Never`).
+pub fn parse_state(value: &str) -> SyncState {
+    [
+        SyncState::Idle,
+        SyncState::Running,
+        SyncState::Paused,
+        SyncState::Failed,
+    ]
+    .into_iter()
+    .find(|s| state_str(*s) == value)
+    .unwrap_or(SyncState::Never)
+}
+
+/// Reads `facilities.sync_progress`.
+pub fn parse_progress(value: Option<&str>) -> Option<SyncProgress> {
+    value.and_then(|v| serde_json::from_str(v).ok())
+}
+
+pub(crate) fn progress_json(progress: &SyncProgress) -> String {
+    serde_json::to_string(progress).unwrap_or_default()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the sync worker and the server functions share (in `AppState`): "Sync now" requests,
+/// the facilities syncing right now, and the reference-list cache.
+#[derive(Default)]
+pub struct SyncHandle {
+    wake: Notify,
+    requested: Mutex<BTreeSet<String>>,
+    running: Mutex<BTreeSet<String>>,
+    pub reference: reference::ReferenceCache,
+}
+
+impl SyncHandle {
+    /// Asks the worker to sync `license` now, whatever the schedule.
+    pub fn request(&self, license: &str) {
+        lock(&self.requested).insert(license.to_owned());
+        self.wake.notify_one();
+    }
+
+    /// Wakes the worker (a run ended, a request came in).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when the worker should look again.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// The licenses asked for, taken out of the queue.
+    fn take_requested(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.requested))
+            .into_iter()
+            .collect()
+    }
+
+    /// Puts back requests the worker had no room for yet.
+    fn requeue(&self, licenses: impl IntoIterator<Item = String>) {
+        lock(&self.requested).extend(licenses);
+    }
+
+    pub fn is_running(&self, license: &str) -> bool {
+        lock(&self.running).contains(license)
+    }
+
+    /// Marks `license` as syncing, unless it is already: one run per facility at a time.
+    pub fn begin(self: &Arc<Self>, license: &str) -> Option<RunGuard> {
+        lock(&self.running)
+            .insert(license.to_owned())
+            .then(|| RunGuard {
+                handle: self.clone(),
+                license: license.to_owned(),
+            })
+    }
+}
+
+/// A facility's run in progress; dropping it (the run ended or was cancelled) frees the facility.
+pub struct RunGuard {
+    handle: Arc<SyncHandle>,
+    license: String,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        lock(&self.handle.running).remove(&self.license);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_and_unknown_reads_never() {
+        for s in [
+            SyncState::Never,
+            SyncState::Idle,
+            SyncState::Running,
+            SyncState::Paused,
+            SyncState::Failed,
+        ] {
+            assert_eq!(parse_state(state_str(s)), s);
+        }
+        assert_eq!(parse_state("bogus"), SyncState::Never);
+        let p = SyncProgress {
+            windows_done: 3,
+            windows_total: 31,
+            records: 1200,
+        };
+        assert_eq!(parse_progress(Some(&progress_json(&p))), Some(p));
+        assert_eq!(parse_progress(Some("nope")), None);
+    }
+
+    #[test]
+    fn one_run_per_facility_and_requests_queue_once() {
+        let handle = Arc::new(SyncHandle::default());
+        let guard = handle.begin("A-1").expect("free");
+        assert!(handle.begin("A-1").is_none());
+        assert!(handle.is_running("A-1"));
+        drop(guard);
+        assert!(!handle.is_running("A-1"));
+        assert!(handle.begin("A-1").is_some());
+        handle.request("B-2");
+        handle.request("B-2");
+        assert_eq!(handle.take_requested(), vec!["B-2".to_owned()]);
+        assert!(handle.take_requested().is_empty());
+    }
+
+    #[test]
+    fn messages_name_the_facility_and_the_fix() {
+        let msg = AppError::from(SyncError::KeyRefused("C10-1".into())).to_string();
+        assert!(
+            msg.contains("C10-1") && msg.contains("Integrations"),
+            "{msg}"
+        );
+        assert_eq!(
+            AppError::from(SyncError::UnknownFacility),
+            AppError::NotFound
+        );
+    }
+}

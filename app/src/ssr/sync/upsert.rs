@@ -1,0 +1,369 @@
+//! Storing what a walk brought: each Metrc record as a row (the fields the work screens filter on
+//! plus the whole record as JSON), deduplicated by Metrc id, inserted in bulk in chunks under the
+//! database's bind limit, together with the list's cursor in one transaction.
+
+use super::schedule;
+use crate::ssr::queries::sync_cursors;
+use crate::ssr::queries::synced_records::{self, MAX_ROWS, NewRecord};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use metrc::Resource;
+use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// A Metrc record sync can store.
+pub trait SyncRecord: DeserializeOwned + Serialize + Send + 'static {
+    /// The row to store; `None` for a record without an `Id` (it cannot be stored by id).
+    fn row(&self) -> Option<NewRecord>;
+}
+
+/// A Metrc timestamp (`2026-02-08T07:05:59.804361+00:00`, or without zone: taken as UTC).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc())
+        })
+        .ok()
+}
+
+/// `LastModified` from a named field or, for records that do not name it, from the rest.
+fn last_modified(
+    field: Option<&String>,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Option<DateTime<Utc>> {
+    field
+        .map(String::as_str)
+        .or_else(|| extra.get("LastModified").and_then(|v| v.as_str()))
+        .and_then(parse_time)
+}
+
+fn json(record: &impl Serialize) -> String {
+    serde_json::to_string(record).unwrap_or_else(|_| "{}".into())
+}
+
+impl SyncRecord for Package {
+    fn row(&self) -> Option<NewRecord> {
+        let item = self.item.as_ref();
+        Some(NewRecord {
+            metrc_id: self.id?,
+            label: self.label.clone(),
+            name: None,
+            item: item.and_then(|i| i.name.clone()),
+            location: self.location_name.clone(),
+            strain: item
+                .and_then(|i| i.extra.get("StrainName"))
+                .and_then(|s| s.as_str())
+                .map(str::to_owned),
+            quantity: self.quantity,
+            unit: self.unit_of_measure_name.clone(),
+            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
+            data: json(self),
+        })
+    }
+}
+
+impl SyncRecord for Plant {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            label: self.label.clone(),
+            name: self.plant_batch_name.clone(),
+            location: self.location_name.clone(),
+            strain: self.strain_name.clone(),
+            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for PlantBatch {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            name: self.name.clone(),
+            location: self.location_name.clone(),
+            strain: self.strain_name.clone(),
+            quantity: self.count.map(|c| c as f64),
+            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for Harvest {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            name: self.name.clone(),
+            location: self.drying_location_name.clone(),
+            quantity: self.current_weight,
+            unit: self.unit_of_weight_name.clone(),
+            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for Item {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            name: self.name.clone(),
+            strain: self.strain_name.clone(),
+            unit: self.unit_of_measure_name.clone(),
+            last_modified: last_modified(None, &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for Location {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            name: self.name.clone(),
+            last_modified: last_modified(None, &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for Strain {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            name: self.name.clone(),
+            last_modified: last_modified(None, &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+impl SyncRecord for Transfer {
+    fn row(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            metrc_id: self.id?,
+            label: self.manifest_number.clone(),
+            name: self.shipper_facility_name.clone(),
+            quantity: self.package_count.map(|c| c as f64),
+            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
+            data: json(self),
+            ..Default::default()
+        })
+    }
+}
+
+/// The rows in order, each Metrc id once: the last one seen wins (a later page or window holds
+/// the newer record).
+pub fn dedup_last(rows: Vec<NewRecord>) -> Vec<NewRecord> {
+    let mut at: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
+    let mut out: Vec<NewRecord> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match at.get(&row.metrc_id) {
+            Some(&i) => out[i] = row,
+            None => {
+                at.insert(row.metrc_id, out.len());
+                out.push(row);
+            }
+        }
+    }
+    out
+}
+
+/// `rows` cut into statements of at most `size` rows (at least 1).
+pub fn chunks(rows: Vec<NewRecord>, size: usize) -> Vec<Vec<NewRecord>> {
+    let size = size.max(1);
+    let mut out = Vec::with_capacity(rows.len().div_ceil(size));
+    let mut rest = rows.into_iter().peekable();
+    while rest.peek().is_some() {
+        out.push(rest.by_ref().take(size).collect());
+    }
+    out
+}
+
+/// Stores one window's records of one list (or a whole list) and, in the same transaction, moves
+/// the list's cursor to `cursor`: after a crash either both are stored or neither, so the next
+/// run resumes with no gap, and the unique key plus upsert make a record read twice one row.
+/// Returns the records stored.
+pub async fn store<T: SyncRecord>(
+    db: &DatabaseConnection,
+    license: &str,
+    resource: Resource,
+    records: Vec<T>,
+    cursor: Option<DateTime<Utc>>,
+) -> Result<u64, DbErr> {
+    let seen = records.len();
+    let rows = dedup_last(records.iter().filter_map(SyncRecord::row).collect());
+    if rows.len() < seen {
+        tracing::debug!(
+            license,
+            resource = schedule::name(resource),
+            seen,
+            stored = rows.len(),
+            "records without an Id or seen twice in one window"
+        );
+    }
+    let stored = rows.len() as u64;
+    let list = schedule::name(resource);
+    let siblings: Vec<&str> = schedule::siblings(resource)
+        .iter()
+        .map(|r| schedule::name(*r))
+        .collect();
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    for chunk in chunks(rows, MAX_ROWS) {
+        let ids: Vec<i64> = chunk.iter().map(|r| r.metrc_id).collect();
+        synced_records::remove(&txn, license, &siblings, &ids).await?;
+        synced_records::upsert_chunk(&txn, license, list, chunk, now).await?;
+    }
+    if let Some(end) = cursor {
+        sync_cursors::set(&txn, license, list, end).await?;
+    }
+    txn.commit().await?;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+    use metrc::types::tolerant::decode;
+    use serde_json::json;
+
+    fn row(id: i64, label: &str) -> NewRecord {
+        NewRecord {
+            metrc_id: id,
+            label: Some(label.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn chunks_stay_under_the_bind_limit() {
+        const { assert!(MAX_ROWS * synced_records::BINDS_PER_ROW <= 32_766) };
+        const { assert!(MAX_ROWS >= 1_000, "big enough to be bulk") };
+        let rows: Vec<NewRecord> = (0..5).map(|i| row(i, "x")).collect();
+        let cut = chunks(rows.clone(), 2);
+        assert_eq!(cut.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+        assert_eq!(cut.concat(), rows);
+        assert_eq!(chunks(rows.clone(), 5).len(), 1);
+        assert_eq!(chunks(rows, 0).len(), 5);
+        assert!(chunks(Vec::new(), 3).is_empty());
+    }
+
+    #[test]
+    fn duplicates_keep_the_last_record_in_first_place() {
+        let rows = vec![row(1, "old"), row(2, "b"), row(1, "new"), row(3, "c")];
+        let out = dedup_last(rows);
+        let labels: Vec<_> = out
+            .iter()
+            .map(|r| (r.metrc_id, r.label.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![(1, "new".into()), (2, "b".into()), (3, "c".into())]
+        );
+    }
+
+    #[test]
+    fn packages_map_to_rows_with_their_whole_json() {
+        let p: Package = decode(json!({
+            "Id": 7, "Label": "1A4000000000000000000123", "Quantity": 2.5,
+            "UnitOfMeasureName": "Grams", "LocationName": "Vault",
+            "LastModified": "2026-01-17T06:30:00+00:00",
+            "Item": {"Id": 3, "Name": "Blue Dream Flower", "StrainName": "Blue Dream"},
+            "SourceHarvestNames": "H1"
+        }))
+        .unwrap();
+        let r = p.row().unwrap();
+        assert_eq!(r.metrc_id, 7);
+        assert_eq!(r.item.as_deref(), Some("Blue Dream Flower"));
+        assert_eq!(r.strain.as_deref(), Some("Blue Dream"));
+        assert_eq!(r.location.as_deref(), Some("Vault"));
+        assert_eq!(r.last_modified, parse_time("2026-01-17T06:30:00Z"));
+        assert!(r.data.contains("SourceHarvestNames"));
+        let no_id: Package = decode(json!({"Label": "x"})).unwrap();
+        assert!(no_id.row().is_none());
+        let l: Location =
+            decode(json!({"Id": 1, "Name": "Room 1", "LastModified": "2026-01-17T06:30:00"}))
+                .unwrap();
+        assert_eq!(
+            l.row().unwrap().last_modified,
+            parse_time("2026-01-17T06:30:00+00:00")
+        );
+        assert_eq!(parse_time("not a time"), None);
+    }
+
+    #[tokio::test]
+    async fn storing_twice_keeps_one_row_and_inactive_leaves_active() {
+        let db = test_db::fresh().await;
+        let package = |id: i64, qty: f64| -> Package {
+            decode(json!({"Id": id, "Label": format!("1A{id}"), "Quantity": qty})).unwrap()
+        };
+        let end = parse_time("2026-11-28T10:00:00Z").unwrap();
+        let stored = store(
+            &db,
+            "A-1",
+            Resource::PackagesActive,
+            vec![package(1, 1.0), package(2, 2.0), package(1, 1.5)],
+            Some(end),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored, 2);
+        store(
+            &db,
+            "A-1",
+            Resource::PackagesActive,
+            vec![package(2, 3.0)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            synced_records::count(&db, "A-1", "PackagesActive")
+                .await
+                .unwrap(),
+            2
+        );
+        let one = synced_records::find(&db, "A-1", "PackagesActive", 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.quantity, Some(1.5));
+        store(
+            &db,
+            "A-1",
+            Resource::PackagesInactive,
+            vec![package(2, 0.0)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            synced_records::count(&db, "A-1", "PackagesActive")
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            synced_records::count(&db, "A-1", "PackagesInactive")
+                .await
+                .unwrap(),
+            1
+        );
+        let cursors = sync_cursors::for_license(&db, "A-1").await.unwrap();
+        assert_eq!(cursors.get("PackagesActive"), Some(&end));
+        assert_eq!(cursors.get("PackagesInactive"), None);
+    }
+}

@@ -1,0 +1,589 @@
+//! One facility's sync run ([`sync_facility`]), "Sync now" ([`request_now`]), and the background
+//! loop that runs due facilities, a few at once ([`run_worker`]).
+
+use super::schedule;
+use super::upsert::{self, SyncRecord};
+use super::{RunGuard, SyncError, parse_progress, parse_state, progress_json, state_str};
+use crate::ssr::entities::facilities as facility;
+use crate::ssr::queries::facilities::{self, SyncStatus};
+use crate::ssr::queries::sync_cursors;
+use crate::ssr::state::AppState;
+use crate::types::inventory::{SyncProgress, SyncState};
+use crate::types::keys::KeyStatus;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
+use metrc::{Resource, WindowPage};
+use sea_orm::DbErr;
+use secrecy::SecretString;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Most facilities syncing at once (each stays under Metrc's per-license limits by itself; the
+/// vendor-wide limit is shared).
+pub const MAX_CONCURRENT: usize = 2;
+/// How often the worker looks for due facilities when nothing wakes it.
+pub const POLL: Duration = Duration::from_secs(30);
+/// Pages a walk may fetch ahead of the database (a window of 100,000 packages over 30 days is
+/// about 170 pages).
+const PAGES_AHEAD: usize = 512;
+
+const NO_KEY: &str =
+    "No facility key: set one on Integrations. Sync starts as soon as a valid key is set.";
+const KEY_INVALID: &str = "The facility key is invalid: data no longer syncs with Metrc. Sync resumes where it stopped once a valid key is set on Integrations.";
+const KEY_REFUSED: &str = "Metrc refused the facility key (401): it was revoked or regenerated. Sync resumes where it stopped once a valid key is set on Integrations.";
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// The facility's state after the run.
+    pub state: SyncState,
+    pub progress: SyncProgress,
+    pub message: Option<String>,
+    /// The lists this run set out to walk.
+    pub resources: Vec<Resource>,
+}
+
+/// One list to walk in a run.
+struct Planned {
+    resource: Resource,
+    from: DateTime<Utc>,
+    /// Read the whole list (first sync of a short list), not windows.
+    whole: bool,
+    windows: u32,
+}
+
+/// What stopped a list's walk.
+enum PullError {
+    Metrc(metrc::Error),
+    Db(DbErr),
+}
+
+/// Syncs one facility now: every applicable list that is due (`force`: every applicable list),
+/// from its cursor. Records the facility's state and progress as it goes; a refused key pauses
+/// the facility (and marks the key invalid), a Metrc failure marks it failed with backoff. `Err`
+/// only for what could not even be recorded (database, vault) and for a facility that is
+/// syncing already.
+pub async fn sync_facility(
+    state: &AppState,
+    license: &str,
+    force: bool,
+) -> Result<RunReport, SyncError> {
+    let guard = state
+        .sync
+        .begin(license)
+        .ok_or_else(|| SyncError::AlreadyRunning(license.to_owned()))?;
+    run(state, license, force, guard).await
+}
+
+/// "Sync now": checks the facility can sync (it has a valid key), shows it as syncing, and asks
+/// the worker to run it whatever the schedule.
+pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncError> {
+    let f = facilities::find_by_license(&state.db, license)
+        .await?
+        .ok_or(SyncError::UnknownFacility)?;
+    if f.facility_key_ciphertext.is_none() {
+        return Err(SyncError::NoKey(f.license_number));
+    }
+    if KeyStatus::parse(&f.key_status) != Some(KeyStatus::Valid) {
+        return Err(SyncError::KeyNotValid(f.license_number));
+    }
+    if !state.sync.is_running(&f.license_number) {
+        facilities::set_sync_status(
+            &state.db,
+            f.id,
+            SyncStatus {
+                state: state_str(SyncState::Running),
+                message: None,
+                progress: None,
+                failures: f.sync_failures,
+                retry_at: None,
+            },
+            None,
+        )
+        .await?;
+    }
+    state.sync.request(&f.license_number);
+    Ok(())
+}
+
+fn key_usable(f: &facility::Model) -> bool {
+    f.facility_key_ciphertext.is_some() && KeyStatus::parse(&f.key_status) == Some(KeyStatus::Valid)
+}
+
+async fn run(
+    state: &AppState,
+    license: &str,
+    force: bool,
+    _guard: RunGuard,
+) -> Result<RunReport, SyncError> {
+    let f = facilities::find_by_license(&state.db, license)
+        .await?
+        .ok_or(SyncError::UnknownFacility)?;
+    let license = f.license_number.as_str();
+    let Some(ciphertext) = f.facility_key_ciphertext.as_deref() else {
+        return pause(state, &f, NO_KEY, None).await;
+    };
+    if !key_usable(&f) {
+        return pause(state, &f, KEY_INVALID, None).await;
+    }
+    let key = state.vault.decrypt(ciphertext)?;
+    // A facility paused for its key resumes every list from its cursors once the key is valid.
+    let force = force || parse_state(&f.sync_state) == SyncState::Paused;
+    let now = Utc::now();
+    let cursors = sync_cursors::for_license(&state.db, license).await?;
+    let settings = &state.config.sync;
+    let overlap = state.metrc.config().window_overlap;
+    let plan: Vec<Planned> = schedule::applicable(&f.capabilities)
+        .into_iter()
+        .filter_map(|resource| {
+            let cursor = cursors.get(schedule::name(resource)).copied();
+            if !force && !schedule::is_due(resource, cursor, f.last_sync_at, now, settings) {
+                return None;
+            }
+            let whole = cursor.is_none() && schedule::whole_on_first_sync(resource);
+            let from = schedule::walk_from(cursor, now, overlap, settings.initial_days);
+            let windows = if whole {
+                1
+            } else {
+                u32::try_from(state.metrc.window_plan(from, now).len()).unwrap_or(u32::MAX)
+            };
+            Some(Planned {
+                resource,
+                from,
+                whole,
+                windows,
+            })
+        })
+        .collect();
+    if plan.is_empty() {
+        return Ok(RunReport {
+            state: parse_state(&f.sync_state),
+            progress: parse_progress(f.sync_progress.as_deref()).unwrap_or_default(),
+            message: f.sync_message.clone(),
+            resources: Vec::new(),
+        });
+    }
+    let resources: Vec<Resource> = plan.iter().map(|p| p.resource).collect();
+    let mut progress = SyncProgress {
+        windows_done: 0,
+        windows_total: plan.iter().map(|p| p.windows).sum(),
+        records: 0,
+    };
+    facilities::set_sync_status(
+        &state.db,
+        f.id,
+        SyncStatus {
+            state: state_str(SyncState::Running),
+            message: None,
+            progress: Some(progress_json(&progress)),
+            failures: f.sync_failures,
+            retry_at: None,
+        },
+        None,
+    )
+    .await?;
+    tracing::info!(
+        license,
+        lists = plan.len(),
+        windows = progress.windows_total,
+        force,
+        "sync started"
+    );
+    let started = std::time::Instant::now();
+    let mut no_access: Vec<&str> = Vec::new();
+    for p in &plan {
+        let before = progress.windows_done;
+        let error = match pull(state, &key, &f, p, now, &mut progress).await {
+            Ok(()) => continue,
+            Err(PullError::Db(err)) => {
+                let _ = failed(state, &f, progress, "Could not store the synced records.").await;
+                return Err(err.into());
+            }
+            Err(PullError::Metrc(err)) => err,
+        };
+        if !matches!(error, metrc::Error::NoAccess { .. }) {
+            return failed(state, &f, progress, &format!("Metrc failed: {error}.")).await;
+        }
+        // 401/403 on a license's list: the key is dead, or its owner lacks this section. Only
+        // the facilities call can tell (METRC.md).
+        match state.metrc.facilities(&key).await {
+            Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress).await,
+            Ok(reached) if reached.iter().any(|r| r.license_number() == license) => {
+                tracing::warn!(
+                    license,
+                    list = schedule::name(p.resource),
+                    "no access to this Metrc list; skipped"
+                );
+                no_access.push(p.resource.section().name());
+                progress.windows_done = before + p.windows;
+            }
+            Ok(_) => {
+                return failed(
+                    state,
+                    &f,
+                    progress,
+                    "Metrc says the facility key's owner no longer works at this license: generate the key from the License Owner's account.",
+                )
+                .await;
+            }
+            Err(err) => {
+                return failed(state, &f, progress, &format!("Metrc failed: {err}.")).await;
+            }
+        }
+    }
+    no_access.dedup();
+    let message = (!no_access.is_empty()).then(|| {
+        format!(
+            "No access in Metrc to {}: the key owner lacks those permissions. The other lists are up to date.",
+            no_access.join(", ")
+        )
+    });
+    facilities::set_sync_status(
+        &state.db,
+        f.id,
+        SyncStatus {
+            state: state_str(SyncState::Idle),
+            message: message.as_deref(),
+            progress: Some(progress_json(&progress)),
+            failures: 0,
+            retry_at: None,
+        },
+        Some(Utc::now()),
+    )
+    .await?;
+    tracing::info!(
+        license,
+        windows = progress.windows_done,
+        records = progress.records,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "sync done"
+    );
+    Ok(RunReport {
+        state: SyncState::Idle,
+        progress,
+        message,
+        resources,
+    })
+}
+
+/// The facility cannot sync with its key: paused until a valid key is set.
+async fn pause(
+    state: &AppState,
+    f: &facility::Model,
+    message: &str,
+    progress: Option<SyncProgress>,
+) -> Result<RunReport, SyncError> {
+    let progress = progress.or_else(|| parse_progress(f.sync_progress.as_deref()));
+    facilities::set_sync_status(
+        &state.db,
+        f.id,
+        SyncStatus {
+            state: state_str(SyncState::Paused),
+            message: Some(message),
+            progress: progress.as_ref().map(progress_json),
+            failures: 0,
+            retry_at: None,
+        },
+        None,
+    )
+    .await?;
+    Ok(RunReport {
+        state: SyncState::Paused,
+        progress: progress.unwrap_or_default(),
+        message: Some(message.to_owned()),
+        resources: Vec::new(),
+    })
+}
+
+/// Metrc refused the key (401 on the facilities call): the key is marked invalid on every
+/// facility that holds it (their rows turn red) and this facility pauses.
+async fn refused(
+    state: &AppState,
+    f: &facility::Model,
+    progress: SyncProgress,
+) -> Result<RunReport, SyncError> {
+    let holders = match f.key_fingerprint.as_deref() {
+        Some(fingerprint) => facilities::find_by_fingerprint(&state.db, fingerprint).await?,
+        None => vec![f.clone()],
+    };
+    for holder in &holders {
+        facilities::set_key_status(&state.db, holder.id, KeyStatus::Invalid).await?;
+    }
+    tracing::warn!(
+        license = %f.license_number,
+        facilities = holders.len(),
+        "Metrc refused the facility key during sync: marked invalid, sync paused"
+    );
+    pause(state, f, KEY_REFUSED, Some(progress)).await
+}
+
+/// Metrc failed (5xx, 429 beyond the client's retries, timeouts): failed, retried after a
+/// backoff that grows with each failure in a row. Every window stored so far stays stored.
+async fn failed(
+    state: &AppState,
+    f: &facility::Model,
+    progress: SyncProgress,
+    reason: &str,
+) -> Result<RunReport, SyncError> {
+    let failures = f.sync_failures.saturating_add(1);
+    let wait = schedule::backoff(u32::try_from(failures).unwrap_or(u32::MAX));
+    let retry_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+    let message = format!(
+        "{reason} Retrying after {}.",
+        retry_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    tracing::warn!(license = %f.license_number, failures, reason, "sync failed");
+    facilities::set_sync_status(
+        &state.db,
+        f.id,
+        SyncStatus {
+            state: state_str(SyncState::Failed),
+            message: Some(&message),
+            progress: Some(progress_json(&progress)),
+            failures,
+            retry_at: Some(retry_at),
+        },
+        None,
+    )
+    .await?;
+    Ok(RunReport {
+        state: SyncState::Failed,
+        progress,
+        message: Some(message),
+        resources: Vec::new(),
+    })
+}
+
+/// Walks one list up to `to` and stores it window by window.
+async fn pull(
+    state: &AppState,
+    key: &SecretString,
+    f: &facility::Model,
+    p: &Planned,
+    to: DateTime<Utc>,
+    progress: &mut SyncProgress,
+) -> Result<(), PullError> {
+    match p.resource {
+        Resource::PackagesActive | Resource::PackagesInactive => {
+            pull_as::<Package>(state, key, f, p, to, progress).await
+        }
+        Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
+            pull_as::<Plant>(state, key, f, p, to, progress).await
+        }
+        Resource::PlantBatchesActive => pull_as::<PlantBatch>(state, key, f, p, to, progress).await,
+        Resource::HarvestsActive => pull_as::<Harvest>(state, key, f, p, to, progress).await,
+        Resource::ItemsActive => pull_as::<Item>(state, key, f, p, to, progress).await,
+        Resource::LocationsActive => pull_as::<Location>(state, key, f, p, to, progress).await,
+        Resource::StrainsActive => pull_as::<Strain>(state, key, f, p, to, progress).await,
+        Resource::TransfersIncoming | Resource::TransfersOutgoing => {
+            pull_as::<Transfer>(state, key, f, p, to, progress).await
+        }
+        // Not synced (not in `schedule::RESOURCES`).
+        Resource::SalesReceiptsActive | Resource::PatientsActive | Resource::ProcessingActive => {
+            Ok(())
+        }
+    }
+}
+
+/// A walk running in its own task, so Metrc is read while the database writes: its pages, in
+/// order. Dropping it stops the walk.
+struct Pages<T> {
+    rx: mpsc::Receiver<Result<WindowPage<T>, metrc::Error>>,
+    task: JoinHandle<()>,
+}
+
+impl<T> Drop for Pages<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn spawn_walk<T: SyncRecord>(
+    state: &AppState,
+    key: &SecretString,
+    license: &str,
+    resource: Resource,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Pages<T> {
+    let walk = state.metrc.walk::<T>(key, license, resource, from, to);
+    let (tx, rx) = mpsc::channel(PAGES_AHEAD);
+    let task = tokio::spawn(async move {
+        let mut walk = std::pin::pin!(walk);
+        while let Some(page) = walk.next().await {
+            let last = page.is_err();
+            if tx.send(page).await.is_err() || last {
+                break;
+            }
+        }
+    });
+    Pages { rx, task }
+}
+
+async fn pull_as<T: SyncRecord>(
+    state: &AppState,
+    key: &SecretString,
+    f: &facility::Model,
+    p: &Planned,
+    to: DateTime<Utc>,
+    progress: &mut SyncProgress,
+) -> Result<(), PullError> {
+    let license = f.license_number.as_str();
+    if p.whole {
+        let records: Vec<T> = state
+            .metrc
+            .list(key, license, p.resource)
+            .await
+            .map_err(PullError::Metrc)?;
+        let stored = upsert::store(&state.db, license, p.resource, records, Some(to))
+            .await
+            .map_err(PullError::Db)?;
+        return advance(state, f, progress, stored).await;
+    }
+    let mut pages = spawn_walk::<T>(state, key, license, p.resource, p.from, to);
+    let mut window: Vec<T> = Vec::new();
+    while let Some(page) = pages.rx.recv().await {
+        let page = page.map_err(PullError::Metrc)?;
+        window.extend(page.records);
+        if page.window_complete {
+            let records = std::mem::take(&mut window);
+            let stored = upsert::store(
+                &state.db,
+                license,
+                p.resource,
+                records,
+                Some(page.window_end),
+            )
+            .await
+            .map_err(PullError::Db)?;
+            advance(state, f, progress, stored).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One more window stored: the facility row shows it.
+async fn advance(
+    state: &AppState,
+    f: &facility::Model,
+    progress: &mut SyncProgress,
+    stored: u64,
+) -> Result<(), PullError> {
+    progress.windows_done += 1;
+    progress.records += stored;
+    facilities::set_sync_progress(&state.db, f.id, progress_json(progress))
+        .await
+        .map_err(PullError::Db)
+}
+
+/// The background loop (`server/src/jobs/sync.rs` spawns it): on every wake-up ("Sync now", a
+/// run ending) and every [`POLL`], starts the requested facilities, then (when the schedule is on)
+/// the due ones, at most [`MAX_CONCURRENT`] at once. Runs stop when the loop's task is dropped.
+pub async fn run_worker(state: AppState) {
+    // A run cut short by a stop still says "running": it resumes first, from its cursors.
+    match facilities::list(&state.db).await {
+        Ok(all) => {
+            for f in all {
+                if parse_state(&f.sync_state) == SyncState::Running {
+                    state.sync.request(&f.license_number);
+                }
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "sync: could not read the facilities"),
+    }
+    let mut runs = JoinSet::new();
+    loop {
+        let free = MAX_CONCURRENT.saturating_sub(runs.len());
+        match next_runs(&state, free).await {
+            Ok(picked) => {
+                for (license, force, guard) in picked {
+                    let st = state.clone();
+                    runs.spawn(async move {
+                        let result = run(&st, &license, force, guard).await;
+                        log_run(&license, &result);
+                    });
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "sync: could not pick due facilities"),
+        }
+        tokio::select! {
+            () = state.sync.woken() => {}
+            Some(_) = runs.join_next(), if !runs.is_empty() => {}
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// The facilities to start now (up to `free`): "Sync now" requests first, then due ones.
+async fn next_runs(state: &AppState, free: usize) -> Result<Vec<(String, bool, RunGuard)>, DbErr> {
+    let mut picked = Vec::new();
+    let mut later = Vec::new();
+    for license in state.sync.take_requested() {
+        if picked.len() >= free {
+            later.push(license);
+        } else if let Some(guard) = state.sync.begin(&license) {
+            picked.push((license, true, guard));
+        }
+        // Already running: that run covers the request.
+    }
+    state.sync.requeue(later);
+    let settings = &state.config.sync;
+    if !settings.scheduled || picked.len() >= free {
+        return Ok(picked);
+    }
+    let now = Utc::now();
+    let cursors = sync_cursors::all(&state.db).await?;
+    for f in facilities::list(&state.db).await? {
+        if picked.len() >= free {
+            break;
+        }
+        if state.sync.is_running(&f.license_number) {
+            continue;
+        }
+        let current = parse_state(&f.sync_state);
+        if !key_usable(&f) {
+            if current != SyncState::Paused {
+                let message = if f.facility_key_ciphertext.is_none() {
+                    NO_KEY
+                } else {
+                    KEY_INVALID
+                };
+                if let Err(err) = pause(state, &f, message, None).await {
+                    tracing::warn!(license = %f.license_number, error = %err, "sync: could not record the pause");
+                }
+            }
+            continue;
+        }
+        if current == SyncState::Failed && f.sync_retry_at.is_some_and(|at| at > now) {
+            continue;
+        }
+        let lists = cursors.get(&f.license_number);
+        let due = current == SyncState::Paused
+            || schedule::applicable(&f.capabilities).into_iter().any(|r| {
+                let cursor = lists.and_then(|l| l.get(schedule::name(r))).copied();
+                schedule::is_due(r, cursor, f.last_sync_at, now, settings)
+            });
+        if due && let Some(guard) = state.sync.begin(&f.license_number) {
+            picked.push((f.license_number.clone(), false, guard));
+        }
+    }
+    Ok(picked)
+}
+
+fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
+    match result {
+        Ok(report) if report.state == SyncState::Idle => {
+            tracing::debug!(license, records = report.progress.records, "sync run ended")
+        }
+        Ok(report) => tracing::warn!(
+            license,
+            state = state_str(report.state),
+            message = report.message.as_deref().unwrap_or_default(),
+            "sync run stopped"
+        ),
+        Err(SyncError::AlreadyRunning(_)) => {}
+        Err(err) => tracing::warn!(license, error = %err, "sync run failed"),
+    }
+}

@@ -1,0 +1,627 @@
+//! User Management: adding users with an initial password, editing their profile (role, the
+//! facilities they work at, whether they may submit to Metrc), deactivating and reactivating them.
+//! Every change is audited; no audit detail holds a password or a key.
+//!
+//! Deactivation is immediate and complete in one transaction: the user's sessions end, their
+//! stored Metrc key is deleted (the audit log keeps that it happened) and their history stays.
+
+use super::passwords::{self, PasswordError};
+use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::users::{self, Profile};
+use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
+use crate::error::AppError;
+use crate::types::auth::Role;
+use crate::types::users::UserDetail;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+
+/// The audit actions of this module.
+pub const AUDIT_USER_CREATED: &str = "user.created";
+pub const AUDIT_USER_UPDATED: &str = "user.updated";
+pub const AUDIT_USER_DEACTIVATED: &str = "user.deactivated";
+pub const AUDIT_USER_REACTIVATED: &str = "user.reactivated";
+/// A user's Metrc key deleted (here: because the user was deactivated).
+pub const AUDIT_USER_KEY_DELETED: &str = "user_key.deleted";
+
+/// Characters of a key fingerprint that may be audited.
+const FINGERPRINT_SHOWN: usize = 8;
+
+/// The longest email we accept (RFC 5321's path limit).
+const MAX_EMAIL_LENGTH: usize = 254;
+
+/// Why a User Management change did not happen. No variant holds a password.
+#[derive(Debug, thiserror::Error)]
+pub enum UserAdminError {
+    #[error("a user with this email exists")]
+    EmailTaken,
+    #[error("invalid email")]
+    InvalidEmail,
+    #[error("empty name")]
+    EmptyName,
+    #[error("password too short")]
+    PasswordTooShort,
+    #[error("unknown user")]
+    UnknownUser,
+    #[error("an admin cannot deactivate themselves")]
+    CannotDeactivateSelf,
+    #[error("an admin cannot remove their own admin role")]
+    CannotRemoveOwnAdmin,
+    #[error("unknown facilities {0:?}")]
+    UnknownFacility(Vec<String>),
+    #[error("no facility chosen")]
+    NoFacilities,
+    #[error("password hashing: {0}")]
+    Password(#[from] PasswordError),
+    #[error("database: {0}")]
+    Db(DbErr),
+}
+
+impl From<DbErr> for UserAdminError {
+    fn from(err: DbErr) -> Self {
+        // Two admins adding the same email at once: the unique index decides.
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => UserAdminError::EmailTaken,
+            _ => UserAdminError::Db(err),
+        }
+    }
+}
+
+impl From<UserAdminError> for AppError {
+    fn from(err: UserAdminError) -> Self {
+        match err {
+            UserAdminError::EmailTaken => {
+                AppError::BadInput("A user with this email already exists.".into())
+            }
+            UserAdminError::InvalidEmail => {
+                AppError::BadInput("Enter a valid email address, such as name@example.com.".into())
+            }
+            UserAdminError::EmptyName => AppError::BadInput("Enter the user's name.".into()),
+            UserAdminError::PasswordTooShort => AppError::BadInput(format!(
+                "The password must have at least {} characters.",
+                passwords::MIN_LENGTH
+            )),
+            UserAdminError::UnknownUser => AppError::NotFound,
+            UserAdminError::CannotDeactivateSelf => AppError::BadInput(
+                "You cannot deactivate your own account. Another admin can.".into(),
+            ),
+            UserAdminError::CannotRemoveOwnAdmin => AppError::BadInput(
+                "You cannot remove your own Admin role. Another admin can.".into(),
+            ),
+            UserAdminError::UnknownFacility(licenses) => AppError::BadInput(format!(
+                "Unknown facility: {}. Reload the page and choose again.",
+                licenses.join(", ")
+            )),
+            UserAdminError::NoFacilities => AppError::BadInput(
+                "Choose at least one facility the user works at, or All facilities.".into(),
+            ),
+            UserAdminError::Password(err) => {
+                tracing::error!(error = %err, "password hashing failed");
+                AppError::Internal
+            }
+            UserAdminError::Db(err) => err.into(),
+        }
+    }
+}
+
+/// Who makes a change, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub user_id: i32,
+    pub ip: Option<&'a str>,
+}
+
+/// "Add user". Holds the initial password, so it has no `Debug`.
+pub struct NewUserInput {
+    pub profile: UserEdit,
+    pub password: SecretString,
+}
+
+/// A user's profile as the admin sets it.
+#[derive(Debug, Clone)]
+pub struct UserEdit {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// Works at every facility, including ones added later.
+    pub all_facilities: bool,
+    /// License numbers, when not `all_facilities`.
+    pub facilities: Vec<String>,
+    pub can_submit: bool,
+    pub requires_review: bool,
+}
+
+/// A plausible address: one `@` with something on each side, no spaces. (Whether it receives
+/// mail is not our business; `admin@localhost` is fine.)
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= MAX_EMAIL_LENGTH
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// At least [`passwords::MIN_LENGTH`] characters.
+pub fn check_password_length(password: &str) -> Result<(), UserAdminError> {
+    if password.chars().count() < passwords::MIN_LENGTH {
+        Err(UserAdminError::PasswordTooShort)
+    } else {
+        Ok(())
+    }
+}
+
+/// The edit, cleaned: name trimmed, email normalised, facilities deduplicated and known (none
+/// kept when the user works at all of them).
+struct Checked {
+    name: String,
+    email: String,
+    facilities: Vec<String>,
+}
+
+async fn check(db: &impl ConnectionTrait, edit: &UserEdit) -> Result<Checked, UserAdminError> {
+    let name = edit.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(UserAdminError::EmptyName);
+    }
+    let email = users::normalize_email(&edit.email);
+    if !valid_email(&email) {
+        return Err(UserAdminError::InvalidEmail);
+    }
+    let facilities = if edit.all_facilities {
+        Vec::new()
+    } else {
+        let chosen: BTreeSet<String> = edit
+            .facilities
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if chosen.is_empty() {
+            return Err(UserAdminError::NoFacilities);
+        }
+        let known: BTreeSet<String> = facilities::list(db)
+            .await?
+            .into_iter()
+            .map(|f| f.license_number)
+            .collect();
+        let unknown: Vec<String> = chosen.difference(&known).cloned().collect();
+        if !unknown.is_empty() {
+            return Err(UserAdminError::UnknownFacility(unknown));
+        }
+        chosen.into_iter().collect()
+    };
+    Ok(Checked {
+        name,
+        email,
+        facilities,
+    })
+}
+
+fn profile<'a>(edit: &UserEdit, checked: &'a Checked) -> Profile<'a> {
+    Profile {
+        email: &checked.email,
+        name: &checked.name,
+        role: edit.role,
+        can_submit: edit.can_submit,
+        requires_review: edit.requires_review,
+        all_facilities: edit.all_facilities,
+    }
+}
+
+/// Adds an active user who can sign in with the initial password at once. Audited as
+/// `user.created` (without the password).
+pub async fn create_user(
+    db: &DatabaseConnection,
+    actor: Actor<'_>,
+    input: NewUserInput,
+) -> Result<UserDetail, UserAdminError> {
+    let NewUserInput {
+        profile: edit,
+        password,
+    } = input;
+    let checked = check(db, &edit).await?;
+    check_password_length(password.expose_secret())?;
+    if users::find_by_email(db, &checked.email).await?.is_some() {
+        return Err(UserAdminError::EmailTaken);
+    }
+    let hash = passwords::hash(password.expose_secret().to_owned()).await?;
+    drop(password);
+
+    let txn = db.begin().await?;
+    let user = users::insert_profile(&txn, profile(&edit, &checked), hash).await?;
+    user_facilities::replace_for_user(&txn, user.id, &checked.facilities).await?;
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: actor.ip,
+            action: AUDIT_USER_CREATED,
+            subject: &user.email,
+            detail: json!({
+                "user_id": user.id,
+                "name": user.name,
+                "role": edit.role.as_str(),
+                "all_facilities": edit.all_facilities,
+                "facilities": checked.facilities,
+                "can_submit": edit.can_submit,
+                "requires_review": edit.requires_review,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(actor = actor.user_id, user_id = user.id, "user created");
+    get_user(db, user.id).await
+}
+
+/// Records `from -> to` under `field` when they differ.
+fn note_change(changes: &mut Map<String, Value>, field: &str, from: Value, to: Value) {
+    if from != to {
+        changes.insert(field.to_owned(), json!({ "from": from, "to": to }));
+    }
+}
+
+/// Saves the user's profile. An admin cannot take their own Admin role away (so there is always
+/// an admin left). Audited as `user.updated` with what changed.
+pub async fn update_user(
+    db: &DatabaseConnection,
+    actor: Actor<'_>,
+    id: i32,
+    edit: UserEdit,
+) -> Result<UserDetail, UserAdminError> {
+    let before = get_user(db, id).await?;
+    if id == actor.user_id && before.role == Role::Admin && edit.role != Role::Admin {
+        return Err(UserAdminError::CannotRemoveOwnAdmin);
+    }
+    let checked = check(db, &edit).await?;
+    if let Some(other) = users::find_by_email(db, &checked.email).await?
+        && other.id != id
+    {
+        return Err(UserAdminError::EmailTaken);
+    }
+
+    let mut changes = Map::new();
+    note_change(
+        &mut changes,
+        "name",
+        json!(before.name),
+        json!(checked.name),
+    );
+    note_change(
+        &mut changes,
+        "email",
+        json!(before.email),
+        json!(checked.email),
+    );
+    note_change(
+        &mut changes,
+        "role",
+        json!(before.role.as_str()),
+        json!(edit.role.as_str()),
+    );
+    note_change(
+        &mut changes,
+        "all_facilities",
+        json!(before.all_facilities),
+        json!(edit.all_facilities),
+    );
+    note_change(
+        &mut changes,
+        "facilities",
+        json!(before.facilities),
+        json!(checked.facilities),
+    );
+    note_change(
+        &mut changes,
+        "can_submit",
+        json!(before.can_submit),
+        json!(edit.can_submit),
+    );
+    note_change(
+        &mut changes,
+        "requires_review",
+        json!(before.requires_review),
+        json!(edit.requires_review),
+    );
+    if changes.is_empty() {
+        return Ok(before);
+    }
+
+    let txn = db.begin().await?;
+    users::update_profile(&txn, id, profile(&edit, &checked)).await?;
+    user_facilities::replace_for_user(&txn, id, &checked.facilities).await?;
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: actor.ip,
+            action: AUDIT_USER_UPDATED,
+            subject: &checked.email,
+            detail: json!({ "user_id": id, "changes": changes }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(actor = actor.user_id, user_id = id, "user updated");
+    get_user(db, id).await
+}
+
+/// Deactivates the user, in one transaction: they cannot sign in, every session of theirs ends
+/// at once, and their stored Metrc key is deleted. Their history stays. Audited as
+/// `user.deactivated`, and `user_key.deleted` (with the key fingerprint's first characters only)
+/// when they had a key. An admin cannot deactivate themselves.
+pub async fn deactivate_user(
+    db: &DatabaseConnection,
+    actor: Actor<'_>,
+    id: i32,
+) -> Result<UserDetail, UserAdminError> {
+    if id == actor.user_id {
+        return Err(UserAdminError::CannotDeactivateSelf);
+    }
+    let txn = db.begin().await?;
+    let user = users::find(&txn, id)
+        .await?
+        .ok_or(UserAdminError::UnknownUser)?;
+    users::set_active(&txn, id, false).await?;
+    let sessions_ended = sessions::delete_for_user(&txn, id).await?;
+    let key = user_metrc_keys::find_for_user(&txn, id).await?;
+    user_metrc_keys::delete_for_user(&txn, id).await?;
+    // Queued submissions: the outbox issue holds this user's queued submissions here, in this
+    // transaction, for an admin's decision (send under another key, or cancel). Submissions do
+    // not exist yet.
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor.user_id),
+            actor_ip: actor.ip,
+            action: AUDIT_USER_DEACTIVATED,
+            subject: &user.email,
+            detail: json!({
+                "user_id": id,
+                "was_active": user.active,
+                "sessions_ended": sessions_ended,
+                "key_deleted": key.is_some(),
+            }),
+        },
+    )
+    .await?;
+    if let Some(key) = &key {
+        let fingerprint: String = key.fingerprint.chars().take(FINGERPRINT_SHOWN).collect();
+        audit_events::record(
+            &txn,
+            NewAuditEvent {
+                actor_user_id: Some(actor.user_id),
+                actor_ip: actor.ip,
+                action: AUDIT_USER_KEY_DELETED,
+                subject: &user.email,
+                detail: json!({
+                    "user_id": id,
+                    "fingerprint": fingerprint,
+                    "reason": "user deactivated",
+                }),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(
+        actor = actor.user_id,
+        user_id = id,
+        sessions_ended,
+        key_deleted = key.is_some(),
+        "user deactivated"
+    );
+    get_user(db, id).await
+}
+
+/// Lets a deactivated user sign in again (with their old password; their key is gone, so they
+/// need a new one). Audited as `user.reactivated`.
+pub async fn reactivate_user(
+    db: &DatabaseConnection,
+    actor: Actor<'_>,
+    id: i32,
+) -> Result<UserDetail, UserAdminError> {
+    let txn = db.begin().await?;
+    let user = users::find(&txn, id)
+        .await?
+        .ok_or(UserAdminError::UnknownUser)?;
+    if !user.active {
+        users::set_active(&txn, id, true).await?;
+        audit_events::record(
+            &txn,
+            NewAuditEvent {
+                actor_user_id: Some(actor.user_id),
+                actor_ip: actor.ip,
+                action: AUDIT_USER_REACTIVATED,
+                subject: &user.email,
+                detail: json!({ "user_id": id }),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(actor = actor.user_id, user_id = id, "user reactivated");
+    get_user(db, id).await
+}
+
+/// One user in full.
+pub async fn get_user(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, UserAdminError> {
+    let user = users::find(db, id)
+        .await?
+        .ok_or(UserAdminError::UnknownUser)?;
+    let role = Role::parse(&user.role).ok_or(UserAdminError::UnknownUser)?;
+    let facilities = if user.all_facilities {
+        Vec::new()
+    } else {
+        user_facilities::for_user(db, id).await?
+    };
+    Ok(UserDetail {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        role,
+        can_submit: user.can_submit,
+        requires_review: user.requires_review,
+        active: user.active,
+        all_facilities: user.all_facilities,
+        facilities,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::queries::test_db;
+
+    fn edit(email: &str) -> UserEdit {
+        UserEdit {
+            name: " Dana Grower ".into(),
+            email: email.into(),
+            role: Role::Employee,
+            all_facilities: true,
+            facilities: vec![],
+            can_submit: true,
+            requires_review: true,
+        }
+    }
+
+    fn new_user(email: &str, password: &str) -> NewUserInput {
+        NewUserInput {
+            profile: edit(email),
+            password: SecretString::from(password.to_owned()),
+        }
+    }
+
+    const ADMIN: Actor<'static> = Actor {
+        user_id: 1,
+        ip: Some("127.0.0.1"),
+    };
+
+    #[test]
+    fn emails_need_an_at_with_something_on_each_side() {
+        for ok in ["a@b.c", "admin@localhost", "first.last+tag@example.co.uk"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "abc", "@b.c", "a@", "a@@b", "a b@c.d", "a@b@c", "a@.b", "a@b.",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn create_checks_its_input_and_audits_without_the_password() {
+        let db = test_db::fresh().await;
+        let created = create_user(
+            &db,
+            ADMIN,
+            new_user(" Dana@Example.test", "a long enough password"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(created.name, "Dana Grower");
+        assert_eq!(created.email, "dana@example.test");
+        assert!(created.active && created.all_facilities && created.requires_review);
+
+        assert!(matches!(
+            create_user(
+                &db,
+                ADMIN,
+                new_user("dana@example.test", "another long one")
+            )
+            .await,
+            Err(UserAdminError::EmailTaken)
+        ));
+        assert!(matches!(
+            create_user(&db, ADMIN, new_user("eve@example.test", "short")).await,
+            Err(UserAdminError::PasswordTooShort)
+        ));
+        assert!(matches!(
+            create_user(
+                &db,
+                ADMIN,
+                new_user("not-an-email", "a long enough password")
+            )
+            .await,
+            Err(UserAdminError::InvalidEmail)
+        ));
+        let mut nowhere = new_user("fay@example.test", "a long enough password");
+        nowhere.profile.all_facilities = false;
+        assert!(matches!(
+            create_user(&db, ADMIN, nowhere).await,
+            Err(UserAdminError::NoFacilities)
+        ));
+        let mut unknown = new_user("fay@example.test", "a long enough password");
+        unknown.profile.all_facilities = false;
+        unknown.profile.facilities = vec!["NOPE-1".into()];
+        assert!(matches!(
+            create_user(&db, ADMIN, unknown).await,
+            Err(UserAdminError::UnknownFacility(l)) if l == vec!["NOPE-1".to_owned()]
+        ));
+
+        let events = audit_events::recent(&db, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, AUDIT_USER_CREATED);
+        assert!(!events[0].detail.contains("a long enough password"));
+    }
+
+    #[tokio::test]
+    async fn admins_keep_their_own_role_and_account() {
+        let db = test_db::fresh().await;
+        let mut admin = new_user("root@example.test", "a long enough password");
+        admin.profile.role = Role::Admin;
+        let admin = create_user(&db, ADMIN, admin).await.unwrap();
+        let me = Actor {
+            user_id: admin.id,
+            ip: None,
+        };
+        assert!(matches!(
+            update_user(&db, me, admin.id, edit("root@example.test")).await,
+            Err(UserAdminError::CannotRemoveOwnAdmin)
+        ));
+        assert!(matches!(
+            deactivate_user(&db, me, admin.id).await,
+            Err(UserAdminError::CannotDeactivateSelf)
+        ));
+        assert!(matches!(
+            deactivate_user(&db, me, admin.id + 100).await,
+            Err(UserAdminError::UnknownUser)
+        ));
+        let other = create_user(
+            &db,
+            me,
+            new_user("o@example.test", "a long enough password"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            update_user(&db, me, other.id, edit("ROOT@example.test")).await,
+            Err(UserAdminError::EmailTaken)
+        ));
+        let mut renamed = edit("o@example.test");
+        renamed.name = "Olive".into();
+        let saved = update_user(&db, me, other.id, renamed).await.unwrap();
+        assert_eq!(saved.name, "Olive");
+        let events = audit_events::recent(&db, 1).await.unwrap();
+        assert_eq!(events[0].action, AUDIT_USER_UPDATED);
+        assert!(events[0].detail.contains("Olive"), "{}", events[0].detail);
+    }
+
+    #[test]
+    fn messages_are_for_people() {
+        let msg = AppError::from(UserAdminError::PasswordTooShort).to_string();
+        assert!(msg.contains("12 characters"), "{msg}");
+        let msg = AppError::from(UserAdminError::EmailTaken).to_string();
+        assert_eq!(msg, "A user with this email already exists.");
+        assert_eq!(
+            AppError::from(UserAdminError::UnknownUser),
+            AppError::NotFound
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! Users' own Metrc keys: validating and setting one (with the guard of DESIGN §5: another user's
+//! key is refused, a facility key needs an admin's confirmation), showing it masked with what it
+//! reaches and the user's exact Metrc permissions, and revalidating (at sign-in and in the
+//! background).
+//!
+//! Nothing here writes a facility's key: this module does not touch the facilities table except
+//! to read which facility keys exist.
+
+use super::key_checks::{self, clean_key, fingerprint_prefix};
+use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::{facilities, user_metrc_keys};
+use super::state::AppState;
+use super::vault::{VaultError, mask};
+use crate::error::AppError;
+use crate::types::auth::CurrentUser;
+use crate::types::facilities::RevalidationSummary;
+use crate::types::key_validation::{KeyHolder, ValidationUpdate};
+use crate::types::keys::KeyStatus;
+use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
+use futures::Stream;
+use metrc::{Capability, ValidationReport};
+use sea_orm::{DbErr, EntityTrait, TransactionTrait};
+use secrecy::SecretString;
+
+/// The audit action of a user key change.
+pub const AUDIT_ACTION_SET: &str = "user_key.set";
+
+/// Why a user-key operation did not happen. No variant holds a key.
+#[derive(Debug, thiserror::Error)]
+pub enum UserKeyError {
+    #[error("no key was given")]
+    EmptyKey,
+    #[error("unknown or deactivated user")]
+    UnknownUser,
+    #[error("Metrc refused the key (401)")]
+    KeyInvalid,
+    #[error("the key reaches no facility")]
+    ReachesNothing,
+    #[error("the key is another user's")]
+    OtherUsersKey,
+    #[error("the key is the facility key of {0:?}")]
+    FacilityKey(Vec<String>),
+    #[error("only an admin may give a user the facility key of {0:?}")]
+    FacilityKeyNeedsAdmin(Vec<String>),
+    #[error("Metrc: {0}")]
+    Metrc(metrc::Error),
+    #[error("key vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<metrc::Error> for UserKeyError {
+    fn from(err: metrc::Error) -> Self {
+        match err {
+            metrc::Error::KeyInvalid => UserKeyError::KeyInvalid,
+            other => UserKeyError::Metrc(other),
+        }
+    }
+}
+
+impl From<UserKeyError> for AppError {
+    fn from(err: UserKeyError) -> Self {
+        match err {
+            UserKeyError::EmptyKey => AppError::BadInput("Paste a Metrc API key first.".into()),
+            UserKeyError::UnknownUser => AppError::NotFound,
+            UserKeyError::KeyInvalid => AppError::KeyRefused(
+                "Metrc says this key is invalid: it was mistyped, revoked or regenerated. Nothing was saved. Copy the current key from your Metrc profile (API Keys) and try again."
+                    .into(),
+            ),
+            UserKeyError::ReachesNothing => AppError::KeyRefused(
+                "Metrc accepts this key, but it reaches no facility: its owner is not an employee of any license. Nothing was saved."
+                    .into(),
+            ),
+            UserKeyError::OtherUsersKey => AppError::KeyRefused(
+                "This key is already another user's own Metrc key. A key belongs to one person, because Metrc attributes everything sent with it to them. Nothing was saved."
+                    .into(),
+            ),
+            UserKeyError::FacilityKey(licenses) => AppError::ConfirmFacilityKey(licenses),
+            UserKeyError::FacilityKeyNeedsAdmin(licenses) => AppError::KeyRefused(format!(
+                "This is the facility key of {}, not your own key: submissions made with it show in Metrc under the License Owner's name. Generate your own key in Metrc (profile > API Keys). Nothing was saved.",
+                licenses.join(", ")
+            )),
+            UserKeyError::Metrc(err) => {
+                tracing::warn!(error = %err, "Metrc call failed");
+                AppError::MetrcUnavailable(err.to_string())
+            }
+            UserKeyError::Vault(err) => {
+                tracing::error!(error = %err, "key vault error");
+                AppError::Internal
+            }
+            UserKeyError::Db(err) => err.into(),
+        }
+    }
+}
+
+/// The active user `user_id`, or `UnknownUser`.
+async fn active_user(
+    state: &AppState,
+    user_id: i32,
+) -> Result<super::entities::users::Model, UserKeyError> {
+    super::entities::users::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(UserKeyError::UnknownUser)
+}
+
+/// A key for `user_id` validated as it happens (the panel on the user's screens). `names`: the
+/// asker may see another holder's name (admins).
+pub async fn validate_live(
+    state: &AppState,
+    user_id: i32,
+    names: bool,
+    key: SecretString,
+) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, UserKeyError> {
+    let key = clean_key(key).ok_or(UserKeyError::EmptyKey)?;
+    active_user(state, user_id).await?;
+    let holder =
+        key_checks::holder(state, &state.vault.fingerprint(&key), Some(user_id), names).await?;
+    Ok(key_checks::live(state, &key, holder, |error| {
+        UserKeyError::from(error).into()
+    })
+    .await?)
+}
+
+/// Sets `user_id`'s own key ("Update"): validated with Metrc first (an invalid key is not saved),
+/// refused if it is another user's, and if it is a facility key only with an admin's
+/// `confirm_facility_key`. One audit event records the change (fingerprint prefixes, never the
+/// key).
+pub async fn set(
+    state: &AppState,
+    actor: &CurrentUser,
+    actor_ip: Option<&str>,
+    user_id: i32,
+    key: SecretString,
+    confirm_facility_key: bool,
+) -> Result<UserKeyView, UserKeyError> {
+    let key = clean_key(key).ok_or(UserKeyError::EmptyKey)?;
+    active_user(state, user_id).await?;
+    let fingerprint = state.vault.fingerprint(&key);
+    // Fail fast, before Metrc is asked; checked again below under the key-write lock.
+    guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
+    let report = state.metrc.validate_key(&key).await?;
+    if report.facilities.is_empty() {
+        return Err(UserKeyError::ReachesNothing);
+    }
+    let sealed = state.vault.seal(&key)?;
+    drop(key);
+    let report_json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
+
+    let _writing = state.key_writes.lock().await;
+    let facility_key_of = guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
+    let txn = state.db.begin().await?;
+    let old = user_metrc_keys::find_for_user(&txn, user_id)
+        .await?
+        .map(|k| fingerprint_prefix(&k.fingerprint));
+    user_metrc_keys::set_for_user(&txn, user_id, &sealed).await?;
+    user_metrc_keys::record_validation(&txn, user_id, KeyStatus::Valid, &report_json).await?;
+    audit_events::record(
+        &txn,
+        NewAuditEvent {
+            actor_user_id: Some(actor.id),
+            actor_ip,
+            action: AUDIT_ACTION_SET,
+            subject: &user_id.to_string(),
+            detail: serde_json::json!({
+                "user_id": user_id,
+                "old_fingerprint": old,
+                "new_fingerprint": fingerprint_prefix(sealed.fingerprint()),
+                "facility_key_of": facility_key_of,
+                "licenses": report.facilities.iter().map(|f| &f.license_number).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        actor_user_id = actor.id,
+        user_id,
+        fingerprint = %fingerprint_prefix(sealed.fingerprint()),
+        facility_key_confirmed = !facility_key_of.is_empty(),
+        "user key set"
+    );
+    view(state, user_id).await
+}
+
+/// The Update Key guard for a user key (DESIGN §5): another user's key is refused; a facility
+/// key needs an admin's confirmation (employees are refused). Returns the licenses whose facility
+/// key this is (empty for a key of no facility).
+async fn guard(
+    state: &AppState,
+    actor: &CurrentUser,
+    user_id: i32,
+    fingerprint: &str,
+    confirm_facility_key: bool,
+) -> Result<Vec<String>, UserKeyError> {
+    match key_checks::holder(state, fingerprint, Some(user_id), false).await? {
+        KeyHolder::OtherUser { .. } => Err(UserKeyError::OtherUsersKey),
+        KeyHolder::Facilities(licenses) if !actor.is_admin() => {
+            Err(UserKeyError::FacilityKeyNeedsAdmin(licenses))
+        }
+        KeyHolder::Facilities(licenses) if !confirm_facility_key => {
+            Err(UserKeyError::FacilityKey(licenses))
+        }
+        KeyHolder::Facilities(licenses) => Ok(licenses),
+        KeyHolder::Nobody | KeyHolder::ThisUser => Ok(Vec::new()),
+    }
+}
+
+/// The user's key as their screens show it: masked, status, what it reached at its last
+/// validation, and the user's exact Metrc permissions where a facility key may list them.
+pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKeyError> {
+    if super::entities::users::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        return Err(UserKeyError::UnknownUser);
+    }
+    let Some(row) = user_metrc_keys::find_for_user(&state.db, user_id).await? else {
+        return Ok(UserKeyView {
+            masked_key: None,
+            status: KeyStatus::Missing,
+            last_validated_at: None,
+            validation: None,
+            permissions: Vec::new(),
+        });
+    };
+    let masked_key = Some(mask(&state.vault.decrypt(&row.ciphertext)?));
+    let report: Option<ValidationReport> = row
+        .report
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok());
+    let (validation, permissions) = match &report {
+        Some(report) => (
+            Some(key_checks::view(state, report).await?),
+            permissions(state, report).await?,
+        ),
+        None => (None, Vec::new()),
+    };
+    Ok(UserKeyView {
+        masked_key,
+        status: KeyStatus::parse(&row.status).unwrap_or(KeyStatus::Unvalidated),
+        last_validated_at: row.last_validated_at,
+        validation,
+        permissions,
+    })
+}
+
+/// The key's user's exact permissions at each license it reaches, asked with that facility's
+/// key (which needs Manage Employees); `None` where there is no valid facility key or Metrc
+/// refuses to list them.
+async fn permissions(
+    state: &AppState,
+    report: &ValidationReport,
+) -> Result<Vec<LicensePermissions>, UserKeyError> {
+    let mut out = Vec::new();
+    for f in &report.facilities {
+        let facility = facilities::find_by_license(&state.db, &f.license_number).await?;
+        let facility_key = facility
+            .filter(|row| row.key_status == KeyStatus::Valid.as_str())
+            .and_then(|row| row.facility_key_ciphertext);
+        let listed = match (facility_key, f.employee_license_number.as_deref()) {
+            (Some(ciphertext), Some(employee)) => {
+                let key = state.vault.decrypt(&ciphertext)?;
+                state
+                    .metrc
+                    .employee_permissions(&key, &f.license_number, employee)
+                    .await
+                    .map_err(|e| tracing::debug!(license = %f.license_number, error = %e, "permissions not listed"))
+                    .ok()
+            }
+            _ => None,
+        };
+        let grows_plants = f.facility_type.has(Capability::CanGrowPlants);
+        out.push(LicensePermissions {
+            license_number: f.license_number.clone(),
+            name: f.name.clone().unwrap_or_default(),
+            gaps: listed
+                .as_deref()
+                .map(|p| gaps(p, grows_plants))
+                .unwrap_or_default(),
+            permissions: listed,
+        });
+    }
+    Ok(out)
+}
+
+/// The user's key status, without asking Metrc (the notice on sign-in).
+pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
+    Ok(user_metrc_keys::find_for_user(&state.db, user_id)
+        .await?
+        .and_then(|k| KeyStatus::parse(&k.status))
+        .unwrap_or(KeyStatus::Missing))
+}
+
+/// Checks the user's stored key with Metrc now (at sign-in, the start of a shift): a 401 marks it
+/// invalid; success valid; other failures change nothing. `Missing` when there is no key.
+pub async fn revalidate(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
+    let Some(row) = user_metrc_keys::find_for_user(&state.db, user_id).await? else {
+        return Ok(KeyStatus::Missing);
+    };
+    let status = check(state, &row.ciphertext).await?;
+    user_metrc_keys::set_status(&state.db, user_id, status).await?;
+    if status == KeyStatus::Invalid {
+        tracing::warn!(user_id, "user key refused by Metrc: marked invalid");
+    }
+    Ok(status)
+}
+
+async fn check(state: &AppState, ciphertext: &str) -> Result<KeyStatus, UserKeyError> {
+    let key = state.vault.decrypt(ciphertext)?;
+    match state.metrc.facilities(&key).await {
+        Ok(_) => Ok(KeyStatus::Valid),
+        Err(metrc::Error::KeyInvalid) => Ok(KeyStatus::Invalid),
+        Err(other) => Err(UserKeyError::Metrc(other)),
+    }
+}
+
+/// Revalidates every user key (the background job).
+pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, UserKeyError> {
+    let mut summary = RevalidationSummary::default();
+    for row in user_metrc_keys::all(&state.db).await? {
+        match check(state, &row.ciphertext).await {
+            Ok(status) => {
+                if row.status != status.as_str() {
+                    tracing::info!(user_id = row.user_id, from = %row.status, to = status.as_str(), "user key status changed");
+                }
+                user_metrc_keys::set_status(&state.db, row.user_id, status).await?;
+                match status {
+                    KeyStatus::Valid => summary.valid += 1,
+                    _ => summary.invalid += 1,
+                }
+            }
+            Err(err) => {
+                tracing::warn!(user_id = row.user_id, error = %err, "user key revalidation failed; status unchanged");
+                summary.failed += 1;
+            }
+        }
+    }
+    Ok(summary)
+}

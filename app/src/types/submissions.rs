@@ -1,0 +1,418 @@
+//! Submissions (DESIGN §8): writes Tracekeeper sends to Metrc on behalf of a user, as the work
+//! screens and Metrc Submissions see them. No key is ever in here.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a submission does in Metrc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SubmissionAction {
+    AdjustPackage,
+    FinishPackage,
+    ChangePackageLocation,
+    RecordPlantWaste,
+}
+
+impl SubmissionAction {
+    pub const ALL: [SubmissionAction; 4] = [
+        SubmissionAction::AdjustPackage,
+        SubmissionAction::FinishPackage,
+        SubmissionAction::ChangePackageLocation,
+        SubmissionAction::RecordPlantWaste,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubmissionAction::AdjustPackage => "Adjust package",
+            SubmissionAction::FinishPackage => "Finish package",
+            SubmissionAction::ChangePackageLocation => "Change location",
+            SubmissionAction::RecordPlantWaste => "Record plant waste",
+        }
+    }
+
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionAction::AdjustPackage => "adjust_package",
+            SubmissionAction::FinishPackage => "finish_package",
+            SubmissionAction::ChangePackageLocation => "change_package_location",
+            SubmissionAction::RecordPlantWaste => "record_plant_waste",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<SubmissionAction> {
+        SubmissionAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == value)
+    }
+}
+
+/// Where a submission stands (the exact labels of Metrc Submissions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SubmissionStatus {
+    /// Waits for an admin (the user "Requires review on submissions").
+    PendingApproval,
+    Queued,
+    /// Handed to Metrc; the answer has not come back yet.
+    Sending,
+    /// Metrc rate-limited or failed before accepting anything: sent again after a backoff.
+    Retrying,
+    Accepted,
+    /// Metrc answered 400: nothing was recorded; its messages say why.
+    Rejected,
+    /// Cannot be sent as it is (the key was refused, a permission is missing).
+    Failed,
+    /// Sent, but no answer came back: never resent blindly; reconciled with Metrc's data or by
+    /// an admin.
+    Unknown,
+    /// An admin denied it (with a reason).
+    Denied,
+    Cancelled,
+}
+
+impl SubmissionStatus {
+    pub const ALL: [SubmissionStatus; 10] = [
+        SubmissionStatus::PendingApproval,
+        SubmissionStatus::Queued,
+        SubmissionStatus::Sending,
+        SubmissionStatus::Retrying,
+        SubmissionStatus::Accepted,
+        SubmissionStatus::Rejected,
+        SubmissionStatus::Failed,
+        SubmissionStatus::Unknown,
+        SubmissionStatus::Denied,
+        SubmissionStatus::Cancelled,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubmissionStatus::PendingApproval => "Pending approval",
+            SubmissionStatus::Queued => "Queued",
+            SubmissionStatus::Sending => "Sending",
+            SubmissionStatus::Retrying => "Retrying",
+            SubmissionStatus::Accepted => "Accepted",
+            SubmissionStatus::Rejected => "Rejected",
+            SubmissionStatus::Failed => "Failed",
+            SubmissionStatus::Unknown => "Unknown",
+            SubmissionStatus::Denied => "Denied",
+            SubmissionStatus::Cancelled => "Cancelled",
+        }
+    }
+
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::PendingApproval => "pending_approval",
+            SubmissionStatus::Queued => "queued",
+            SubmissionStatus::Sending => "sending",
+            SubmissionStatus::Retrying => "retrying",
+            SubmissionStatus::Accepted => "accepted",
+            SubmissionStatus::Rejected => "rejected",
+            SubmissionStatus::Failed => "failed",
+            SubmissionStatus::Unknown => "unknown",
+            SubmissionStatus::Denied => "denied",
+            SubmissionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<SubmissionStatus> {
+        SubmissionStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+
+    /// Nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SubmissionStatus::Accepted
+                | SubmissionStatus::Rejected
+                | SubmissionStatus::Denied
+                | SubmissionStatus::Cancelled
+        )
+    }
+}
+
+/// Which key carried (or will carry) a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyUsed {
+    /// The acting user's own key: Metrc attributes it to them (compliant).
+    UserKey,
+    /// The facility key: Metrc shows its owner as the submitter (not compliant).
+    FacilityKey { owner: String },
+}
+
+impl KeyUsed {
+    /// "User key" or "Facility key (<owner>)".
+    pub fn label(&self) -> String {
+        match self {
+            KeyUsed::UserKey => "User key".into(),
+            KeyUsed::FacilityKey { owner } => format!("Facility key ({owner})"),
+        }
+    }
+
+    pub fn compliant(&self) -> bool {
+        matches!(self, KeyUsed::UserKey)
+    }
+}
+
+/// What the user fills in on a work screen; one row of one Metrc write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ActionInput {
+    AdjustPackage {
+        label: String,
+        /// Signed: negative takes away.
+        quantity: f64,
+        unit: String,
+        reason: String,
+        note: Option<String>,
+        date: NaiveDate,
+    },
+    FinishPackage {
+        label: String,
+        date: NaiveDate,
+    },
+    ChangePackageLocation {
+        label: String,
+        location: String,
+        date: NaiveDate,
+    },
+    RecordPlantWaste {
+        plant_labels: Vec<String>,
+        method: String,
+        reason: String,
+        weight: f64,
+        unit: String,
+        note: Option<String>,
+        date: NaiveDate,
+    },
+}
+
+impl ActionInput {
+    pub fn action(&self) -> SubmissionAction {
+        match self {
+            ActionInput::AdjustPackage { .. } => SubmissionAction::AdjustPackage,
+            ActionInput::FinishPackage { .. } => SubmissionAction::FinishPackage,
+            ActionInput::ChangePackageLocation { .. } => SubmissionAction::ChangePackageLocation,
+            ActionInput::RecordPlantWaste { .. } => SubmissionAction::RecordPlantWaste,
+        }
+    }
+}
+
+/// A new submission from a work screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSubmission {
+    pub license: String,
+    pub input: ActionInput,
+    /// The user saw "You have no Metrc API key: this will show in Metrc under <owner>'s name"
+    /// and confirmed.
+    #[serde(default)]
+    pub confirm_facility_key: bool,
+}
+
+/// What will happen if the user submits now (before anything is queued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preflight {
+    /// The key that would carry it.
+    pub key_used: Option<KeyUsed>,
+    /// Why it cannot be submitted at all (no valid key, a missing Metrc permission named
+    /// exactly, a personal key required by the settings).
+    pub blocked: Option<String>,
+    /// What the user must confirm first (no personal key: not compliant).
+    pub warning: Option<String>,
+    /// It will wait for an admin's approval.
+    pub needs_approval: bool,
+}
+
+/// One row of Metrc Submissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub user_id: i32,
+    pub user_name: String,
+    pub license_number: String,
+    pub action: SubmissionAction,
+    /// What it was about, e.g. the package label.
+    pub subject: String,
+    pub key_used: KeyUsed,
+    pub compliant: bool,
+    pub status: SubmissionStatus,
+    /// Metrc's answer in one line (status code and messages), when there is one.
+    pub metrc_answer: Option<String>,
+}
+
+/// The tabs of Metrc Submissions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubmissionTab {
+    #[default]
+    All,
+    PendingApproval,
+    Failed,
+    NotCompliant,
+}
+
+/// Filters of Metrc Submissions (and of its CSV export).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionFilter {
+    pub tab: SubmissionTab,
+    pub user_id: Option<i32>,
+    pub license: Option<String>,
+    pub status: Option<SubmissionStatus>,
+    pub compliant: Option<bool>,
+    /// 0-based.
+    pub page: u32,
+}
+
+impl SubmissionTab {
+    pub const ALL: [SubmissionTab; 4] = [
+        SubmissionTab::All,
+        SubmissionTab::PendingApproval,
+        SubmissionTab::Failed,
+        SubmissionTab::NotCompliant,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubmissionTab::All => "All",
+            SubmissionTab::PendingApproval => "Pending approval",
+            SubmissionTab::Failed => "Failed",
+            SubmissionTab::NotCompliant => "Not compliant",
+        }
+    }
+
+    /// The tab's path segment: `/admin/metrc-submissions/<slug>`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            SubmissionTab::All => "all",
+            SubmissionTab::PendingApproval => "pending-approval",
+            SubmissionTab::Failed => "failed",
+            SubmissionTab::NotCompliant => "not-compliant",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<SubmissionTab> {
+        SubmissionTab::ALL.into_iter().find(|t| t.slug() == slug)
+    }
+}
+
+impl SubmissionFilter {
+    /// The filter as URL query pairs (the page's address and the CSV export's), empty ones left
+    /// out: `tab`, `user`, `license`, `status`, `compliant` (`yes`/`no`), `page`.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![("tab", self.tab.slug().to_owned())];
+        if let Some(user) = self.user_id {
+            pairs.push(("user", user.to_string()));
+        }
+        if let Some(license) = &self.license {
+            pairs.push(("license", license.clone()));
+        }
+        if let Some(status) = self.status {
+            pairs.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(compliant) = self.compliant {
+            pairs.push(("compliant", if compliant { "yes" } else { "no" }.to_owned()));
+        }
+        if self.page > 0 {
+            pairs.push(("page", self.page.to_string()));
+        }
+        pairs
+    }
+
+    /// The filter from query pairs; unknown or malformed values are ignored.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> SubmissionFilter {
+        let mut filter = SubmissionFilter::default();
+        for (name, value) in pairs {
+            let value = value.trim();
+            match name {
+                "tab" => filter.tab = SubmissionTab::from_slug(value).unwrap_or_default(),
+                "user" => filter.user_id = value.parse().ok(),
+                "license" if !value.is_empty() => filter.license = Some(value.to_owned()),
+                "status" => filter.status = SubmissionStatus::parse(value),
+                "compliant" => {
+                    filter.compliant = match value {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        _ => None,
+                    }
+                }
+                "page" => filter.page = value.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        filter
+    }
+}
+
+/// One try at sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    /// Metrc's HTTP status, if one came back.
+    pub http_status: Option<u16>,
+    pub outcome: String,
+    pub duration_ms: u64,
+}
+
+/// A submission opened from its row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionDetail {
+    pub row: SubmissionRow,
+    /// The request body as sent (JSON, pretty); keys are never part of it.
+    pub request: String,
+    /// Metrc's response body, if any.
+    pub response: Option<String>,
+    pub attempts: Vec<Attempt>,
+    /// An admin's decision (approve/deny) and its reason.
+    pub decision: Option<String>,
+    pub can_retry: bool,
+    pub can_cancel: bool,
+    pub can_approve: bool,
+    pub can_deny: bool,
+    /// Unknown outcome: an admin may mark it accepted or not recorded after looking in Metrc.
+    pub can_reconcile: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_round_trip_and_labels_are_the_screens() {
+        for s in SubmissionStatus::ALL {
+            assert_eq!(SubmissionStatus::parse(s.as_str()), Some(s));
+        }
+        for a in SubmissionAction::ALL {
+            assert_eq!(SubmissionAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(
+            SubmissionStatus::PendingApproval.label(),
+            "Pending approval"
+        );
+        assert_eq!(
+            KeyUsed::FacilityKey {
+                owner: "Olivia Owner".into()
+            }
+            .label(),
+            "Facility key (Olivia Owner)"
+        );
+        assert!(KeyUsed::UserKey.compliant());
+    }
+
+    #[test]
+    fn filters_survive_the_address_bar() {
+        let filter = SubmissionFilter {
+            tab: SubmissionTab::Failed,
+            user_id: Some(7),
+            license: Some("C10-1".into()),
+            status: Some(SubmissionStatus::Rejected),
+            compliant: Some(false),
+            page: 2,
+        };
+        let pairs = filter.to_pairs();
+        let back = SubmissionFilter::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back, filter);
+        let junk = SubmissionFilter::from_pairs([("user", "x"), ("status", "nope"), ("tab", "?")]);
+        assert_eq!(junk, SubmissionFilter::default());
+    }
+}
