@@ -10,7 +10,7 @@ use crate::ssr::queries::sync_cursors;
 use crate::ssr::state::AppState;
 use crate::types::inventory::{SyncProgress, SyncState};
 use crate::types::keys::KeyStatus;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
 use metrc::{Resource, WindowPage};
@@ -108,6 +108,16 @@ pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncErro
     Ok(())
 }
 
+/// `at` rounded up to a whole second.
+fn end_of_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = at.trunc_subsecs(0);
+    if whole == at {
+        at
+    } else {
+        whole + chrono::Duration::seconds(1)
+    }
+}
+
 fn key_usable(f: &facility::Model) -> bool {
     f.facility_key_ciphertext.is_some() && KeyStatus::parse(&f.key_status) == Some(KeyStatus::Valid)
 }
@@ -131,7 +141,9 @@ async fn run(
     let key = state.vault.decrypt(ciphertext)?;
     // A facility paused for its key resumes every list from its cursors once the key is valid.
     let force = force || parse_state(&f.sync_state) == SyncState::Paused;
-    let now = Utc::now();
+    // Metrc's window bounds are whole seconds: the run's windows end at the next whole second,
+    // so everything modified before the run began is in them.
+    let now = end_of_second(Utc::now());
     let cursors = sync_cursors::for_license(&state.db, license).await?;
     let settings = &state.config.sync;
     let overlap = state.metrc.config().window_overlap;
@@ -585,5 +597,21 @@ fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
         ),
         Err(SyncError::AlreadyRunning(_)) => {}
         Err(err) => tracing::warn!(license, error = %err, "sync run failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_end_on_the_next_whole_second() {
+        let at = upsert::parse_time("2026-11-28T10:00:00.250Z").unwrap();
+        assert_eq!(
+            end_of_second(at),
+            upsert::parse_time("2026-11-28T10:00:01Z").unwrap()
+        );
+        let whole = upsert::parse_time("2026-11-28T10:00:00Z").unwrap();
+        assert_eq!(end_of_second(whole), whole);
     }
 }
