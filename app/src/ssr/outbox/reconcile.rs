@@ -25,6 +25,8 @@ use std::time::Duration;
 
 /// Rows looked at per pass.
 const PER_PASS: u64 = 50;
+/// How much earlier than the send Metrc's `LastModified` must be to prove the write did not land.
+const CLOCK_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
 /// What Metrc's data says about one unknown write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +208,8 @@ async fn look(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
     match last_modified {
-        Some(changed) if changed < sent_at && settled_in_metrc => {
+        // A second of margin for clocks that disagree: closer than that proves nothing.
+        Some(changed) if changed + CLOCK_MARGIN < sent_at && settled_in_metrc => {
             Ok(Verdict::NotRecorded(format!(
                 "package {label} unchanged since before it was sent (last modified {})",
                 changed.format("%Y-%m-%d %H:%M:%S UTC")

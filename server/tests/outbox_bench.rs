@@ -1,0 +1,156 @@
+//! Benchmark (ignored by default): the outbox sends 1,000 queued package adjustments against the
+//! sandbox at 100 ms latency per call, and the time is compared with the floor that batching (10
+//! rows a call) and per-facility ordering (one call at a time per facility) allow.
+//!
+//! `cargo test --release -p server --features app/ssr,metrc/sandbox --test outbox_bench -- --ignored --nocapture`
+//!
+//! Figures: docs/benchmarks.md.
+
+mod support;
+
+use app::ssr::outbox;
+use app::ssr::queries::submissions;
+use app::types::auth::Role;
+use app::types::submissions::{ActionInput, NewSubmission};
+use app::types::user_keys::UserKeyView;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::facility_keys::{add_fault, admin, assign, clear_faults, employee, owner_key};
+use support::user_keys::{add_named_user, set_key};
+use support::{Backend, TestServer, VENDOR_KEY};
+
+const SUBMISSIONS: usize = 1_000;
+const LATENCY_MS: u64 = 100;
+
+/// Demo licenses with packages (every demo license has some).
+const LICENSES: [&str; 4] = [
+    "C10-0000774-LIC",
+    "C11-0000349-LIC",
+    "CCL19-0004821",
+    "C12-0000321-LIC",
+];
+
+async fn packages(server: &TestServer, key: &str, license: &str) -> Vec<(String, String)> {
+    let page: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/packages/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
+            server.sandbox_url
+        ))
+        .basic_auth(VENDOR_KEY, Some(key))
+        .send()
+        .await
+        .expect("packages")
+        .json()
+        .await
+        .expect("json");
+    page["Data"]
+        .as_array()
+        .expect("Data")
+        .iter()
+        .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
+        .map(|p| {
+            (
+                p["Label"].as_str().expect("label").to_owned(),
+                p["UnitOfMeasureName"].as_str().expect("unit").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Queues `SUBMISSIONS` adjustments spread evenly over `facilities` licenses (one user, their
+/// own key), sends them at `LATENCY_MS`, and returns (wall time, floor).
+async fn run(facilities: usize) -> (Duration, Duration) {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    let admin = admin(&server).await;
+    let licenses = &LICENSES[..facilities];
+    let (_, owner) = owner_key(&server, "Olivia Owner", licenses).await;
+    assign(&server, &admin, &owner, licenses, false).await;
+    let grants: serde_json::Map<String, Value> = licenses
+        .iter()
+        .map(|l| (l.to_string(), json!(["Packages"])))
+        .collect();
+    let (_, key) = employee(
+        &server,
+        json!({ "name": "Bea Bench", "permissions": grants }),
+    )
+    .await;
+    let user = add_named_user(&server, "bea@example.test", "Bea Bench", Role::Employee).await;
+    let _: UserKeyView = set_key(&server, &admin, Some(user), &key, false).await.ok();
+    let mut work = Vec::new();
+    for license in licenses {
+        work.push((
+            license.to_string(),
+            packages(&server, &owner, license).await,
+        ));
+    }
+
+    let state = server.state.clone();
+    state.outbox.update(|s| {
+        s.paused = true;
+        s.poll_every = Duration::from_millis(100);
+    });
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    let mut queueing = tokio::task::JoinSet::new();
+    for i in 0..SUBMISSIONS {
+        let (license, packages) = &work[i % facilities];
+        let (label, unit) = packages[(i / facilities) % packages.len()].clone();
+        let new = NewSubmission {
+            license: license.clone(),
+            input: ActionInput::AdjustPackage {
+                label,
+                quantity: -0.001,
+                unit,
+                reason: "Drying".into(),
+                note: None,
+                date: day,
+            },
+            confirm_facility_key: false,
+        };
+        let state = state.clone();
+        queueing.spawn(async move { outbox::submit(&state, user, new).await.expect("queued") });
+        if queueing.len() >= 16 {
+            queueing.join_next().await;
+        }
+    }
+    while queueing.join_next().await.is_some() {}
+
+    add_fault(&server, json!({ "latency_ms": LATENCY_MS })).await;
+    let started = Instant::now();
+    state.outbox.update(|s| s.paused = false);
+    loop {
+        let counts = submissions::count_by_status(&state.db).await.expect("db");
+        let accepted = counts.get("accepted").copied().unwrap_or_default();
+        let other: u64 = counts
+            .iter()
+            .filter(|(s, _)| !matches!(s.as_str(), "accepted" | "queued" | "sending"))
+            .map(|(_, n)| *n)
+            .sum();
+        assert_eq!(other, 0, "{counts:?}");
+        if accepted as usize == SUBMISSIONS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let wall = started.elapsed();
+    clear_faults(&server).await;
+    let per_facility = SUBMISSIONS.div_ceil(facilities);
+    let calls = per_facility.div_ceil(metrc::MAX_WRITE_ROWS);
+    let floor = Duration::from_millis(LATENCY_MS * calls as u64);
+    (wall, floor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn outbox_sends_a_thousand_submissions() {
+    for facilities in [1, 4] {
+        let (wall, floor) = run(facilities).await;
+        println!(
+            "outbox: {SUBMISSIONS} adjustments over {facilities} facilit{} at {LATENCY_MS} ms: {:.2} s; floor {:.2} s ({} calls of 10 per facility, facilities in parallel); ratio {:.2}",
+            if facilities == 1 { "y" } else { "ies" },
+            wall.as_secs_f64(),
+            floor.as_secs_f64(),
+            SUBMISSIONS.div_ceil(facilities).div_ceil(10),
+            wall.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
+}
