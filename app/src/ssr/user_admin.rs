@@ -353,7 +353,8 @@ pub async fn update_user(
 }
 
 /// Deactivates the user, in one transaction: they cannot sign in, every session of theirs ends
-/// at once, and their stored Metrc key is deleted. Their history stays. Audited as
+/// at once, their stored Metrc key is deleted, and their queued submissions wait as `Pending
+/// approval` for an admin's decision. Their history stays. Audited as
 /// `user.deactivated`, and `user_key.deleted` (with the key fingerprint's first characters only)
 /// when they had a key. An admin cannot deactivate themselves.
 pub async fn deactivate_user(
@@ -372,9 +373,8 @@ pub async fn deactivate_user(
     let sessions_ended = sessions::delete_for_user(&txn, id).await?;
     let key = user_metrc_keys::find_for_user(&txn, id).await?;
     user_metrc_keys::delete_for_user(&txn, id).await?;
-    // Queued submissions: the outbox issue holds this user's queued submissions here, in this
-    // transaction, for an admin's decision (send under another key, or cancel). Submissions do
-    // not exist yet.
+    // Their queued work waits for an admin's decision instead of going out without them.
+    let submissions_held = crate::ssr::outbox::hold_for_user(&txn, id).await?;
     audit_events::record(
         &txn,
         NewAuditEvent {
@@ -387,6 +387,7 @@ pub async fn deactivate_user(
                 "was_active": user.active,
                 "sessions_ended": sessions_ended,
                 "key_deleted": key.is_some(),
+                "submissions_held": submissions_held,
             }),
         },
     )
@@ -415,6 +416,7 @@ pub async fn deactivate_user(
         user_id = id,
         sessions_ended,
         key_deleted = key.is_some(),
+        submissions_held,
         "user deactivated"
     );
     get_user(db, id).await

@@ -28,7 +28,7 @@ mod view;
 
 pub use admin::{approve, cancel, deny, detail, list, reconcile_by_hand, retry};
 pub use preflight::preflight;
-pub use queue::{hold_for_user, my_submissions, submit};
+pub use queue::{HELD_MESSAGE, hold_for_user, my_submissions, submit};
 pub use reconcile::reconcile_due;
 pub use send::{drain, due_facilities, recover_interrupted};
 
