@@ -50,8 +50,12 @@ pub fn RequireRole(
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {
+                    // Untracked: what the page reads while it is built (its address, its
+                    // resources' sources) must not make this check run again. On the server a
+                    // second run would build the page again and number its resources
+                    // differently from the browser, and hydration would fail.
                     Ok(Some(user)) if role.is_none_or(|r| r == user.role) => {
-                        children.read_value()().into_any()
+                        untrack(|| children.read_value()()).into_any()
                     }
                     Ok(Some(_)) => view! { <NotAllowed /> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
