@@ -3,6 +3,7 @@
 pub mod admin_page;
 pub mod auth;
 pub mod error_message;
+pub mod filters;
 pub mod header;
 pub mod key_help;
 pub mod live_validation;

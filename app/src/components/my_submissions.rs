@@ -3,7 +3,7 @@
 
 use crate::api::submissions::my_submissions;
 use crate::components::error_message::ErrorMessage;
-use crate::pages::submissions::SubmissionTableRow;
+use crate::pages::submissions::{SubmissionHead, SubmissionTableRow};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -39,17 +39,7 @@ pub fn MySubmissions(
                         Ok(page) => view! {
                             <div class="table-wrap">
                                 <table class="submissions">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Time"</th>
-                                            <th scope="col">"Facility"</th>
-                                            <th scope="col">"Action"</th>
-                                            <th scope="col">"Key used"</th>
-                                            <th scope="col">"Compliance"</th>
-                                            <th scope="col">"Status"</th>
-                                            <th scope="col">"Metrc's answer"</th>
-                                        </tr>
-                                    </thead>
+                                    <SubmissionHead show_user=false />
                                     <tbody>
                                         {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=false /> }).collect_view()}
                                     </tbody>

@@ -5,6 +5,9 @@
 use crate::api::inventory::{list_packages, my_facilities, reference_lists};
 use crate::components::auth::RequireRole;
 use crate::components::error_message::ErrorMessage;
+use crate::components::filters::{
+    FilterSelect, SearchField, facility_choices, query_page, query_text,
+};
 use crate::components::my_submissions::MySubmissions;
 use crate::components::paging::{Pager, with_query};
 use crate::components::select_options::select_options;
@@ -81,15 +84,12 @@ struct Open {
 fn Packages() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| {
-        query.with(|q| {
-            let text = |name: &str| q.get(name).filter(|v| !v.trim().is_empty());
-            PackageFilter {
-                license: text("license"),
-                label: text("label"),
-                item: text("item"),
-                location: text("location"),
-                page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
-            }
+        query.with(|q| PackageFilter {
+            license: query_text(q, "license"),
+            label: query_text(q, "label"),
+            item: query_text(q, "item"),
+            location: query_text(q, "location"),
+            page: query_page(q),
         })
     });
     let packages = Resource::new(move || filter.get(), list_packages);
@@ -105,25 +105,17 @@ fn Packages() -> impl IntoView {
                     {move || Suspend::new(async move {
                         let facilities = facilities.await.unwrap_or_default();
                         let current = filter.get_untracked();
-                        let license = current.license.clone().unwrap_or_default();
                         view! {
-                            <label>
-                                "Facility"
-                                <select name="license">
-                                    <option value="" selected=license.is_empty()>"All my facilities"</option>
-                                    {facilities
-                                        .into_iter()
-                                        .map(|(number, name)| {
-                                            let selected = number == license;
-                                            let text = crate::types::facilities::facility_label(&number, &name);
-                                            view! { <option value=number selected=selected>{text}</option> }
-                                        })
-                                        .collect_view()}
-                                </select>
-                            </label>
-                            <label>"Label" <input type="search" name="label" value=current.label.clone().unwrap_or_default() /></label>
-                            <label>"Item" <input type="search" name="item" value=current.item.clone().unwrap_or_default() /></label>
-                            <label>"Location" <input type="search" name="location" value=current.location.clone().unwrap_or_default() /></label>
+                            <FilterSelect
+                                label="Facility"
+                                name="license"
+                                any="All my facilities"
+                                choices=facility_choices(facilities)
+                                current=current.license.clone().unwrap_or_default()
+                            />
+                            <SearchField label="Label" name="label" current=current.label.clone() />
+                            <SearchField label="Item" name="item" current=current.item.clone() />
+                            <SearchField label="Location" name="location" current=current.location.clone() />
                         }
                     })}
                 </Transition>

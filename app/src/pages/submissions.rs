@@ -7,6 +7,7 @@ use crate::api::submissions::list_submissions;
 use crate::api::users::list_users;
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
+use crate::components::filters::{Choice, FilterSelect, facility_choices};
 use crate::components::paging::{Pager, query_string, with_query};
 use crate::pages::facilities::when;
 use crate::types::inventory::Page;
@@ -113,64 +114,44 @@ fn Filters(filter: Memo<SubmissionFilter>) -> impl IntoView {
                     let users = users.await.unwrap_or_default();
                     let facilities = facilities.await.unwrap_or_default();
                     let current = filter.get_untracked();
-                    let user = current.user_id.map(|u| u.to_string()).unwrap_or_default();
-                    let license = current.license.clone().unwrap_or_default();
-                    let status = current.status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+                    let users: Vec<Choice> = users.into_iter().map(|u| (u.id.to_string(), u.name)).collect();
+                    let facilities = facility_choices(facilities.into_iter().map(|f| (f.license_number, f.name)));
+                    let statuses: Vec<Choice> = SubmissionStatus::ALL
+                        .into_iter()
+                        .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+                        .collect();
+                    let compliance = vec![
+                        ("yes".to_owned(), "Compliant".to_owned()),
+                        ("no".to_owned(), "Not compliant".to_owned()),
+                    ];
                     let compliant = match current.compliant {
                         Some(true) => "yes",
                         Some(false) => "no",
                         None => "",
                     };
                     view! {
-                        <label>
-                            "User"
-                            <select name="user">
-                                <option value="" selected=user.is_empty()>"All users"</option>
-                                {users
-                                    .into_iter()
-                                    .map(|u| {
-                                        let id = u.id.to_string();
-                                        let selected = id == user;
-                                        view! { <option value=id selected=selected>{u.name}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                        <label>
-                            "Facility"
-                            <select name="license">
-                                <option value="" selected=license.is_empty()>"All facilities"</option>
-                                {facilities
-                                    .into_iter()
-                                    .map(|f| {
-                                        let selected = f.license_number == license;
-                                        let text = crate::types::facilities::facility_label(&f.license_number, &f.name);
-                                        view! { <option value=f.license_number selected=selected>{text}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                        <label>
-                            "Status"
-                            <select name="status">
-                                <option value="" selected=status.is_empty()>"Any status"</option>
-                                {SubmissionStatus::ALL
-                                    .into_iter()
-                                    .map(|s| {
-                                        let selected = s.as_str() == status;
-                                        view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                        <label>
-                            "Compliance"
-                            <select name="compliant">
-                                <option value="" selected=compliant.is_empty()>"Any"</option>
-                                <option value="yes" selected=compliant == "yes">"Compliant"</option>
-                                <option value="no" selected=compliant == "no">"Not compliant"</option>
-                            </select>
-                        </label>
+                        <FilterSelect
+                            label="User"
+                            name="user"
+                            any="All users"
+                            choices=users
+                            current=current.user_id.map(|u| u.to_string()).unwrap_or_default()
+                        />
+                        <FilterSelect
+                            label="Facility"
+                            name="license"
+                            any="All facilities"
+                            choices=facilities
+                            current=current.license.clone().unwrap_or_default()
+                        />
+                        <FilterSelect
+                            label="Status"
+                            name="status"
+                            any="Any status"
+                            choices=statuses
+                            current=current.status.map(|s| s.as_str().to_owned()).unwrap_or_default()
+                        />
+                        <FilterSelect label="Compliance" name="compliant" any="Any" choices=compliance current=compliant.to_owned() />
                     }
                 })}
             </Transition>
@@ -195,18 +176,7 @@ fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl 
         <div class="table-wrap">
             <table class="submissions">
                 <caption class="visually-hidden">"Submissions"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Facility"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"Key used"</th>
-                        <th scope="col">"Compliance"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Metrc's answer"</th>
-                    </tr>
-                </thead>
+                <SubmissionHead show_user=true />
                 <tbody>
                     {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=true /> }).collect_view()}
                 </tbody>
@@ -215,6 +185,25 @@ fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl 
         <Pager total page=current page_size noun="submissions" href=page_href />
     }
     .into_any()
+}
+
+/// The head of a submissions table; `show_user` as for its rows.
+#[component]
+pub fn SubmissionHead(show_user: bool) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                <th scope="col">"Time"</th>
+                {show_user.then(|| view! { <th scope="col">"User"</th> })}
+                <th scope="col">"Facility"</th>
+                <th scope="col">"Action"</th>
+                <th scope="col">"Key used"</th>
+                <th scope="col">"Compliance"</th>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Metrc's answer"</th>
+            </tr>
+        </thead>
+    }
 }
 
 /// One submission as a table row; admins' rows link to the detail and name the user.

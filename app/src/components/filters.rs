@@ -1,0 +1,73 @@
+//! The fields of a GET filter form and reading them back from the address: a labelled select
+//! ("any" first, an empty value, so the filter is off) and a search box. One way for every filter
+//! of the work and admin screens, so they look and behave alike and work before hydration.
+
+use crate::types::facilities::facility_label;
+use leptos::prelude::*;
+
+/// One choice: the value sent in the address, and the text shown.
+pub type Choice = (String, String);
+
+#[component]
+pub fn FilterSelect(
+    label: &'static str,
+    /// The query parameter.
+    name: &'static str,
+    /// The text of the empty choice ("All my facilities", "Any status").
+    any: &'static str,
+    choices: Vec<Choice>,
+    /// The value in the address now ("" when the filter is off).
+    current: String,
+) -> impl IntoView {
+    let off = current.is_empty();
+    let options = choices
+        .into_iter()
+        .map(|(value, text)| {
+            let selected = value == current;
+            view! { <option value=value selected=selected>{text}</option> }
+        })
+        .collect_view();
+    view! {
+        <label>
+            {label}
+            <select name=name>
+                <option value="" selected=off>{any}</option>
+                {options}
+            </select>
+        </label>
+    }
+}
+
+/// Facilities as choices: the license number is the value, "number · name" the text.
+pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) -> Vec<Choice> {
+    facilities
+        .into_iter()
+        .map(|(number, name)| {
+            let text = facility_label(&number, &name);
+            (number, text)
+        })
+        .collect()
+}
+
+/// A labelled search box of a GET filter form, showing the value in the address now.
+#[component]
+pub fn SearchField(
+    label: &'static str,
+    /// The query parameter.
+    name: &'static str,
+    current: Option<String>,
+) -> impl IntoView {
+    view! {
+        <label>{label} <input type="search" name=name value=current.unwrap_or_default() /></label>
+    }
+}
+
+/// A filter's text from the address: `None` when absent or blank.
+pub fn query_text(query: &leptos_router::params::ParamsMap, name: &str) -> Option<String> {
+    query.get(name).filter(|v| !v.trim().is_empty())
+}
+
+/// The page number from the address (0, the first, when absent or not a number).
+pub fn query_page(query: &leptos_router::params::ParamsMap) -> u32 {
+    query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0)
+}
