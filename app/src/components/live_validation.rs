@@ -145,3 +145,34 @@ async fn follow(
         )));
     }
 }
+
+/// The box a Metrc key is pasted into, validated live as it changes: a password field (the key
+/// is not shown over a shoulder), never autocompleted or spell-checked (a key must not reach a
+/// dictionary service). `on_edit` runs before each check, to drop answers about the last key.
+#[component]
+pub fn KeyInput(
+    id: &'static str,
+    label: &'static str,
+    key: RwSignal<String>,
+    check: LiveKeyCheck,
+    on_edit: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            name="key"
+            type="password"
+            autocomplete="off"
+            spellcheck="false"
+            placeholder="Paste your API key here..."
+            prop:value=move || key.get()
+            on:input=move |ev| {
+                let value = event_target_value(&ev);
+                key.set(value.clone());
+                on_edit.run(());
+                check.key_changed(value);
+            }
+        />
+    }
+}

@@ -7,7 +7,7 @@
 use crate::api::user_keys::{SetUserKey, user_key, validate_user_key_live};
 use crate::components::error_message::ErrorMessage;
 use crate::components::key_help::KeyHelp;
-use crate::components::live_validation::LiveKeyCheck;
+use crate::components::live_validation::{KeyInput, LiveKeyCheck};
 use crate::components::validation_panel::ValidationPanel;
 use crate::pages::facilities::when;
 use crate::types::facilities::facility_label;
@@ -81,7 +81,6 @@ pub fn UserKeySection(
             check.show(validation);
         }
     });
-    let field_id = "user-metrc-key";
 
     view! {
         <section class="user-key" aria-labelledby="user-key-title">
@@ -98,24 +97,17 @@ pub fn UserKeySection(
                 })}
             </Transition>
             <form class="key-form" on:submit=update>
-                <label for=field_id>"Metrc API Key"</label>
-                <input
-                    id=field_id
-                    name="key"
-                    type="password"
-                    autocomplete="off"
-                    spellcheck="false"
-                    placeholder="Paste your API key here..."
-                    prop:value=move || key.get()
-                    on:input=move |ev| {
-                        let value = event_target_value(&ev);
-                        key.set(value.clone());
+                <KeyInput
+                    id="user-metrc-key"
+                    label="Metrc API Key"
+                    key
+                    check
+                    on_edit=Callback::new(move |()| {
                         confirm_facility_key.set(false);
                         if save.value().with_untracked(Option::is_some) {
                             save.value().set(None);
                         }
-                        check.key_changed(value);
-                    }
+                    })
                 />
                 {move || {
                     facility_key_of

@@ -9,7 +9,7 @@ use crate::api::facility_keys::{
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::key_help::KeyHelp;
-use crate::components::live_validation::LiveKeyCheck;
+use crate::components::live_validation::{KeyInput, LiveKeyCheck};
 use crate::components::validation_panel::{NOT_REACHED_CAUSE, ValidationPanel};
 use crate::types::facilities::{FacilityRow, facility_label};
 use crate::types::key_validation::{LiveValidation, Phase};
@@ -179,25 +179,18 @@ fn Integrations() -> impl IntoView {
             </p>
             <KeyHelp />
             <form class="key-form" on:submit=update_key>
-                <label for="facility-key">"Facility API key"</label>
-                <input
+                <KeyInput
                     id="facility-key"
-                    name="key"
-                    type="password"
-                    autocomplete="off"
-                    spellcheck="false"
-                    placeholder="Paste your API key here..."
-                    prop:value=move || key.get()
-                    on:input=move |ev| {
-                        let value = event_target_value(&ev);
-                        key.set(value.clone());
+                    label="Facility API key"
+                    key
+                    check
+                    on_edit=Callback::new(move |()| {
                         confirming.set(None);
                         // The last outcome was about another key.
                         if assign.value().with_untracked(Option::is_some) {
                             assign.value().set(None);
                         }
-                        check.key_changed(value);
-                    }
+                    })
                 />
                 <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
                     {move || Suspend::new(async move {
