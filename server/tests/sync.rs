@@ -1,7 +1,7 @@
 //! Sync with Metrc against the sandbox, on every backend: the first sync stores every record
 //! exactly once, a second one changes nothing but the cursors, changes in Metrc come in on the
-//! next sync, a regenerated key pauses sync until a new key is set (then it resumes from the
-//! cursors), Metrc failures fail with backoff and recover, a distribution license has no plant
+//! next sync, a run cut off mid-way resumes from its cursors with no gaps and no duplicates, a
+//! regenerated key pauses sync until a new key is set (then it resumes from the cursors), Metrc failures fail with backoff and recover, a distribution license has no plant
 //! lists; and the work-screen server functions: filters, paging, works-at limits, "Sync now".
 
 mod support;
@@ -200,6 +200,67 @@ async fn the_first_sync_stores_every_record_once_and_a_second_changes_nothing_bu
         for (list, at) in &cursors {
             assert!(moved[list] > *at, "{list} cursor moved on");
         }
+    }
+}
+
+/// A run cut off mid-way (a crash or a stop between two windows: the run's future is dropped,
+/// its open transaction rolled back) leaves each list's cursor at the end of a stored window; the
+/// next run resumes from there and ends with every record once.
+#[tokio::test]
+async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_duplicates() {
+    for backend in backends() {
+        let server = start(&backend).await;
+        let license = "CCL-SYNC-CUT";
+        let (_, key) = facility(&server, license, "Adult-Use Cultivation", 450).await;
+
+        // At 200 ms a call, a list's 32 windows take over 6 s: cut the run off after 2 s.
+        add_fault(&server, json!({"latency_ms": 200})).await;
+        let cut = tokio::time::timeout(
+            Duration::from_secs(2),
+            sync::sync_facility(&server.state, license, false),
+        )
+        .await;
+        assert!(cut.is_err(), "the run was still going when it was cut off");
+        clear_faults(&server).await;
+        let partial = stored(&server, license).await.len();
+        let cursors = sync_cursors::for_license(&server.state.db, license)
+            .await
+            .unwrap();
+        assert!(
+            partial > 0 && !cursors.is_empty(),
+            "some windows were stored"
+        );
+
+        // The next run (what the worker does after a restart) resumes from those cursors.
+        let resumed = sync::sync_facility(&server.state, license, false)
+            .await
+            .expect("resumed sync");
+        assert_eq!(resumed.state, SyncState::Idle, "{resumed:?}");
+        let mut total = 0;
+        for resource in schedule::RESOURCES {
+            let expected = sandbox_ids(&server, &key, license, resource).await;
+            let count = records::count(&server.state.db, license, schedule::name(resource))
+                .await
+                .expect("count");
+            assert_eq!(
+                count as usize,
+                expected.len(),
+                "{resource:?} on {backend:?}"
+            );
+            total += expected.len();
+        }
+        assert!(
+            partial < total,
+            "the cut-off run stored only part ({partial} of {total})"
+        );
+        assert_eq!(stored(&server, license).await.len(), total);
+        let after = sync_cursors::for_license(&server.state.db, license)
+            .await
+            .unwrap();
+        for (list, at) in &cursors {
+            assert!(after[list] >= *at, "{list} cursor never goes back");
+        }
+        assert_eq!(facility_row(&server, license).await.sync_state, "idle");
     }
 }
 
