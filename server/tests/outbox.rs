@@ -21,8 +21,8 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    Answer, CULTIVATION, RETAIL, add_fault, admin, assign, clear_faults, employee, owner_key,
-    regenerate_key, sandbox_requests,
+    Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, admin, assign, clear_faults,
+    employee, owner_key, regenerate_key, sandbox_requests,
 };
 use support::user_keys::{add_named_user, audited, set_key, signed_in, stored};
 use support::{Backend, TestServer, VENDOR_KEY, backends};
@@ -77,6 +77,11 @@ async fn keyed_user(
     (id, sandbox_id, key, signed_in(&w.server, email).await)
 }
 
+/// Uma, an employee with her own key and Metrc's package permissions at the retail license.
+async fn uma(w: &World) -> (i32, u64, String, reqwest::Client) {
+    keyed_user(w, "uma@example.test", "Uma Employee", packages_permission()).await
+}
+
 /// A Tracekeeper employee without a Metrc key: `(user id, signed-in client)`.
 async fn keyless_user(w: &World, email: &str, name: &str) -> (i32, reqwest::Client) {
     let id = add_named_user(&w.server, email, name, Role::Employee).await;
@@ -89,31 +94,7 @@ fn packages_permission() -> Value {
 
 /// Active packages of `license` with enough in them to take some away: `(label, quantity, unit)`.
 async fn packages(w: &World, license: &str) -> Vec<(String, f64, String)> {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/packages/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
-            w.server.sandbox_url
-        ))
-        .basic_auth(VENDOR_KEY, Some(&w.owner_key))
-        .send()
-        .await
-        .expect("packages")
-        .json()
-        .await
-        .expect("json");
-    page["Data"]
-        .as_array()
-        .expect("Data")
-        .iter()
-        .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
-        .map(|p| {
-            (
-                p["Label"].as_str().expect("label").to_owned(),
-                p["Quantity"].as_f64().expect("quantity"),
-                p["UnitOfMeasureName"].as_str().expect("unit").to_owned(),
-            )
-        })
-        .collect()
+    adjustable_packages(&w.server, &w.owner_key, license).await
 }
 
 /// A package as the sandbox holds it now.
@@ -270,13 +251,7 @@ fn bad_input(answer: Answer) -> String {
 async fn a_users_own_key_carries_it_metrc_attributes_it_to_them_and_the_package_changes() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (uma, _, uma_key, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (uma, _, uma_key, client) = uma(&w).await;
         let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
 
         let check: Preflight = preflight(&w, &client, RETAIL, "AdjustPackage").await.ok();
@@ -411,13 +386,7 @@ async fn the_require_a_personal_key_setting_blocks_the_facility_key_fallback() {
         assert!(writes(&w, "/packages/v2/finish").await.is_empty());
 
         // Someone with a key of their own still submits.
-        let (_, _, _, uma) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, uma) = uma(&w).await;
         let queued = submitted(&w, &uma, RETAIL, finish(&label)).await;
         wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
     }
@@ -536,13 +505,7 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
 async fn a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call_go_through() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, client) = uma(&w).await;
         let mut all = packages(&w, RETAIL).await;
         let (a, a_before, unit) = all.remove(0);
         let (c, c_before, c_unit) = all.remove(0);
@@ -614,13 +577,7 @@ async fn a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call
 async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (uma, sandbox_id, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (uma, sandbox_id, _, client) = uma(&w).await;
         let (label, _, _) = packages(&w, RETAIL).await.remove(0);
         regenerate_key(&w.server, sandbox_id).await;
 
@@ -674,13 +631,7 @@ async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid() {
 async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, client) = uma(&w).await;
         let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
         add_fault(
             &w.server,
@@ -719,13 +670,7 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted() 
 async fn twelve_adjustments_of_one_user_go_in_two_calls_in_order() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, client) = uma(&w).await;
         let all = packages(&w, RETAIL).await;
         assert!(all.len() >= 6, "enough packages");
         w.server.state.outbox.update(|s| s.paused = true);
@@ -773,13 +718,7 @@ async fn twelve_adjustments_of_one_user_go_in_two_calls_in_order() {
 async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, client) = uma(&w).await;
         let mut all = packages(&w, RETAIL).await;
         let (to_finish, _, _) = all.remove(0);
         let (to_adjust, before, unit) = all.remove(0);
@@ -905,13 +844,7 @@ async fn the_preflight_names_the_missing_metrc_permission_exactly() {
 async fn bad_input_is_refused_with_what_to_fix() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, _, client) = uma(&w).await;
         let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
         let label = "1A4000000000000000000123";
         let cases = [
@@ -950,13 +883,7 @@ async fn bad_input_is_refused_with_what_to_fix() {
 async fn cancelled_and_held_submissions_are_never_sent() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (uma, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (uma, _, _, client) = uma(&w).await;
         let all = packages(&w, RETAIL).await;
         w.server.state.outbox.update(|s| s.paused = true);
         let cancel = submitted(&w, &client, RETAIL, finish(&all[0].0)).await;
@@ -994,13 +921,7 @@ async fn cancelled_and_held_submissions_are_never_sent() {
 async fn admin_functions_and_the_csv_export_are_for_admins_only() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (uma, _, _, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (uma, _, _, client) = uma(&w).await;
         let (_, quinn) = keyless_user(&w, "quinn@example.test", "Quinn \"Q\" Smith, Jr.").await;
         let all = packages(&w, RETAIL).await;
         let mine = submitted(&w, &client, RETAIL, finish(&all[0].0)).await;
@@ -1154,13 +1075,7 @@ async fn write_directly(w: &World, key: &str, method: reqwest::Method, path: &st
 async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_tells() {
     for backend in backends() {
         let w = world(&backend).await;
-        let (_, _, uma_key, client) = keyed_user(
-            &w,
-            "uma@example.test",
-            "Uma Employee",
-            packages_permission(),
-        )
-        .await;
+        let (_, _, uma_key, client) = uma(&w).await;
         let all = packages(&w, RETAIL).await;
         let (finished, moved, adjusted, lost) = (&all[0].0, &all[1].0, &all[2], &all[3].0);
         let here = package(&w, RETAIL, moved).await["LocationName"]

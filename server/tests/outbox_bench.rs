@@ -15,9 +15,11 @@ use app::types::submissions::{ActionInput, NewSubmission};
 use app::types::user_keys::UserKeyView;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::facility_keys::{add_fault, admin, assign, clear_faults, employee, owner_key};
+use support::facility_keys::{
+    add_fault, adjustable_packages, admin, assign, clear_faults, employee, owner_key,
+};
 use support::user_keys::{add_named_user, set_key};
-use support::{Backend, TestServer, VENDOR_KEY};
+use support::{Backend, TestServer};
 
 const SUBMISSIONS: usize = 1_000;
 const LATENCY_MS: u64 = 100;
@@ -30,30 +32,12 @@ const LICENSES: [&str; 4] = [
     "C12-0000321-LIC",
 ];
 
+/// Adjustable packages of `license`: `(label, unit)`.
 async fn packages(server: &TestServer, key: &str, license: &str) -> Vec<(String, String)> {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/packages/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
-            server.sandbox_url
-        ))
-        .basic_auth(VENDOR_KEY, Some(key))
-        .send()
+    adjustable_packages(server, key, license)
         .await
-        .expect("packages")
-        .json()
-        .await
-        .expect("json");
-    page["Data"]
-        .as_array()
-        .expect("Data")
-        .iter()
-        .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
-        .map(|p| {
-            (
-                p["Label"].as_str().expect("label").to_owned(),
-                p["UnitOfMeasureName"].as_str().expect("unit").to_owned(),
-            )
-        })
+        .into_iter()
+        .map(|(label, _, unit)| (label, unit))
         .collect()
 }
 

@@ -102,6 +102,30 @@ async fn stored(
         .collect()
 }
 
+/// Asserts that every list of the license holds as many records as the sandbox has now; returns
+/// how many that is in all.
+async fn every_list_as_in_sandbox(
+    server: &TestServer,
+    key: &str,
+    license: &str,
+    backend: &Backend,
+) -> usize {
+    let mut total = 0;
+    for resource in schedule::RESOURCES {
+        let expected = sandbox_ids(server, key, license, resource).await;
+        let count = records::count(&server.state.db, license, schedule::name(resource))
+            .await
+            .expect("count");
+        assert_eq!(
+            count as usize,
+            expected.len(),
+            "{resource:?} on {backend:?}"
+        );
+        total += expected.len();
+    }
+    total
+}
+
 async fn facility_row(server: &TestServer, license: &str) -> app::ssr::entities::facilities::Model {
     facilities::find_by_license(&server.state.db, license)
         .await
@@ -145,19 +169,7 @@ async fn the_first_sync_stores_every_record_once_and_a_second_changes_nothing_bu
         // 24-hour windows over 31 days: 32 per list, but locations, strains and items whole.
         assert_eq!(first.progress.windows_total, 9 * 32 + 3);
 
-        let mut total = 0;
-        for resource in schedule::RESOURCES {
-            let expected = sandbox_ids(&server, &key, license, resource).await;
-            let count = records::count(&server.state.db, license, schedule::name(resource))
-                .await
-                .expect("count");
-            assert_eq!(
-                count as usize,
-                expected.len(),
-                "{resource:?} on {backend:?}"
-            );
-            total += expected.len();
-        }
+        let total = every_list_as_in_sandbox(&server, &key, license, &backend).await;
         assert_eq!(
             records::count(&server.state.db, license, "PackagesActive")
                 .await
@@ -236,19 +248,7 @@ async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_dup
             .await
             .expect("resumed sync");
         assert_eq!(resumed.state, SyncState::Idle, "{resumed:?}");
-        let mut total = 0;
-        for resource in schedule::RESOURCES {
-            let expected = sandbox_ids(&server, &key, license, resource).await;
-            let count = records::count(&server.state.db, license, schedule::name(resource))
-                .await
-                .expect("count");
-            assert_eq!(
-                count as usize,
-                expected.len(),
-                "{resource:?} on {backend:?}"
-            );
-            total += expected.len();
-        }
+        let total = every_list_as_in_sandbox(&server, &key, license, &backend).await;
         assert!(
             partial < total,
             "the cut-off run stored only part ({partial} of {total})"

@@ -1,7 +1,7 @@
 //! Helpers shared by the facility-key tests: sandbox employees and faults, an admin session, and
 //! the facility-key server functions called over HTTP the way the app calls them.
 
-use super::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
+use super::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, VENDOR_KEY};
 use app::error::AppError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -173,4 +173,38 @@ pub async fn revalidate(server: &TestServer, client: &reqwest::Client, license: 
             .await,
     )
     .await
+}
+
+/// Active packages of `license` (first page) with enough in them to take some away, read with
+/// `key`: `(label, quantity, unit)`.
+pub async fn adjustable_packages(
+    server: &TestServer,
+    key: &str,
+    license: &str,
+) -> Vec<(String, f64, String)> {
+    let page: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/packages/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
+            server.sandbox_url
+        ))
+        .basic_auth(VENDOR_KEY, Some(key))
+        .send()
+        .await
+        .expect("packages")
+        .json()
+        .await
+        .expect("json");
+    page["Data"]
+        .as_array()
+        .expect("Data")
+        .iter()
+        .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
+        .map(|p| {
+            (
+                p["Label"].as_str().expect("label").to_owned(),
+                p["Quantity"].as_f64().expect("quantity"),
+                p["UnitOfMeasureName"].as_str().expect("unit").to_owned(),
+            )
+        })
+        .collect()
 }
