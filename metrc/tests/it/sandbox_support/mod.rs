@@ -1,5 +1,4 @@
 //! Shared helpers of the sandbox tests: start a sandbox on 127.0.0.1:0, call it with raw reqwest.
-#![allow(dead_code)]
 
 use metrc::sandbox::{EmployeeInfo, Sandbox, SandboxConfig};
 use reqwest::StatusCode;

@@ -10,7 +10,7 @@
 //! zone, as Metrc sends sales times.
 #![cfg(feature = "sandbox")]
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
-mod client_common;
+use crate::client_common;
 use client_common::quick_client_with;
 
 const VENDOR: &str = "tracekeeper-vendor-key";

@@ -1,8 +1,6 @@
 //! Starts the real server in-process on 127.0.0.1:0, against SQLite and (when
 //! `TRACEKEEPER_TEST_POSTGRES_URL` names a server we may create databases on) PostgreSQL.
 
-#![allow(dead_code)]
-
 pub mod facility_keys;
 pub mod user_keys;
 
@@ -29,20 +27,41 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// SQLite always; PostgreSQL too when configured. In CI PostgreSQL is required, so a missing
-/// server fails loudly instead of silently testing half.
-pub fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Sqlite];
-    match std::env::var("TRACEKEEPER_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
+impl Backend {
+    /// The PostgreSQL backend when `TRACEKEEPER_TEST_POSTGRES_URL` names a server. In CI
+    /// PostgreSQL is required, so a missing server fails loudly instead of silently testing half.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TRACEKEEPER_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
                 "CI=true but TRACEKEEPER_TEST_POSTGRES_URL is unset: the PostgreSQL half would be skipped"
-            )
+            ),
+            _ => None,
         }
-        _ => eprintln!("TRACEKEEPER_TEST_POSTGRES_URL unset: testing SQLite only"),
     }
-    all
+}
+
+/// Declares the test `NAME` once per database, as `NAME::sqlite` and `NAME::postgres`, each
+/// calling `async fn NAME(backend: Backend)` with its backend: a failure names the database and
+/// the two run in parallel. Anything after the name goes to `#[tokio::test(…)]`. Without a
+/// PostgreSQL server (and outside CI) the `postgres` case says it skipped and passes.
+macro_rules! each_backend {
+    ($name:ident $(, $($arg:tt)*)?) => {
+        mod $name {
+            #[tokio::test$(($($arg)*))?]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+
+            #[tokio::test$(($($arg)*))?]
+            async fn postgres() {
+                match $crate::support::Backend::postgres() {
+                    Some(backend) => super::$name(backend).await,
+                    None => eprintln!("skipped: TRACEKEEPER_TEST_POSTGRES_URL is unset"),
+                }
+            }
+        }
+    };
 }
 
 /// The vendor key the test sandbox accepts.

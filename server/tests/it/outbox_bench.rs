@@ -2,11 +2,11 @@
 //! sandbox at 100 ms latency per call, and the time is compared with the floor that batching (10
 //! rows a call) and per-facility ordering (one call at a time per facility) allow.
 //!
-//! `cargo test --release -p server --features app/ssr,metrc/sandbox --test outbox_bench -- --ignored --nocapture`
+//! `cargo test --release -p server --test it -- outbox_bench --ignored --nocapture`
 //!
 //! Figures: docs/benchmarks.md.
 
-mod support;
+use crate::support;
 
 use app::ssr::outbox;
 use app::ssr::queries::submissions;

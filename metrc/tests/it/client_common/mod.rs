@@ -1,8 +1,5 @@
 //! What the client's test files share.
 
-// Each test file uses part of it.
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use metrc::{Client, ClientConfig, RetryPolicy};

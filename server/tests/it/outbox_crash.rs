@@ -8,7 +8,7 @@
 //! Needs `target/<profile>/metrc-sandbox`, which `cargo test --workspace --features
 //! app/ssr,metrc/sandbox` builds (or `cargo build --release -p metrc --features sandbox`).
 
-mod support;
+use crate::support;
 
 use app::types::inventory::Page;
 use app::types::submissions::{SubmissionDetail, SubmissionRow, SubmissionStatus};
@@ -20,7 +20,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Backend, backends};
+use support::Backend;
 
 const VENDOR: &str = "crash-test-vendor-key-0123456789";
 const LICENSE: &str = "C10-0000774-LIC";
@@ -288,11 +288,13 @@ async fn statuses_in_database(db_url: &str) -> Vec<(i64, String)> {
         .expect("rows")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_server_killed_mid_write_loses_nothing_and_sends_nothing_twice() {
-    for backend in backends() {
-        crash_and_recover(&backend).await;
-    }
+each_backend!(
+    a_server_killed_mid_write_loses_nothing_and_sends_nothing_twice,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn a_server_killed_mid_write_loses_nothing_and_sends_nothing_twice(backend: Backend) {
+    crash_and_recover(&backend).await;
 }
 
 async fn crash_and_recover(backend: &Backend) {

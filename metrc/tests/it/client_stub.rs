@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
-mod client_common;
+use crate::client_common;
 use client_common::quick_client;
 
 const VENDOR: &str = "vendor-key-AAAA";

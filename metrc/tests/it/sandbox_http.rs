@@ -1,7 +1,7 @@
 //! The Metrc sandbox over HTTP, called with raw reqwest like any Metrc client would.
 #![cfg(feature = "sandbox")]
 
-mod sandbox_support;
+use crate::sandbox_support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

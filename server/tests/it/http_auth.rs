@@ -1,0 +1,246 @@
+//! The real HTTP server: health, sign-in, sessions, role checks and bad input, on every backend.
+
+use crate::support;
+
+use app::error::AppError;
+use app::types::auth::{CurrentUser, Role};
+use reqwest::StatusCode;
+use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+
+async fn error_of(response: reqwest::Response) -> AppError {
+    assert!(
+        !response.status().is_success(),
+        "expected an error, got {}",
+        response.status()
+    );
+    let body = response.text().await.expect("body");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not an AppError ({e}): {body}"))
+}
+
+async fn signed_in(server: &TestServer, client: &reqwest::Client) -> Option<CurrentUser> {
+    let response = server.call(client, "signed_in_user", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+each_backend!(healthz_reports_version_and_backend);
+async fn healthz_reports_version_and_backend(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["status"], "ok");
+    let expected = match backend {
+        support::Backend::Sqlite => "sqlite",
+        support::Backend::Postgres(_) => "postgres",
+    };
+    assert_eq!(body["database"], expected);
+}
+
+each_backend!(first_admin_signs_in_sees_users_and_signs_out);
+async fn first_admin_signs_in_sees_users_and_signs_out(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    assert_eq!(signed_in(&server, &client).await, None);
+
+    let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tracekeeper_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+
+    let me = signed_in(&server, &client).await.expect("signed in");
+    assert_eq!(me.email, ADMIN_EMAIL);
+    assert_eq!(me.role, Role::Admin);
+
+    let users = server.call(&client, "list_users", &[]).await;
+    assert_eq!(users.status(), StatusCode::OK);
+    let users: Vec<app::types::users::UserSummary> = users.json().await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].email, ADMIN_EMAIL);
+
+    let page = server.page(&client, "/admin/users").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("User Management"));
+    assert!(html.contains(ADMIN_EMAIL));
+
+    let out = server.call(&client, "logout", &[]).await;
+    assert!(out.status().is_success());
+    assert_eq!(signed_in(&server, &client).await, None);
+}
+
+each_backend!(a_session_cookie_is_worthless_after_sign_out);
+async fn a_session_cookie_is_worthless_after_sign_out(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    server.call(&client, "logout", &[]).await;
+
+    let replay = reqwest::Client::new()
+        .post(server.url("/api/list_users"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(replay).await, AppError::Unauthenticated);
+}
+
+each_backend!(wrong_password_and_unknown_email_get_the_same_message);
+async fn wrong_password_and_unknown_email_get_the_same_message(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    let wrong = server.login(&client, ADMIN_EMAIL, "not the password").await;
+    assert_eq!(error_of(wrong).await, AppError::InvalidCredentials);
+    let unknown = server
+        .login(&client, "nobody@example.test", "whatever-it-is")
+        .await;
+    assert_eq!(error_of(unknown).await, AppError::InvalidCredentials);
+    assert_eq!(signed_in(&server, &client).await, None);
+}
+
+each_backend!(empty_credentials_are_bad_input);
+async fn empty_credentials_are_bad_input(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    let response = server.login(&client, "  ", "").await;
+    assert!(matches!(error_of(response).await, AppError::BadInput(_)));
+    let missing_field = server.call(&client, "login", &[("email", "a@b.c")]).await;
+    assert!(!missing_field.status().is_success());
+}
+
+each_backend!(repeated_failures_are_throttled_even_with_the_right_password);
+async fn repeated_failures_are_throttled_even_with_the_right_password(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    let burst = support::test_throttle().account_burst;
+    for _ in 0..burst {
+        let r = server.login(&client, ADMIN_EMAIL, "guess").await;
+        assert_eq!(error_of(r).await, AppError::InvalidCredentials);
+    }
+    let r = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    match error_of(r).await {
+        AppError::Throttled { retry_after_secs } => assert!(retry_after_secs >= 1),
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    // Another account is not affected.
+    server
+        .add_user("emp@example.test", "employee-password", Role::Employee)
+        .await;
+    let other = server
+        .login(&client, "emp@example.test", "employee-password")
+        .await;
+    assert!(other.status().is_success());
+}
+
+each_backend!(an_employee_is_refused_admin_functions_and_pages);
+async fn an_employee_is_refused_admin_functions_and_pages(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    server
+        .add_user("emp@example.test", "employee-password", Role::Employee)
+        .await;
+    let client = server.client();
+    let r = server
+        .login(&client, "EMP@example.test ", "employee-password")
+        .await;
+    assert!(r.status().is_success());
+    assert_eq!(
+        signed_in(&server, &client).await.unwrap().role,
+        Role::Employee
+    );
+
+    let direct = server.call(&client, "list_users", &[]).await;
+    assert_eq!(error_of(direct).await, AppError::Forbidden);
+
+    let page = server.page(&client, "/admin/users").await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Not allowed"));
+    assert!(!html.contains(ADMIN_EMAIL), "the admin UI must not render");
+}
+
+each_backend!(signed_out_visitors_are_sent_to_sign_in);
+async fn signed_out_visitors_are_sent_to_sign_in(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    for path in ["/", "/admin/users"] {
+        let page = server.page(&client, path).await;
+        assert!(page.status().is_redirection(), "{path}: {}", page.status());
+        assert_eq!(page.headers()["location"], "/login");
+    }
+    let direct = server.call(&client, "list_users", &[]).await;
+    assert_eq!(error_of(direct).await, AppError::Unauthenticated);
+
+    let login = server.page(&client, "/login").await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("Sign in"));
+    assert!(html.contains("name=\"email\""));
+    assert!(html.contains("/pkg/tracekeeper.wasm") || html.contains("/pkg/tracekeeper.js"));
+}
+
+each_backend!(deactivated_users_cannot_sign_in);
+async fn deactivated_users_cannot_sign_in(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let id = server
+        .add_user("gone@example.test", "employee-password", Role::Employee)
+        .await;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let user = app::ssr::entities::users::Entity::find_by_id(id)
+        .one(&server.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut user: app::ssr::entities::users::ActiveModel = user.into();
+    user.active = Set(false);
+    user.update(&server.state.db).await.unwrap();
+    let r = server
+        .login(&server.client(), "gone@example.test", "employee-password")
+        .await;
+    assert_eq!(error_of(r).await, AppError::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let server = TestServer::start(&support::Backend::Sqlite).await;
+    let response = server
+        .client()
+        .post(server.url("/api/login"))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let same_site = server
+        .client()
+        .post(server.url("/api/login"))
+        .header("Origin", server.base.clone())
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(same_site.status().is_success(), "{}", same_site.status());
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404() {
+    let server = TestServer::start(&support::Backend::Sqlite).await;
+    let page = server.page(&server.client(), "/no/such/page").await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+}

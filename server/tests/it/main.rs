@@ -1,0 +1,19 @@
+//! The server's integration tests, one module per area, linked into one test binary (one link
+//! of the whole application instead of one per file). Tests that touch the database run once per
+//! backend (`each_backend!`): `<test>::sqlite` and `<test>::postgres`.
+
+#[macro_use]
+mod support;
+
+mod embedded_metrc;
+mod facility_key_validation;
+mod facility_keys;
+mod http_auth;
+mod outbox;
+mod outbox_bench;
+mod outbox_crash;
+mod startup_errors;
+mod sync;
+mod user_admin;
+mod user_keys;
+mod vault_identity;

@@ -1,0 +1,1210 @@
+//! The outbox and Metrc Submissions over HTTP against the Metrc sandbox, on every backend: every
+//! status a submission can take and how it gets there, who Metrc says made it (the sandbox's
+//! request log names the employee whose key made each call), batching and order, the pre-flight
+//! check, the admin decisions (audited), the CSV export, and who may do what.
+
+use crate::support;
+
+use app::error::AppError;
+use app::ssr::entities::submissions::Model as Stored;
+use app::ssr::outbox;
+use app::ssr::queries::submissions;
+use app::types::auth::Role;
+use app::types::inventory::Page;
+use app::types::submissions::{
+    KeyUsed, Preflight, SubmissionDetail, SubmissionRow, SubmissionStatus,
+};
+use app::types::user_keys::UserKeyView;
+use app::types::users::UserDetail;
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::facility_keys::{
+    Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, admin, assign, clear_faults,
+    employee, owner_key, regenerate_key, sandbox_requests,
+};
+use support::user_keys::{add_named_user, audited, set_key, signed_in, stored};
+use support::{Backend, TestServer, VENDOR_KEY};
+
+const OWNER: &str = "Olivia Owner";
+
+/// A server whose facilities RETAIL and CULTIVATION have Olivia Owner's key, an admin client, and
+/// an outbox tuned for tests (short backoffs, a quick poll).
+struct World {
+    server: TestServer,
+    admin: reqwest::Client,
+    owner_key: String,
+}
+
+async fn world(backend: &Backend) -> World {
+    world_with(TestServer::start(backend).await).await
+}
+
+async fn world_with(server: TestServer) -> World {
+    server.state.outbox.update(|s| {
+        s.poll_every = Duration::from_millis(100);
+        s.backoff_base = Duration::from_millis(300);
+    });
+    let admin = admin(&server).await;
+    let (_, owner_key) = owner_key(&server, OWNER, &[RETAIL, CULTIVATION]).await;
+    let assigned = assign(&server, &admin, &owner_key, &[RETAIL, CULTIVATION], false).await;
+    assert!(assigned.status.is_success(), "{}", assigned.body);
+    World {
+        server,
+        admin,
+        owner_key,
+    }
+}
+
+/// A Tracekeeper employee with a Metrc key of their own (a sandbox employee with `permissions`):
+/// `(user id, sandbox employee id, key, signed-in client)`.
+async fn keyed_user(
+    w: &World,
+    email: &str,
+    name: &str,
+    permissions: Value,
+) -> (i32, u64, String, reqwest::Client) {
+    let (sandbox_id, key) = employee(
+        &w.server,
+        json!({ "name": name, "permissions": permissions }),
+    )
+    .await;
+    let id = add_named_user(&w.server, email, name, Role::Employee).await;
+    let _: UserKeyView = set_key(&w.server, &w.admin, Some(id), &key, false)
+        .await
+        .ok();
+    (id, sandbox_id, key, signed_in(&w.server, email).await)
+}
+
+/// Uma, an employee with her own key and Metrc's package permissions at the retail license.
+async fn uma(w: &World) -> (i32, u64, String, reqwest::Client) {
+    keyed_user(w, "uma@example.test", "Uma Employee", packages_permission()).await
+}
+
+/// A Tracekeeper employee without a Metrc key: `(user id, signed-in client)`.
+async fn keyless_user(w: &World, email: &str, name: &str) -> (i32, reqwest::Client) {
+    let id = add_named_user(&w.server, email, name, Role::Employee).await;
+    (id, signed_in(&w.server, email).await)
+}
+
+fn packages_permission() -> Value {
+    json!({ RETAIL: ["Packages"], CULTIVATION: ["Packages", "Plants"] })
+}
+
+/// Active packages of `license` with enough in them to take some away: `(label, quantity, unit)`.
+async fn packages(w: &World, license: &str) -> Vec<(String, f64, String)> {
+    adjustable_packages(&w.server, &w.owner_key, license).await
+}
+
+/// A package as the sandbox holds it now.
+async fn package(w: &World, license: &str, label: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/sandbox/licenses/{license}/packages/{label}",
+            w.server.sandbox_url
+        ))
+        .send()
+        .await
+        .expect("package")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn quantity(w: &World, label: &str) -> f64 {
+    package(w, RETAIL, label).await["Quantity"]
+        .as_f64()
+        .expect("quantity")
+}
+
+fn yesterday() -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string()
+}
+
+fn adjust(label: &str, quantity: f64, unit: &str) -> Value {
+    json!({ "AdjustPackage": {
+        "label": label, "quantity": quantity, "unit": unit, "reason": "Drying",
+        "note": null, "date": yesterday()
+    }})
+}
+
+fn finish(label: &str) -> Value {
+    json!({ "FinishPackage": { "label": label, "date": yesterday() } })
+}
+
+async fn submit(
+    w: &World,
+    client: &reqwest::Client,
+    license: &str,
+    input: Value,
+    confirm: bool,
+) -> Answer {
+    let response = client
+        .post(w.server.url("/api/submit"))
+        .header("Accept", "application/json")
+        .json(&json!({ "input": {
+            "license": license, "input": input, "confirm_facility_key": confirm
+        }}))
+        .send()
+        .await
+        .expect("submit");
+    Answer::of(response).await
+}
+
+async fn submitted(
+    w: &World,
+    client: &reqwest::Client,
+    license: &str,
+    input: Value,
+) -> SubmissionRow {
+    submit(w, client, license, input, false).await.ok()
+}
+
+async fn preflight(w: &World, client: &reqwest::Client, license: &str, action: &str) -> Answer {
+    Answer::of(
+        w.server
+            .call(
+                client,
+                "preflight_submission",
+                &[("license", license), ("action", action)],
+            )
+            .await,
+    )
+    .await
+}
+
+async fn call(w: &World, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> Answer {
+    Answer::of(w.server.call(client, name, form).await).await
+}
+
+async fn detail(w: &World, id: i64) -> SubmissionDetail {
+    call(w, &w.admin, "submission_detail", &[("id", &id.to_string())])
+        .await
+        .ok()
+}
+
+async fn list(w: &World, client: &reqwest::Client, filter: Value) -> Answer {
+    let response = client
+        .post(w.server.url("/api/list_submissions"))
+        .header("Accept", "application/json")
+        .json(&json!({ "filter": filter }))
+        .send()
+        .await
+        .expect("list");
+    Answer::of(response).await
+}
+
+fn filter(tab: &str) -> Value {
+    json!({ "tab": tab, "user_id": null, "license": null, "status": null, "compliant": null, "page": 0 })
+}
+
+async fn row(w: &World, id: i64) -> Stored {
+    submissions::find(&w.server.state.db, id)
+        .await
+        .expect("db")
+        .expect("stored")
+}
+
+/// Waits until submission `id` has `status` (30 s at most).
+async fn wait_for(w: &World, id: i64, status: SubmissionStatus) -> Stored {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = row(w, id).await;
+        if now.status == status.as_str() {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "submission {id} is {} ({:?}), not {}",
+            now.status,
+            now.message,
+            status.as_str()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The sandbox's log entries of writes (not GETs) to `path`.
+async fn writes(w: &World, path: &str) -> Vec<Value> {
+    sandbox_requests(&w.server)
+        .await
+        .into_iter()
+        .filter(|e| e["method"] != "GET" && e["path"] == path)
+        .collect()
+}
+
+fn no_key_in(text: &str, keys: &[&str]) {
+    for key in keys {
+        assert!(!text.contains(key), "a key leaked: {text}");
+    }
+}
+
+fn bad_input(answer: Answer) -> String {
+    match answer.err() {
+        AppError::BadInput(text) => text,
+        other => panic!("expected BadInput, got {other:?}"),
+    }
+}
+
+each_backend!(a_users_own_key_carries_it_metrc_attributes_it_to_them_and_the_package_changes);
+async fn a_users_own_key_carries_it_metrc_attributes_it_to_them_and_the_package_changes(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (uma, _, uma_key, client) = uma(&w).await;
+    let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
+
+    let check: Preflight = preflight(&w, &client, RETAIL, "AdjustPackage").await.ok();
+    assert_eq!(check.key_used, Some(KeyUsed::UserKey));
+    assert_eq!((check.blocked, check.warning), (None, None));
+    assert!(!check.needs_approval);
+
+    let queued = submitted(&w, &client, RETAIL, adjust(&label, -2.0, &unit)).await;
+    assert_eq!(queued.user_id, uma);
+    assert_eq!(queued.subject, label);
+    assert!(queued.compliant);
+    assert_eq!(queued.key_used.label(), "User key");
+    let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    assert_eq!(done.metrc_status, Some(200));
+    assert_eq!(done.attempts, 1);
+
+    let log = writes(&w, "/packages/v2/adjust").await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        log[0]["employee_name"], "Uma Employee",
+        "Metrc shows who made it"
+    );
+    assert_eq!(log[0]["status"], 200);
+    let after = quantity(&w, &label).await;
+    assert!((after - (before - 2.0)).abs() < 1e-9, "{before} → {after}");
+
+    let shown = call(
+        &w,
+        &w.admin,
+        "submission_detail",
+        &[("id", &queued.id.to_string())],
+    )
+    .await;
+    no_key_in(&shown.body, &[&uma_key, &w.owner_key]);
+    let shown: SubmissionDetail = shown.ok();
+    assert!(shown.request.contains(&label), "{}", shown.request);
+    assert!(shown.response.as_deref().is_some_and(|r| r.contains("Ids")));
+    assert_eq!(shown.attempts.len(), 1);
+    assert_eq!(shown.attempts[0].http_status, Some(200));
+    assert_eq!(shown.row.status, SubmissionStatus::Accepted);
+    assert!(!shown.can_retry && !shown.can_cancel && !shown.can_reconcile);
+
+    let mine = call(&w, &client, "my_submissions", &[("page", "0")]).await;
+    no_key_in(&mine.body, &[&uma_key, &w.owner_key]);
+    let mine: Page<SubmissionRow> = mine.ok();
+    assert_eq!(mine.total, 1);
+    assert_eq!(mine.rows[0].status, SubmissionStatus::Accepted);
+    assert!(
+        mine.rows[0]
+            .metrc_answer
+            .as_deref()
+            .is_some_and(|a| a.contains("Accepted"))
+    );
+}
+
+each_backend!(without_a_key_of_their_own_the_facility_key_carries_it_once_confirmed_not_compliant);
+async fn without_a_key_of_their_own_the_facility_key_carries_it_once_confirmed_not_compliant(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (ned, client) = keyless_user(&w, "ned@example.test", "Ned Nokey").await;
+    let (label, _, _) = packages(&w, RETAIL).await.remove(0);
+
+    let check: Preflight = preflight(&w, &client, RETAIL, "FinishPackage").await.ok();
+    let warning =
+        format!("You have no Metrc API key: this will show in Metrc under {OWNER}'s name.");
+    assert_eq!(check.warning.as_deref(), Some(warning.as_str()));
+    assert_eq!(
+        check.key_used,
+        Some(KeyUsed::FacilityKey {
+            owner: OWNER.into()
+        })
+    );
+    assert_eq!(check.blocked, None);
+
+    let text = bad_input(submit(&w, &client, RETAIL, finish(&label), false).await);
+    assert!(text.contains(&warning), "{text}");
+    let (none, total) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+        .await
+        .expect("db");
+    assert!(
+        none.is_empty() && total == 0,
+        "nothing is stored unconfirmed"
+    );
+
+    let queued: SubmissionRow = submit(&w, &client, RETAIL, finish(&label), true).await.ok();
+    assert_eq!(queued.user_id, ned);
+    assert!(!queued.compliant);
+    assert_eq!(queued.key_used.label(), format!("Facility key ({OWNER})"));
+    wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    let log = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log[0]["employee_name"], OWNER,
+        "Metrc shows the key owner, not Ned"
+    );
+    assert!(package(&w, RETAIL, &label).await["FinishedDate"].is_string());
+
+    let not_compliant: Page<SubmissionRow> = list(&w, &w.admin, filter("NotCompliant")).await.ok();
+    assert_eq!(not_compliant.total, 1);
+    assert_eq!(not_compliant.rows[0].id, queued.id);
+    let compliant_only: Page<SubmissionRow> = list(
+        &w,
+        &w.admin,
+        json!({ "tab": "All", "user_id": null, "license": null, "status": null, "compliant": true, "page": 0 }),
+    )
+    .await
+    .ok();
+    assert_eq!(compliant_only.total, 0);
+}
+
+each_backend!(the_require_a_personal_key_setting_blocks_the_facility_key_fallback);
+async fn the_require_a_personal_key_setting_blocks_the_facility_key_fallback(backend: Backend) {
+    let server = TestServer::start_with(&backend, |c| c.outbox.require_personal_key = true).await;
+    let w = world_with(server).await;
+    let (_, client) = keyless_user(&w, "ned@example.test", "Ned Nokey").await;
+    let (label, _, _) = packages(&w, RETAIL).await.remove(0);
+
+    let check: Preflight = preflight(&w, &client, RETAIL, "FinishPackage").await.ok();
+    let why = check.blocked.expect("blocked");
+    assert!(
+        why.contains("Require a personal Metrc key to submit"),
+        "{why}"
+    );
+    assert_eq!(check.key_used, None);
+    let text = bad_input(submit(&w, &client, RETAIL, finish(&label), true).await);
+    assert!(text.contains("personal Metrc key is required"), "{text}");
+    assert!(writes(&w, "/packages/v2/finish").await.is_empty());
+
+    // Someone with a key of their own still submits.
+    let (_, _, _, uma) = uma(&w).await;
+    let queued = submitted(&w, &uma, RETAIL, finish(&label)).await;
+    wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+}
+
+each_backend!(a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_reason);
+async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_reason(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (rita, _, _, client) = keyed_user(
+        &w,
+        "rita@example.test",
+        "Rita Review",
+        packages_permission(),
+    )
+    .await;
+    let mut user: app::ssr::entities::users::ActiveModel =
+        app::ssr::entities::users::Entity::find_by_id(rita)
+            .one(&w.server.state.db)
+            .await
+            .expect("db")
+            .expect("user")
+            .into();
+    user.requires_review = Set(true);
+    user.update(&w.server.state.db).await.expect("update");
+    let mut all = packages(&w, RETAIL).await;
+    let (a, before, unit) = all.remove(0);
+    let (b, _, _) = all.remove(0);
+
+    let check: Preflight = preflight(&w, &client, RETAIL, "AdjustPackage").await.ok();
+    assert!(check.needs_approval);
+    let first = submitted(&w, &client, RETAIL, adjust(&a, -1.0, &unit)).await;
+    let second = submitted(&w, &client, RETAIL, adjust(&b, -1.0, &unit)).await;
+    assert_eq!(first.status, SubmissionStatus::PendingApproval);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(row(&w, first.id).await.status, "pending_approval");
+    assert!(
+        writes(&w, "/packages/v2/adjust").await.is_empty(),
+        "nothing is sent unapproved"
+    );
+
+    let pending: Page<SubmissionRow> = list(&w, &w.admin, filter("PendingApproval")).await.ok();
+    assert_eq!(pending.total, 2);
+    let shown = detail(&w, first.id).await;
+    assert!(shown.can_approve && shown.can_deny && shown.can_cancel);
+
+    // Employees decide nothing.
+    let id = first.id.to_string();
+    assert_eq!(
+        call(&w, &client, "approve_submission", &[("id", &id)])
+            .await
+            .err(),
+        AppError::Forbidden
+    );
+
+    let approved: SubmissionDetail = call(&w, &w.admin, "approve_submission", &[("id", &id)])
+        .await
+        .ok();
+    assert!(
+        approved
+            .decision
+            .as_deref()
+            .is_some_and(|d| d.contains("Approved by"))
+    );
+    wait_for(&w, first.id, SubmissionStatus::Accepted).await;
+    let after = quantity(&w, &a).await;
+    assert!((after - (before - 1.0)).abs() < 1e-9);
+    let events = audited(&w.server, outbox::AUDIT_APPROVE).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].subject, format!("submission:{}", first.id));
+
+    let id2 = second.id.to_string();
+    let text = bad_input(
+        call(
+            &w,
+            &w.admin,
+            "deny_submission",
+            &[("id", &id2), ("reason", "  ")],
+        )
+        .await,
+    );
+    assert!(text.contains("reason"), "{text}");
+    let denied: SubmissionDetail = call(
+        &w,
+        &w.admin,
+        "deny_submission",
+        &[("id", &id2), ("reason", "Wrong package: count it again")],
+    )
+    .await
+    .ok();
+    assert_eq!(denied.row.status, SubmissionStatus::Denied);
+    assert!(
+        denied
+            .decision
+            .as_deref()
+            .is_some_and(|d| d.contains("Wrong package: count it again"))
+    );
+    assert!(
+        denied
+            .row
+            .metrc_answer
+            .as_deref()
+            .is_some_and(|d| d.contains("Wrong package"))
+    );
+    let events = audited(&w.server, outbox::AUDIT_DENY).await;
+    assert!(events[0].detail.contains("Wrong package"));
+    // A decision is final.
+    let text = bad_input(call(&w, &w.admin, "approve_submission", &[("id", &id2)]).await);
+    assert!(text.contains("Denied"), "{text}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
+}
+
+each_backend!(a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call_go_through);
+async fn a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call_go_through(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let mut all = packages(&w, RETAIL).await;
+    let (a, a_before, unit) = all.remove(0);
+    let (c, c_before, c_unit) = all.remove(0);
+
+    let lone = submitted(
+        &w,
+        &client,
+        RETAIL,
+        adjust("1A4NOPE0000000000000000", -1.0, &unit),
+    )
+    .await;
+    let rejected = wait_for(&w, lone.id, SubmissionStatus::Rejected).await;
+    let answer = rejected.message.expect("message");
+    assert!(
+        answer.contains("Package 1A4NOPE0000000000000000 does not exist in the current Facility."),
+        "{answer}"
+    );
+    assert_eq!(rejected.metrc_status, Some(400));
+
+    // Three in one call, the middle one bad: Metrc records none of them; the bad one is
+    // rejected, the other two are sent again.
+    w.server.state.outbox.update(|s| s.paused = true);
+    let good1 = submitted(&w, &client, RETAIL, adjust(&a, -1.0, &unit)).await;
+    let bad = submitted(
+        &w,
+        &client,
+        RETAIL,
+        adjust("1A4NOPE0000000000000001", -1.0, &unit),
+    )
+    .await;
+    let good2 = submitted(&w, &client, RETAIL, adjust(&c, -1.0, &c_unit)).await;
+    w.server.state.outbox.update(|s| s.paused = false);
+    wait_for(&w, good1.id, SubmissionStatus::Accepted).await;
+    wait_for(&w, good2.id, SubmissionStatus::Accepted).await;
+    let bad = wait_for(&w, bad.id, SubmissionStatus::Rejected).await;
+    assert!(
+        bad.message
+            .unwrap_or_default()
+            .contains("1A4NOPE0000000000000001 does not exist")
+    );
+    let log = writes(&w, "/packages/v2/adjust").await;
+    let statuses: Vec<u64> = log
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![400, 400, 200],
+        "the lone reject, the batch of 3, the two sent again"
+    );
+    for (label, before) in [(&a, a_before), (&c, c_before)] {
+        let after = quantity(&w, label).await;
+        assert!(
+            (after - (before - 1.0)).abs() < 1e-9,
+            "{label}: applied exactly once"
+        );
+    }
+    let shown = detail(&w, good1.id).await;
+    assert_eq!(shown.attempts.len(), 2);
+    assert_eq!(shown.attempts[0].http_status, Some(400));
+    assert!(shown.attempts[0].outcome.contains("another row"));
+    assert_eq!(row(&w, good1.id).await.attempts, 2);
+}
+
+each_backend!(a_regenerated_user_key_fails_the_submission_and_is_marked_invalid);
+async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid(backend: Backend) {
+    let w = world(&backend).await;
+    let (uma, sandbox_id, _, client) = uma(&w).await;
+    let (label, _, _) = packages(&w, RETAIL).await.remove(0);
+    regenerate_key(&w.server, sandbox_id).await;
+
+    let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
+    let failed = wait_for(&w, queued.id, SubmissionStatus::Failed).await;
+    let why = failed.message.expect("message");
+    assert!(why.contains("Uma Employee's Metrc API key"), "{why}");
+    assert!(why.contains("revoked or regenerated"), "{why}");
+    assert!(why.contains("Nothing was recorded"), "{why}");
+    assert_eq!(failed.metrc_status, Some(401));
+    assert_eq!(stored(&w.server, uma).await.expect("key").status, "invalid");
+    assert!(package(&w, RETAIL, &label).await["FinishedDate"].is_null());
+    let shown = detail(&w, queued.id).await;
+    assert!(shown.can_retry && shown.can_cancel);
+
+    // Now the pre-flight says so, and offers the facility key with a warning.
+    let check: Preflight = preflight(&w, &client, RETAIL, "FinishPackage").await.ok();
+    assert!(
+        check
+            .warning
+            .as_deref()
+            .is_some_and(|t| t.contains("Your Metrc API key is invalid"))
+    );
+    // Retrying with the key still invalid fails at once, without calling Metrc.
+    let calls = writes(&w, "/packages/v2/finish").await.len();
+    let retried: SubmissionDetail = call(
+        &w,
+        &w.admin,
+        "retry_submission",
+        &[("id", &queued.id.to_string())],
+    )
+    .await
+    .ok();
+    assert!(matches!(
+        retried.row.status,
+        SubmissionStatus::Queued | SubmissionStatus::Sending | SubmissionStatus::Failed
+    ));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while detail(&w, queued.id).await.attempts.len() < 2 {
+        assert!(Instant::now() < deadline, "not retried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = wait_for(&w, queued.id, SubmissionStatus::Failed).await;
+    assert!(again.message.unwrap_or_default().contains("invalid"));
+    assert_eq!(writes(&w, "/packages/v2/finish").await.len(), calls);
+    assert_eq!(audited(&w.server, outbox::AUDIT_RETRY).await.len(), 1);
+}
+
+each_backend!(rate_limits_and_server_errors_are_retried_with_backoff_then_accepted);
+async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
+    add_fault(
+        &w.server,
+        json!({"status": 429, "count": 1, "path_prefix": "/packages/v2/adjust"}),
+    )
+    .await;
+    add_fault(
+        &w.server,
+        json!({"status": 503, "count": 1, "path_prefix": "/packages/v2/adjust"}),
+    )
+    .await;
+
+    let queued = submitted(&w, &client, RETAIL, adjust(&label, -1.0, &unit)).await;
+    let retrying = wait_for(&w, queued.id, SubmissionStatus::Retrying).await;
+    assert!(
+        retrying
+            .message
+            .unwrap_or_default()
+            .contains("nothing recorded")
+    );
+    let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    assert_eq!(done.attempts, 3);
+    let shown = detail(&w, queued.id).await;
+    let statuses: Vec<Option<u16>> = shown.attempts.iter().map(|a| a.http_status).collect();
+    assert_eq!(statuses, vec![Some(429), Some(503), Some(200)]);
+    assert!(shown.attempts[0].outcome.starts_with("Retrying"));
+    let log = writes(&w, "/packages/v2/adjust").await;
+    assert_eq!(log.iter().filter(|e| e["status"] == 200).count(), 1);
+    let after = quantity(&w, &label).await;
+    assert!((after - (before - 1.0)).abs() < 1e-9, "recorded once");
+    clear_faults(&w.server).await;
+}
+
+each_backend!(twelve_adjustments_of_one_user_go_in_two_calls_in_order);
+async fn twelve_adjustments_of_one_user_go_in_two_calls_in_order(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    assert!(all.len() >= 6, "enough packages");
+    w.server.state.outbox.update(|s| s.paused = true);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (label, _, unit) = &all[i % 6];
+        ids.push(
+            submitted(&w, &client, RETAIL, adjust(label, -0.5, unit))
+                .await
+                .id,
+        );
+    }
+    w.server.state.outbox.update(|s| s.paused = false);
+    let mut metrc_ids = Vec::new();
+    for id in &ids {
+        let done = wait_for(&w, *id, SubmissionStatus::Accepted).await;
+        let message = done.message.unwrap_or_default();
+        let metrc_id: u64 = message
+            .trim_start_matches("Accepted by Metrc (Id ")
+            .trim_end_matches(").")
+            .parse()
+            .unwrap_or_else(|_| panic!("{message}"));
+        metrc_ids.push(metrc_id);
+    }
+    let log = writes(&w, "/packages/v2/adjust").await;
+    assert_eq!(log.len(), 2, "10 + 2 rows: {log:?}");
+    let mut sorted = metrc_ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(metrc_ids, sorted, "recorded in the order they were made");
+    let first = detail(&w, ids[0]).await;
+    assert_eq!(first.attempts[0].outcome, "Accepted (one call of 10 rows)");
+    let last = detail(&w, ids[11]).await;
+    assert_eq!(last.attempts[0].outcome, "Accepted (one call of 2 rows)");
+    for (label, before, _) in all.iter().take(6) {
+        let after = quantity(&w, label).await;
+        assert!(
+            (after - (before - 1.0)).abs() < 1e-9,
+            "{label}: two halves, once each"
+        );
+    }
+}
+
+each_backend!(an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled);
+async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let mut all = packages(&w, RETAIL).await;
+    let (to_finish, _, _) = all.remove(0);
+    let (to_adjust, before, unit) = all.remove(0);
+    w.server.state.outbox.update(|s| {
+        s.write_timeout = Duration::from_millis(400);
+        s.reconcile_after = Duration::from_secs(3);
+    });
+
+    // A finish whose answer never comes: Unknown, then settled from Metrc's data.
+    add_fault(&w.server, json!({"latency_ms": 1200})).await;
+    let queued = submitted(&w, &client, RETAIL, finish(&to_finish)).await;
+    let unknown = wait_for(&w, queued.id, SubmissionStatus::Unknown).await;
+    assert!(
+        unknown
+            .message
+            .unwrap_or_default()
+            .contains("answer never came")
+    );
+    clear_faults(&w.server).await;
+    let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    assert!(
+        done.decision
+            .unwrap_or_default()
+            .contains("Reconciled automatically")
+    );
+    assert!(package(&w, RETAIL, &to_finish).await["FinishedDate"].is_string());
+    let finishes = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(
+        finishes.iter().filter(|e| e["status"] == 200).count(),
+        1,
+        "finished once: {finishes:?}"
+    );
+    assert!(
+        finishes.iter().all(|e| e["status"] == 200),
+        "never refused as a duplicate"
+    );
+
+    // An adjustment: the admin looks in Metrc and decides.
+    w.server
+        .state
+        .outbox
+        .update(|s| s.reconcile_after = Duration::from_secs(600));
+    add_fault(&w.server, json!({"latency_ms": 1200})).await;
+    let queued = submitted(&w, &client, RETAIL, adjust(&to_adjust, -1.0, &unit)).await;
+    wait_for(&w, queued.id, SubmissionStatus::Unknown).await;
+    clear_faults(&w.server).await;
+    // Whatever reached the sandbox has landed by now.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        row(&w, queued.id).await.status,
+        "unknown",
+        "not resent blindly"
+    );
+    let shown = detail(&w, queued.id).await;
+    assert!(shown.can_reconcile && !shown.can_retry && !shown.can_cancel);
+    let id = queued.id.to_string();
+    assert_eq!(
+        call(
+            &w,
+            &client,
+            "reconcile_submission",
+            &[("id", &id), ("accepted", "true")]
+        )
+        .await
+        .err(),
+        AppError::Forbidden
+    );
+    let now = quantity(&w, &to_adjust).await;
+    let recorded = (now - (before - 1.0)).abs() < 1e-9;
+    let accepted = if recorded { "true" } else { "false" };
+    let _: SubmissionDetail = call(
+        &w,
+        &w.admin,
+        "reconcile_submission",
+        &[("id", &id), ("accepted", accepted)],
+    )
+    .await
+    .ok();
+    wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    let after = quantity(&w, &to_adjust).await;
+    assert!(
+        (after - (before - 1.0)).abs() < 1e-9,
+        "recorded exactly once ({before} → {after})"
+    );
+    let events = audited(&w.server, outbox::AUDIT_RECONCILE).await;
+    assert_eq!(events.len(), 1);
+}
+
+each_backend!(the_preflight_names_the_missing_metrc_permission_exactly);
+async fn the_preflight_names_the_missing_metrc_permission_exactly(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = keyed_user(
+        &w,
+        "vic@example.test",
+        "Vic Viewer",
+        json!({ RETAIL: ["View Packages"] }),
+    )
+    .await;
+    let (label, _, unit) = packages(&w, RETAIL).await.remove(0);
+    let check: Preflight = preflight(&w, &client, RETAIL, "AdjustPackage").await.ok();
+    let why = check.blocked.expect("blocked");
+    assert!(
+        why.contains("your Metrc user lacks Manage Packages Inventory"),
+        "{why}"
+    );
+    let text = bad_input(submit(&w, &client, RETAIL, adjust(&label, -1.0, &unit), false).await);
+    assert!(text.contains("lacks Manage Packages Inventory"), "{text}");
+    let (rows, _) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+        .await
+        .expect("db");
+    assert!(rows.is_empty());
+    // Plant waste at a retail license: no plants there.
+    let check: Preflight = preflight(&w, &client, RETAIL, "RecordPlantWaste")
+        .await
+        .ok();
+    assert!(check.blocked.unwrap_or_default().contains("no plants"));
+}
+
+each_backend!(bad_input_is_refused_with_what_to_fix);
+async fn bad_input_is_refused_with_what_to_fix(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
+    let label = "1A4000000000000000000123";
+    let cases = [
+        (adjust("", -1.0, "Grams"), "Enter the package label"),
+        (adjust(label, 0.0, "Grams"), "other than zero"),
+        (
+            json!({ "FinishPackage": { "label": label, "date": tomorrow } }),
+            "in the future",
+        ),
+        (
+            json!({ "ChangePackageLocation": { "label": label, "location": "", "date": yesterday() } }),
+            "new location",
+        ),
+    ];
+    for (input, wanted) in cases {
+        let text = bad_input(submit(&w, &client, RETAIL, input, false).await);
+        assert!(text.contains(wanted), "{text}");
+    }
+    let text = bad_input(submit(&w, &client, "C99-NOWHERE", finish(label), false).await);
+    assert!(text.contains("does not know the facility"), "{text}");
+    let anonymous = w.server.client();
+    assert_eq!(
+        submit(&w, &anonymous, RETAIL, finish(label), false)
+            .await
+            .err(),
+        AppError::Unauthenticated
+    );
+    let (rows, _) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+        .await
+        .expect("db");
+    assert!(rows.is_empty());
+}
+
+each_backend!(cancelled_and_held_submissions_are_never_sent);
+async fn cancelled_and_held_submissions_are_never_sent(backend: Backend) {
+    let w = world(&backend).await;
+    let (uma, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    w.server.state.outbox.update(|s| s.paused = true);
+    let cancel = submitted(&w, &client, RETAIL, finish(&all[0].0)).await;
+    let held = submitted(&w, &client, RETAIL, finish(&all[1].0)).await;
+    let id = cancel.id.to_string();
+    let cancelled: SubmissionDetail = call(&w, &w.admin, "cancel_submission", &[("id", &id)])
+        .await
+        .ok();
+    assert_eq!(cancelled.row.status, SubmissionStatus::Cancelled);
+    // Deactivating Uma holds her queued work for an admin.
+    let uma_id = uma.to_string();
+    let _: UserDetail = call(&w, &w.admin, "deactivate_user", &[("id", &uma_id)])
+        .await
+        .ok();
+    let waiting = row(&w, held.id).await;
+    assert_eq!(waiting.status, "pending_approval");
+    assert_eq!(waiting.message.as_deref(), Some(outbox::HELD_MESSAGE));
+    assert_eq!(row(&w, cancel.id).await.status, "cancelled");
+    w.server.state.outbox.update(|s| s.paused = false);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(writes(&w, "/packages/v2/finish").await.is_empty());
+    let text = bad_input(call(&w, &w.admin, "cancel_submission", &[("id", &id)]).await);
+    assert!(text.contains("Cancelled"), "{text}");
+    assert_eq!(
+        call(&w, &w.admin, "submission_detail", &[("id", "999999")])
+            .await
+            .err(),
+        AppError::NotFound
+    );
+    assert_eq!(audited(&w.server, outbox::AUDIT_CANCEL).await.len(), 1);
+}
+
+each_backend!(admin_functions_and_the_csv_export_are_for_admins_only);
+async fn admin_functions_and_the_csv_export_are_for_admins_only(backend: Backend) {
+    let w = world(&backend).await;
+    let (uma, _, _, client) = uma(&w).await;
+    let (_, quinn) = keyless_user(&w, "quinn@example.test", "Quinn \"Q\" Smith, Jr.").await;
+    let all = packages(&w, RETAIL).await;
+    let mine = submitted(&w, &client, RETAIL, finish(&all[0].0)).await;
+    let theirs: SubmissionRow = submit(&w, &quinn, RETAIL, finish(&all[1].0), true)
+        .await
+        .ok();
+    let bad = submitted(
+        &w,
+        &client,
+        RETAIL,
+        adjust("1A4NOPE0000000000000000", -1.0, &all[2].2),
+    )
+    .await;
+    wait_for(&w, mine.id, SubmissionStatus::Accepted).await;
+    wait_for(&w, theirs.id, SubmissionStatus::Accepted).await;
+    wait_for(&w, bad.id, SubmissionStatus::Rejected).await;
+
+    let id = mine.id.to_string();
+    let calls: [(&str, Vec<(&str, &str)>); 6] = [
+        ("submission_detail", vec![("id", &id)]),
+        ("retry_submission", vec![("id", &id)]),
+        ("cancel_submission", vec![("id", &id)]),
+        ("approve_submission", vec![("id", &id)]),
+        ("deny_submission", vec![("id", &id), ("reason", "no")]),
+        (
+            "reconcile_submission",
+            vec![("id", &id), ("accepted", "true")],
+        ),
+    ];
+    for (name, form) in calls {
+        assert_eq!(
+            call(&w, &client, name, &form).await.err(),
+            AppError::Forbidden,
+            "{name}"
+        );
+        assert_eq!(
+            call(&w, &w.server.client(), name, &form).await.err(),
+            AppError::Unauthenticated,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        list(&w, &client, filter("All")).await.err(),
+        AppError::Forbidden
+    );
+
+    // Tabs and filters.
+    let everything: Page<SubmissionRow> = list(&w, &w.admin, filter("All")).await.ok();
+    assert_eq!(everything.total, 3);
+    assert_eq!(everything.rows[0].id, bad.id, "newest first");
+    let failed: Page<SubmissionRow> = list(&w, &w.admin, filter("Failed")).await.ok();
+    assert_eq!(
+        failed.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![bad.id]
+    );
+    let by_user: Page<SubmissionRow> = list(
+        &w,
+        &w.admin,
+        json!({ "tab": "All", "user_id": uma, "license": RETAIL, "status": "Accepted", "compliant": null, "page": 0 }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        by_user.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![mine.id]
+    );
+    let beyond: Page<SubmissionRow> = list(
+        &w,
+        &w.admin,
+        json!({ "tab": "All", "user_id": null, "license": null, "status": null, "compliant": null, "page": 1 }),
+    )
+    .await
+    .ok();
+    assert!(beyond.rows.is_empty() && beyond.total == 3);
+
+    // The CSV: everything the filter selects, quoted properly; admins only.
+    let export = |client: reqwest::Client, query: &'static str| {
+        let url = w
+            .server
+            .url(&format!("{}?{query}", outbox::csv::EXPORT_PATH));
+        async move { client.get(url).send().await.expect("export") }
+    };
+    let response = export(w.admin.clone(), "tab=all").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert!(
+        headers[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        headers[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=")
+    );
+    let body = response.text().await.expect("csv");
+    let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{body}");
+    assert!(lines[0].starts_with("Time (UTC),ID,User,Facility,Action"));
+    let quinn_line = lines
+        .iter()
+        .find(|l| l.contains(&format!(",{},", theirs.id)))
+        .expect("Quinn's row");
+    assert!(
+        quinn_line.contains("\"Quinn \"\"Q\"\" Smith, Jr.\""),
+        "quotes doubled, field quoted: {quinn_line}"
+    );
+    assert!(quinn_line.contains(&format!("Facility key ({OWNER})")));
+    assert!(quinn_line.contains("Not compliant"));
+    assert!(body.contains("does not exist in the current Facility"));
+
+    let count = |text: String| text.split("\r\n").filter(|l| !l.is_empty()).count();
+    let failed = export(w.admin.clone(), "tab=failed").await.text().await;
+    assert_eq!(count(failed.expect("csv")), 2);
+    let not_compliant = export(w.admin.clone(), "tab=all&compliant=no")
+        .await
+        .text()
+        .await;
+    assert_eq!(count(not_compliant.expect("csv")), 2);
+
+    assert_eq!(
+        export(client.clone(), "tab=all").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        export(w.server.client(), "tab=all").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A write of this body to `path` (PUT or POST), straight to Metrc with `key`: as if the outbox's
+/// call had landed and only its answer was lost.
+async fn write_directly(w: &World, key: &str, method: reqwest::Method, path: &str, body: Value) {
+    let response = reqwest::Client::new()
+        .request(
+            method,
+            format!("{}{path}?licenseNumber={RETAIL}", w.server.sandbox_url),
+        )
+        .basic_auth(VENDOR_KEY, Some(key))
+        .json(&body)
+        .send()
+        .await
+        .expect("write");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+each_backend!(after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_tells);
+async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_tells(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, uma_key, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    let (finished, moved, adjusted, lost) = (&all[0].0, &all[1].0, &all[2], &all[3].0);
+    let here = package(&w, RETAIL, moved).await["LocationName"]
+        .as_str()
+        .expect("location")
+        .to_owned();
+    let locations: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/locations/v2/active?licenseNumber={RETAIL}&pageNumber=1&pageSize=20",
+            w.server.sandbox_url
+        ))
+        .basic_auth(VENDOR_KEY, Some(&w.owner_key))
+        .send()
+        .await
+        .expect("locations")
+        .json()
+        .await
+        .expect("json");
+    let there = locations["Data"]
+        .as_array()
+        .expect("Data")
+        .iter()
+        .filter_map(|l| l["Name"].as_str())
+        .find(|name| *name != here)
+        .expect("another location")
+        .to_owned();
+
+    // Four submissions are being sent when the server dies: three of the calls landed.
+    w.server.state.outbox.update(|s| s.paused = true);
+    let ids = [
+        submitted(&w, &client, RETAIL, finish(finished)).await.id,
+        submitted(
+            &w,
+            &client,
+            RETAIL,
+            json!({ "ChangePackageLocation": { "label": moved, "location": there, "date": yesterday() } }),
+        )
+        .await
+        .id,
+        submitted(&w, &client, RETAIL, adjust(&adjusted.0, -1.0, &adjusted.2))
+            .await
+            .id,
+        submitted(&w, &client, RETAIL, finish(lost)).await.id,
+    ];
+    let db = &w.server.state.db;
+    assert_eq!(
+        submissions::mark_sending(db, &ids, chrono::Utc::now())
+            .await
+            .expect("db"),
+        4
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let put = reqwest::Method::PUT;
+    write_directly(
+        &w,
+        &uma_key,
+        put.clone(),
+        "/packages/v2/finish",
+        json!([{"Label": finished, "ActualDate": yesterday()}]),
+    )
+    .await;
+    write_directly(
+        &w,
+        &uma_key,
+        put,
+        "/packages/v2/location",
+        json!([{"Label": moved, "Location": there, "MoveDate": yesterday()}]),
+    )
+    .await;
+    write_directly(
+        &w,
+        &uma_key,
+        reqwest::Method::POST,
+        "/packages/v2/adjust",
+        json!([{"Label": adjusted.0, "Quantity": -1.0, "UnitOfMeasure": adjusted.2, "AdjustmentReason": "Drying", "AdjustmentDate": yesterday(), "ReasonNote": null}]),
+    )
+    .await;
+
+    // Start-up recovery: Sending becomes Unknown, with the lost answer recorded.
+    assert_eq!(
+        outbox::recover_interrupted(&w.server.state)
+            .await
+            .expect("recover"),
+        4
+    );
+    for id in ids {
+        let shown = detail(&w, id).await;
+        assert_eq!(shown.row.status, SubmissionStatus::Unknown);
+        assert!(shown.can_reconcile);
+        assert!(
+            shown.attempts[0].outcome.contains("server stopped"),
+            "{:?}",
+            shown.attempts
+        );
+    }
+
+    w.server
+        .state
+        .outbox
+        .update(|s| s.reconcile_after = Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    outbox::reconcile_due(&w.server.state)
+        .await
+        .expect("reconcile");
+    let finished_row = row(&w, ids[0]).await;
+    assert_eq!(finished_row.status, "accepted");
+    assert!(
+        finished_row
+            .message
+            .unwrap_or_default()
+            .contains("is finished")
+    );
+    let moved_row = row(&w, ids[1]).await;
+    assert_eq!(moved_row.status, "accepted");
+    assert!(
+        moved_row
+            .message
+            .unwrap_or_default()
+            .contains(&format!("is at {there}"))
+    );
+    // The adjusted package changed after the send: only an admin can tell.
+    assert_eq!(row(&w, ids[2]).await.status, "unknown");
+    // The lost finish: the package is untouched since before the send, so it goes again.
+    let lost_row = row(&w, ids[3]).await;
+    assert_eq!(lost_row.status, "queued");
+    assert!(
+        lost_row
+            .message
+            .unwrap_or_default()
+            .contains("Not recorded")
+    );
+
+    w.server.state.outbox.update(|s| s.paused = false);
+    wait_for(&w, ids[3], SubmissionStatus::Accepted).await;
+    assert!(package(&w, RETAIL, lost).await["FinishedDate"].is_string());
+    let _: SubmissionDetail = call(
+        &w,
+        &w.admin,
+        "reconcile_submission",
+        &[("id", &ids[2].to_string()), ("accepted", "true")],
+    )
+    .await
+    .ok();
+    assert_eq!(row(&w, ids[2]).await.status, "accepted");
+    let after = quantity(&w, &adjusted.0).await;
+    assert!((after - (adjusted.1 - 1.0)).abs() < 1e-9, "adjusted once");
+    // Only the lost finish was sent (again) by the outbox.
+    let finishes = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(finishes.len(), 2, "the direct one and the resent lost one");
+    assert!(finishes.iter().all(|e| e["status"] == 200));
+    assert_eq!(writes(&w, "/packages/v2/location").await.len(), 1);
+    assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
+}
