@@ -47,5 +47,8 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in user, or `None`.
 #[server(endpoint = "signed_in_user")]
 pub async fn signed_in_user() -> Result<Option<CurrentUser>, AppError> {
-    crate::ssr::session::current_user().await
+    use crate::ssr::{session, state::state};
+
+    let st = state()?;
+    session::current_user(&st).await
 }

@@ -39,8 +39,8 @@ pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppErro
     use crate::types::auth::Role;
 
     let key = secrecy::SecretString::from(key);
-    session::require_role(Role::Admin).await?;
     let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
     let report = facility_keys::validate(&st, key).await?;
     Ok(key_checks::view(&st, &report).await?)
 }
@@ -56,8 +56,9 @@ pub async fn validate_facility_key_live(key: String) -> Result<TextStream<AppErr
     use futures::StreamExt;
 
     let key = secrecy::SecretString::from(key);
-    session::require_role(Role::Admin).await?;
-    let updates = facility_keys::validate_live(&state()?, key).await?;
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    let updates = facility_keys::validate_live(&st, key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -80,8 +81,8 @@ pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<Assign
         confirm_not_owner,
     } = input;
     let key = secrecy::SecretString::from(key);
-    let admin = session::require_role(Role::Admin).await?;
     let st = state()?;
+    let admin = session::require_role(&st, Role::Admin).await?;
     let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .ok()
@@ -103,8 +104,9 @@ pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
     use crate::ssr::{facility_keys, session, state::state};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(facility_keys::list(&state()?).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(facility_keys::list(&st).await?)
 }
 
 /// Checks a facility's key against Metrc now ("Revalidate now").
@@ -113,6 +115,7 @@ pub async fn revalidate_facility(license: String) -> Result<FacilityRow, AppErro
     use crate::ssr::{facility_keys, session, state::state};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(facility_keys::revalidate(&state()?, &license).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(facility_keys::revalidate(&st, &license).await?)
 }

@@ -11,8 +11,9 @@ use leptos::prelude::*;
 pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, AppError> {
     use crate::ssr::{inventory, session, state::state};
 
-    let user = session::require_user().await?;
-    Ok(inventory::list_packages(&state()?.db, &user, &filter).await?)
+    let st = state()?;
+    let user = session::require_user(&st).await?;
+    Ok(inventory::list_packages(&st.db, &user, &filter).await?)
 }
 
 /// Vegetative and flowering plants of the user's facilities, filtered and paged. The body is
@@ -21,8 +22,9 @@ pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, Ap
 pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError> {
     use crate::ssr::{inventory, session, state::state};
 
-    let user = session::require_user().await?;
-    Ok(inventory::list_plants(&state()?.db, &user, &filter).await?)
+    let st = state()?;
+    let user = session::require_user(&st).await?;
+    Ok(inventory::list_plants(&st.db, &user, &filter).await?)
 }
 
 /// `(license number, name)` of each facility the user works at.
@@ -30,8 +32,9 @@ pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError
 pub async fn my_facilities() -> Result<Vec<(String, String)>, AppError> {
     use crate::ssr::{inventory, session, state::state};
 
-    let user = session::require_user().await?;
-    Ok(inventory::my_facilities(&state()?.db, &user).await?)
+    let st = state()?;
+    let user = session::require_user(&st).await?;
+    Ok(inventory::my_facilities(&st.db, &user).await?)
 }
 
 /// What the work forms of `license` choose from: adjustment reasons, units, waste methods and
@@ -42,8 +45,8 @@ pub async fn reference_lists(
 ) -> Result<crate::types::inventory::ReferenceLists, AppError> {
     use crate::ssr::{inventory, session, state::state, sync};
 
-    let user = session::require_user().await?;
     let st = state()?;
+    let user = session::require_user(&st).await?;
     let license = license.trim();
     inventory::require_works_at(&st.db, &user, license).await?;
     Ok(sync::reference::lists(&st, license).await?)
@@ -56,6 +59,7 @@ pub async fn sync_now(license: String) -> Result<(), AppError> {
     use crate::ssr::{session, state::state, sync};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(sync::request_now(&state()?, license.trim()).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(sync::request_now(&st, license.trim()).await?)
 }

@@ -11,9 +11,10 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
 
     let current = secrecy::SecretString::from(current);
     let new = secrecy::SecretString::from(new);
-    let user = session::require_user().await?;
+    let st = state()?;
+    let user = session::require_user(&st).await?;
     let ip = crate::api::users::client_ip().await;
-    profile::change_password(&state()?, user.id, ip, current, new).await?;
+    profile::change_password(&st, user.id, ip, current, new).await?;
     // Every session of the user ended with the change; this browser stays signed in.
     session::start(&user).await
 }

@@ -31,8 +31,9 @@ pub async fn preflight_submission(
 ) -> Result<Preflight, AppError> {
     use crate::ssr::{outbox, session, state::state};
 
-    let me = session::require_user().await?;
-    Ok(outbox::preflight(&state()?, me.id, &license, action).await?)
+    let st = state()?;
+    let me = session::require_user(&st).await?;
+    Ok(outbox::preflight(&st, me.id, &license, action).await?)
 }
 
 /// "Submit to Metrc": stores the submission (checked first) and queues it, or holds it for an
@@ -42,8 +43,9 @@ pub async fn preflight_submission(
 pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
     use crate::ssr::{outbox, session, state::state};
 
-    let me = session::require_user().await?;
-    Ok(outbox::submit(&state()?, me.id, input).await?)
+    let st = state()?;
+    let me = session::require_user(&st).await?;
+    Ok(outbox::submit(&st, me.id, input).await?)
 }
 
 /// The signed-in user's own submissions, newest first (`page` is 0-based).
@@ -51,8 +53,9 @@ pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
 pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
     use crate::ssr::{outbox, session, state::state};
 
-    let me = session::require_user().await?;
-    Ok(outbox::my_submissions(&state()?, me.id, page).await?)
+    let st = state()?;
+    let me = session::require_user(&st).await?;
+    Ok(outbox::my_submissions(&st, me.id, page).await?)
 }
 
 /// Metrc Submissions: one page of the rows the filter selects, newest first. Admin only. The
@@ -63,8 +66,9 @@ pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<Submissio
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(outbox::list(&state()?, &filter).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(outbox::list(&st, &filter).await?)
 }
 
 /// One submission in detail. Admin only.
@@ -73,8 +77,9 @@ pub async fn submission_detail(id: i64) -> Result<types::SubmissionDetail, AppEr
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(outbox::detail(&state()?, id).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(outbox::detail(&st, id).await?)
 }
 
 /// "Retry": a failed submission (or one waiting for a backoff) is sent again now. Admin only.
@@ -83,9 +88,10 @@ pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppErr
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    let me = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let me = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await;
-    Ok(outbox::retry(&state()?, &me, ip.as_deref(), id).await?)
+    Ok(outbox::retry(&st, &me, ip.as_deref(), id).await?)
 }
 
 /// "Cancel": a submission not sent yet never will be. Admin only.
@@ -94,9 +100,10 @@ pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppEr
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    let me = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let me = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await;
-    Ok(outbox::cancel(&state()?, &me, ip.as_deref(), id).await?)
+    Ok(outbox::cancel(&st, &me, ip.as_deref(), id).await?)
 }
 
 /// "Approve" a submission waiting for review: it is queued (audited). Admin only.
@@ -105,9 +112,10 @@ pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppE
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    let me = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let me = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await;
-    Ok(outbox::approve(&state()?, &me, ip.as_deref(), id).await?)
+    Ok(outbox::approve(&st, &me, ip.as_deref(), id).await?)
 }
 
 /// "Deny" a submission waiting for review, with a reason (required; audited). Admin only.
@@ -116,9 +124,10 @@ pub async fn deny_submission(id: i64, reason: String) -> Result<types::Submissio
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    let me = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let me = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await;
-    Ok(outbox::deny(&state()?, &me, ip.as_deref(), id, &reason).await?)
+    Ok(outbox::deny(&st, &me, ip.as_deref(), id, &reason).await?)
 }
 
 /// "Mark accepted" (`accepted: true`) or "Mark not recorded" (queued to be sent again) for a
@@ -131,7 +140,8 @@ pub async fn reconcile_submission(
     use crate::ssr::{outbox, session, state::state};
     use crate::types::auth::Role;
 
-    let me = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let me = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await;
-    Ok(outbox::reconcile_by_hand(&state()?, &me, ip.as_deref(), id, accepted).await?)
+    Ok(outbox::reconcile_by_hand(&st, &me, ip.as_deref(), id, accepted).await?)
 }

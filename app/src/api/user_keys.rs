@@ -9,10 +9,14 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
 
 /// The user a call is about: the signed-in user for `None` or their own id; anyone else only for
-/// admins. Returns the signed-in user and the target's id.
+/// admins. Returns the signed-in user and the target's id. `st` is read by the caller before
+/// its first `.await` (see `state::state`).
 #[cfg(feature = "ssr")]
-async fn target(user_id: Option<i32>) -> Result<(crate::types::auth::CurrentUser, i32), AppError> {
-    let me = crate::ssr::session::require_user().await?;
+async fn target(
+    st: &crate::ssr::state::AppState,
+    user_id: Option<i32>,
+) -> Result<(crate::types::auth::CurrentUser, i32), AppError> {
+    let me = crate::ssr::session::require_user(st).await?;
     match user_id {
         None => Ok((me.clone(), me.id)),
         Some(id) if id == me.id || me.is_admin() => Ok((me, id)),
@@ -32,8 +36,9 @@ pub async fn validate_user_key_live(
     use futures::StreamExt;
 
     let key = secrecy::SecretString::from(key);
-    let (me, target) = target(user_id).await?;
-    let updates = user_keys::validate_live(&state()?, target, me.is_admin(), key).await?;
+    let st = state()?;
+    let (me, target) = target(&st, user_id).await?;
+    let updates = user_keys::validate_live(&st, target, me.is_admin(), key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -55,20 +60,13 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
         confirm_facility_key,
     } = input;
     let key = secrecy::SecretString::from(key);
-    let (me, target) = target(user_id).await?;
+    let st = state()?;
+    let (me, target) = target(&st, user_id).await?;
     let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .ok()
         .map(|ConnectInfo(addr)| addr.ip().to_string());
-    Ok(user_keys::set(
-        &state()?,
-        &me,
-        ip.as_deref(),
-        target,
-        key,
-        confirm_facility_key,
-    )
-    .await?)
+    Ok(user_keys::set(&st, &me, ip.as_deref(), target, key, confirm_facility_key).await?)
 }
 
 /// A user's key, masked, with what it reaches and their Metrc permissions.
@@ -76,8 +74,9 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
 pub async fn user_key(user_id: Option<i32>) -> Result<UserKeyView, AppError> {
     use crate::ssr::{state::state, user_keys};
 
-    let (_, target) = target(user_id).await?;
-    Ok(user_keys::view(&state()?, target).await?)
+    let st = state()?;
+    let (_, target) = target(&st, user_id).await?;
+    Ok(user_keys::view(&st, target).await?)
 }
 
 /// The signed-in user's key status (the notice after sign-in), without asking Metrc.
@@ -85,6 +84,7 @@ pub async fn user_key(user_id: Option<i32>) -> Result<UserKeyView, AppError> {
 pub async fn my_key_status() -> Result<KeyStatus, AppError> {
     use crate::ssr::{session, state::state, user_keys};
 
-    let me = session::require_user().await?;
-    Ok(user_keys::status(&state()?, me.id).await?)
+    let st = state()?;
+    let me = session::require_user(&st).await?;
+    Ok(user_keys::status(&st, me.id).await?)
 }

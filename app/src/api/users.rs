@@ -35,8 +35,9 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::ssr::{queries::users, session, state::state};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(users::list(&state()?.db).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(users::list(&st.db).await?)
 }
 
 /// One user in full (their page).
@@ -45,8 +46,9 @@ pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::{session, state::state, user_admin};
     use crate::types::auth::Role;
 
-    session::require_role(Role::Admin).await?;
-    Ok(user_admin::get_user(&state()?.db, id).await?)
+    let st = state()?;
+    session::require_role(&st, Role::Admin).await?;
+    Ok(user_admin::get_user(&st.db, id).await?)
 }
 
 /// "Add user": the body is JSON, `{"input": {"name", "email", "role": "Admin"|"Employee",
@@ -58,7 +60,8 @@ pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
     use crate::ssr::{session, state::state};
     use crate::types::auth::Role;
 
-    let admin = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let admin = session::require_role(&st, Role::Admin).await?;
     let password = secrecy::SecretString::from(input.password.clone().unwrap_or_default());
     let profile = edit_of(&input);
     drop(input);
@@ -67,7 +70,7 @@ pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
         user_id: admin.id,
         ip: ip.as_deref(),
     };
-    Ok(user_admin::create_user(&state()?.db, actor, NewUserInput { profile, password }).await?)
+    Ok(user_admin::create_user(&st.db, actor, NewUserInput { profile, password }).await?)
 }
 
 /// "Save" on the user's page: the same JSON body as [`create_user`] plus `"id"` beside
@@ -78,7 +81,8 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
     use crate::ssr::{session, state::state};
     use crate::types::auth::Role;
 
-    let admin = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let admin = session::require_role(&st, Role::Admin).await?;
     if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(AppError::BadInput(
             "Passwords are not set here: each user changes their own on their Profile page.".into(),
@@ -89,7 +93,7 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
         user_id: admin.id,
         ip: ip.as_deref(),
     };
-    Ok(user_admin::update_user(&state()?.db, actor, id, edit_of(&input)).await?)
+    Ok(user_admin::update_user(&st.db, actor, id, edit_of(&input)).await?)
 }
 
 /// "Deactivate": the user's sessions end at once and their stored Metrc key is deleted (their
@@ -100,13 +104,14 @@ pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::{session, state::state};
     use crate::types::auth::Role;
 
-    let admin = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let admin = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await.map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),
     };
-    Ok(user_admin::deactivate_user(&state()?.db, actor, id).await?)
+    Ok(user_admin::deactivate_user(&st.db, actor, id).await?)
 }
 
 /// "Reactivate": the user can sign in again.
@@ -116,11 +121,12 @@ pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::{session, state::state};
     use crate::types::auth::Role;
 
-    let admin = session::require_role(Role::Admin).await?;
+    let st = state()?;
+    let admin = session::require_role(&st, Role::Admin).await?;
     let ip = client_ip().await.map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),
     };
-    Ok(user_admin::reactivate_user(&state()?.db, actor, id).await?)
+    Ok(user_admin::reactivate_user(&st.db, actor, id).await?)
 }

@@ -2,7 +2,7 @@
 //! server function calls before doing anything.
 
 use super::queries::users;
-use super::state::state;
+use super::state::AppState;
 use crate::error::AppError;
 use crate::types::auth::{CurrentUser, Role};
 use tower_sessions::Session;
@@ -10,6 +10,8 @@ use tower_sessions::Session;
 /// The session key holding the signed-in user's id (also copied into `sessions.user_id`).
 pub const USER_ID_KEY: &str = "user_id";
 
+/// The request's session. `leptos_axum::extract` reads the request from context when first
+/// polled, so this is a server function's first `.await` (as in [`require_user`]).
 async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|e| {
         tracing::error!(error = %e, "session layer missing");
@@ -23,9 +25,13 @@ fn session_error(err: tower_sessions::session::Error) -> AppError {
 }
 
 /// The signed-in, active user, if any.
-pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+///
+/// `state` is passed in, not read from context here: this runs after the session's `.await`,
+/// and a server function must read its contexts before its first `.await` (see
+/// [`state`](super::state::state)).
+pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppError> {
     let session = session().await?;
-    user_in(&session, &state()?.db).await
+    user_in(&session, &state.db).await
 }
 
 /// The active user signed in to `session`, if any: what [`current_user`] reads, for plain axum
@@ -45,13 +51,13 @@ pub async fn user_in(
 }
 
 /// The signed-in user, or `Unauthenticated`.
-pub async fn require_user() -> Result<CurrentUser, AppError> {
-    current_user().await?.ok_or(AppError::Unauthenticated)
+pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
+    current_user(state).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// The signed-in user if they have `role`, else `Unauthenticated` / `Forbidden`.
-pub async fn require_role(role: Role) -> Result<CurrentUser, AppError> {
-    let user = require_user().await?;
+pub async fn require_role(state: &AppState, role: Role) -> Result<CurrentUser, AppError> {
+    let user = require_user(state).await?;
     if user.role == role {
         Ok(user)
     } else {

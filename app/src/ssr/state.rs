@@ -67,6 +67,13 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 /// The state, as leptos_axum provides it to every server function.
+///
+/// Call it once, at the top of the server function, before its first `.await`, and pass the
+/// state down. `use_context` looks from the thread's current reactive owner up through *weak*
+/// parent links. During SSR a server function runs as a resource's fetcher: its first poll
+/// happens while the page is being built, but later polls run in the resource's own task, and
+/// by then the page's owners (which hold this context) may be gone: the response ended, or the
+/// browser went away. A read after an `.await` then finds nothing, now and then.
 pub fn state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>().ok_or_else(|| {
         tracing::error!("AppState missing from the server function context");
