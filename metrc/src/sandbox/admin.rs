@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::Sandbox;
 use super::error::ApiError;
+use super::faults::Loss;
 use super::model::AdminError;
 use super::{seed, wire};
 
@@ -30,7 +31,10 @@ pub fn router(sandbox: Sandbox) -> Router {
             "/sandbox/employees/{id}/regenerate-key",
             post(regenerate_key),
         )
-        .route("/sandbox/faults", post(add_fault).delete(clear_faults))
+        .route(
+            "/sandbox/faults",
+            get(faults_in_force).post(add_fault).delete(clear_faults),
+        )
         .route("/sandbox/requests", get(requests))
         .route("/sandbox/reset", post(reset))
         .with_state(sandbox)
@@ -189,14 +193,41 @@ struct NewFault {
     count: Option<u32>,
     path_prefix: Option<String>,
     latency_ms: Option<u64>,
+    lose_request: Option<NewLoss>,
+    lose_answer: Option<NewLoss>,
 }
 
-/// `POST /sandbox/faults` `{status, count?, path_prefix?}` and/or `{latency_ms}` → 204.
+/// `{count?, path_prefix?, license?}` of `lose_request` / `lose_answer`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewLoss {
+    count: Option<u32>,
+    path_prefix: Option<String>,
+    license: Option<String>,
+}
+
+/// `POST /sandbox/faults` → 204, with any of:
+///
+/// - `{status, count?, path_prefix?}`: the next `count` (1) Metrc calls whose path starts with
+///   `path_prefix` (any) get `status` (4xx, 5xx) without being carried out;
+/// - `{latency_ms}`: every Metrc call waits this long (at most 60,000) before it is carried out
+///   (0: no more latency); a call whose caller hangs up meanwhile is dropped, not logged;
+/// - `{lose_request: {count?, path_prefix?, license?}}`: the next `count` (1) writes (not GETs)
+///   whose path starts with `path_prefix` (any), at `license` (any), are held *before* they are
+///   carried out until the caller hangs up: never recorded, logged with status 499 once the
+///   caller has gone (504 after 10 minutes);
+/// - `{lose_answer: {count?, path_prefix?, license?}}`: the same writes are carried out and logged
+///   with the status they answer (`answer_lost: true`), then the answer is held until the caller
+///   hangs up (sent late after 10 minutes): recorded in Metrc, but the caller never knows.
 async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode, ApiError> {
     let fault: NewFault = body(&bytes)?;
-    if fault.status.is_none() && fault.latency_ms.is_none() {
+    if fault.status.is_none()
+        && fault.latency_ms.is_none()
+        && fault.lose_request.is_none()
+        && fault.lose_answer.is_none()
+    {
         return Err(ApiError::bad_request(
-            "Give status (with count, path_prefix) or latency_ms.",
+            "Give status (with count, path_prefix), latency_ms, lose_request or lose_answer.",
         ));
     }
     let status = fault
@@ -220,16 +251,34 @@ async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode,
     if let Some(ms) = fault.latency_ms {
         faults.set_latency(Duration::from_millis(ms));
     }
+    for (loss, new) in [
+        (Loss::Request, fault.lose_request),
+        (Loss::Answer, fault.lose_answer),
+    ] {
+        if let Some(new) = new {
+            faults.add_loss(loss, new.count.unwrap_or(1), new.path_prefix, new.license);
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /sandbox/faults` → 204: no more injected statuses or latency.
+/// `GET /sandbox/faults` → `{latency_ms, statuses: [{status, remaining, path_prefix}],
+/// lose_request: [{remaining, path_prefix, license}], lose_answer: [...]}`: what is in force. A
+/// rule leaves its list when its last call comes in (for a lost request or answer: when that
+/// call is held), so a test can tell when a held call has arrived.
+async fn faults_in_force(State(s): State<Sandbox>) -> Json<Value> {
+    Json(s.inner.faults.lock().in_force())
+}
+
+/// `DELETE /sandbox/faults` → 204: no more injected statuses, losses or latency (calls held
+/// already stay held until their callers hang up).
 async fn clear_faults(State(s): State<Sandbox>) -> StatusCode {
     s.inner.faults.lock().clear();
     StatusCode::NO_CONTENT
 }
 
-/// `GET /sandbox/requests` → the Metrc calls, oldest first.
+/// `GET /sandbox/requests` → the Metrc calls, oldest first: `{at, method, path, license,
+/// employee_id, employee_name, status, answer_lost}`.
 async fn requests(State(s): State<Sandbox>) -> Json<Vec<super::LogEntry>> {
     Json(s.requests())
 }

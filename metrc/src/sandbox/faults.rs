@@ -1,36 +1,112 @@
-//! Fault injection: the next N Metrc calls under a path prefix get a chosen status, and every
+//! Fault injection: the next N Metrc calls under a path prefix get a chosen status; the next N
+//! writes under a path prefix (and of a license) lose their request or their answer; and every
 //! Metrc call can be slowed down.
+//!
+//! A lost request or answer is what a caller cannot tell apart from the outside: it sent a write
+//! and no answer came. Inside the sandbox the two differ, which is what reconciliation must find
+//! out from Metrc's data:
+//!
+//! - [`Loss::Request`]: the write is held *before* it is carried out, until the caller hangs up.
+//!   It is never carried out; the request log records it with [`CALLER_GONE`] when the caller
+//!   has gone.
+//! - [`Loss::Answer`]: the write is carried out (the model changes) and logged with the status it
+//!   answers, then the answer is held until the caller hangs up: the write landed, its answer was
+//!   lost.
+//!
+//! Either hold ends when the caller hangs up (the call is dropped then), or after [`HOLD_LIMIT`]:
+//! a lost request then gets 504 without being carried out, a lost answer is sent late.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
+/// The longest a lost request or answer is held while its caller still waits.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(600);
+
+/// The status logged for a call whose caller hung up while the sandbox held its request (what a
+/// front end logs: "client closed request").
+pub const CALLER_GONE: u16 = 499;
+
+/// What a lost write loses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Held before it is carried out: never recorded.
+    Request,
+    /// Carried out and logged, then its answer is held: recorded, unanswered.
+    Answer,
+}
+
+/// The next `remaining` calls whose path starts with `prefix` (and, when set, for `license`) get
+/// `effect`.
 #[derive(Debug, Clone)]
-struct Rule {
-    status: StatusCode,
+struct Rule<T> {
+    effect: T,
     remaining: u32,
     prefix: String,
+    license: Option<String>,
+}
+
+/// Adds a rule for the next `count` calls (none for 0).
+fn push<T>(
+    rules: &mut Vec<Rule<T>>,
+    effect: T,
+    count: u32,
+    prefix: Option<String>,
+    license: Option<String>,
+) {
+    if count > 0 {
+        rules.push(Rule {
+            effect,
+            remaining: count,
+            prefix: prefix.unwrap_or_default(),
+            license,
+        });
+    }
+}
+
+/// Uses up one call of the first rule that matches, and says what it does.
+fn take<T: Copy>(rules: &mut Vec<Rule<T>>, path: &str, license: Option<&str>) -> Option<T> {
+    let at = rules.iter().position(|r| {
+        r.remaining > 0
+            && path.starts_with(&r.prefix)
+            && r.license.as_deref().is_none_or(|l| Some(l) == license)
+    })?;
+    let rule = &mut rules[at];
+    rule.remaining -= 1;
+    let effect = rule.effect;
+    if rule.remaining == 0 {
+        rules.remove(at);
+    }
+    Some(effect)
 }
 
 /// The faults in force.
 #[derive(Debug, Default)]
 pub struct Faults {
-    rules: Vec<Rule>,
+    statuses: Vec<Rule<StatusCode>>,
+    losses: Vec<Rule<Loss>>,
     latency: Duration,
 }
 
 impl Faults {
     /// The next `count` calls whose path starts with `prefix` (all calls when empty) get `status`.
     pub fn add(&mut self, status: StatusCode, count: u32, prefix: Option<String>) {
-        let prefix = prefix.unwrap_or_default();
-        self.rules.push(Rule {
-            status,
-            remaining: count,
-            prefix,
-        });
+        push(&mut self.statuses, status, count, prefix, None);
+    }
+
+    /// The next `count` writes whose path starts with `prefix` (all when empty), for `license`
+    /// when given, lose their request or their answer.
+    pub fn add_loss(
+        &mut self,
+        loss: Loss,
+        count: u32,
+        prefix: Option<String>,
+        license: Option<String>,
+    ) {
+        push(&mut self.losses, loss, count, prefix, license);
     }
 
     pub fn set_latency(&mut self, latency: Duration) {
@@ -45,19 +121,37 @@ impl Faults {
         *self = Faults::default();
     }
 
+    /// The faults in force (`GET /sandbox/faults`): the latency, and each rule with the calls it
+    /// has left; a rule whose calls are used up is gone.
+    pub fn in_force(&self) -> Value {
+        let losses = |loss: Loss| {
+            self.losses
+                .iter()
+                .filter(|r| r.effect == loss)
+                .map(|r| json!({ "remaining": r.remaining, "path_prefix": r.prefix, "license": r.license }))
+                .collect::<Vec<_>>()
+        };
+        let statuses: Vec<Value> = self
+            .statuses
+            .iter()
+            .map(|r| json!({ "status": r.effect.as_u16(), "remaining": r.remaining, "path_prefix": r.prefix }))
+            .collect();
+        json!({
+            "latency_ms": u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
+            "statuses": statuses,
+            "lose_request": losses(Loss::Request),
+            "lose_answer": losses(Loss::Answer),
+        })
+    }
+
     /// The status this call must get, using up one of the first matching rule's calls.
     pub fn take(&mut self, path: &str) -> Option<StatusCode> {
-        let at = self
-            .rules
-            .iter()
-            .position(|r| r.remaining > 0 && path.starts_with(&r.prefix))?;
-        let rule = &mut self.rules[at];
-        rule.remaining -= 1;
-        let status = rule.status;
-        if rule.remaining == 0 {
-            self.rules.remove(at);
-        }
-        Some(status)
+        take(&mut self.statuses, path, None)
+    }
+
+    /// What this write loses, using up one of the first matching rule's calls.
+    pub fn take_loss(&mut self, path: &str, license: Option<&str>) -> Option<Loss> {
+        take(&mut self.losses, path, license)
     }
 }
 
@@ -109,5 +203,41 @@ mod tests {
         f.set_latency(Duration::from_millis(5));
         f.clear();
         assert_eq!(f.latency(), Duration::ZERO);
+    }
+
+    #[test]
+    fn losses_count_down_per_prefix_and_license_apart_from_statuses() {
+        let mut f = Faults::default();
+        f.add_loss(
+            Loss::Answer,
+            1,
+            Some("/packages/v2/".into()),
+            Some("LIC-A".into()),
+        );
+        f.add_loss(Loss::Request, 2, None, None);
+        assert_eq!(f.take("/packages/v2/adjust"), None, "statuses are apart");
+        assert_eq!(
+            f.take_loss("/packages/v2/adjust", Some("LIC-B")),
+            Some(Loss::Request),
+            "another license: the next rule"
+        );
+        assert_eq!(
+            f.take_loss("/packages/v2/adjust", Some("LIC-A")),
+            Some(Loss::Answer)
+        );
+        assert_eq!(
+            f.take_loss("/packages/v2/finish", Some("LIC-A")),
+            Some(Loss::Request)
+        );
+        assert_eq!(f.take_loss("/packages/v2/finish", Some("LIC-A")), None);
+        f.add_loss(Loss::Answer, 5, None, None);
+        f.add_loss(Loss::Request, 0, None, None);
+        assert_eq!(
+            f.in_force()["lose_answer"],
+            json!([{ "remaining": 5, "path_prefix": "", "license": null }])
+        );
+        assert_eq!(f.in_force()["lose_request"], json!([]), "used up, or none");
+        f.clear();
+        assert_eq!(f.take_loss("/x", None), None);
     }
 }

@@ -1,15 +1,17 @@
 //! The middleware in front of every Metrc route: identifies the caller, applies injected faults,
-//! rate limits and latency, and logs the call with the employee whose key made it.
+//! rate limits and latency, and logs the call with the employee whose key made it. A lost
+//! request is held before the route runs; a lost answer after the route ran and the call was
+//! logged (see [`super::faults`]).
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::Sandbox;
 use super::auth::{Caller, Verdict, credentials};
-use super::faults;
+use super::faults::{self, Loss};
 use super::log::LogEntry;
 use super::query::raw_param;
 
@@ -40,12 +42,44 @@ impl Sandbox {
     }
 }
 
+/// Logs a held call as [`faults::CALLER_GONE`] if it is dropped (its caller hung up) before
+/// [`CallerGone::disarm`].
+struct CallerGone {
+    sandbox: Sandbox,
+    entry: Option<LogEntry>,
+}
+
+impl CallerGone {
+    fn disarm(mut self) {
+        self.entry = None;
+    }
+}
+
+impl Drop for CallerGone {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            self.sandbox.inner.log.lock().push(entry);
+        }
+    }
+}
+
 pub async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let license = raw_param(request.uri().query(), "licenseNumber");
     let identity = sandbox.identify(&request);
+    let entry = |status: u16, answer_lost: bool| LogEntry {
+        at: Utc::now(),
+        method: method.to_string(),
+        path: path.clone(),
+        license: license.clone(),
+        employee_id: identity.employee.as_ref().map(|(id, _)| *id),
+        employee_name: identity.employee.as_ref().map(|(_, name)| name.clone()),
+        status,
+        answer_lost,
+    };
 
+    let mut loss = None;
     let response = 'call: {
         if let Some(status) = sandbox.inner.faults.lock().take(&path) {
             break 'call faults::response(status);
@@ -70,6 +104,24 @@ pub async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Ne
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+        if method != Method::GET {
+            loss = sandbox
+                .inner
+                .faults
+                .lock()
+                .take_loss(&path, license.as_deref());
+        }
+        if loss == Some(Loss::Request) {
+            // Never carried out: held until the caller hangs up (this future is dropped then,
+            // and the guard logs it), or answered 504 after the hold limit.
+            let gone = CallerGone {
+                sandbox: sandbox.clone(),
+                entry: Some(entry(faults::CALLER_GONE, false)),
+            };
+            tokio::time::sleep(faults::HOLD_LIMIT).await;
+            gone.disarm();
+            break 'call faults::response(StatusCode::GATEWAY_TIMEOUT);
+        }
         let caller = identity
             .vendor
             .as_ref()
@@ -79,17 +131,15 @@ pub async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Ne
         next.run(request).await
     };
 
-    let (employee_id, employee_name) = identity
-        .employee
-        .map_or((None, None), |(id, name)| (Some(id), Some(name)));
-    sandbox.inner.log.lock().push(LogEntry {
-        at: Utc::now(),
-        method: method.to_string(),
-        path,
-        license,
-        employee_id,
-        employee_name,
-        status: response.status().as_u16(),
-    });
+    // Carried out (or refused) and logged before a lost answer is held back.
+    let answer_lost = loss == Some(Loss::Answer);
+    sandbox
+        .inner
+        .log
+        .lock()
+        .push(entry(response.status().as_u16(), answer_lost));
+    if answer_lost {
+        tokio::time::sleep(faults::HOLD_LIMIT).await;
+    }
     response
 }

@@ -18,7 +18,12 @@ pub struct LogEntry {
     /// The employee whose key made the call; `None` when the key was unknown.
     pub employee_id: Option<u64>,
     pub employee_name: Option<String>,
+    /// The status answered; for a lost answer, the one that would have been answered; 499 for a
+    /// lost request whose caller hung up (never carried out).
     pub status: u16,
+    /// The call was carried out but its answer was held back (the `lose_answer` fault): the
+    /// caller never got `status`.
+    pub answer_lost: bool,
 }
 
 #[derive(Debug)]
@@ -74,6 +79,7 @@ mod tests {
                 employee_id: None,
                 employee_name: None,
                 status,
+                answer_lost: false,
             });
         }
         let statuses: Vec<u16> = log.entries().iter().map(|e| e.status).collect();

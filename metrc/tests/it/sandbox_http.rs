@@ -430,22 +430,24 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     sb.admin(
         Method::POST,
         "/sandbox/faults",
-        Some(&json!({"status": 500, "count": 5})),
+        Some(&json!({"status": 500, "count": 5, "latency_ms": 60_000})),
     )
     .await;
     assert_eq!(
         sb.admin(Method::DELETE, "/sandbox/faults", None).await.0,
         StatusCode::NO_CONTENT
     );
-    let started = Instant::now();
-    assert_eq!(sb.get(&owner, &packages).await.0, StatusCode::OK);
-    assert!(started.elapsed() < Duration::from_millis(250));
+    // Answered in less than half the minute the latency would take: it is gone.
+    let answered = tokio::time::timeout(Duration::from_secs(30), sb.get(&owner, &packages)).await;
+    assert_eq!(answered.map(|(status, _)| status), Ok(StatusCode::OK));
 
     for bad in [
         json!({}),
         json!({"status": 200}),
         json!({"status": "x"}),
         json!({"latency_ms": 10_000_000}),
+        json!({"lose_answer": 5}),
+        json!({"lose_request": {"count": 1, "path": "/packages/"}}),
     ] {
         assert_eq!(
             sb.admin(Method::POST, "/sandbox/faults", Some(&bad))
@@ -455,6 +457,163 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
             "{bad}"
         );
     }
+}
+
+/// The sandbox's log of writes (not GETs), oldest first.
+fn logged_writes(sb: &Running) -> Vec<metrc::sandbox::LogEntry> {
+    sb.sandbox
+        .requests()
+        .into_iter()
+        .filter(|e| e.method != "GET")
+        .collect()
+}
+
+/// Waits until the log holds `n` writes (10 s at most).
+async fn until_logged_writes(sb: &Running, n: usize) -> Vec<metrc::sandbox::LogEntry> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let writes = logged_writes(sb);
+        if writes.len() >= n {
+            return writes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} writes never logged: {writes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `POST` one adjustment of `p` by 1 in a task of its own (the caller waits there); aborting
+/// the task hangs up.
+fn spawn_adjust(
+    sb: &Running,
+    path: &str,
+    key: &str,
+    p: &Value,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let request = sb
+        .http
+        .post(sb.url(path))
+        .basic_auth(VENDOR, Some(key))
+        .json(&json!([adjust_row(p, -1.0)]));
+    tokio::spawn(request.send())
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_recorded_and_logged_first_and_a_lost_request_never_is() {
+    let sb = start(config()).await;
+    let owner = owner_key(&sb.sandbox);
+    let adjust = format!("/packages/v2/adjust?licenseNumber={CULTIVATION}");
+    let packages = first_packages(&sb, &owner, CULTIVATION, 20).await;
+    let a = packages
+        .iter()
+        .find(|p| p["Quantity"].as_f64() >= Some(5.0))
+        .expect("a package to adjust");
+    let label = a["Label"].as_str().expect("label");
+    let qa = a["Quantity"].as_f64().expect("quantity");
+    let retail: Vec<Value> = first_packages(&sb, &owner, RETAIL, 20)
+        .await
+        .into_iter()
+        .filter(|p| p["Quantity"].as_f64() >= Some(1.0))
+        .collect();
+    let fault = json!({"lose_answer": {"count": 1, "path_prefix": "/packages/v2/", "license": CULTIVATION}});
+    assert_eq!(
+        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    // Reads and another license's writes are answered.
+    let (status, _) = sb
+        .get(
+            &owner,
+            &format!("/packages/v2/active?licenseNumber={CULTIVATION}&pageSize=1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = sb
+        .send(
+            Method::POST,
+            &owner,
+            &format!("/packages/v2/adjust?licenseNumber={RETAIL}"),
+            &json!([adjust_row(&retail[0], -1.0)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The write is carried out and logged with its status, and its caller still waits.
+    let waiting = spawn_adjust(&sb, &adjust, &owner, a);
+    let log = until_logged_writes(&sb, 2).await;
+    assert_eq!(
+        (log[0].license.as_deref(), log[0].status, log[0].answer_lost),
+        (Some(RETAIL), 200, false)
+    );
+    assert_eq!(
+        (log[1].license.as_deref(), log[1].status, log[1].answer_lost),
+        (Some(CULTIVATION), 200, true)
+    );
+    assert_eq!(
+        package(&sb, CULTIVATION, label).await["Quantity"].as_f64(),
+        Some(qa - 1.0),
+        "recorded before the answer was lost"
+    );
+    assert!(!waiting.is_finished(), "no answer: {waiting:?}");
+    waiting.abort();
+
+    // Used up: the next write is answered.
+    let (status, body) = sb
+        .send(Method::POST, &owner, &adjust, &json!([adjust_row(a, -1.0)]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        package(&sb, CULTIVATION, label).await["Quantity"].as_f64(),
+        Some(qa - 2.0)
+    );
+    assert!(!logged_writes(&sb)[2].answer_lost);
+
+    // A lost request: held, never carried out; logged 499 once its caller gives up.
+    let fault = json!({"lose_request": {"path_prefix": "/packages/v2/adjust"}});
+    sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
+        .await;
+    let (_, in_force) = sb.admin(Method::GET, "/sandbox/faults", None).await;
+    assert_eq!(
+        in_force["lose_request"],
+        json!([{"remaining": 1, "path_prefix": "/packages/v2/adjust", "license": null}])
+    );
+    assert_eq!(in_force["lose_answer"], json!([]), "used up");
+    let waiting = spawn_adjust(&sb, &adjust, &owner, a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sb.admin(Method::GET, "/sandbox/faults", None).await.1["lose_request"] != json!([]) {
+        assert!(Instant::now() < deadline, "the write never came in");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        logged_writes(&sb).len(),
+        3,
+        "held before it is carried out or logged"
+    );
+    assert!(!waiting.is_finished(), "no answer: {waiting:?}");
+    waiting.abort();
+    let log = until_logged_writes(&sb, 4).await;
+    assert_eq!(
+        (log[3].path.as_str(), log[3].status, log[3].answer_lost),
+        ("/packages/v2/adjust", 499, false)
+    );
+    assert_eq!(
+        package(&sb, CULTIVATION, label).await["Quantity"].as_f64(),
+        Some(qa - 2.0),
+        "never recorded"
+    );
+    let (status, _) = sb
+        .send(Method::POST, &owner, &adjust, &json!([adjust_row(a, -1.0)]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "used up");
+    assert_eq!(
+        package(&sb, CULTIVATION, label).await["Quantity"].as_f64(),
+        Some(qa - 3.0)
+    );
+    assert_eq!(logged_writes(&sb).len(), 5);
 }
 
 #[tokio::test]
