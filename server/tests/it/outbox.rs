@@ -44,7 +44,8 @@ async fn world(backend: &Backend) -> World {
 async fn world_with(server: TestServer) -> World {
     server.state.outbox.update(|s| {
         s.poll_every = Duration::from_millis(100);
-        s.backoff_base = Duration::from_millis(300);
+        s.backoff_base = Duration::from_millis(50);
+        s.backoff_max = Duration::from_secs(1);
     });
     let admin = admin(&server).await;
     let (_, owner_key) = owner_key(&server, OWNER, &[RETAIL, CULTIVATION]).await;
@@ -206,23 +207,36 @@ async fn row(w: &World, id: i64) -> Stored {
         .expect("stored")
 }
 
-/// Waits until submission `id` has `status` (30 s at most).
-async fn wait_for(w: &World, id: i64, status: SubmissionStatus) -> Stored {
+/// Waits until submission `id` is as `wanted` says (30 s at most; `what` names it).
+async fn wait_until(w: &World, id: i64, what: &str, wanted: impl Fn(&Stored) -> bool) -> Stored {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = row(w, id).await;
-        if now.status == status.as_str() {
+        if wanted(&now) {
             return now;
         }
         assert!(
             Instant::now() < deadline,
-            "submission {id} is {} ({:?}), not {}",
+            "submission {id} is {} ({:?}, next look {:?}), not {what}",
             now.status,
             now.message,
-            status.as_str()
+            now.next_attempt_at
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until submission `id` has `status` (30 s at most).
+async fn wait_for(w: &World, id: i64, status: SubmissionStatus) -> Stored {
+    wait_until(w, id, status.as_str(), |row| row.status == status.as_str()).await
+}
+
+/// The positive witness that the worker has gone past every row of RETAIL stored before now:
+/// `input`, submitted now by `client` (someone who needs no approval), must be accepted. Rows of
+/// one facility go in id order, so a row before it that the worker would send goes first.
+async fn passed(w: &World, client: &reqwest::Client, input: Value) -> Stored {
+    let witness: SubmissionRow = submit(w, client, RETAIL, input, true).await.ok();
+    wait_for(w, witness.id, SubmissionStatus::Accepted).await
 }
 
 /// The sandbox's log entries of writes (not GETs) to `path`.
@@ -231,6 +245,42 @@ async fn writes(w: &World, path: &str) -> Vec<Value> {
         .await
         .into_iter()
         .filter(|e| e["method"] != "GET" && e["path"] == path)
+        .collect()
+}
+
+/// Waits until the sandbox has logged `n` writes to `path` (10 s at most); returns them.
+async fn until_written(w: &World, path: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = writes(w, path).await;
+        if logged.len() >= n {
+            return logged;
+        }
+        assert!(Instant::now() < deadline, "{path}: {logged:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `(status, answer_lost)` of each logged write.
+fn fates(logged: &[Value]) -> Vec<(u64, bool)> {
+    logged
+        .iter()
+        .map(|e| {
+            (
+                e["status"].as_u64().unwrap_or_default(),
+                e["answer_lost"] == true,
+            )
+        })
+        .collect()
+}
+
+/// The outcomes of a submission's attempts, oldest first.
+async fn outcomes(w: &World, id: i64) -> Vec<String> {
+    detail(w, id)
+        .await
+        .attempts
+        .into_iter()
+        .map(|a| a.outcome)
         .collect()
 }
 
@@ -412,13 +462,17 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
     let mut all = packages(&w, RETAIL).await;
     let (a, before, unit) = all.remove(0);
     let (b, _, _) = all.remove(0);
+    let (c, _, _) = all.remove(0);
+    let (d, _, _) = all.remove(0);
+    // Uma needs no approval: her finishes (another Metrc path) witness the worker's passes.
+    let (_, _, _, uma) = uma(&w).await;
 
     let check: Preflight = preflight(&w, &client, RETAIL, "AdjustPackage").await.ok();
     assert!(check.needs_approval);
     let first = submitted(&w, &client, RETAIL, adjust(&a, -1.0, &unit)).await;
     let second = submitted(&w, &client, RETAIL, adjust(&b, -1.0, &unit)).await;
     assert_eq!(first.status, SubmissionStatus::PendingApproval);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    passed(&w, &uma, finish(&c)).await;
     assert_eq!(row(&w, first.id).await.status, "pending_approval");
     assert!(
         writes(&w, "/packages/v2/adjust").await.is_empty(),
@@ -493,8 +547,9 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
     // A decision is final.
     let text = bad_input(call(&w, &w.admin, "approve_submission", &[("id", &id2)]).await);
     assert!(text.contains("Denied"), "{text}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    passed(&w, &uma, finish(&d)).await;
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
+    assert_eq!(row(&w, second.id).await.status, "denied");
 }
 
 each_backend!(a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call_go_through);
@@ -635,8 +690,14 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(ba
     )
     .await;
 
+    // The first try as the worker makes it (its own `drain`, the worker paused): the 429 leaves
+    // the row waiting for its backoff.
+    w.server.state.outbox.update(|s| s.paused = true);
     let queued = submitted(&w, &client, RETAIL, adjust(&label, -1.0, &unit)).await;
-    let retrying = wait_for(&w, queued.id, SubmissionStatus::Retrying).await;
+    outbox::drain(&w.server.state, RETAIL).await.expect("drain");
+    let retrying = row(&w, queued.id).await;
+    assert_eq!(retrying.status, "retrying");
+    w.server.state.outbox.update(|s| s.paused = false);
     assert!(
         retrying
             .message
@@ -702,6 +763,80 @@ async fn twelve_adjustments_of_one_user_go_in_two_calls_in_order(backend: Backen
     }
 }
 
+/// How long the outbox waits for an answer while a test makes Metrc lose one.
+const LOST_AFTER: Duration = Duration::from_millis(500);
+
+/// Another active location of RETAIL than the package's own.
+async fn another_location(w: &World, label: &str) -> String {
+    let here = package(w, RETAIL, label).await["LocationName"]
+        .as_str()
+        .expect("location")
+        .to_owned();
+    let locations: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/locations/v2/active?licenseNumber={RETAIL}&pageNumber=1&pageSize=20",
+            w.server.sandbox_url
+        ))
+        .basic_auth(VENDOR_KEY, Some(&w.owner_key))
+        .send()
+        .await
+        .expect("locations")
+        .json()
+        .await
+        .expect("json");
+    locations["Data"]
+        .as_array()
+        .expect("Data")
+        .iter()
+        .filter_map(|l| l["Name"].as_str())
+        .find(|name| *name != here)
+        .expect("another location")
+        .to_owned()
+}
+
+fn move_to(label: &str, location: &str) -> Value {
+    json!({ "ChangePackageLocation": { "label": label, "location": location, "date": yesterday() } })
+}
+
+/// Arms the sandbox `fault` (a lost request or answer) with the worker paused and the outbox
+/// waiting [`LOST_AFTER`] for answers and `reconcile_after` before "not recorded". Returns the
+/// write timeout [`resume`] puts back.
+async fn lose(w: &World, reconcile_after: Duration, fault: Value) -> Duration {
+    let normal = w.server.state.outbox.settings().write_timeout;
+    w.server.state.outbox.update(|s| {
+        s.write_timeout = LOST_AFTER;
+        s.reconcile_after = reconcile_after;
+        s.paused = true;
+    });
+    add_fault(&w.server, fault).await;
+    normal
+}
+
+/// Sends RETAIL's queue as the worker does (its own `drain`) while the worker is paused, so
+/// nothing reconciles before the test looks: submission `id` comes out Unknown.
+async fn send_unanswered(w: &World, id: i64) -> Stored {
+    outbox::drain(&w.server.state, RETAIL).await.expect("drain");
+    let unknown = row(w, id).await;
+    assert_eq!(unknown.status, "unknown");
+    assert!(
+        unknown
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("answer never came"),
+        "{unknown:?}"
+    );
+    unknown
+}
+
+/// The worker runs again, waiting `write_timeout` for answers.
+fn resume(w: &World, write_timeout: Duration) {
+    w.server.state.outbox.update(|s| {
+        s.write_timeout = write_timeout;
+        s.paused = false;
+    });
+}
+
 each_backend!(an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled);
 async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(backend: Backend) {
     let w = world(&backend).await;
@@ -709,22 +844,34 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
     let mut all = packages(&w, RETAIL).await;
     let (to_finish, _, _) = all.remove(0);
     let (to_adjust, before, unit) = all.remove(0);
-    w.server.state.outbox.update(|s| {
-        s.write_timeout = Duration::from_millis(400);
-        s.reconcile_after = Duration::from_secs(3);
-    });
+    let (to_move, _, _) = all.remove(0);
+    let (witness, _, _) = all.remove(0);
+    let there = another_location(&w, &to_move).await;
 
-    // A finish whose answer never comes: Unknown, then settled from Metrc's data.
-    add_fault(&w.server, json!({"latency_ms": 1200})).await;
+    // A finish and a move Metrc records, whose answers never come: Unknown, not sent again,
+    // then settled from Metrc's data as recorded.
+    let normal = lose(
+        &w,
+        Duration::from_secs(3),
+        json!({"lose_answer": {"count": 2, "path_prefix": "/packages/v2/"}}),
+    )
+    .await;
     let queued = submitted(&w, &client, RETAIL, finish(&to_finish)).await;
-    let unknown = wait_for(&w, queued.id, SubmissionStatus::Unknown).await;
-    assert!(
-        unknown
-            .message
-            .unwrap_or_default()
-            .contains("answer never came")
+    let moving = submitted(&w, &client, RETAIL, move_to(&to_move, &there)).await;
+    send_unanswered(&w, queued.id).await;
+    assert_eq!(row(&w, moving.id).await.status, "unknown");
+    // Landed all the same: logged with the status Metrc would have answered, data changed.
+    let finishes = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(fates(&finishes), vec![(200, true)]);
+    let moves = writes(&w, "/packages/v2/location").await;
+    assert_eq!(fates(&moves), vec![(200, true)]);
+    assert_eq!(
+        package(&w, RETAIL, &to_finish).await["FinishedDate"],
+        yesterday()
     );
-    clear_faults(&w.server).await;
+    assert_eq!(package(&w, RETAIL, &to_move).await["LocationName"], there);
+
+    resume(&w, normal);
     let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
     assert!(
         done.decision
@@ -732,6 +879,23 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
             .contains("Reconciled automatically")
     );
     assert!(package(&w, RETAIL, &to_finish).await["FinishedDate"].is_string());
+    let moved = wait_for(&w, moving.id, SubmissionStatus::Accepted).await;
+    assert!(
+        moved
+            .message
+            .unwrap_or_default()
+            .contains(&format!("is at {there}"))
+    );
+    for (id, evidence) in [
+        (queued.id, format!("package {to_finish} is finished")),
+        (moving.id, format!("package {to_move} is at {there}")),
+    ] {
+        assert_eq!(row(&w, id).await.attempts, 1, "sent once");
+        let outcomes = outcomes(&w, id).await;
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(outcomes[0].starts_with("No answer"), "{outcomes:?}");
+        assert_eq!(outcomes[1], format!("Reconciled: recorded ({evidence})"));
+    }
     let finishes = writes(&w, "/packages/v2/finish").await;
     assert_eq!(
         finishes.iter().filter(|e| e["status"] == 200).count(),
@@ -742,23 +906,36 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
         finishes.iter().all(|e| e["status"] == 200),
         "never refused as a duplicate"
     );
+    assert_eq!(writes(&w, "/packages/v2/location").await.len(), 1);
 
-    // An adjustment: the admin looks in Metrc and decides.
-    w.server
-        .state
-        .outbox
-        .update(|s| s.reconcile_after = Duration::from_secs(600));
-    add_fault(&w.server, json!({"latency_ms": 1200})).await;
+    // An adjustment Metrc records, whose answer never comes: Metrc's data cannot tell (the
+    // package changed after the send), so it waits for an admin, who looks in Metrc and decides.
+    w.server.state.outbox.update(|s| {
+        s.write_timeout = LOST_AFTER;
+        s.reconcile_after = Duration::from_secs(600);
+    });
+    add_fault(
+        &w.server,
+        json!({"lose_answer": {"path_prefix": "/packages/v2/adjust"}}),
+    )
+    .await;
     let queued = submitted(&w, &client, RETAIL, adjust(&to_adjust, -1.0, &unit)).await;
     wait_for(&w, queued.id, SubmissionStatus::Unknown).await;
-    clear_faults(&w.server).await;
-    // Whatever reached the sandbox has landed by now.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    w.server.state.outbox.update(|s| s.write_timeout = normal);
+    // Witnesses: reconciliation looked at it and left it Unknown (its next look is ahead), and
+    // a later submission of the facility went through.
+    wait_until(&w, queued.id, "looked at and left Unknown", |row| {
+        row.status == "unknown" && row.next_attempt_at > Some(chrono::Utc::now())
+    })
+    .await;
+    passed(&w, &client, finish(&witness)).await;
     assert_eq!(
         row(&w, queued.id).await.status,
         "unknown",
         "not resent blindly"
     );
+    let adjusts = writes(&w, "/packages/v2/adjust").await;
+    assert_eq!(fates(&adjusts), vec![(200, true)], "sent once");
     let shown = detail(&w, queued.id).await;
     assert!(shown.can_reconcile && !shown.can_retry && !shown.can_cancel);
     let id = queued.id.to_string();
@@ -774,13 +951,15 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
         AppError::Forbidden
     );
     let now = quantity(&w, &to_adjust).await;
-    let recorded = (now - (before - 1.0)).abs() < 1e-9;
-    let accepted = if recorded { "true" } else { "false" };
+    assert!(
+        (now - (before - 1.0)).abs() < 1e-9,
+        "Metrc recorded it: {before} → {now}"
+    );
     let _: SubmissionDetail = call(
         &w,
         &w.admin,
         "reconcile_submission",
-        &[("id", &id), ("accepted", accepted)],
+        &[("id", &id), ("accepted", "true")],
     )
     .await
     .ok();
@@ -790,8 +969,63 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
         (after - (before - 1.0)).abs() < 1e-9,
         "recorded exactly once ({before} → {after})"
     );
+    assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
     let events = audited(&w.server, outbox::AUDIT_RECONCILE).await;
     assert_eq!(events.len(), 1);
+}
+
+each_backend!(an_unanswered_write_that_never_landed_is_settled_not_recorded_and_sent_once_more);
+async fn an_unanswered_write_that_never_landed_is_settled_not_recorded_and_sent_once_more(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let (label, _, _) = packages(&w, RETAIL).await.remove(0);
+
+    // Metrc never carries the finish out (the request is held before it, and dropped once the
+    // outbox gives up on it): Unknown, like a lost answer from the outside.
+    let normal = lose(
+        &w,
+        Duration::from_secs(1),
+        json!({"lose_request": {"path_prefix": "/packages/v2/finish"}}),
+    )
+    .await;
+    let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
+    send_unanswered(&w, queued.id).await;
+    let dropped = until_written(&w, "/packages/v2/finish", 1).await;
+    assert_eq!(
+        fates(&dropped),
+        vec![(499, false)],
+        "dropped, never carried out"
+    );
+    assert!(package(&w, RETAIL, &label).await["FinishedDate"].is_null());
+
+    // Once `reconcile_after` has passed, the untouched package says "not recorded": queued
+    // again in its place and sent once more.
+    resume(&w, normal);
+    let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    assert_eq!(done.attempts, 2, "sent again once");
+    assert!(
+        done.decision
+            .unwrap_or_default()
+            .contains("Reconciled automatically from Metrc's data: not recorded")
+    );
+    let outcomes = outcomes(&w, queued.id).await;
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert!(outcomes[0].starts_with("No answer"), "{outcomes:?}");
+    assert!(
+        outcomes[1].starts_with(&format!(
+            "Reconciled: not recorded (package {label} unchanged since before it was sent"
+        )),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[2], "Accepted");
+    let finishes = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(fates(&finishes), vec![(499, false), (200, false)]);
+    assert_eq!(
+        package(&w, RETAIL, &label).await["FinishedDate"],
+        yesterday()
+    );
 }
 
 each_backend!(the_preflight_names_the_missing_metrc_permission_exactly);
@@ -884,8 +1118,12 @@ async fn cancelled_and_held_submissions_are_never_sent(backend: Backend) {
     assert_eq!(waiting.message.as_deref(), Some(outbox::HELD_MESSAGE));
     assert_eq!(row(&w, cancel.id).await.status, "cancelled");
     w.server.state.outbox.update(|s| s.paused = false);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Sam, who submits with the facility key, adjusts (another Metrc path) after them.
+    let (_, sam) = keyless_user(&w, "sam@example.test", "Sam Sentinel").await;
+    let (label, _, unit) = &all[2];
+    passed(&w, &sam, adjust(label, -1.0, unit)).await;
     assert!(writes(&w, "/packages/v2/finish").await.is_empty());
+    assert_eq!(row(&w, held.id).await.status, "pending_approval");
     let text = bad_input(call(&w, &w.admin, "cancel_submission", &[("id", &id)]).await);
     assert!(text.contains("Cancelled"), "{text}");
     assert_eq!(
@@ -1057,43 +1295,15 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     let (_, _, uma_key, client) = uma(&w).await;
     let all = packages(&w, RETAIL).await;
     let (finished, moved, adjusted, lost) = (&all[0].0, &all[1].0, &all[2], &all[3].0);
-    let here = package(&w, RETAIL, moved).await["LocationName"]
-        .as_str()
-        .expect("location")
-        .to_owned();
-    let locations: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/locations/v2/active?licenseNumber={RETAIL}&pageNumber=1&pageSize=20",
-            w.server.sandbox_url
-        ))
-        .basic_auth(VENDOR_KEY, Some(&w.owner_key))
-        .send()
-        .await
-        .expect("locations")
-        .json()
-        .await
-        .expect("json");
-    let there = locations["Data"]
-        .as_array()
-        .expect("Data")
-        .iter()
-        .filter_map(|l| l["Name"].as_str())
-        .find(|name| *name != here)
-        .expect("another location")
-        .to_owned();
+    let there = another_location(&w, moved).await;
 
     // Four submissions are being sent when the server dies: three of the calls landed.
     w.server.state.outbox.update(|s| s.paused = true);
     let ids = [
         submitted(&w, &client, RETAIL, finish(finished)).await.id,
-        submitted(
-            &w,
-            &client,
-            RETAIL,
-            json!({ "ChangePackageLocation": { "label": moved, "location": there, "date": yesterday() } }),
-        )
-        .await
-        .id,
+        submitted(&w, &client, RETAIL, move_to(moved, &there))
+            .await
+            .id,
         submitted(&w, &client, RETAIL, adjust(&adjusted.0, -1.0, &adjusted.2))
             .await
             .id,
@@ -1106,7 +1316,6 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
             .expect("db"),
         4
     );
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let put = reqwest::Method::PUT;
     write_directly(
         &w,
@@ -1151,14 +1360,20 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
         );
     }
 
+    // At once, the finished and the moved packages say "recorded"; "not recorded" can only be
+    // said once `reconcile_after` has passed (a call still inside Metrc could land until then).
     w.server
         .state
         .outbox
         .update(|s| s.reconcile_after = Duration::from_secs(1));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     outbox::reconcile_due(&w.server.state)
         .await
         .expect("reconcile");
+    assert_eq!(
+        row(&w, ids[3]).await.status,
+        "unknown",
+        "too early to say not recorded"
+    );
     let finished_row = row(&w, ids[0]).await;
     assert_eq!(finished_row.status, "accepted");
     assert!(
@@ -1175,10 +1390,22 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
             .unwrap_or_default()
             .contains(&format!("is at {there}"))
     );
+    // The lost finish: the package is untouched since before the send, so it goes again once
+    // `reconcile_after` has passed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lost_row = loop {
+        outbox::reconcile_due(&w.server.state)
+            .await
+            .expect("reconcile");
+        let now = row(&w, ids[3]).await;
+        if now.status != "unknown" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "never settled: {now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     // The adjusted package changed after the send: only an admin can tell.
     assert_eq!(row(&w, ids[2]).await.status, "unknown");
-    // The lost finish: the package is untouched since before the send, so it goes again.
-    let lost_row = row(&w, ids[3]).await;
     assert_eq!(lost_row.status, "queued");
     assert!(
         lost_row
