@@ -35,10 +35,11 @@ step "Release build (server and WASM)" cargo leptos build --release
 trap stop_postgres EXIT
 start_postgres
 # The same release profile and features as the build above, so its artefacts are reused. Examples
-# (the benchmarks) are left out here: clippy has already compiled them.
+# (the benchmarks) are left out here: clippy has already compiled them. The binaries hold no tests
+# of their own (their code is in the libraries), so they get no test harness either.
 step "Unit and integration tests (SQLite and PostgreSQL)" \
   cargo nextest run --release --profile ci --workspace --exclude frontend \
-  --features app/ssr,metrc/sandbox --lib --bins --tests --no-tests fail
+  --features app/ssr,metrc/sandbox --lib --tests --no-tests fail
 step "Documentation examples" \
   bash -o pipefail -c 'cargo test --release --doc -p metrc --features sandbox 2>&1 | tee target/doctest.log'
 stop_postgres

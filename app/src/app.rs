@@ -37,13 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_auth();
-    // Effects run only in the browser, after hydration: mark the page interactive (end-to-end
-    // tests wait for it before they click).
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+    // Each page marks itself interactive once its content is hydrated (`HydratedMarker`).
 
     view! {
         <Stylesheet id="leptos" href="/pkg/tracekeeper.css" />

@@ -2,6 +2,7 @@
 //! only to the right people. The server functions check roles again: these only shape the UI.
 
 use crate::api::auth::{Login, Logout, signed_in_user};
+use crate::components::hydration::HydratedMarker;
 use crate::components::status_page::StatusPage;
 use crate::error::AppError;
 use crate::types::auth::{CurrentUser, Role};
@@ -49,7 +50,7 @@ pub fn RequireRole(
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match auth.user.await {
+                let page = match auth.user.await {
                     // Untracked: what the page reads while it is built (its address, its
                     // resources' sources) must not make this check run again. On the server a
                     // second run would build the page again and number its resources
@@ -63,6 +64,10 @@ pub fn RequireRole(
                         view! { <crate::components::error_message::ErrorMessage error=err /> }
                             .into_any()
                     }
+                };
+                view! {
+                    {page}
+                    <HydratedMarker />
                 }
             })}
         </Suspense>

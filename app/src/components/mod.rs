@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error_message;
 pub mod filters;
 pub mod header;
+pub mod hydration;
 pub mod key_help;
 pub mod live_validation;
 pub mod my_submissions;

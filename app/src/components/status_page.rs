@@ -1,5 +1,6 @@
 //! A page that answers with an HTTP status other than 200 ("Not allowed", "Page not found").
 
+use crate::components::hydration::HydratedMarker;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -34,5 +35,6 @@ pub fn StatusPage(
                 </a>
             </p>
         </section>
+        <HydratedMarker />
     }
 }

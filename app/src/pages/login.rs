@@ -2,6 +2,7 @@
 
 use crate::components::auth::use_auth;
 use crate::components::error_message::ErrorMessage;
+use crate::components::hydration::HydratedMarker;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,5 +37,6 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <HydratedMarker />
     }
 }
