@@ -2,7 +2,10 @@
 
 use super::config::DbKind;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +38,83 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErro
     let db = Database::connect(options).await.map_err(DbError::Connect)?;
     Migrator::up(&db, None).await.map_err(DbError::Migrate)?;
     Ok(db)
+}
+
+/// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN` (`BEGIN
+/// IMMEDIATE`), waiting up to the busy timeout for another writer to finish. A plain (deferred)
+/// transaction that reads and then writes fails at once with "database is locked" when another
+/// connection writes meanwhile: SQLite cannot move its read snapshot forward and does not wait
+/// (the busy timeout does not apply to that upgrade). PostgreSQL ignores the mode.
+///
+/// Every transaction in Tracekeeper writes, so every one starts here.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    async fn exec(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
+        db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .map(drop)
+    }
+
+    /// Connection A writes and commits while B's read-then-write transaction is open: begun
+    /// deferred, B fails at its write ("database is locked"); begun with `begin_write`, B waits
+    /// for A and goes through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_transaction_waits_for_another_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = connect_and_migrate(&url).await.expect("database");
+        exec(&db, "CREATE TABLE counter (n INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        exec(&db, "INSERT INTO counter VALUES (0)").await.unwrap();
+
+        // The hazard, shown with a deferred transaction: B reads, A writes and commits, B writes.
+        let b = db.begin().await.unwrap();
+        exec(&b, "SELECT n FROM counter").await.unwrap();
+        exec(&db, "UPDATE counter SET n = n + 1").await.unwrap();
+        let deferred = exec(&b, "UPDATE counter SET n = n + 10").await;
+        assert!(
+            deferred
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("locked")),
+            "a deferred read-then-write transaction fails: {deferred:?}"
+        );
+        drop(b);
+
+        // With begin_write: A holds the write lock; B starts, waits, then reads and writes.
+        let a = begin_write(&db).await.unwrap();
+        exec(&a, "UPDATE counter SET n = n + 1").await.unwrap();
+        let second = db.clone();
+        let b = tokio::spawn(async move {
+            let b = begin_write(&second).await?;
+            exec(&b, "SELECT n FROM counter").await?;
+            exec(&b, "UPDATE counter SET n = n + 10").await?;
+            b.commit().await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        a.commit().await.unwrap();
+        b.await.unwrap().expect("B waited for A and then wrote");
+        let n: i64 = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT n FROM counter",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "n")
+            .unwrap();
+        assert_eq!(n, 12);
+    }
 }

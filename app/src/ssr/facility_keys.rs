@@ -18,7 +18,7 @@ use crate::types::keys::KeyStatus;
 use chrono::Utc;
 use futures::Stream;
 use metrc::ValidationReport;
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -230,7 +230,7 @@ pub async fn assign(
     // Metrc was being asked.
     let _writing = state.key_writes.lock().await;
     refuse_user_key(state, &fingerprint).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     let mut added = Vec::new();
     let mut old_fingerprints = BTreeMap::new();
     for license in &licenses {

@@ -6,7 +6,7 @@ use super::queries::{sessions, users};
 use super::state::AppState;
 use super::user_admin::check_password_length;
 use crate::error::AppError;
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -94,7 +94,7 @@ pub async fn change_password(
     let hash = passwords::hash(new.expose_secret().to_owned()).await?;
     drop((current, new));
 
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     users::set_password_hash(&txn, user_id, hash).await?;
     let sessions_ended = sessions::delete_for_user(&txn, user_id).await?;
     let ip_text = ip.map(|ip| ip.to_string());

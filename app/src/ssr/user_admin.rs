@@ -12,7 +12,7 @@ use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
 use crate::error::AppError;
 use crate::types::auth::Role;
 use crate::types::users::UserDetail;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -233,7 +233,7 @@ pub async fn create_user(
     let hash = passwords::hash(password.expose_secret().to_owned()).await?;
     drop(password);
 
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     let user = users::insert_profile(&txn, profile(&edit, &checked), hash).await?;
     user_facilities::replace_for_user(&txn, user.id, &checked.facilities).await?;
     audit_events::record(
@@ -333,7 +333,7 @@ pub async fn update_user(
         return Ok(before);
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     users::update_profile(&txn, id, profile(&edit, &checked)).await?;
     user_facilities::replace_for_user(&txn, id, &checked.facilities).await?;
     audit_events::record(
@@ -365,7 +365,7 @@ pub async fn deactivate_user(
     if id == actor.user_id {
         return Err(UserAdminError::CannotDeactivateSelf);
     }
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     let user = users::find(&txn, id)
         .await?
         .ok_or(UserAdminError::UnknownUser)?;
@@ -429,7 +429,7 @@ pub async fn reactivate_user(
     actor: Actor<'_>,
     id: i32,
 ) -> Result<UserDetail, UserAdminError> {
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     let user = users::find(&txn, id)
         .await?
         .ok_or(UserAdminError::UnknownUser)?;

@@ -19,7 +19,7 @@ use crate::types::keys::KeyStatus;
 use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
 use futures::Stream;
 use metrc::{Capability, ValidationReport};
-use sea_orm::{DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{DbErr, EntityTrait};
 use secrecy::SecretString;
 
 /// The audit action of a user key change.
@@ -151,7 +151,7 @@ pub async fn set(
 
     let _writing = state.key_writes.lock().await;
     let facility_key_of = guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     let old = user_metrc_keys::find_for_user(&txn, user_id)
         .await?
         .map(|k| fingerprint_prefix(&k.fingerprint));

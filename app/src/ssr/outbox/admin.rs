@@ -16,7 +16,6 @@ use crate::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 
 /// Longest reason for a denial.
 const MAX_REASON_CHARS: usize = 500;
@@ -145,7 +144,7 @@ async fn decide(
     let before = submissions::find(&state.db, id)
         .await?
         .ok_or(OutboxError::NotFound)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     let moved =
         submissions::transition(&txn, id, decision.from, decision.to, decision.change).await?;
     if !moved {

@@ -18,7 +18,6 @@ use crate::ssr::state::AppState;
 use crate::types::keys::KeyStatus;
 use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde_json::Value;
 use std::time::Duration;
@@ -71,7 +70,7 @@ pub async fn reconcile_due(state: &AppState) -> Result<usize, OutboxError> {
                 format!("Reconciled: not recorded ({evidence})"),
             ),
         };
-        let txn = state.db.begin().await?;
+        let txn = crate::ssr::db::begin_write(&state.db).await?;
         let moved = submissions::transition(
             &txn,
             row.id,

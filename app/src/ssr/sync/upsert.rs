@@ -8,7 +8,7 @@ use crate::ssr::queries::synced_records::{self, MAX_ROWS, NewRecord};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use metrc::Resource;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -220,7 +220,7 @@ pub async fn store<T: SyncRecord>(
         .map(|r| schedule::name(*r))
         .collect();
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     for chunk in chunks(rows, MAX_ROWS) {
         let ids: Vec<i64> = chunk.iter().map(|r| r.metrc_id).collect();
         synced_records::remove(&txn, license, &siblings, &ids).await?;

@@ -164,7 +164,7 @@ impl<'a> Rotation<'a> {
     /// Step 2: every stored key re-encrypted to the new identity (and its fingerprint rewritten),
     /// in one transaction. Returns how many keys were re-encrypted.
     pub async fn reencrypt(&self, db: &impl TransactionTrait) -> Result<usize, VaultError> {
-        let txn = db.begin().await?;
+        let txn = crate::ssr::db::begin_write(db).await?;
         let stored = stored_keys(&txn).await?;
         for key in &stored {
             let plain = self.current.decrypt(&key.ciphertext)?;
