@@ -2,7 +2,7 @@
 // navigation that keeps page state), on desktop and on a touch tablet.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn } from './support.mjs';
+import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn, errorLines } from './support.mjs';
 
 let server;
 let browser;
@@ -93,4 +93,8 @@ test('on a touch tablet the controls are at least 44 px and nothing overflows', 
   assert.ok((await summary.boundingBox()).height >= 44);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+});
+
+test('the server logged no error while this file ran', () => {
+  assert.deepEqual(errorLines(server), []);
 });

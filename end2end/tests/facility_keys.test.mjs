@@ -6,7 +6,7 @@
 // server's logs, any page or any response the browser received.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee } from './support.mjs';
+import { ADMIN, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines } from './support.mjs';
 
 const RETAIL = 'C10-0000774-LIC';
 const DISTRIBUTION = 'C11-0000349-LIC';
@@ -228,4 +228,8 @@ test('a refused key says why, and no plaintext key is anywhere: database files, 
   await page.close();
 
   await leaks.assertNoLeak(server, assert);
+});
+
+test('the server logged no error while this file ran', () => {
+  assert.deepEqual(errorLines(server), []);
 });

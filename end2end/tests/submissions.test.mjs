@@ -5,7 +5,7 @@
 // export holds the filtered rows; the detail redacts keys, and no key leaks anywhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee } from './support.mjs';
+import { ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines } from './support.mjs';
 
 const RETAIL = 'C10-0000774-LIC';
 const KEYLESS = { email: 'kim@example.test', password: 'kim-e2e-password', name: 'Kim Keyless' };
@@ -156,4 +156,8 @@ test('Metrc\'s 400 message reaches the user, and Metrc Submissions filters and e
 
 test('no plaintext key in submission pages, their responses, the logs or the data files', async () => {
   await leaks.assertNoLeak(server, assert);
+});
+
+test('the server logged no error while this file ran', () => {
+  assert.deepEqual(errorLines(server), []);
 });

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn,
-  sandboxEmployee,
+  sandboxEmployee, errorLines,
 } from './support.mjs';
 
 const RETAIL = 'C10-0000774-LIC';
@@ -128,4 +128,8 @@ test('an employee sets their own key on their profile, on a tablet', async () =>
 
 test('no plaintext user or facility key anywhere: database files, logs, pages, responses', async () => {
   await leaks.assertNoLeak(server, assert);
+});
+
+test('the server logged no error while this file ran', () => {
+  assert.deepEqual(errorLines(server), []);
 });
