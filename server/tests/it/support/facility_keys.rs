@@ -1,7 +1,7 @@
 //! Helpers shared by the facility-key tests: sandbox employees and faults, an admin session, and
 //! the facility-key server functions called over HTTP the way the app calls them.
 
-use super::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, VENDOR_KEY};
+use super::{ADMIN_EMAIL, ADMIN_PASSWORD, Endpoint, HasSandbox, VENDOR_KEY};
 use app::error::AppError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,9 +12,9 @@ pub const DISTRIBUTION: &str = "C11-0000349-LIC";
 pub const CULTIVATION: &str = "CCL19-0004821";
 
 /// A sandbox employee: `(id, api_key)`.
-pub async fn employee(server: &TestServer, body: Value) -> (u64, String) {
+pub async fn employee(server: &impl HasSandbox, body: Value) -> (u64, String) {
     let response = reqwest::Client::new()
-        .post(format!("{}/sandbox/employees", server.sandbox_url))
+        .post(format!("{}/sandbox/employees", server.sandbox_url()))
         .json(&body)
         .send()
         .await
@@ -33,7 +33,7 @@ pub fn every_section() -> Vec<&'static str> {
 }
 
 /// The License Owner of `licenses`, with every permission there.
-pub async fn owner_key(server: &TestServer, name: &str, licenses: &[&str]) -> (u64, String) {
+pub async fn owner_key(server: &impl HasSandbox, name: &str, licenses: &[&str]) -> (u64, String) {
     let permissions: serde_json::Map<String, Value> = licenses
         .iter()
         .map(|l| (l.to_string(), json!(every_section())))
@@ -47,11 +47,11 @@ pub async fn owner_key(server: &TestServer, name: &str, licenses: &[&str]) -> (u
 
 /// Generates a new key for the sandbox employee `id` (the old one gets 401 from now on); returns
 /// the new key.
-pub async fn regenerate_key(server: &TestServer, id: u64) -> String {
+pub async fn regenerate_key(server: &impl HasSandbox, id: u64) -> String {
     let response = reqwest::Client::new()
         .post(format!(
             "{}/sandbox/employees/{id}/regenerate-key",
-            server.sandbox_url
+            server.sandbox_url()
         ))
         .send()
         .await
@@ -64,9 +64,9 @@ pub async fn regenerate_key(server: &TestServer, id: u64) -> String {
 }
 
 /// Injects a fault: `{status, count, path_prefix?}` or `{latency_ms}`.
-pub async fn add_fault(server: &TestServer, fault: Value) {
+pub async fn add_fault(server: &impl HasSandbox, fault: Value) {
     let response = reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", server.sandbox_url))
+        .post(format!("{}/sandbox/faults", server.sandbox_url()))
         .json(&fault)
         .send()
         .await
@@ -75,9 +75,9 @@ pub async fn add_fault(server: &TestServer, fault: Value) {
 }
 
 /// Removes every injected fault.
-pub async fn clear_faults(server: &TestServer) {
+pub async fn clear_faults(server: &impl HasSandbox) {
     let response = reqwest::Client::new()
-        .delete(format!("{}/sandbox/faults", server.sandbox_url))
+        .delete(format!("{}/sandbox/faults", server.sandbox_url()))
         .send()
         .await
         .expect("clear faults");
@@ -85,9 +85,9 @@ pub async fn clear_faults(server: &TestServer) {
 }
 
 /// The sandbox's log of Metrc calls, oldest first.
-pub async fn sandbox_requests(server: &TestServer) -> Vec<Value> {
+pub async fn sandbox_requests(server: &impl HasSandbox) -> Vec<Value> {
     reqwest::Client::new()
-        .get(format!("{}/sandbox/requests", server.sandbox_url))
+        .get(format!("{}/sandbox/requests", server.sandbox_url()))
         .send()
         .await
         .expect("sandbox requests")
@@ -97,7 +97,7 @@ pub async fn sandbox_requests(server: &TestServer) -> Vec<Value> {
 }
 
 /// A client logged in as the first admin.
-pub async fn admin(server: &TestServer) -> reqwest::Client {
+pub async fn admin(server: &Endpoint) -> reqwest::Client {
     let client = server.client();
     let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert!(response.status().is_success(), "{}", response.status());
@@ -134,7 +134,7 @@ impl Answer {
     }
 }
 
-pub async fn validate(server: &TestServer, client: &reqwest::Client, key: &str) -> Answer {
+pub async fn validate(server: &Endpoint, client: &reqwest::Client, key: &str) -> Answer {
     Answer::of(
         server
             .call(client, "validate_facility_key", &[("key", key)])
@@ -144,7 +144,7 @@ pub async fn validate(server: &TestServer, client: &reqwest::Client, key: &str) 
 }
 
 pub async fn assign(
-    server: &TestServer,
+    server: &Endpoint,
     client: &reqwest::Client,
     key: &str,
     licenses: &[&str],
@@ -162,11 +162,11 @@ pub async fn assign(
     Answer::of(response).await
 }
 
-pub async fn list(server: &TestServer, client: &reqwest::Client) -> Answer {
+pub async fn list(server: &Endpoint, client: &reqwest::Client) -> Answer {
     Answer::of(server.call(client, "list_facilities", &[]).await).await
 }
 
-pub async fn revalidate(server: &TestServer, client: &reqwest::Client, license: &str) -> Answer {
+pub async fn revalidate(server: &Endpoint, client: &reqwest::Client, license: &str) -> Answer {
     Answer::of(
         server
             .call(client, "revalidate_facility", &[("license", license)])
@@ -178,25 +178,12 @@ pub async fn revalidate(server: &TestServer, client: &reqwest::Client, license: 
 /// Active packages of `license` (first page) with enough in them to take some away, read with
 /// `key`: `(label, quantity, unit)`.
 pub async fn adjustable_packages(
-    server: &TestServer,
+    server: &impl HasSandbox,
     key: &str,
     license: &str,
 ) -> Vec<(String, f64, String)> {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/packages/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
-            server.sandbox_url
-        ))
-        .basic_auth(VENDOR_KEY, Some(key))
-        .send()
+    metrc_page(server, key, "/packages/v2/active", license)
         .await
-        .expect("packages")
-        .json()
-        .await
-        .expect("json");
-    page["Data"]
-        .as_array()
-        .expect("Data")
         .iter()
         .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
         .map(|p| {
@@ -207,4 +194,42 @@ pub async fn adjustable_packages(
             )
         })
         .collect()
+}
+
+/// The first page (20) of one of Metrc's lists of `license` (`path`, e.g.
+/// `/plants/v2/vegetative`), read with `key` the way Tracekeeper reads it.
+pub async fn metrc_page(
+    server: &impl HasSandbox,
+    key: &str,
+    path: &str,
+    license: &str,
+) -> Vec<Value> {
+    let page: Value = reqwest::Client::new()
+        .get(format!(
+            "{}{path}?licenseNumber={license}&pageNumber=1&pageSize=20",
+            server.sandbox_url()
+        ))
+        .basic_auth(VENDOR_KEY, Some(key))
+        .send()
+        .await
+        .expect("Metrc list")
+        .json()
+        .await
+        .expect("json");
+    page["Data"].as_array().expect("Data").clone()
+}
+
+/// A package of `license` as the sandbox holds it now (Metrc's JSON).
+pub async fn sandbox_package(server: &impl HasSandbox, license: &str, label: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/sandbox/licenses/{license}/packages/{label}",
+            server.sandbox_url()
+        ))
+        .send()
+        .await
+        .expect("package")
+        .json()
+        .await
+        .expect("json")
 }

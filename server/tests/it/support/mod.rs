@@ -2,6 +2,8 @@
 //! `TRACEKEEPER_TEST_POSTGRES_URL` names a server we may create databases on) PostgreSQL.
 
 pub mod facility_keys;
+pub mod process;
+pub mod submissions;
 pub mod user_keys;
 
 use app::ssr::config::Config;
@@ -67,16 +69,138 @@ macro_rules! each_backend {
 /// The vendor key the test sandbox accepts.
 pub const VENDOR_KEY: &str = "test-vendor-key-0123456789";
 
-pub struct TestServer {
+/// A Metrc sandbox running in the test process, on a free port, accepting [`VENDOR_KEY`]. It
+/// stops when dropped.
+pub struct MetrcSandbox {
+    /// Its address (the admin API is under `/sandbox/`), e.g. `http://127.0.0.1:1234`.
+    pub url: String,
+    _sandbox: Sandbox,
+}
+
+impl MetrcSandbox {
+    pub async fn start() -> MetrcSandbox {
+        let sandbox = Sandbox::new(SandboxConfig {
+            vendor_keys: vec![VENDOR_KEY.to_owned()],
+            ..SandboxConfig::default()
+        });
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sandbox");
+        let addr = sandbox.spawn(listener).expect("sandbox");
+        MetrcSandbox {
+            url: format!("http://{addr}"),
+            _sandbox: sandbox,
+        }
+    }
+}
+
+/// Whatever has a Metrc sandbox to call: the sandbox helpers take any of them.
+pub trait HasSandbox {
+    /// The sandbox's address, e.g. `http://127.0.0.1:1234`.
+    fn sandbox_url(&self) -> &str;
+}
+
+impl HasSandbox for MetrcSandbox {
+    fn sandbox_url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl HasSandbox for TestServer {
+    fn sandbox_url(&self) -> &str {
+        &self.sandbox_url
+    }
+}
+
+/// The app over HTTP at `base`: pages and server functions, called the way a browser does. A
+/// [`TestServer`] is one (it derefs to it); so is a `tracekeeper` process (`support::process`).
+pub struct Endpoint {
+    /// E.g. `http://127.0.0.1:1234`.
     pub base: String,
+}
+
+impl Endpoint {
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Loads a page the way a browser navigation does (which is what makes redirects real 302s).
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
+            .get(self.url(path))
+            .header("Accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .expect("page load")
+    }
+
+    /// A server function call as the hydrated app makes it, still without its body.
+    fn server_fn(&self, client: &reqwest::Client, name: &str) -> reqwest::RequestBuilder {
+        client
+            .post(self.url(&format!("/api/{name}")))
+            .header("Accept", "application/json")
+    }
+
+    /// Calls a server function the way the hydrated app does.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let request = self.server_fn(client, name).form(form);
+        request.send().await.expect("server function call")
+    }
+
+    /// Calls a server function whose body is JSON (`input = Json`), the way the hydrated app does.
+    pub async fn call_json(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let request = self.server_fn(client, name).json(body);
+        request.send().await.expect("server function call")
+    }
+
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(client, "login", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+pub struct TestServer {
+    pub http: Endpoint,
     /// The Metrc sandbox the server talks to (its admin API is under `/sandbox/`), e.g.
     /// `http://127.0.0.1:1234`.
     pub sandbox_url: String,
-    _sandbox: Sandbox,
+    _sandbox: MetrcSandbox,
     pub state: AppState,
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.http
+    }
 }
 
 impl Drop for TestServer {
@@ -93,7 +217,8 @@ fn random_suffix() -> String {
         .to_lowercase()
 }
 
-async fn database_url(backend: &Backend, dir: &std::path::Path) -> String {
+/// A new, empty database for one test: a SQLite file in `dir`, or a new PostgreSQL database.
+pub async fn database_url(backend: &Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
         Backend::Postgres(admin_url) => {
@@ -149,15 +274,8 @@ impl TestServer {
             outbox: Default::default(),
         };
         tweak(&mut config);
-        let sandbox = Sandbox::new(SandboxConfig {
-            vendor_keys: vec![VENDOR_KEY.to_owned()],
-            ..SandboxConfig::default()
-        });
-        let sandbox_listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sandbox");
-        let sandbox_addr = sandbox.spawn(sandbox_listener).expect("sandbox");
-        let sandbox_url = format!("http://{sandbox_addr}");
+        let sandbox = MetrcSandbox::start().await;
+        let sandbox_url = sandbox.url.clone();
         let metrc = metrc::Client::new(metrc::ClientConfig::new(
             url::Url::parse(&format!("{sandbox_url}/")).expect("sandbox URL"),
             VENDOR_KEY.to_owned().into(),
@@ -177,7 +295,7 @@ impl TestServer {
             .await;
         });
         TestServer {
-            base,
+            http: Endpoint { base },
             sandbox_url,
             _sandbox: sandbox,
             state,
@@ -185,55 +303,6 @@ impl TestServer {
             stop: Some(stop),
             _dir: dir,
         }
-    }
-
-    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
-    pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// Loads a page the way a browser navigation does (which is what makes redirects real 302s).
-    pub async fn page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
-        client
-            .get(self.url(path))
-            .header("Accept", "text/html,application/xhtml+xml")
-            .send()
-            .await
-            .expect("page load")
-    }
-
-    /// Calls a server function the way the hydrated app does.
-    pub async fn call(
-        &self,
-        client: &reqwest::Client,
-        name: &str,
-        form: &[(&str, &str)],
-    ) -> reqwest::Response {
-        client
-            .post(self.url(&format!("/api/{name}")))
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .expect("server function call")
-    }
-
-    pub async fn login(
-        &self,
-        client: &reqwest::Client,
-        email: &str,
-        password: &str,
-    ) -> reqwest::Response {
-        self.call(client, "login", &[("email", email), ("password", password)])
-            .await
     }
 
     /// Creates a user straight in the database.
@@ -252,5 +321,26 @@ impl TestServer {
         .await
         .expect("insert user")
         .id
+    }
+}
+
+/// Polls `probe` (every 50 ms) until it gives `Ok`, and returns that; once `within` has passed,
+/// fails naming `what` and the last `Err` (what it was instead). For waiting on something that
+/// happens in the background.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(now) => assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: not within {within:?}; instead: {now}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -2,7 +2,7 @@
 //! server functions called over HTTP the way the app calls them, and what the database holds.
 
 use super::facility_keys::Answer;
-use super::{ADMIN_EMAIL, TestServer};
+use super::{ADMIN_EMAIL, Endpoint, TestServer};
 use app::error::AppError;
 use app::ssr::entities::audit_events::Model as AuditEvent;
 use app::ssr::entities::user_metrc_keys::Model as StoredUserKey;
@@ -11,6 +11,7 @@ use app::ssr::queries::users::{self, NewUser};
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
 use app::types::key_validation::ValidationUpdate;
+use app::types::users::UserDetail;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -45,7 +46,7 @@ pub async fn admin_id(server: &TestServer) -> i32 {
 }
 
 /// A fresh client signed in as `email` (password [`PASSWORD`]).
-pub async fn signed_in(server: &TestServer, email: &str) -> reqwest::Client {
+pub async fn signed_in(server: &Endpoint, email: &str) -> reqwest::Client {
     let client = server.client();
     let response = server.login(&client, email, PASSWORD).await;
     assert!(
@@ -58,7 +59,7 @@ pub async fn signed_in(server: &TestServer, email: &str) -> reqwest::Client {
 
 /// `set_user_key` (JSON body), for `user_id` (`None`: the signed-in user).
 pub async fn set_key(
-    server: &TestServer,
+    server: &Endpoint,
     client: &reqwest::Client,
     user_id: Option<i32>,
     key: &str,
@@ -77,24 +78,20 @@ pub async fn set_key(
 }
 
 /// `user_key` for `user_id` (`None`: the signed-in user).
-pub async fn view_key(
-    server: &TestServer,
-    client: &reqwest::Client,
-    user_id: Option<i32>,
-) -> Answer {
+pub async fn view_key(server: &Endpoint, client: &reqwest::Client, user_id: Option<i32>) -> Answer {
     let id = user_id.map(|id| id.to_string());
     let form: Vec<(&str, &str)> = id.iter().map(|id| ("user_id", id.as_str())).collect();
     Answer::of(server.call(client, "user_key", &form).await).await
 }
 
 /// `my_key_status`.
-pub async fn my_status(server: &TestServer, client: &reqwest::Client) -> Answer {
+pub async fn my_status(server: &Endpoint, client: &reqwest::Client) -> Answer {
     Answer::of(server.call(client, "my_key_status", &[]).await).await
 }
 
 /// `validate_user_key_live` for `user_id` (`None`: the signed-in user): the raw answer.
 pub async fn validate_live(
-    server: &TestServer,
+    server: &Endpoint,
     client: &reqwest::Client,
     user_id: Option<i32>,
     key: &str,
@@ -150,4 +147,28 @@ pub async fn audited(server: &TestServer, action: &str) -> Vec<AuditEvent> {
         .into_iter()
         .filter(|e| e.action == action)
         .collect()
+}
+
+/// Changes a user the way the user page's "Save" does: `update_user` with their profile as it is,
+/// changed by `change` (the `UserInput` JSON: `can_submit`, `all_facilities`, `facilities`, ...).
+pub async fn edit_user(
+    server: &Endpoint,
+    admin: &reqwest::Client,
+    user_id: i32,
+    change: impl FnOnce(&mut serde_json::Value),
+) -> UserDetail {
+    let id = user_id.to_string();
+    let now: UserDetail = Answer::of(server.call(admin, "get_user", &[("id", &id)]).await)
+        .await
+        .ok();
+    let mut input = json!({
+        "name": now.name, "email": now.email, "role": now.role,
+        "all_facilities": now.all_facilities, "facilities": now.facilities,
+        "can_submit": now.can_submit, "requires_review": now.requires_review, "password": null,
+    });
+    change(&mut input);
+    let body = json!({ "id": user_id, "input": input });
+    Answer::of(server.call_json(admin, "update_user", &body).await)
+        .await
+        .ok()
 }
