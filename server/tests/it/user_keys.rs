@@ -957,8 +957,9 @@ async fn the_live_validation_names_who_holds_the_key_and_ends_with_done_or_one_f
 each_backend!(racing_guards_never_make_one_key_both_a_users_and_a_facilitys);
 /// DESIGN §5 under concurrency. Both guards check the other table before their (slow) Metrc
 /// validation and again under the key-write lock before writing: with Metrc taking 1.5 s,
-/// setting a key as a user's key and assigning it as a facility key at the same time must not
-/// both succeed, and two users racing for one key get the "another user's" refusal.
+/// setting a key as a user's key and assigning it as a facility key at the same time end with
+/// exactly one of them done and the other refused by the guard, and of two users racing for one
+/// key exactly one gets it, the other the "another user's" refusal.
 async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: Backend) {
     let server = TestServer::start(&backend).await;
     let client = admin(&server).await;
@@ -976,12 +977,27 @@ async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: 
         .await
         .unwrap()
         .and_then(|f| f.key_fingerprint);
-    assert!(
-        user_key.is_none() || user_key != facility_key,
-        "{backend:?}: the key is both Uma's and {RETAIL}'s (user: {}, facility: {})",
-        as_user.status,
-        as_facility.status
-    );
+    match (as_user.status.is_success(), as_facility.status.is_success()) {
+        (true, false) => {
+            let text = refused(&as_facility);
+            assert!(text.contains("user's own Metrc key"), "{text}");
+            assert!(user_key.is_some(), "{backend:?}: Uma's key was not stored");
+            assert_eq!(facility_key, None, "{backend:?}: {RETAIL} got the key too");
+        }
+        (false, true) => {
+            assert_eq!(
+                as_user.err(),
+                AppError::ConfirmFacilityKey(vec![RETAIL.to_owned()]),
+                "{backend:?}"
+            );
+            assert!(facility_key.is_some(), "{backend:?}: {RETAIL} has no key");
+            assert_eq!(user_key, None, "{backend:?}: Uma got the key too");
+        }
+        (user, facility) => panic!(
+            "{backend:?}: exactly one must succeed; user key: {user} ({}), facility key: {facility} ({})",
+            as_user.body, as_facility.body
+        ),
+    }
 
     let (_, contested) = owner_key(&server, "Oscar Owner", &[DISTRIBUTION]).await;
     let (a, b) = tokio::join!(
@@ -989,7 +1005,29 @@ async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: 
         set_key(&server, &client, Some(vic), &contested, false)
     );
     clear_faults(&server).await;
-    let loser = if a.status.is_success() { b } else { a };
-    let text = refused(&loser);
+    let (winner, loser, loser_answer) = match (a.status.is_success(), b.status.is_success()) {
+        (true, false) => (uma, vic, b),
+        (false, true) => (vic, uma, a),
+        (x, y) => panic!(
+            "{backend:?}: exactly one user must get the key: Uma {x} ({}), Vic {y} ({})",
+            a.body, b.body
+        ),
+    };
+    let text = refused(&loser_answer);
     assert!(text.contains("another user's"), "{text}");
+    let holders: Vec<i32> = all_stored(&server)
+        .await
+        .into_iter()
+        .filter(|k| {
+            server
+                .state
+                .vault
+                .decrypt(&k.ciphertext)
+                .expect("opens")
+                .expose_secret()
+                == contested
+        })
+        .map(|k| k.user_id)
+        .collect();
+    assert_eq!(holders, vec![winner], "{backend:?}: loser {loser}");
 }
