@@ -9,6 +9,7 @@ mod embedded_metrc;
 mod facility_key_validation;
 mod facility_keys;
 mod http_auth;
+mod key_age;
 mod outbox;
 mod outbox_bench;
 mod outbox_crash;
