@@ -11,6 +11,7 @@ mod facility_keys;
 mod http_auth;
 mod key_age;
 mod live_validation;
+mod offboarding;
 mod outbox;
 mod outbox_bench;
 mod outbox_crash;

@@ -22,7 +22,7 @@ use super::{KeyKind, OutboxError};
 use crate::ssr::entities::submissions::Model as Submission;
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
-use crate::ssr::queries::{facilities, user_metrc_keys};
+use crate::ssr::queries::{facilities, user_metrc_keys, users};
 use crate::ssr::state::AppState;
 use crate::types::keys::KeyStatus;
 use crate::types::submissions::{SubmissionAction, SubmissionStatus};
@@ -31,9 +31,8 @@ use metrc::{
     MAX_WRITE_ROWS, PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste,
     WriteAccepted,
 };
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// What a row says after a crash left its call without an answer.
@@ -47,7 +46,7 @@ pub async fn recover_interrupted(state: &AppState) -> Result<usize, OutboxError>
         return Ok(0);
     }
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     let mut attempts = Vec::with_capacity(rows.len());
     for row in &rows {
         submissions::transition(
@@ -119,6 +118,12 @@ fn call_group(row: &Submission) -> (&str, &str, Option<i32>) {
 async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, OutboxError> {
     let now = Utc::now();
     let queue = submissions::queue(&state.db, license, MAX_WRITE_ROWS as u64).await?;
+    let queue = without_departed_users(
+        state,
+        queue,
+        &[SubmissionStatus::Queued, SubmissionStatus::Retrying],
+    )
+    .await?;
     let Some(head) = queue.first() else {
         return Ok(Vec::new());
     };
@@ -263,6 +268,12 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
     let mut sent = 0;
     let mut first = true;
     while let Some(rows) = calls.pop_front() {
+        let rows = if first {
+            rows
+        } else {
+            // Sent again at once: its user may have been deactivated during the last call.
+            without_departed_users(state, rows, &[SubmissionStatus::Sending]).await?
+        };
         if rows.is_empty() {
             continue;
         }
@@ -280,6 +291,58 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
         }
     }
     Ok(sent)
+}
+
+/// The rows that may go, in their order. A row (in status `from`) whose user was deactivated
+/// after it was queued waits for an admin instead, `Pending approval` like the rest of that
+/// user's work ([`super::hold_for_user`]): it was in a call at the deactivation and came back to
+/// be sent again (a retry, the innocent rows of a refused call, an unknown outcome found not
+/// recorded). A row an admin has decided on (approved, retried) goes.
+async fn without_departed_users(
+    state: &AppState,
+    rows: Vec<Submission>,
+    from: &[SubmissionStatus],
+) -> Result<Vec<Submission>, OutboxError> {
+    let undecided: BTreeSet<i32> = rows
+        .iter()
+        .filter(|r| r.decided_by.is_none())
+        .map(|r| r.user_id)
+        .collect();
+    let mut departed = BTreeSet::new();
+    for user_id in undecided {
+        if !users::find(&state.db, user_id)
+            .await?
+            .is_some_and(|u| u.active)
+        {
+            departed.insert(user_id);
+        }
+    }
+    if departed.is_empty() {
+        return Ok(rows);
+    }
+    let (held, going): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.decided_by.is_none() && departed.contains(&r.user_id));
+    for row in &held {
+        submissions::transition(
+            &state.db,
+            row.id,
+            from,
+            SubmissionStatus::PendingApproval,
+            Change {
+                message: Some(Some(super::HELD_MESSAGE.to_owned())),
+                next_attempt_at: Some(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tracing::info!(
+            submission = row.id,
+            user_id = row.user_id,
+            "submission of a deactivated user held for an admin"
+        );
+    }
+    Ok(going)
 }
 
 /// One try at a batch: how each row settles now, and the groups of rows to send again at once.
@@ -676,7 +739,7 @@ async fn refused(
 /// Records how each row settled, and one attempt per row, in one transaction. Rows that stay
 /// `Sending` (sent again at once) get only their attempt.
 async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::ssr::db::begin_write(&state.db).await?;
     let mut attempts = Vec::with_capacity(tried.settled.len());
     for s in &tried.settled {
         if s.status != SubmissionStatus::Sending {
