@@ -17,6 +17,7 @@ mod outbox_bench;
 mod outbox_crash;
 mod plant_waste;
 mod refusals;
+mod revalidation;
 mod rotation;
 mod startup_errors;
 mod submissions_rules;
