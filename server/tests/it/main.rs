@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod csv_export;
 mod embedded_metrc;
 mod facility_key_validation;
 mod facility_keys;
