@@ -22,41 +22,11 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::facility_keys::{
     Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, admin, assign, clear_faults,
-    employee, owner_key, regenerate_key, sandbox_requests,
+    employee, owner_key, regenerate_key, sandbox_package, sandbox_requests,
 };
+use support::submissions::{OWNER, World, world, world_with};
 use support::user_keys::{add_named_user, audited, set_key, signed_in, stored};
 use support::{Backend, TestServer, VENDOR_KEY};
-
-const OWNER: &str = "Olivia Owner";
-
-/// A server whose facilities RETAIL and CULTIVATION have Olivia Owner's key, an admin client, and
-/// an outbox tuned for tests (short backoffs, a quick poll).
-struct World {
-    server: TestServer,
-    admin: reqwest::Client,
-    owner_key: String,
-}
-
-async fn world(backend: &Backend) -> World {
-    world_with(TestServer::start(backend).await).await
-}
-
-async fn world_with(server: TestServer) -> World {
-    server.state.outbox.update(|s| {
-        s.poll_every = Duration::from_millis(100);
-        s.backoff_base = Duration::from_millis(50);
-        s.backoff_max = Duration::from_secs(1);
-    });
-    let admin = admin(&server).await;
-    let (_, owner_key) = owner_key(&server, OWNER, &[RETAIL, CULTIVATION]).await;
-    let assigned = assign(&server, &admin, &owner_key, &[RETAIL, CULTIVATION], false).await;
-    assert!(assigned.status.is_success(), "{}", assigned.body);
-    World {
-        server,
-        admin,
-        owner_key,
-    }
-}
 
 /// A Tracekeeper employee with a Metrc key of their own (a sandbox employee with `permissions`):
 /// `(user id, sandbox employee id, key, signed-in client)`.
@@ -100,17 +70,7 @@ async fn packages(w: &World, license: &str) -> Vec<(String, f64, String)> {
 
 /// A package as the sandbox holds it now.
 async fn package(w: &World, license: &str, label: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!(
-            "{}/sandbox/licenses/{license}/packages/{label}",
-            w.server.sandbox_url
-        ))
-        .send()
-        .await
-        .expect("package")
-        .json()
-        .await
-        .expect("json")
+    sandbox_package(&w.server, license, label).await
 }
 
 async fn quantity(w: &World, label: &str) -> f64 {

@@ -38,7 +38,8 @@ pub async fn world(backend: &super::Backend) -> World {
 pub async fn world_with(server: TestServer) -> World {
     server.state.outbox.update(|s| {
         s.poll_every = Duration::from_millis(100);
-        s.backoff_base = Duration::from_millis(300);
+        s.backoff_base = Duration::from_millis(50);
+        s.backoff_max = Duration::from_secs(1);
     });
     let admin = admin(&server).await;
     let (_, owner_key) = owner_key(&server, OWNER, &[RETAIL, CULTIVATION]).await;
