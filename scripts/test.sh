@@ -38,10 +38,12 @@ start_postgres
 # (the benchmarks) are left out here: clippy has already compiled them. The binaries hold no tests
 # of their own (their code is in the libraries), so they get no test harness either.
 step "Unit and integration tests (SQLite and PostgreSQL)" \
-  cargo nextest run --release --profile ci --workspace --exclude frontend \
-  --features app/ssr,metrc/sandbox --lib --tests --no-tests fail
+  bash -o pipefail -c 'cargo nextest run --release --profile ci --workspace --exclude frontend \
+  --features app/ssr,metrc/sandbox --lib --tests --no-tests fail 2>&1 | tee target/nextest.log'
+# The same package selection and features as above: `-p metrc` alone would build its dependencies
+# again with other features.
 step "Documentation examples" \
-  bash -o pipefail -c 'cargo test --release --doc -p metrc --features sandbox 2>&1 | tee target/doctest.log'
+  bash -o pipefail -c 'cargo test --release --doc --workspace --exclude frontend --features app/ssr,metrc/sandbox 2>&1 | tee target/doctest.log'
 stop_postgres
 
 step "End-to-end tests (Playwright, Chromium)" \
@@ -50,5 +52,5 @@ step "End-to-end tests (Playwright, Chromium)" \
 say "All checks passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
 cat target/test-steps.txt
 python3 scripts/lib/tally.py \
-  --nextest target/nextest/ci/junit.xml --doctest target/doctest.log \
+  --nextest target/nextest/ci/junit.xml --nextest-log target/nextest.log --doctest target/doctest.log \
   --e2e target/e2e.log --e2e-files end2end/tests
