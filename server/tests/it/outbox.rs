@@ -21,8 +21,8 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, admin, assign, clear_faults,
-    employee, owner_key, regenerate_key, sandbox_package, sandbox_requests,
+    Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, clear_faults, employee,
+    regenerate_key, sandbox_package, sandbox_requests,
 };
 use support::submissions::{OWNER, World, world, world_with};
 use support::user_keys::{add_named_user, audited, set_key, signed_in, stored};
