@@ -9,23 +9,23 @@ use app::error::AppError;
 use app::ssr::entities::submissions::Model as Stored;
 use app::ssr::outbox;
 use app::ssr::queries::submissions;
-use app::types::auth::Role;
 use app::types::inventory::Page;
 use app::types::submissions::{
     KeyUsed, Preflight, SubmissionDetail, SubmissionRow, SubmissionStatus,
 };
-use app::types::user_keys::UserKeyView;
 use app::types::users::UserDetail;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    Answer, CULTIVATION, RETAIL, add_fault, adjustable_packages, clear_faults, employee,
-    regenerate_key, sandbox_package, sandbox_requests,
+    Answer, RETAIL, add_fault, clear_faults, regenerate_key, sandbox_package, sandbox_requests,
 };
-use support::submissions::{OWNER, World, world, world_with};
-use support::user_keys::{add_named_user, audited, set_key, signed_in, stored};
+use support::submissions::{
+    self as submissions_world, OWNER, World, adjust, finish, packages_permission, world,
+    world_with, yesterday,
+};
+use support::user_keys::{audited, stored};
 use support::{Backend, TestServer, VENDOR_KEY};
 
 /// A Tracekeeper employee with a Metrc key of their own (a sandbox employee with `permissions`):
@@ -36,36 +36,23 @@ async fn keyed_user(
     name: &str,
     permissions: Value,
 ) -> (i32, u64, String, reqwest::Client) {
-    let (sandbox_id, key) = employee(
-        &w.server,
-        json!({ "name": name, "permissions": permissions }),
-    )
-    .await;
-    let id = add_named_user(&w.server, email, name, Role::Employee).await;
-    let _: UserKeyView = set_key(&w.server, &w.admin, Some(id), &key, false)
-        .await
-        .ok();
-    (id, sandbox_id, key, signed_in(&w.server, email).await)
+    let e = submissions_world::keyed_user(w, email, name, permissions).await;
+    let (sandbox_id, key) = (e.sandbox_id.expect("keyed"), e.key.expect("keyed"));
+    (e.id, sandbox_id, key, e.client)
 }
 
-/// Uma, an employee with her own key and Metrc's package permissions at the retail license.
 async fn uma(w: &World) -> (i32, u64, String, reqwest::Client) {
     keyed_user(w, "uma@example.test", "Uma Employee", packages_permission()).await
 }
 
 /// A Tracekeeper employee without a Metrc key: `(user id, signed-in client)`.
 async fn keyless_user(w: &World, email: &str, name: &str) -> (i32, reqwest::Client) {
-    let id = add_named_user(&w.server, email, name, Role::Employee).await;
-    (id, signed_in(&w.server, email).await)
+    let e = submissions_world::keyless_user(w, email, name).await;
+    (e.id, e.client)
 }
 
-fn packages_permission() -> Value {
-    json!({ RETAIL: ["Packages"], CULTIVATION: ["Packages", "Plants"] })
-}
-
-/// Active packages of `license` with enough in them to take some away: `(label, quantity, unit)`.
 async fn packages(w: &World, license: &str) -> Vec<(String, f64, String)> {
-    adjustable_packages(&w.server, &w.owner_key, license).await
+    w.packages(license).await
 }
 
 /// A package as the sandbox holds it now.
@@ -79,21 +66,6 @@ async fn quantity(w: &World, label: &str) -> f64 {
         .expect("quantity")
 }
 
-fn yesterday() -> String {
-    (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string()
-}
-
-fn adjust(label: &str, quantity: f64, unit: &str) -> Value {
-    json!({ "AdjustPackage": {
-        "label": label, "quantity": quantity, "unit": unit, "reason": "Drying",
-        "note": null, "date": yesterday()
-    }})
-}
-
-fn finish(label: &str) -> Value {
-    json!({ "FinishPackage": { "label": label, "date": yesterday() } })
-}
-
 async fn submit(
     w: &World,
     client: &reqwest::Client,
@@ -101,16 +73,7 @@ async fn submit(
     input: Value,
     confirm: bool,
 ) -> Answer {
-    let response = client
-        .post(w.server.url("/api/submit"))
-        .header("Accept", "application/json")
-        .json(&json!({ "input": {
-            "license": license, "input": input, "confirm_facility_key": confirm
-        }}))
-        .send()
-        .await
-        .expect("submit");
-    Answer::of(response).await
+    submissions_world::submit(&w.server, client, license, input, confirm).await
 }
 
 async fn submitted(
@@ -119,20 +82,11 @@ async fn submitted(
     license: &str,
     input: Value,
 ) -> SubmissionRow {
-    submit(w, client, license, input, false).await.ok()
+    submissions_world::submitted(&w.server, client, license, input, false).await
 }
 
 async fn preflight(w: &World, client: &reqwest::Client, license: &str, action: &str) -> Answer {
-    Answer::of(
-        w.server
-            .call(
-                client,
-                "preflight_submission",
-                &[("license", license), ("action", action)],
-            )
-            .await,
-    )
-    .await
+    submissions_world::preflight(&w.server, client, license, action).await
 }
 
 async fn call(w: &World, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> Answer {

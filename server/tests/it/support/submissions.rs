@@ -66,6 +66,8 @@ pub struct Employee {
     pub name: String,
     /// Their sandbox employee id, when they have a Metrc key of their own.
     pub sandbox_id: Option<u64>,
+    /// Their Metrc key, when they have one of their own.
+    pub key: Option<String>,
     pub client: reqwest::Client,
 }
 
@@ -85,6 +87,7 @@ pub async fn keyed_user(w: &World, email: &str, name: &str, permissions: Value) 
         id,
         name: name.to_owned(),
         sandbox_id: Some(sandbox_id),
+        key: Some(key),
         client: signed_in(&w.server, email).await,
     }
 }
@@ -101,6 +104,7 @@ pub async fn keyless_user(w: &World, email: &str, name: &str) -> Employee {
         id,
         name: name.to_owned(),
         sandbox_id: None,
+        key: None,
         client: signed_in(&w.server, email).await,
     }
 }
