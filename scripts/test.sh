@@ -24,11 +24,15 @@ mkdir -p target
 
 step "Formatting" cargo fmt --all --check
 
+# Clippy in the profiles and target directories of the release build below (what
+# `cargo leptos build --release` passes cargo), so that the build scripts and procedural macros it
+# compiles are the ones the build reuses.
 step "Clippy (server side)" \
-  cargo clippy --workspace --exclude frontend --all-targets --features app/ssr,metrc/sandbox -- -D warnings
+  cargo clippy --release --workspace --exclude frontend --all-targets --features app/ssr,metrc/sandbox -- -D warnings
 
 step "Clippy (browser side)" \
-  cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+  cargo clippy -p frontend --lib --target wasm32-unknown-unknown --target-dir target/front \
+  --no-default-features --profile wasm-release -- -D warnings
 
 step "Release build (server and WASM)" cargo leptos build --release
 
