@@ -21,14 +21,14 @@ pub enum AppError {
     #[error("{0}")]
     KeyRefused(String),
     /// The key is not the License Owner's for these licenses: assigning it needs an explicit
-    /// override (DESIGN §5, §7).
+    /// override (docs/design.md §5; `IsOwner`: docs/metrc.md §4).
     #[error(
         "This key is not the License Owner's for {}: Metrc shows submissions made with it under that employee's name. Generate the key from the License Owner's account, or confirm the override.",
         .0.join(", ")
     )]
     NotLicenseOwner(Vec<String>),
     /// The key being set as a user's own key is a facility key: an admin must confirm, knowing
-    /// what it means for attribution (DESIGN §5).
+    /// what it means for attribution (docs/design.md §5).
     #[error(
         "This is the facility key of {}. As this user's key, their submissions would show in Metrc under the License Owner's name, not theirs. Confirm to use it anyway.",
         .0.join(", ")

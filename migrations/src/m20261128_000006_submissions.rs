@@ -1,6 +1,6 @@
-//! The outbox (DESIGN §8): every write Tracekeeper sends to Metrc on a user's behalf, stored before
-//! anything is sent, and each try at sending it. No key is ever stored here: a submission records
-//! which kind of key carries it and whose it is, never the key.
+//! The outbox (docs/design.md §7, §8): every write Tracekeeper sends to Metrc on a user's behalf,
+//! stored before anything is sent, and each try at sending it. No key is ever stored here: a
+//! submission records which kind of key carries it and whose it is, never the key.
 
 use sea_orm_migration::{prelude::*, schema::*};
 

@@ -1,6 +1,6 @@
 //! Which Metrc the server talks to: real Metrc when `METRC_BASE_URL` is set, otherwise the
-//! embedded Metrc sandbox (DESIGN §9), started in-process on its own address with Metrc's routes
-//! at its root, seeded with the demo licenses, employees and keys.
+//! embedded Metrc sandbox (docs/design.md §9), started in-process on its own address with
+//! Metrc's routes at its root, seeded with the demo licenses, employees and keys.
 
 use crate::error::StartError;
 use clap::Args;

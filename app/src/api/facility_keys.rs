@@ -66,7 +66,7 @@ pub async fn validate_facility_key_live(key: String) -> Result<TextStream<AppErr
     })))
 }
 
-/// Assigns a key to the selected facilities ("Update Key"), with the guard of DESIGN §5.
+/// Assigns a key to the selected facilities ("Update Key"), with the guard of docs/design.md §5.
 /// The body is JSON: `{"input": {"key": ..., "licenses": [...], "confirm_not_owner": false}}`.
 #[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json)]
 pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {

@@ -1,6 +1,6 @@
 //! Users' own Metrc keys: on a user's page (admins) and on /profile (the user). `user_id: None`
 //! means the signed-in user. These functions only ever set a user's key, never a facility's
-//! (DESIGN §5); the key travels in request bodies only and no response holds it.
+//! (docs/design.md §5); the key travels in request bodies only and no response holds it.
 
 use crate::error::AppError;
 use crate::types::keys::KeyStatus;

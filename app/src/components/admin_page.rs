@@ -1,5 +1,6 @@
 //! Every admin page: the admin-only guard, the facility list the admin screens share, and the
-//! key-health banner above the page (DESIGN §3; shown while any key is invalid or ageing).
+//! key-health banner above the page (docs/design.md §3; shown while any key is invalid or
+//! ageing).
 
 use crate::api::facility_keys::list_facilities;
 use crate::components::auth::RequireRole;

@@ -1,5 +1,5 @@
-//! "Where do I find my Metrc API key?": the steps in Metrc and the warnings (DESIGN §3), on both
-//! key screens.
+//! "Where do I find my Metrc API key?": the steps in Metrc and the warnings (docs/design.md §3),
+//! on both key screens.
 
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! A user's own Metrc key: the "Metrc API Key" field with "Update", used on the user's page
 //! (admins) and on /profile (the user). Never an "Update Key": this only ever sets a user's key
-//! (DESIGN §5). Pasting validates live; "Update" validates again on the server and saves only a
-//! valid key; the panel then shows what the saved key reaches, and below it the user's exact
+//! (docs/design.md §5). Pasting validates live; "Update" validates again on the server and saves
+//! only a valid key; the panel then shows what the saved key reaches, and below it the user's exact
 //! Metrc permissions where a facility key may list them.
 
 use crate::api::user_keys::{SetUserKey, user_key, validate_user_key_live};

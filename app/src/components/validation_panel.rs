@@ -1,15 +1,15 @@
-//! The validation panel of DESIGN §3, used on both key screens: a one-line verdict with progress,
-//! a grid of facilities by sections that fills in cell by cell, and beside failures their likely
-//! cause and fix (DESIGN §7's troubleshooting table).
+//! The validation panel of docs/design.md §3, used on both key screens: a one-line verdict with
+//! progress, a grid of facilities by sections that fills in cell by cell, and beside failures
+//! their likely cause and fix (the troubleshooting table of docs/design.md §7).
 
 use crate::components::live_validation::LiveKeyCheck;
 use crate::types::facilities::{CellState, ReachedFacility};
 use crate::types::key_validation::{Phase, Verdict};
 use leptos::prelude::*;
 
-/// Likely cause and fix of red cells (DESIGN §7).
+/// Likely cause and fix of red cells (docs/design.md §7).
 pub const DENIED_CAUSE: &str = "Likely cause: the key owner lacks Manage access to these features in Metrc. Fix: in Metrc, Admin > Employees, grant manage access, then check the key again.";
-/// Likely cause and fix of a facility the key does not reach (DESIGN §7).
+/// Likely cause and fix of a facility the key does not reach (docs/design.md §7).
 pub const NOT_REACHED_CAUSE: &str = "Likely cause: the key owner is not an employee of this license. Fix: generate the key from the License Owner's account.";
 
 #[component]

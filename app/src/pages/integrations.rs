@@ -1,6 +1,6 @@
 //! `/admin/integrations`: "Integrations". Paste a facility key, watch it validated live, pick the
-//! facilities, "Update Key". The guard of DESIGN §5 runs on the server; this page explains it:
-//! a user's key is refused with the reason, a key that is not the License Owner's needs an
+//! facilities, "Update Key". The guard of docs/design.md §5 runs on the server; this page explains
+//! it: a user's key is refused with the reason, a key that is not the License Owner's needs an
 //! explicit override, and denied sections ask for confirmation first.
 
 use crate::api::facility_keys::{

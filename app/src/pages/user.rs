@@ -1,5 +1,5 @@
 //! `/admin/users/:id`: one user, titled with their name. Edit their profile ("Save"), their own
-//! Metrc key (the user-key section: it only ever sets this user's key, DESIGN §5), and
+//! Metrc key (the user-key section: it only ever sets this user's key, docs/design.md §5), and
 //! "Deactivate" (with a confirmation that says what happens) or "Reactivate".
 
 use crate::api::users::{DeactivateUser, ReactivateUser, UpdateUser, get_user};

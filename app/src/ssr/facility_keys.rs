@@ -1,5 +1,5 @@
 //! Facility keys: validating a key against Metrc, assigning it to facilities (with the Update Key
-//! guard of DESIGN §5), listing facilities with masked keys, and revalidating stored keys.
+//! guard of docs/design.md §5), listing facilities with masked keys, and revalidating stored keys.
 //!
 //! A key is plaintext only inside a [`SecretString`] while a call needs it; it is never logged,
 //! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
@@ -156,7 +156,7 @@ async fn owner_name(
     })
 }
 
-/// The Update Key guard of DESIGN §5: a key stored as any user's own key is refused.
+/// The Update Key guard of docs/design.md §5: a key stored as any user's own key is refused.
 async fn refuse_user_key(state: &AppState, fingerprint: &str) -> Result<(), FacilityKeyError> {
     match user_metrc_keys::find_by_fingerprint(&state.db, fingerprint).await? {
         Some(_) => Err(FacilityKeyError::UserKey),
@@ -184,7 +184,7 @@ pub async fn assign(
     if licenses.is_empty() {
         return Err(FacilityKeyError::NoLicenses);
     }
-    // The guard of DESIGN §5, before anything goes to Metrc.
+    // The guard of docs/design.md §5, before anything goes to Metrc.
     let fingerprint = state.vault.fingerprint(&key);
     refuse_user_key(state, &fingerprint).await?;
     let reached = state.metrc.facilities(&key).await?;

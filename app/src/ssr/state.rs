@@ -25,7 +25,8 @@ pub struct AppState {
     /// The Metrc client (real Metrc or the sandbox); the user key is passed to each call.
     pub metrc: metrc::Client,
     /// Held while a key is checked against the others and written (facility keys and user keys
-    /// alike), so two concurrent changes cannot both pass the Update Key guard (DESIGN §5).
+    /// alike), so two concurrent changes cannot both pass the Update Key guard
+    /// (docs/design.md §5).
     pub key_writes: Arc<tokio::sync::Mutex<()>>,
     /// "Sync now" requests, the facilities syncing, cached reference lists (`ssr::sync`).
     pub sync: Arc<SyncHandle>,

@@ -1,7 +1,7 @@
-//! Users' own Metrc keys: validating and setting one (with the guard of DESIGN §5: another user's
-//! key is refused, a facility key needs an admin's confirmation), showing it masked with what it
-//! reaches and the user's exact Metrc permissions, and revalidating (at sign-in and in the
-//! background).
+//! Users' own Metrc keys: validating and setting one (with the guard of docs/design.md §5:
+//! another user's key is refused, a facility key needs an admin's confirmation), showing it
+//! masked with what it reaches and the user's exact Metrc permissions, and revalidating (at
+//! sign-in and in the background).
 //!
 //! Nothing here writes a facility's key: this module does not touch the facilities table except
 //! to read which facility keys exist.
@@ -185,9 +185,9 @@ pub async fn set(
     view(state, user_id).await
 }
 
-/// The Update Key guard for a user key (DESIGN §5): another user's key is refused; a facility
-/// key needs an admin's confirmation (employees are refused). Returns the licenses whose facility
-/// key this is (empty for a key of no facility).
+/// The Update Key guard for a user key (docs/design.md §5): another user's key is refused; a
+/// facility key needs an admin's confirmation (employees are refused). Returns the licenses whose
+/// facility key this is (empty for a key of no facility).
 async fn guard(
     state: &AppState,
     actor: &CurrentUser,

@@ -28,7 +28,7 @@ pub enum ValidationUpdate {
     Failed(AppError),
 }
 
-/// Who already holds a key in Tracekeeper (by fingerprint; DESIGN §5).
+/// Who already holds a key in Tracekeeper (by fingerprint; docs/design.md §5).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyHolder {
     /// Nobody: a new key.
@@ -186,7 +186,7 @@ impl LiveValidation {
     }
 }
 
-/// The one-line verdict of DESIGN §3.
+/// The one-line verdict above the validation panel (docs/design.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Idle,

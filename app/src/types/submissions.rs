@@ -1,5 +1,5 @@
-//! Submissions (DESIGN §8): writes Tracekeeper sends to Metrc on behalf of a user, as the work
-//! screens and Metrc Submissions see them. No key is ever in here.
+//! Submissions (docs/design.md §7): writes Tracekeeper sends to Metrc on behalf of a user, as the
+//! work screens and Metrc Submissions see them. No key is ever in here.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

@@ -54,7 +54,7 @@ impl fmt::Debug for SetUserKeyInput {
     }
 }
 
-/// One thing the work screens do, and the Metrc permissions it needs (METRC.md).
+/// One thing the work screens do, and the Metrc permissions it needs (docs/metrc.md §5, §8).
 pub struct WorkNeed {
     /// "adjust packages"
     pub action: &'static str,

@@ -35,8 +35,8 @@ impl UserSummary {
 }
 
 /// Whether a user would submit to Metrc without a valid key of their own, so that Metrc shows the
-/// facility key owner as the submitter (not compliant, DESIGN §2): an active user who may submit
-/// and whose key is missing, invalid or not yet validated.
+/// facility key owner as the submitter (not compliant, docs/design.md §2): an active user who may
+/// submit and whose key is missing, invalid or not yet validated.
 pub fn submits_without_own_key(can_submit: bool, active: bool, key_status: KeyStatus) -> bool {
     can_submit && active && key_status != KeyStatus::Valid
 }

@@ -1,8 +1,9 @@
 //! Users' own Metrc keys over HTTP against the Metrc sandbox, on every backend: setting one
-//! (validated, stored sealed, masked, audited), the Update Key guard in both directions (DESIGN
-//! §5: another user's key is refused, a facility key needs an admin's confirmation and is never
-//! written to a facility, a user's key never becomes a facility key), who may set and see which
-//! key, revalidation at sign-in, the user's exact Metrc permissions, and the live validation.
+//! (validated, stored sealed, masked, audited), the Update Key guard in both directions
+//! (docs/design.md §5: another user's key is refused, a facility key needs an admin's confirmation
+//! and is never written to a facility, a user's key never becomes a facility key), who may set and
+//! see which key, revalidation at sign-in, the user's exact Metrc permissions, and the live
+//! validation.
 
 use crate::support;
 
@@ -955,11 +956,11 @@ async fn the_live_validation_names_who_holds_the_key_and_ends_with_done_or_one_f
 }
 
 each_backend!(racing_guards_never_make_one_key_both_a_users_and_a_facilitys);
-/// DESIGN §5 under concurrency. Both guards check the other table before their (slow) Metrc
-/// validation and again under the key-write lock before writing: with Metrc taking 1.5 s,
-/// setting a key as a user's key and assigning it as a facility key at the same time end with
-/// exactly one of them done and the other refused by the guard, and of two users racing for one
-/// key exactly one gets it, the other the "another user's" refusal.
+/// docs/design.md §5 under concurrency. Both guards check the other table before their (slow) Metrc
+/// validation and again under the key-write lock before writing: with Metrc taking 1.5 s, setting a
+/// key as a user's key and assigning it as a facility key at the same time end with exactly one of
+/// them done and the other refused by the guard, and of two users racing for one key exactly one
+/// gets it, the other the "another user's" refusal.
 async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: Backend) {
     let server = TestServer::start(&backend).await;
     let client = admin(&server).await;

@@ -1,5 +1,6 @@
-//! The outbox (DESIGN §8): every write Tracekeeper sends to Metrc on a user's behalf is stored as
-//! a submission before anything is sent, then sent by a background worker in order per facility.
+//! The outbox (docs/design.md §7): every write Tracekeeper sends to Metrc on a user's behalf is
+//! stored as a submission before anything is sent, then sent by a background worker in order per
+//! facility.
 //!
 //! - [`preflight`]: before anything is queued, which key would carry it (the user's own valid
 //!   key, else the facility key with the user's confirmation, not compliant), whether the user's

@@ -10,7 +10,7 @@ use crate::types::keys::KeyStatus;
 use crate::types::submissions::{KeyUsed, Preflight, SubmissionAction};
 use metrc::{Capability, FacilityType, ValidationReport};
 
-/// The Metrc permissions an action needs (METRC.md "Writes"; the sandbox asks the same).
+/// The Metrc permissions an action needs (docs/metrc.md §8; the sandbox asks the same).
 pub fn needs(action: SubmissionAction) -> &'static [&'static str] {
     match action {
         SubmissionAction::AdjustPackage

@@ -680,7 +680,8 @@ impl Refusal {
 }
 
 /// Metrc refused a write with 401/403: the key is dead (regenerated, revoked), or its user lacks
-/// a permission. Only `GET /facilities/v2/` can tell (METRC.md); a dead key is marked invalid.
+/// a permission. Only `GET /facilities/v2/` can tell (docs/metrc.md §3); a dead key is marked
+/// invalid.
 async fn refused(
     state: &AppState,
     row: &Submission,

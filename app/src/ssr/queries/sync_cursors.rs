@@ -1,5 +1,5 @@
 //! The `sync_cursors` table: for each license and Metrc list, the `lastModifiedEnd` up to which
-//! every record is stored. Sync resumes from here (DESIGN §8).
+//! every record is stored. Sync resumes from here (docs/design.md §7, §8).
 
 use super::super::entities::sync_cursors::{self, Entity as SyncCursors};
 use chrono::{DateTime, Utc};

@@ -53,7 +53,7 @@ pub async fn find_for_user(
         .await
 }
 
-/// The user key with this fingerprint, if any (the Update Key guard, DESIGN §5).
+/// The user key with this fingerprint, if any (the Update Key guard, docs/design.md §5).
 pub async fn find_by_fingerprint(
     db: &impl ConnectionTrait,
     fingerprint: &str,

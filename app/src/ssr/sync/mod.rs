@@ -1,6 +1,6 @@
 //! Sync with Metrc: each facility with a valid facility key pulls its lists (packages, plants,
 //! batches, harvests, items, locations, strains, transfers) in `lastModified` windows from each
-//! list's cursor, and upserts them (DESIGN §7, §8).
+//! list's cursor, and upserts them (docs/design.md §7, §8).
 //!
 //! - [`schedule`]: which lists apply to a license, when each is due, backoff after failures.
 //! - [`upsert`]: records to rows, bulk upserts in chunks, cursors moved with the data.

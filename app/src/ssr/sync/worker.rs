@@ -219,7 +219,7 @@ async fn run(
             return failed(state, &f, progress, &format!("Metrc failed: {error}.")).await;
         }
         // 401/403 on a license's list: the key is dead, or its owner lacks this section. Only
-        // the facilities call can tell (METRC.md).
+        // the facilities call can tell (docs/metrc.md §3).
         match state.metrc.facilities(&key).await {
             Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress).await,
             Ok(reached) if reached.iter().any(|r| r.license_number() == license) => {
