@@ -195,8 +195,8 @@ impl Client {
         })
     }
 
-    /// Sends one write once (never retried, not rate-limited: METRC.md says writes are not
-    /// limited). See [`crate::Client::adjust_packages`] for what each outcome means.
+    /// Sends one write once (never retried, not rate-limited: writes are not limited,
+    /// docs/metrc.md §9). See [`crate::Client::adjust_packages`] for what each outcome means.
     pub(crate) async fn send_write<B: Serialize + ?Sized>(
         &self,
         key: &SecretString,

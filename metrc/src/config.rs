@@ -19,7 +19,7 @@ pub struct ClientConfig {
     /// Time limit for one HTTP request, connect to last byte. Default 30 s.
     pub timeout: Duration,
     /// Size of one `lastModifiedStart/End` window when walking lists. Default 24 h (Metrc v1's
-    /// limit; whether v2 has one is uncertain, see METRC.md).
+    /// limit; whether v2 has one is uncertain, see docs/metrc.md §6).
     pub window: chrono::Duration,
     /// How far each window after the first reaches back into the previous one, so a record
     /// modified on a boundary is never missed. Default 1 minute.
@@ -46,12 +46,12 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Largest backoff (also caps a `Retry-After` header). Default 10 s.
     pub max_delay: Duration,
-    /// First backoff after a 429 without `Retry-After` (METRC.md: "back off from 1 s"); doubled
-    /// after each attempt. Default 1 s.
+    /// First backoff after a 429 without `Retry-After` (docs/metrc.md §9: "back off from 1 s");
+    /// doubled after each attempt. Default 1 s.
     pub rate_limited_delay: Duration,
 }
 
-/// Metrc's GET limits (METRC.md "Rate limits"). Writes are not limited.
+/// Metrc's GET limits (docs/metrc.md §9). Writes are not limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// GETs per second for one license. Default 50.

@@ -12,7 +12,7 @@ pub const EXCERPT_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// `GET /facilities/v2/` answered 401 (or 403): the user key is unknown, revoked or was
-    /// regenerated. Only that call can tell (METRC.md "Authentication and access").
+    /// regenerated. Only that call can tell (docs/metrc.md §3).
     #[error("the Metrc API key is invalid, revoked or was regenerated")]
     KeyInvalid,
     /// 401 or 403 on any other call: the key's user has no access to this section of this

@@ -2,7 +2,8 @@
 //!
 //! The client (`Client`) talks to real Metrc or to the sandbox unchanged: only the base URL and the
 //! keys differ. The sandbox (feature `sandbox`) serves Metrc's v2 routes with Metrc's auth, status
-//! codes, paging envelope, error bodies and rate limits. Facts about Metrc: `../shared/METRC.md`.
+//! codes, paging envelope, error bodies and rate limits. Facts about Metrc, with their sources:
+//! `docs/metrc.md` at the workspace root.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), metrc::Error> {

@@ -101,7 +101,7 @@ impl Section {
         }
     }
 
-    /// Metrc permissions of which any one grants the probe (METRC.md "Permissions").
+    /// Metrc permissions of which any one grants the probe (docs/metrc.md §5).
     pub fn read_permissions(self) -> &'static [&'static str] {
         match self {
             Section::Employees => &["Manage Employees", "View Employees"],

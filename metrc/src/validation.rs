@@ -1,5 +1,5 @@
-//! Key validation (DESIGN §2): which licenses a key reaches and, for each, which sections it can
-//! read. One facilities call, then every applicable section probe of every license at once,
+//! Key validation (docs/design.md §2): which licenses a key reaches and, for each, which sections
+//! it can read. One facilities call, then every applicable section probe of every license at once,
 //! within the rate limits. The streaming form feeds a live panel; the report is its fold.
 
 use futures::stream::{self, FuturesUnordered, Stream, StreamExt};

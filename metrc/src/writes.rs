@@ -1,8 +1,10 @@
-//! The writes submissions send. Never retried and not rate-limited (METRC.md: limits are on GETs).
+//! The writes submissions send. Never retried and not rate-limited (limits are on GETs:
+//! docs/metrc.md §9).
 //!
 //! What each outcome means for "was it recorded?":
 //! - `Ok(WriteAccepted)`: recorded (2xx). Even when the body cannot be read, the status decides.
-//! - [`Error::Rejected`] (400): not recorded; METRC.md: "Nothing in the call was recorded".
+//! - [`Error::Rejected`] (400): not recorded; docs/metrc.md §8: "Nothing in the call was
+//!   recorded".
 //! - [`Error::NoAccess`] (401/403), [`Error::UnexpectedStatus`] (404, 413, ...): not recorded.
 //! - [`Error::RateLimited`] (429) and [`Error::Server`] (5xx): **our judgement**: not recorded, so
 //!   safe to send again later. Metrc answers 429 before doing any work, and a 5xx from a write
@@ -23,8 +25,8 @@ use crate::error::Error;
 use crate::types::tolerant::pascal_keys;
 use crate::types::{PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste};
 
-/// Most rows sent in one write. METRC.md: "Possibly at most 10 objects per write, 413 beyond
-/// (uncertain)", so the client refuses more rather than risk a partial guess.
+/// Most rows sent in one write. docs/metrc.md §8: "Possibly at most 10 objects per write, 413
+/// beyond (uncertain)", so the client refuses more rather than risk a partial guess.
 pub const MAX_WRITE_ROWS: usize = 10;
 
 /// A write Metrc accepted (and recorded).

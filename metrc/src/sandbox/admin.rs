@@ -1,6 +1,6 @@
-//! The admin API under `/sandbox/` (DESIGN §10): not in real Metrc, no Basic auth. JSON bodies,
-//! snake_case keys; errors are `{"Message": "..."}` with 400 (404 for an unknown employee or
-//! package).
+//! The admin API under `/sandbox/` (docs/design.md §10): not in real Metrc, no Basic auth. JSON
+//! bodies, snake_case keys; errors are `{"Message": "..."}` with 400 (404 for an unknown employee
+//! or package).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,13 +1,13 @@
 //! How a sandbox is built ([`SandboxConfig`]) and how it answers where Metrc's behaviour is
-//! uncertain ([`Settings`], METRC.md "uncertain").
+//! uncertain ([`Settings`], docs/metrc.md §11).
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
-/// Everything a [`super::Sandbox`] is built from. `Default` is the embedded default of DESIGN §9:
-/// demo licenses and employees, 20 active packages per license, seed 0.
+/// Everything a [`super::Sandbox`] is built from. `Default` is the embedded default of
+/// docs/design.md §9: demo licenses and employees, 20 active packages per license, seed 0.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// The vendor (integrator) API keys Metrc has registered. A call whose Basic user name is not
@@ -49,7 +49,7 @@ impl SandboxConfig {
     }
 }
 
-/// The sandbox's answers where METRC.md says Metrc's behaviour is uncertain.
+/// The sandbox's answers where Metrc's behaviour is uncertain (docs/metrc.md §11).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Status for a key whose user lacks the section's permission, or asks for a section the
@@ -76,7 +76,7 @@ impl Default for Settings {
     }
 }
 
-/// Metrc's documented GET limits (METRC.md "Rate limits"). Over any of them: 429.
+/// Metrc's documented GET limits (docs/metrc.md §9). Over any of them: 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     pub per_license_per_second: u32,

@@ -23,7 +23,7 @@ pub enum ApiError {
     /// A write with bad rows: nothing was recorded.
     #[error("The request contains invalid rows.")]
     Rows(Vec<RowError>),
-    /// Uncertain in Metrc (METRC.md): see `Settings::max_write_rows`.
+    /// Uncertain in Metrc (docs/metrc.md §8): see `Settings::max_write_rows`.
     #[error("The request contains {got} objects; at most {max} are allowed per call.")]
     TooManyRows { got: usize, max: usize },
     #[error("The limit of API calls allowed has been exceeded. Please try again later.")]

@@ -1,6 +1,7 @@
 //! The Metrc sandbox: an axum server with Metrc's v2 routes, HTTP Basic auth, status codes,
 //! paging envelope, error bodies and GET rate limits, over an in-memory model of licenses,
-//! employees, keys and per-license data; plus an admin API under `/sandbox/` (DESIGN §10).
+//! employees, keys and per-license data; plus an admin API under `/sandbox/`. Its contract:
+//! docs/design.md §10.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -12,7 +13,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Where Metrc's behaviour is uncertain (METRC.md), [`Settings`] decides.
+//! Where Metrc's behaviour is uncertain, [`Settings`] decides (docs/metrc.md §11).
 
 mod admin;
 mod auth;

@@ -380,7 +380,7 @@ pub fn sale_receipt(s: &SaleReceipt, _m: &Model) -> Value {
         })
         .collect();
     let total_price: f64 = s.lines.iter().map(|l| l.amount).sum();
-    // Sales times are local to the facility, without zone (METRC.md).
+    // Sales times are local to the facility, without zone (docs/metrc.md §6).
     let local = s.sold_at.format("%Y-%m-%dT%H:%M:%S").to_string();
     obj([
         ("Id", v(s.id)),

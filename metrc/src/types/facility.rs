@@ -73,7 +73,8 @@ impl Facility {
             .is_some_and(|t| t.has(capability))
     }
 
-    /// Whether the license type can use `section` at all (METRC.md's "applies when" column).
+    /// Whether the license type can use `section` at all (the "applies when" column of
+    /// docs/metrc.md §5).
     pub fn section_applies(&self, section: Section) -> bool {
         section.applies(|c| self.has(c))
     }

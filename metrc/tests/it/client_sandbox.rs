@@ -1,5 +1,5 @@
 //! Contract tests: the client against the Metrc sandbox over real HTTP on 127.0.0.1:0, driven
-//! through the sandbox's admin API (DESIGN §10). Run with `--features sandbox`.
+//! through the sandbox's admin API (docs/design.md §10). Run with `--features sandbox`.
 #![cfg(feature = "sandbox")]
 
 use std::collections::BTreeSet;

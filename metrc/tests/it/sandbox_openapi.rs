@@ -1,13 +1,13 @@
-//! Every 200 the sandbox gives for a route that the community OpenAPI description of Metrc v2
-//! (`shared/metrc/openmetrc-v2.yaml`) describes validates against that route's response schema.
+//! Every 200 the sandbox gives for a route that Metrc's v2 OpenAPI description (the community
+//! one, docs/metrc.md §1) describes validates against that route's response schema.
 //!
 //! The validator covers the subset of OpenAPI the YAML uses: `$ref`, `oneOf`, `nullable`, `type`,
 //! `format` (int32, date, date-time), `properties`, `required`, `additionalProperties: false`,
 //! `items`, `minLength`. Property names compare case-insensitively (the YAML writes camelCase where
 //! Metrc sends PascalCase), and the sandbox's names must be PascalCase as Metrc's are. `pattern` is
 //! not checked: the YAML's date-time pattern insists on a `Z` where Metrc sends `+00:00` offsets,
-//! and METRC.md (Metrc's own documentation) wins; likewise a `date-time` may be a local time without
-//! zone, as Metrc sends sales times.
+//! and Metrc's own documentation wins (docs/metrc.md §6); likewise a `date-time` may be a local
+//! time without zone, as Metrc sends sales times.
 #![cfg(feature = "sandbox")]
 
 use crate::sandbox_support;

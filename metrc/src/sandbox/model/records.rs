@@ -126,7 +126,7 @@ pub struct SaleReceipt {
     pub id: u64,
     pub license: LicenseIdx,
     pub receipt_number: String,
-    /// Local to the facility, without zone (METRC.md).
+    /// Local to the facility, without zone (docs/metrc.md §6).
     pub sold_at: NaiveDateTime,
     pub patient_license_number: Option<String>,
     pub lines: Vec<SaleLine>,

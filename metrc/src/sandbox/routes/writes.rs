@@ -142,9 +142,10 @@ fn put_empty<R: DeserializeOwned + 'static>(
     )
 }
 
-/// The write routes. Permissions: adjust and finish as the YAML says (View Packages + Manage
-/// Packages Inventory); location the same (a guess: Metrc documents it per state); plant waste
-/// Manage Plants Waste.
+/// The write routes. Permissions: adjust and finish as Metrc's v2 OpenAPI description says (View
+/// Packages + Manage Packages Inventory); location the same (a guess: Metrc documents it per
+/// state, and the OpenAPI description names Create/Submit/Discontinue Packages instead:
+/// docs/metrc.md §8); plant waste Manage Plants Waste.
 pub fn router() -> Router<Sandbox> {
     Router::new()
         .route(
