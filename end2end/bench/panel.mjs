@@ -5,7 +5,7 @@
 //   cd end2end && npm run bench:panel [-- LICENSES LATENCY_MS RUNS]
 //
 // Prints each run and the median. The floor is what Metrc's limits allow: one facilities call,
-// then the probes at 150 per second per vendor key (DESIGN §7), each taking the latency.
+// then the probes at 150 per second per vendor key (docs/metrc.md §9), each taking the latency.
 import { ADMIN, SECTIONS, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee } from '../tests/support.mjs';
 
 const [licenses = 20, latencyMs = 100, runs = 5] = process.argv.slice(2).map(Number);

@@ -127,7 +127,7 @@ export const SECTIONS = [
   'Transfers', 'Sales', 'Patients', 'Processing Jobs',
 ];
 
-/** Calls the sandbox's admin API (DESIGN §10); returns the parsed JSON answer. */
+/** Calls the sandbox's admin API (docs/design.md §10); returns the parsed JSON answer. */
 export async function sandboxApi(server, method, path, body) {
   const r = await fetch(`${server.sandbox}${path}`, {
     method,
