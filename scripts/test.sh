@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, clippy (server and browser), one release build, unit and
+# The whole test suite: formatting, one release build linted by clippy (server and browser), unit and
 # integration tests on SQLite and PostgreSQL (cargo-nextest), and Playwright end-to-end tests in
 # Chromium. Installs what it needs first. Stops at the first failing step; its last line is
 # `N passed, N failed` over every test it ran (cargo and Playwright).
@@ -24,22 +24,25 @@ mkdir -p target
 
 step "Formatting" cargo fmt --all --check
 
-# Clippy in the profiles and target directories of the release build below (what
-# `cargo leptos build --release` passes cargo), so that the build scripts and procedural macros it
-# compiles are the ones the build reuses.
-step "Clippy (server side)" \
-  cargo clippy --release --workspace --exclude frontend --all-targets --features app/ssr,metrc/sandbox -- -D warnings
+# Clippy runs inside the builds below instead of in check builds of its own: cargo compiles the
+# workspace's crates through clippy-driver (what `cargo clippy` does for a check build), which lints
+# them and then compiles them as rustc would. The release build lints the server, the WASM client
+# and their libraries; the test build lints the tests; the benchmarks' build lints the benchmarks.
+# Every cargo command below runs with the same two variables, or the workspace's crates would be
+# compiled again. `CLIPPY_ARGS` is how `cargo clippy -- -D warnings` hands its arguments to
+# clippy-driver (arguments separated by `__CLIPPY_HACKERY__`).
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-step "Clippy (browser side)" \
-  cargo clippy -p frontend --lib --target wasm32-unknown-unknown --target-dir target/front \
-  --no-default-features --profile wasm-release -- -D warnings
-
-step "Release build (server and WASM)" cargo leptos build --release
+step "Release build and clippy (server and WASM)" cargo leptos build --release
+step "Benchmarks build and clippy" \
+  cargo build --release --workspace --exclude frontend --examples --features app/ssr,metrc/sandbox
 
 trap stop_postgres EXIT
 start_postgres
-# The same release profile and features as the build above, so its artefacts are reused. Examples
-# (the benchmarks) are left out here: clippy has already compiled them. The binaries hold no tests
+# The same release profile and features as the builds above, so their artefacts are reused. Examples
+# (the benchmarks) are left out here: the step above has built them. The binaries hold no tests
 # of their own (their code is in the libraries), so they get no test harness either.
 step "Unit and integration tests (SQLite and PostgreSQL)" \
   bash -o pipefail -c 'cargo nextest run --release --profile ci --workspace --exclude frontend \
