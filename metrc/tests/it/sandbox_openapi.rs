@@ -22,10 +22,12 @@ use sandbox_support::*;
 use serde_json::{Value, json};
 
 fn load_spec() -> Value {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/metrc/openmetrc-v2.yaml");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openmetrc-v2.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read the Metrc OpenAPI description at {} ({e}): the checkout needs shared/ beside it", path.display())
+        panic!(
+            "cannot read the Metrc OpenAPI description at {} ({e})",
+            path.display()
+        )
     });
     serde_yaml_ng::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()))
