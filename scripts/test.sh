@@ -34,6 +34,9 @@ step "Formatting" cargo fmt --all --check
 RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# Incremental compilation of the workspace's own crates (dependencies are never incremental), in
+# the release profile too: a re-run after a small change recompiles only what the change touched.
+export CARGO_INCREMENTAL=1
 
 step "Release build and clippy (server and WASM)" cargo leptos build --release
 step "Benchmarks build and clippy" \
@@ -42,19 +45,19 @@ step "Benchmarks build and clippy" \
 trap stop_postgres EXIT
 start_postgres
 # The same release profile and features as the builds above, so their artefacts are reused. Examples
-# (the benchmarks) are left out here: the step above has built them. The binaries hold no tests
-# of their own (their code is in the libraries), so they get no test harness either.
-step "Unit and integration tests (SQLite and PostgreSQL)" \
-  bash -o pipefail -c 'cargo nextest run --release --profile ci --workspace --exclude frontend \
-  --features app/ssr,metrc/sandbox --lib --tests --no-tests fail 2>&1 | tee target/nextest.log'
+# (the benchmarks) are left out here: the step above has built them.
+tests=(--release --profile ci --workspace --exclude frontend --features app/ssr,metrc/sandbox
+  --lib --tests --no-tests fail)
+step "Unit and integration tests: build" cargo nextest run "${tests[@]}" --no-run
 # The same package selection and features as above: `-p metrc` alone would build its dependencies
 # again with other features.
 step "Documentation examples" \
   bash -o pipefail -c 'cargo test --release --doc --workspace --exclude frontend --features app/ssr,metrc/sandbox 2>&1 | tee target/doctest.log'
+step "Rust tests beside Playwright tests" \
+  scripts/lib/side_by_side.sh \
+  target/nextest.log "cargo nextest run ${tests[*]}" \
+  target/e2e.log 'cd end2end && TRACEKEEPER_BIN="$PWD/../target/release/tracekeeper" npm test --silent'
 stop_postgres
-
-step "End-to-end tests (Playwright, Chromium)" \
-  bash -o pipefail -c 'cd end2end && TRACEKEEPER_BIN="$PWD/../target/release/tracekeeper" npm test --silent 2>&1 | tee ../target/e2e.log'
 
 say "All checks passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
 cat target/test-steps.txt
