@@ -134,10 +134,6 @@ stop_postgres() {
   PG_TMP=""
 }
 
-# cargo-leptos compiles with these set; setting them for plain cargo too keeps one build shared
-# between `cargo leptos build`, clippy and `cargo test` instead of rebuilding the Leptos crates.
-export LEPTOS_OUTPUT_NAME=tracekeeper
-
 # Runs one named step of a script, timing it into target/test-steps.txt.
 step() {
   local name=$1 t0=$SECONDS
