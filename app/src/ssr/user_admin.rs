@@ -48,6 +48,8 @@ pub enum UserAdminError {
     CannotDeactivateSelf,
     #[error("an admin cannot remove their own admin role")]
     CannotRemoveOwnAdmin,
+    #[error("the last active admin cannot stop being one")]
+    LastAdmin,
     #[error("unknown facilities {0:?}")]
     UnknownFacility(Vec<String>),
     #[error("no facility chosen")]
@@ -88,6 +90,9 @@ impl From<UserAdminError> for AppError {
             ),
             UserAdminError::CannotRemoveOwnAdmin => AppError::BadInput(
                 "You cannot remove your own Admin role. Another admin can.".into(),
+            ),
+            UserAdminError::LastAdmin => AppError::BadInput(
+                "This is the last active admin: make another user an admin first.".into(),
             ),
             UserAdminError::UnknownFacility(licenses) => AppError::BadInput(format!(
                 "Unknown facility: {}. Reload the page and choose again.",
@@ -267,8 +272,27 @@ fn note_change(changes: &mut Map<String, Value>, field: &str, from: Value, to: V
     }
 }
 
-/// Saves the user's profile. An admin cannot take their own Admin role away (so there is always
-/// an admin left). Audited as `user.updated` with what changed.
+/// Whether an active admin is left once `user` stops being one (demoted or deactivated), given
+/// the active admins before the change.
+fn leaves_an_admin(active_admins: &[i32], user: i32) -> bool {
+    active_admins.iter().any(|&admin| admin != user)
+}
+
+/// Refuses, inside the write transaction `txn`, to take the last active admin away. The admins
+/// are locked first, so two admins demoting or deactivating each other at once cannot both
+/// succeed: the second sees the first's change and is refused.
+async fn keep_an_admin(txn: &impl ConnectionTrait, user: i32) -> Result<(), UserAdminError> {
+    let admins = users::lock_active_admins(txn).await?;
+    if leaves_an_admin(&admins, user) {
+        Ok(())
+    } else {
+        Err(UserAdminError::LastAdmin)
+    }
+}
+
+/// Saves the user's profile. An admin cannot take their own Admin role away, and the last active
+/// admin cannot be demoted (so there is always an admin left). Audited as `user.updated` with
+/// what changed.
 pub async fn update_user(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -334,6 +358,9 @@ pub async fn update_user(
     }
 
     let txn = crate::ssr::db::begin_write(db).await?;
+    if before.role == Role::Admin && edit.role != Role::Admin {
+        keep_an_admin(&txn, id).await?;
+    }
     users::update_profile(&txn, id, profile(&edit, &checked)).await?;
     user_facilities::replace_for_user(&txn, id, &checked.facilities).await?;
     audit_events::record(
@@ -356,7 +383,7 @@ pub async fn update_user(
 /// at once, their stored Metrc key is deleted, and their queued submissions wait as `Pending
 /// approval` for an admin's decision. Their history stays. Audited as
 /// `user.deactivated`, and `user_key.deleted` (with the key fingerprint's first characters only)
-/// when they had a key. An admin cannot deactivate themselves.
+/// when they had a key. An admin cannot deactivate themselves, nor the last active admin.
 pub async fn deactivate_user(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -369,6 +396,9 @@ pub async fn deactivate_user(
     let user = users::find(&txn, id)
         .await?
         .ok_or(UserAdminError::UnknownUser)?;
+    if user.active && user.role == Role::Admin.as_str() {
+        keep_an_admin(&txn, id).await?;
+    }
     users::set_active(&txn, id, false).await?;
     let sessions_ended = sessions::delete_for_user(&txn, id).await?;
     let key = user_metrc_keys::find_for_user(&txn, id).await?;
@@ -504,6 +534,14 @@ mod tests {
         user_id: 1,
         ip: Some("127.0.0.1"),
     };
+
+    #[test]
+    fn an_admin_is_left_only_if_another_active_admin_exists() {
+        assert!(leaves_an_admin(&[1, 2], 1));
+        assert!(leaves_an_admin(&[1, 2], 3));
+        assert!(!leaves_an_admin(&[1], 1));
+        assert!(!leaves_an_admin(&[], 1));
+    }
 
     #[test]
     fn emails_need_an_at_with_something_on_each_side() {

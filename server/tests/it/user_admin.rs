@@ -613,3 +613,138 @@ async fn a_user_changes_their_password_and_the_old_one_stops_working(backend: Ba
     assert_eq!(events[0].actor_user_id, Some(user_id));
     assert!(!events[0].detail.contains("brand-new-password"));
 }
+
+/// The active admins' ids, from the database.
+async fn active_admins(server: &TestServer) -> Vec<i32> {
+    let db = &server.state.db;
+    let txn = app::ssr::db::begin_write(db).await.expect("transaction");
+    let admins = app::ssr::queries::users::lock_active_admins(&txn)
+        .await
+        .expect("admins");
+    txn.rollback().await.expect("rollback");
+    admins
+}
+
+/// `who`'s profile as User Management would save it, with `role`.
+fn edit_of(who: &UserDetail, role: Role) -> user_admin::UserEdit {
+    user_admin::UserEdit {
+        name: who.name.clone(),
+        email: who.email.clone(),
+        role,
+        all_facilities: who.all_facilities,
+        facilities: who.facilities.clone(),
+        can_submit: who.can_submit,
+        requires_review: who.requires_review,
+    }
+}
+
+fn actor(user: &UserDetail) -> user_admin::Actor<'static> {
+    user_admin::Actor {
+        user_id: user.id,
+        ip: None,
+    }
+}
+
+each_backend!(two_admins_taking_each_other_away_at_once_leave_one_admin);
+/// Two admins who demote (or deactivate) each other at the same moment: each request passed its
+/// role check while both were admins, so only the services' own guard stands between them and a
+/// deployment with no admin. Exactly one succeeds; the other is told why.
+async fn two_admins_taking_each_other_away_at_once_leave_one_admin(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = admin(&server).await;
+    let me = whoami(&server, &client).await.expect("signed in");
+    let first: UserDetail = call(&server, &client, "get_user", &[("id", &me.id.to_string())])
+        .await
+        .ok();
+    assert_eq!(first.role, Role::Admin);
+    let mut input = user_input(
+        "Second Admin",
+        "second@example.test",
+        Some(INITIAL_PASSWORD),
+    );
+    input["role"] = json!("Admin");
+    let second: UserDetail = create(&server, &client, input).await.ok();
+    assert_eq!(active_admins(&server).await, vec![first.id, second.id]);
+    let db = &server.state.db;
+    let last_admin = "This is the last active admin: make another user an admin first.";
+
+    // One after the other, as when the second request checked its role before the first wrote.
+    let demoted = user_admin::update_user(
+        db,
+        actor(&first),
+        second.id,
+        edit_of(&second, Role::Employee),
+    )
+    .await
+    .expect("the first demotion");
+    assert_eq!(demoted.role, Role::Employee);
+    let refused = user_admin::update_user(
+        db,
+        actor(&second),
+        first.id,
+        edit_of(&first, Role::Employee),
+    )
+    .await
+    .expect_err("the last admin stays");
+    assert_eq!(
+        AppError::from(refused),
+        AppError::BadInput(last_admin.into())
+    );
+    assert_eq!(active_admins(&server).await, vec![first.id]);
+
+    // Truly at once, both ways: demotion and deactivation, a few times each.
+    for round in 0..4 {
+        two_active_admins(&server, first.id, second.id).await;
+        let (a, b) = if round % 2 == 0 {
+            tokio::join!(
+                user_admin::update_user(
+                    db,
+                    actor(&first),
+                    second.id,
+                    edit_of(&second, Role::Employee)
+                ),
+                user_admin::update_user(
+                    db,
+                    actor(&second),
+                    first.id,
+                    edit_of(&first, Role::Employee)
+                ),
+            )
+        } else {
+            tokio::join!(
+                user_admin::deactivate_user(db, actor(&first), second.id),
+                user_admin::deactivate_user(db, actor(&second), first.id),
+            )
+        };
+        let succeeded = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+        assert_eq!(succeeded, 1, "round {round}: {a:?} / {b:?}");
+        let refusal = a.err().or(b.err()).expect("one refusal");
+        assert_eq!(
+            AppError::from(refusal),
+            AppError::BadInput(last_admin.into())
+        );
+        let left = active_admins(&server).await;
+        assert_eq!(left.len(), 1, "round {round}: {left:?}");
+    }
+}
+
+/// Makes `a` and `b` both active admins again, acting as whichever of them still is one.
+async fn two_active_admins(server: &TestServer, a: i32, b: i32) {
+    let db = &server.state.db;
+    let admins = active_admins(server).await;
+    let acting = user_admin::get_user(db, admins[0]).await.expect("an admin");
+    for id in [a, b] {
+        let user = user_admin::get_user(db, id).await.expect("user");
+        if !user.active {
+            user_admin::reactivate_user(db, actor(&acting), id)
+                .await
+                .expect("reactivate");
+        }
+        if user.role != Role::Admin {
+            user_admin::update_user(db, actor(&acting), id, edit_of(&user, Role::Admin))
+                .await
+                .expect("promote");
+        }
+    }
+    assert_eq!(active_admins(server).await, vec![a, b]);
+}

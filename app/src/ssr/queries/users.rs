@@ -138,6 +138,23 @@ pub async fn set_password_hash(
         .map(drop)
 }
 
+/// The ids of the active admins, locked until the transaction `db` belongs to ends: `FOR UPDATE`
+/// on PostgreSQL, so that a second transaction asking the same waits and then sees this one's
+/// changes; SQLite ignores the clause, and its write transaction (`db::begin_write`) already
+/// holds the whole database.
+pub async fn lock_active_admins(db: &impl ConnectionTrait) -> Result<Vec<i32>, DbErr> {
+    Users::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .filter(users::Column::Active.eq(true))
+        .order_by_asc(users::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i32>()
+        .all(db)
+        .await
+}
+
 /// The user with this id, active or not.
 pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<Option<users::Model>, DbErr> {
     Users::find_by_id(id).one(db).await
