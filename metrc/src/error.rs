@@ -29,7 +29,9 @@ pub enum Error {
         rows: Vec<RowError>,
         message: Option<String>,
     },
-    /// 5xx, whatever the body (HTML and empty included). For a write this means it was not
+    /// Metrc failed inside: a 5xx, whatever the body (HTML and empty included), or a 400 whose
+    /// body is a server fault, not a rejection ([`classify_bad_request`]; `excerpt` is then
+    /// Metrc's message). Transient: retried like a 5xx. For a write this means it was not
     /// recorded (see [`crate::Client::adjust_packages`]).
     #[error("Metrc failed with HTTP {status}: {excerpt}")]
     Server { status: u16, excerpt: String },
@@ -97,6 +99,105 @@ fn describe_rejection(rows: &[RowError], message: Option<&str>) -> String {
         .join("; ")
 }
 
+/// What a 400 from Metrc is: Metrc uses the status both for refusing a call's content and, at
+/// times, for its own failures (field case-10: a New York sandbox answered most writes for weeks
+/// with `400 {"Message": "Could not load file or assembly ..."}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRequest {
+    /// Metrc refused the call: row errors, or a plain validation message. Final: the same call
+    /// gets the same answer. Nothing was recorded.
+    Rejection,
+    /// Metrc failed inside (an exception or infrastructure message): transient, and not the
+    /// caller's fault, like a 5xx. Nothing was recorded.
+    ServerFault,
+}
+
+/// Words of .NET's and SQL Server's own failure messages (matched case-insensitively): none is
+/// something Metrc says about a row of a call.
+pub const SERVER_FAULT_MARKERS: &[&str] = &[
+    // field case-10: an assembly missing on the server
+    "could not load file or assembly",
+    // ASP.NET Web API's message for an unhandled exception
+    "an error has occurred",
+    // .NET's NullReferenceException
+    "object reference not set to an instance",
+    // .NET's generic exception text ("Exception of type 'System.OutOfMemoryException' ...")
+    "exception of type",
+    // SQL Server and its client: connection lost, timeout, deadlock, provider failure
+    "transport-level error",
+    "timeout expired",
+    "deadlocked on lock resources",
+    "the underlying provider failed",
+];
+
+/// Keys only an exception's serialisation carries (ASP.NET Web API with error details on).
+const EXCEPTION_KEYS: &[&str] = &[
+    "ExceptionMessage",
+    "ExceptionType",
+    "StackTrace",
+    "InnerException",
+];
+
+/// Tells a rejection from a server fault in the body of a 400 (docs/metrc.md §8). The rule:
+///
+/// 1. Row errors with a row number (`[{"row": 0, "message": ...}]`) are a rejection, whatever
+///    their text: Metrc looked at the rows.
+/// 2. An object with an exception's keys (`ExceptionMessage`, `ExceptionType`, `StackTrace`,
+///    `InnerException`, any key case) is a server fault.
+/// 3. Otherwise the text (the `Message`, the row messages, or the whole body when it is not JSON)
+///    decides: a server fault when it holds one of [`SERVER_FAULT_MARKERS`], else a rejection
+///    (a plain validation message, or no reason at all, stays final as before).
+pub fn classify_bad_request(body: &[u8]) -> BadRequest {
+    let has_marker = |text: &str| {
+        let text = text.to_lowercase();
+        SERVER_FAULT_MARKERS.iter().any(|m| text.contains(m))
+    };
+    let verdict = |fault: bool| {
+        if fault {
+            BadRequest::ServerFault
+        } else {
+            BadRequest::Rejection
+        }
+    };
+    let text_of = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(items)) => {
+            let numbered = items.iter().any(|item| {
+                item.as_object()
+                    .and_then(|obj| crate::types::tolerant::field(obj, "row"))
+                    .is_some_and(serde_json::Value::is_u64)
+            });
+            if numbered {
+                return BadRequest::Rejection;
+            }
+            verdict(items.iter().any(|item| {
+                match item {
+                    serde_json::Value::Object(obj) => crate::types::tolerant::field(obj, "message")
+                        .is_some_and(|m| has_marker(&text_of(m))),
+                    other => has_marker(&text_of(other)),
+                }
+            }))
+        }
+        Ok(serde_json::Value::Object(obj)) => {
+            if EXCEPTION_KEYS
+                .iter()
+                .any(|k| crate::types::tolerant::field(&obj, k).is_some())
+            {
+                return BadRequest::ServerFault;
+            }
+            verdict(
+                crate::types::tolerant::field(&obj, "message")
+                    .is_some_and(|m| has_marker(&text_of(m))),
+            )
+        }
+        Ok(other) => verdict(has_marker(&text_of(&other))),
+        Err(_) => verdict(has_marker(&String::from_utf8_lossy(body))),
+    }
+}
+
 /// Which call an answer belongs to: decides what 401/403 mean.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope<'a> {
@@ -133,7 +234,13 @@ pub(crate) fn classify(
         (429, _) => Error::RateLimited {
             retry_after: retry_after.and_then(parse_retry_after),
         },
-        (400, _) => rejection(body, secrets),
+        (400, _) => match classify_bad_request(body) {
+            BadRequest::Rejection => rejection(body, secrets),
+            BadRequest::ServerFault => Error::Server {
+                status,
+                excerpt: fault_message(body, secrets),
+            },
+        },
         (500..=599, _) => Error::Server {
             status,
             excerpt: excerpt(body, secrets),
@@ -152,15 +259,27 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
+/// Metrc's own words in a server fault's body: its `ExceptionMessage` or `Message` (any key
+/// case), else the body; cut like any excerpt.
+fn fault_message(body: &[u8], secrets: &[&str]) -> String {
+    if let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(body) {
+        for name in ["ExceptionMessage", "Message"] {
+            if let Some(text) = crate::types::tolerant::field(&obj, name).and_then(|v| v.as_str()) {
+                return excerpt(text.as_bytes(), secrets);
+            }
+        }
+    }
+    excerpt(body, secrets)
+}
+
 /// A 400 body: an array of `{row, message}` (any key case), or `{"Message": ...}`, or anything
 /// else (kept as an excerpt in `message`).
 fn rejection(body: &[u8], secrets: &[&str]) -> Error {
     let clean = |s: &str| excerpt(s.as_bytes(), secrets);
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    // The one decoder's key lookup: any key case.
     let field = |obj: &serde_json::Map<String, serde_json::Value>, name: &str| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+        crate::types::tolerant::field(obj, name).cloned()
     };
     match parsed {
         Some(serde_json::Value::Array(items)) => {
@@ -307,6 +426,81 @@ mod tests {
                 message: Some("<html>bad</html>".into())
             }
         );
+    }
+
+    /// Field case-10's body: a .NET exception message, no row numbers.
+    const CASE_10_FAULT: &[u8] = br#"{"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."}"#;
+
+    #[test]
+    fn case_10_server_fault_sent_as_400_is_a_server_failure_not_a_rejection() {
+        assert_eq!(classify_bad_request(CASE_10_FAULT), BadRequest::ServerFault);
+        let err = classify(400, None, CASE_10_FAULT, LIC, &[]);
+        let Error::Server { status, excerpt } = &err else {
+            panic!("not a server failure: {err:?}");
+        };
+        assert_eq!(*status, 400);
+        assert!(
+            excerpt.starts_with("Could not load file or assembly"),
+            "{excerpt}"
+        );
+        assert!(err.is_retryable());
+        assert!(err.write_not_recorded());
+        for fault in [
+            &br#"{"Message": "An error has occurred."}"#[..],
+            br#"{"message": "Object reference not set to an instance of an object."}"#,
+            br#"{"Message": "An error has occurred.", "ExceptionMessage": "Timeout", "ExceptionType": "System.Exception", "StackTrace": "   at X"}"#,
+            br#"{"stackTrace": "   at Metrc.Api"}"#,
+            br#"{"Message": "Transaction (Process ID 66) was deadlocked on lock resources with another process"}"#,
+            br#"[{"message": "Exception of type 'System.OutOfMemoryException' was thrown."}]"#,
+            b"An error has occurred.",
+            br#""Could not load file or assembly 'X'""#,
+        ] {
+            assert_eq!(
+                classify_bad_request(fault),
+                BadRequest::ServerFault,
+                "{}",
+                String::from_utf8_lossy(fault)
+            );
+            assert!(classify(400, None, fault, LIC, &[]).is_retryable());
+        }
+        // The exception's own message is what the excerpt shows.
+        let err = classify(
+            400,
+            None,
+            br#"{"Message": "An error has occurred.", "ExceptionMessage": "Timeout expired."}"#,
+            LIC,
+            &[],
+        );
+        assert!(
+            matches!(err, Error::Server { ref excerpt, .. } if excerpt == "Timeout expired."),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn ordinary_rejections_stay_final() {
+        for rejection in [
+            &br#"[{"row": 0, "message": "Name was not specified."}]"#[..],
+            br#"[{"row": 0, "message": "Package X does not exist in the current Facility."},{"Row":2,"Message":"Bad unit"}]"#,
+            // Row numbers win over any wording.
+            br#"[{"row": 1, "message": "An error has occurred on row 1: quantity"}]"#,
+            br#"{"Message": "No data"}"#,
+            br#"{"Message": "The request is invalid."}"#,
+            br#"{"Message": "Quantity must be greater than zero."}"#,
+            b"<html>bad</html>",
+            b"",
+            b"[]",
+        ] {
+            assert_eq!(
+                classify_bad_request(rejection),
+                BadRequest::Rejection,
+                "{}",
+                String::from_utf8_lossy(rejection)
+            );
+            let err = classify(400, None, rejection, LIC, &[]);
+            assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+            assert!(!err.is_retryable());
+        }
     }
 
     #[test]

@@ -34,13 +34,15 @@ pub mod sandbox;
 
 pub use client::Client;
 pub use config::{ClientConfig, Limits, RetryPolicy, state_base_url};
-pub use error::{EXCERPT_CHARS, Error, RowError};
+pub use error::{
+    BadRequest, EXCERPT_CHARS, Error, RowError, SERVER_FAULT_MARKERS, classify_bad_request,
+};
 pub use paging::{PAGE_SIZE, WindowPage};
 pub use sections::{Capability, Resource, Section};
 pub use types::{
-    AdjustReason, Employee, Facility, FacilityType, Harvest, Item, Location, Package,
+    AdjustReason, Employee, Facility, FacilityType, Harvest, Item, Location, MetrcTime, Package,
     PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste, Strain,
-    Transfer, UnitOfMeasure, WasteMethod, WasteReason,
+    Transfer, UnitOfMeasure, WasteMethod, WasteReason, state_time_zone,
 };
 pub use validation::{CellStatus, FacilityReport, ValidationEvent, ValidationReport};
 pub use writes::{MAX_WRITE_ROWS, WriteAccepted};

@@ -1,11 +1,13 @@
 //! Single records by label: what the outbox reads to tell whether a write whose answer was lost
-//! was recorded (a finished or moved package shows it).
+//! was recorded (a finished or moved package shows it). Read with the one decoder every Metrc
+//! read uses (`types::tolerant`): any key case, the record kept as sent (field case-06).
 
 use secrecy::SecretString;
 
 use crate::client::Client;
-use crate::error::{Error, Scope};
+use crate::error::{Error, Scope, excerpt};
 use crate::types::Package;
+use crate::types::tolerant::decode;
 
 /// A label as one path segment: Metrc labels are letters and digits; anything else is
 /// percent-encoded so it cannot change the path.
@@ -36,11 +38,12 @@ impl Client {
         let path = format!("/packages/v2/{}", segment(label));
         let query = [("licenseNumber", license)];
         match self.get(key, Scope::License(license), &path, &query).await {
-            Ok(json) => serde_json::from_value(json)
-                .map(Some)
-                .map_err(|e| Error::Decode {
-                    excerpt: e.to_string(),
-                }),
+            Ok(json) => {
+                let text = json.to_string();
+                decode(json).map(Some).map_err(|_| Error::Decode {
+                    excerpt: excerpt(text.as_bytes(), &[]),
+                })
+            }
             Err(Error::UnexpectedStatus { status: 404, .. }) => Ok(None),
             Err(other) => Err(other),
         }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::client::Client;
 use crate::error::{Error, Scope, excerpt};
 use crate::sections::Resource;
-use crate::types::tolerant::{decode, pascal_keys};
+use crate::types::tolerant::{decode, field, key_of};
 
 /// Largest page Metrc serves ("a value that does not exceed 20").
 pub const PAGE_SIZE: u32 = 20;
@@ -50,14 +50,16 @@ pub(crate) struct Page {
 }
 
 impl Page {
-    /// Reads the envelope. A bare array (an unpaged list) is one page; `null` or an empty body
-    /// is an empty page. Missing page numbers mean "this was the last page".
+    /// Reads the envelope (its keys in any case; the records are left exactly as sent). A bare
+    /// array (an unpaged list) is one page; `null` or an empty body is an empty page. Missing
+    /// page numbers mean "this was the last page".
     pub(crate) fn parse(json: Value, requested_page: u32) -> Result<Page, Error> {
-        match pascal_keys(json) {
+        match json {
             Value::Null => Ok(Page::single(Vec::new())),
             Value::Array(records) => Ok(Page::single(records)),
             Value::Object(mut obj) => {
-                let records = match obj.remove("Data") {
+                let data = key_of(&obj, "Data").map(str::to_owned);
+                let records = match data.and_then(|key| obj.remove(&key)) {
                     Some(Value::Array(records)) => records,
                     Some(Value::Null) | None => Vec::new(),
                     Some(other) => {
@@ -67,7 +69,7 @@ impl Page {
                     }
                 };
                 let number = |name: &str| {
-                    obj.get(name)
+                    field(&obj, name)
                         .and_then(Value::as_u64)
                         .and_then(|n| u32::try_from(n).ok())
                 };

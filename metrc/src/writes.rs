@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::types::tolerant::pascal_keys;
+use crate::types::tolerant::key_of;
 use crate::types::{PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste};
 
 /// Most rows sent in one write. docs/metrc.md §8: "Possibly at most 10 objects per write, 413
@@ -40,16 +40,20 @@ pub struct WriteAccepted {
 
 impl WriteAccepted {
     fn from_body(body: Value) -> WriteAccepted {
-        let Value::Object(mut obj) = pascal_keys(body) else {
+        let Value::Object(mut obj) = body else {
             return WriteAccepted::default();
         };
-        let ids = match obj.remove("Ids") {
+        let mut take = |name: &str| {
+            let key = key_of(&obj, name)?.to_owned();
+            obj.remove(&key)
+        };
+        let ids = match take("Ids") {
             Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_i64).collect(),
             _ => Vec::new(),
         };
         WriteAccepted {
             ids,
-            warnings: obj.remove("Warnings").filter(|w| !w.is_null()),
+            warnings: take("Warnings").filter(|w| !w.is_null()),
         }
     }
 }

@@ -190,6 +190,7 @@ async fn regenerate_key(
 #[derive(Deserialize)]
 struct NewFault {
     status: Option<u16>,
+    body: Option<Value>,
     count: Option<u32>,
     path_prefix: Option<String>,
     latency_ms: Option<u64>,
@@ -208,8 +209,10 @@ struct NewLoss {
 
 /// `POST /sandbox/faults` → 204, with any of:
 ///
-/// - `{status, count?, path_prefix?}`: the next `count` (1) Metrc calls whose path starts with
-///   `path_prefix` (any) get `status` (4xx, 5xx) without being carried out;
+/// - `{status, body?, count?, path_prefix?}`: the next `count` (1) Metrc calls whose path starts
+///   with `path_prefix` (any) get `status` (4xx, 5xx) without being carried out, with Metrc's
+///   usual body for it or `body` (any JSON: e.g. `400` with `{"Message": "Could not load file or
+///   assembly ..."}`, a server fault as production Metrc has sent it, field case-10);
 /// - `{latency_ms}`: every Metrc call waits this long (at most 60,000) before it is carried out
 ///   (0: no more latency); a call whose caller hangs up meanwhile is dropped, not logged;
 /// - `{lose_request: {count?, path_prefix?, license?}}`: the next `count` (1) writes (not GETs)
@@ -221,6 +224,9 @@ struct NewLoss {
 ///   hangs up (sent late after 10 minutes): recorded in Metrc, but the caller never knows.
 async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode, ApiError> {
     let fault: NewFault = body(&bytes)?;
+    if fault.body.is_some() && fault.status.is_none() {
+        return Err(ApiError::bad_request("body needs a status."));
+    }
     if fault.status.is_none()
         && fault.latency_ms.is_none()
         && fault.lose_request.is_none()
@@ -246,7 +252,12 @@ async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode,
     }
     let mut faults = s.inner.faults.lock();
     if let Some(status) = status {
-        faults.add(status, fault.count.unwrap_or(1), fault.path_prefix);
+        faults.add_with_body(
+            status,
+            fault.body,
+            fault.count.unwrap_or(1),
+            fault.path_prefix,
+        );
     }
     if let Some(ms) = fault.latency_ms {
         faults.set_latency(Duration::from_millis(ms));
@@ -262,7 +273,7 @@ async fn add_fault(State(s): State<Sandbox>, bytes: Bytes) -> Result<StatusCode,
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /sandbox/faults` → `{latency_ms, statuses: [{status, remaining, path_prefix}],
+/// `GET /sandbox/faults` → `{latency_ms, statuses: [{status, body, remaining, path_prefix}],
 /// lose_request: [{remaining, path_prefix, license}], lose_answer: [...]}`: what is in force. A
 /// rule leaves its list when its last call comes in (for a lost request or answer: when that
 /// call is held), so a test can tell when a held call has arrived.

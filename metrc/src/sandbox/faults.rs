@@ -1,4 +1,5 @@
-//! Fault injection: the next N Metrc calls under a path prefix get a chosen status; the next N
+//! Fault injection: the next N Metrc calls under a path prefix get a chosen status (with Metrc's
+//! usual body for it, or a given one: a server fault sent as 400, field case-10); the next N
 //! writes under a path prefix (and of a license) lose their request or their answer; and every
 //! Metrc call can be slowed down.
 //!
@@ -68,7 +69,7 @@ fn push<T>(
 }
 
 /// Uses up one call of the first rule that matches, and says what it does.
-fn take<T: Copy>(rules: &mut Vec<Rule<T>>, path: &str, license: Option<&str>) -> Option<T> {
+fn take<T: Clone>(rules: &mut Vec<Rule<T>>, path: &str, license: Option<&str>) -> Option<T> {
     let at = rules.iter().position(|r| {
         r.remaining > 0
             && path.starts_with(&r.prefix)
@@ -76,25 +77,56 @@ fn take<T: Copy>(rules: &mut Vec<Rule<T>>, path: &str, license: Option<&str>) ->
     })?;
     let rule = &mut rules[at];
     rule.remaining -= 1;
-    let effect = rule.effect;
+    let effect = rule.effect.clone();
     if rule.remaining == 0 {
         rules.remove(at);
     }
     Some(effect)
 }
 
+/// An injected answer: a status, with Metrc's usual body for it ([`response`]) or the given one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injected {
+    pub status: StatusCode,
+    /// The JSON body to answer instead of the usual one (e.g. field case-10's
+    /// `{"Message": "Could not load file or assembly ..."}` with 400).
+    pub body: Option<Value>,
+}
+
+impl Injected {
+    pub fn response(&self) -> Response {
+        match &self.body {
+            Some(body) => (self.status, Json(body.clone())).into_response(),
+            None => response(self.status),
+        }
+    }
+}
+
 /// The faults in force.
 #[derive(Debug, Default)]
 pub struct Faults {
-    statuses: Vec<Rule<StatusCode>>,
+    statuses: Vec<Rule<Injected>>,
     losses: Vec<Rule<Loss>>,
     latency: Duration,
 }
 
 impl Faults {
-    /// The next `count` calls whose path starts with `prefix` (all calls when empty) get `status`.
-    pub fn add(&mut self, status: StatusCode, count: u32, prefix: Option<String>) {
-        push(&mut self.statuses, status, count, prefix, None);
+    /// The next `count` calls whose path starts with `prefix` (all calls when empty) get
+    /// `status`, with `body` (JSON) when given instead of Metrc's usual body.
+    pub fn add_with_body(
+        &mut self,
+        status: StatusCode,
+        body: Option<Value>,
+        count: u32,
+        prefix: Option<String>,
+    ) {
+        push(
+            &mut self.statuses,
+            Injected { status, body },
+            count,
+            prefix,
+            None,
+        );
     }
 
     /// The next `count` writes whose path starts with `prefix` (all when empty), for `license`
@@ -134,7 +166,7 @@ impl Faults {
         let statuses: Vec<Value> = self
             .statuses
             .iter()
-            .map(|r| json!({ "status": r.effect.as_u16(), "remaining": r.remaining, "path_prefix": r.prefix }))
+            .map(|r| json!({ "status": r.effect.status.as_u16(), "body": r.effect.body, "remaining": r.remaining, "path_prefix": r.prefix }))
             .collect();
         json!({
             "latency_ms": u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
@@ -144,8 +176,8 @@ impl Faults {
         })
     }
 
-    /// The status this call must get, using up one of the first matching rule's calls.
-    pub fn take(&mut self, path: &str) -> Option<StatusCode> {
+    /// The answer this call must get, using up one of the first matching rule's calls.
+    pub fn take(&mut self, path: &str) -> Option<Injected> {
         take(&mut self.statuses, path, None)
     }
 
@@ -183,23 +215,37 @@ mod tests {
     #[test]
     fn rules_count_down_per_prefix() {
         let mut f = Faults::default();
-        f.add(
+        f.add_with_body(
             StatusCode::SERVICE_UNAVAILABLE,
+            None,
             2,
             Some("/packages/".into()),
         );
-        assert_eq!(f.take("/plants/v2/vegetative"), None);
+        let status = |f: &mut Faults, path: &str| f.take(path).map(|i| i.status);
+        assert_eq!(status(&mut f, "/plants/v2/vegetative"), None);
         assert_eq!(
-            f.take("/packages/v2/active"),
+            status(&mut f, "/packages/v2/active"),
             Some(StatusCode::SERVICE_UNAVAILABLE)
         );
         assert_eq!(
-            f.take("/packages/v2/active"),
+            status(&mut f, "/packages/v2/active"),
             Some(StatusCode::SERVICE_UNAVAILABLE)
         );
-        assert_eq!(f.take("/packages/v2/active"), None);
-        f.add(StatusCode::INTERNAL_SERVER_ERROR, 1, None);
-        assert_eq!(f.take("/anything"), Some(StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(status(&mut f, "/packages/v2/active"), None);
+        f.add_with_body(StatusCode::INTERNAL_SERVER_ERROR, None, 1, None);
+        assert_eq!(
+            status(&mut f, "/anything"),
+            Some(StatusCode::INTERNAL_SERVER_ERROR)
+        );
+        let fault = json!({"Message": "Could not load file or assembly 'X'."});
+        f.add_with_body(StatusCode::BAD_REQUEST, Some(fault.clone()), 1, None);
+        assert_eq!(
+            f.take("/packages/v2/adjust"),
+            Some(Injected {
+                status: StatusCode::BAD_REQUEST,
+                body: Some(fault)
+            })
+        );
         f.set_latency(Duration::from_millis(5));
         f.clear();
         assert_eq!(f.latency(), Duration::ZERO);

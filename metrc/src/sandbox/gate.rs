@@ -81,8 +81,9 @@ pub async fn gate(State(sandbox): State<Sandbox>, mut request: Request, next: Ne
 
     let mut loss = None;
     let response = 'call: {
-        if let Some(status) = sandbox.inner.faults.lock().take(&path) {
-            break 'call faults::response(status);
+        let injected = sandbox.inner.faults.lock().take(&path);
+        if let Some(injected) = injected {
+            break 'call injected.response();
         }
         let _admission = match (
             &sandbox.inner.limits,

@@ -217,7 +217,8 @@ pub fn plant_batch(b: &PlantBatch, m: &Model) -> Value {
     obj([
         ("Id", v(b.id)),
         ("Name", v(&b.name)),
-        ("Type", v(if b.clone { "Clone" } else { "Seed" })),
+        // v2 names only: v1's `Type` and `Count` are not sent (field case-04).
+        ("PlantBatchTypeId", v(if b.clone { 2 } else { 1 })),
         (
             "PlantBatchTypeName",
             v(if b.clone { "Clone" } else { "Seed" }),
@@ -228,7 +229,6 @@ pub fn plant_batch(b: &PlantBatch, m: &Model) -> Value {
         ("StrainId", v(b.strain_id)),
         ("StrainName", strain_name(m, b.strain_id)),
         ("PatientLicenseNumber", Value::Null),
-        ("Count", v(b.count)),
         ("UntrackedCount", v(b.count)),
         ("TrackedCount", v(0)),
         ("PackagedCount", v(0)),

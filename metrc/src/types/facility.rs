@@ -2,16 +2,18 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::tolerant::metrc_record;
+use super::tolerant::{FromWire, metrc_record, normalise};
 use crate::sections::{Capability, Section};
 
 metrc_record! {
     /// One license the key's user works at, as `GET /facilities/v2/` describes it.
     pub struct Facility {
         facility_id: i64,
-        hire_date: String,
+        /// `0001-01-01` (Metrc's "none", in its own example) reads as `None`.
+        hire_date: NaiveDate,
         is_owner: bool,
         is_manager: bool,
         is_financial_contact: bool,
@@ -20,9 +22,9 @@ metrc_record! {
         name: String,
         alias: String,
         display_name: String,
-        credentialed_date: String,
-        support_activation_date: String,
-        support_expiration_date: String,
+        credentialed_date: NaiveDate,
+        support_activation_date: NaiveDate,
+        support_expiration_date: NaiveDate,
         facility_type: FacilityType,
         license: License,
     }
@@ -33,23 +35,36 @@ metrc_record! {
     pub struct License {
         number: String,
         employee_license_number: String,
-        start_date: String,
-        end_date: String,
+        start_date: NaiveDate,
+        end_date: NaiveDate,
         license_type: String,
     }
 }
 
 /// A facility's capability flags (`CanGrowPlants`, `IsMedical`, ... about 96 of them), kept as
-/// Metrc sent them (keys in PascalCase).
+/// Metrc sent them (keys in Metrc's spelling, whatever their case).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct FacilityType(pub BTreeMap<String, serde_json::Value>);
 
+impl FromWire for FacilityType {
+    fn from_wire(value: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
 impl FacilityType {
-    /// Whether the flag `name` (PascalCase, e.g. `"CanGrowPlants"`) is `true`. A missing or
-    /// non-boolean flag counts as `false`.
+    /// Whether the flag `name` (e.g. `"CanGrowPlants"`; any key case, as Metrc sent it) is
+    /// `true`. A missing or non-boolean flag counts as `false`.
     pub fn flag(&self, name: &str) -> bool {
-        self.0.get(name).and_then(serde_json::Value::as_bool) == Some(true)
+        let value = self.0.get(name).or_else(|| {
+            let wanted = normalise(name);
+            self.0
+                .iter()
+                .find(|(key, _)| normalise(key) == wanted)
+                .map(|(_, v)| v)
+        });
+        value.and_then(serde_json::Value::as_bool) == Some(true)
     }
 
     pub fn has(&self, capability: Capability) -> bool {
@@ -95,8 +110,8 @@ metrc_record! {
     /// `/employees/v2/permissions`).
     pub struct EmployeeLicense {
         number: String,
-        start_date: String,
-        end_date: String,
+        start_date: NaiveDate,
+        end_date: NaiveDate,
         license_type: String,
     }
 }
@@ -137,7 +152,9 @@ mod tests {
         assert!(f.section_applies(Section::Plants));
         assert!(!f.section_applies(Section::Sales));
         assert!(f.facility_type.as_ref().unwrap().flag("SomeFutureFlag"));
-        assert_eq!(f.extra["BrandNewField"], 42);
+        assert_eq!(f.raw["BrandNewField"], 42);
+        assert_eq!(f.hire_date, NaiveDate::from_ymd_opt(2020, 1, 1));
+        assert_eq!(serde_json::to_value(&f).unwrap(), sample_pascal());
     }
 
     #[test]
@@ -153,16 +170,30 @@ mod tests {
         assert_eq!(f.display_name, None);
         assert!(!f.section_applies(Section::Plants));
         assert!(f.section_applies(Section::Packages));
+        // Metrc's own example: a hire date of 0001-01-01 means none.
+        let placeholder: Facility = decode(json!({"HireDate": "0001-01-01"})).unwrap();
+        assert_eq!(placeholder.hire_date, None);
+        assert_eq!(placeholder.raw["HireDate"], "0001-01-01");
         let empty: Facility = decode(json!({})).unwrap();
         assert_eq!(empty.license_number(), "");
         assert!(!empty.has(Capability::CanGrowPlants));
     }
 
     #[test]
-    fn employee_decodes() {
+    fn employee_decodes_in_any_key_case() {
         let e: Employee =
             decode(json!({"FullName": "Ann", "License": {"Number": "EMP-1"}})).unwrap();
         assert_eq!(e.full_name.as_deref(), Some("Ann"));
         assert_eq!(e.license.unwrap().number.as_deref(), Some("EMP-1"));
+        let e: Employee = decode(json!({
+            "fullName": "John Smith", "isOwner": true,
+            "license": {"number": "403-X0001", "startDate": "2023-06-28", "licenseType": "Medical Cultivation"}
+        }))
+        .unwrap();
+        assert_eq!(e.full_name.as_deref(), Some("John Smith"));
+        assert_eq!(e.is_owner, Some(true));
+        let license = e.license.unwrap();
+        assert_eq!(license.number.as_deref(), Some("403-X0001"));
+        assert_eq!(license.start_date, NaiveDate::from_ymd_opt(2023, 6, 28));
     }
 }

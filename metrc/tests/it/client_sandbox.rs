@@ -9,8 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
 use metrc::{
-    CellStatus, Client, ClientConfig, Error, Facility, Location, Package, PackageAdjustment,
-    PackageFinish, PackageLocationChange, Plant, PlantWaste, Resource, Section, WindowPage,
+    CellStatus, Client, ClientConfig, Error, Facility, Harvest, Item, Location, Package,
+    PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste,
+    Resource, Section, Strain, Transfer, WindowPage,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -257,6 +258,117 @@ async fn every_list_walks_in_24_hour_windows() {
     assert!(plants.iter().any(|p| !p.records.is_empty()));
     // No window was refused by the sandbox's 24-hour limit.
     assert_eq!(env.count_status(400), 0);
+}
+
+/// Every record of `resource` at `license`, typed.
+async fn records<T: serde::de::DeserializeOwned + Send + 'static>(
+    client: &Client,
+    key: &SecretString,
+    license: &str,
+    resource: Resource,
+) -> Vec<T> {
+    pull::<T>(client, key, license, resource)
+        .await
+        .into_iter()
+        .flat_map(|p| p.records)
+        .collect()
+}
+
+/// The sandbox sends Metrc's v2 shapes only (field case-04), and every synced record type reads
+/// them by its v2 names: a decoder that knew only v1's names (`Count`, `Type`) fails here.
+#[tokio::test]
+async fn every_synced_record_type_reads_the_sandboxs_v2_shapes() {
+    let env = env().await;
+    let client = env.client();
+    let owner = env.owner();
+    let batches: Vec<PlantBatch> =
+        records(&client, &owner, CULTIVATION, Resource::PlantBatchesActive).await;
+    assert!(!batches.is_empty());
+    for b in &batches {
+        assert!(b.count.is_some() && b.r#type.is_some(), "{:?}", b.raw);
+        assert!(b.tracked_count.is_some() && b.location_name.is_some());
+        for v1_only in ["Count", "Type"] {
+            assert!(
+                !b.raw.contains_key(v1_only),
+                "v1's {v1_only} sent: {:?}",
+                b.raw
+            );
+        }
+    }
+    let packages: Vec<Package> =
+        records(&client, &owner, CULTIVATION, Resource::PackagesActive).await;
+    assert!(packages.iter().all(|p| p.id.is_some()
+        && p.label.is_some()
+        && p.quantity.is_some()
+        && p.location_name.is_some()
+        && p.packaged_date.is_some()
+        && p.last_modified.is_some_and(|t| t.has_offset())
+        && p.item.as_ref().is_some_and(|i| i.name.is_some())));
+    let plants: Vec<Plant> =
+        records(&client, &owner, CULTIVATION, Resource::PlantsVegetative).await;
+    assert!(!plants.is_empty());
+    assert!(plants.iter().all(|p| p.label.is_some()
+        && p.plant_batch_name.is_some()
+        && p.location_name.is_some()
+        && p.planted_date.is_some()
+        && p.last_modified.is_some()));
+    let harvests: Vec<Harvest> =
+        records(&client, &owner, CULTIVATION, Resource::HarvestsActive).await;
+    assert!(harvests.iter().all(|h| h.name.is_some()
+        && h.drying_location_name.is_some()
+        && h.current_weight.is_some()
+        && h.harvest_start_date.is_some()));
+    let items: Vec<Item> = records(&client, &owner, CULTIVATION, Resource::ItemsActive).await;
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|i| i.name.is_some() && i.product_category_name.is_some())
+    );
+    let locations: Vec<Location> =
+        records(&client, &owner, CULTIVATION, Resource::LocationsActive).await;
+    assert!(!locations.is_empty());
+    assert!(
+        locations
+            .iter()
+            .all(|l| l.name.is_some() && l.location_type_name.is_some())
+    );
+    let strains: Vec<Strain> = records(&client, &owner, CULTIVATION, Resource::StrainsActive).await;
+    assert!(!strains.is_empty());
+    assert!(
+        strains
+            .iter()
+            .all(|s| s.name.is_some() && s.indica_percentage.is_some())
+    );
+    let transfers: Vec<Transfer> =
+        records(&client, &owner, CULTIVATION, Resource::TransfersIncoming).await;
+    assert!(transfers.iter().all(|t| t.manifest_number.is_some()
+        && t.package_count.is_some()
+        && t.created_date_time.is_some()));
+    let employees = client.employees(&owner, CULTIVATION).await.unwrap();
+    assert!(employees.iter().all(|e| {
+        e.full_name.is_some()
+            && e.license
+                .as_ref()
+                .is_some_and(|l| l.number.is_some() && l.start_date.is_some())
+    }));
+    let facilities = client.facilities(&owner).await.unwrap();
+    assert!(facilities.iter().all(
+        |f| f.license.as_ref().is_some_and(|l| l.start_date.is_some()) && f.hire_date.is_some()
+    ));
+
+    // A single package by label reads like a list's record, and is stored as sent.
+    let label = packages[0].label.clone().unwrap();
+    let one = client
+        .package_by_label(&owner, CULTIVATION, &label)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(one.id, packages[0].id);
+    assert_eq!(
+        one.raw.keys().collect::<Vec<_>>(),
+        packages[0].raw.keys().collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

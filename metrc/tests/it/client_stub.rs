@@ -155,7 +155,8 @@ async fn facilities_sends_basic_auth_and_reads_camel_case() {
     assert_eq!(facilities[0].license_number(), "CUL-1");
     assert_eq!(facilities[0].is_owner, Some(true));
     assert!(facilities[0].section_applies(Section::Plants));
-    assert_eq!(facilities[0].extra["SomethingNew"], json!([1, 2]));
+    // Kept as sent: Metrc's own key spelling.
+    assert_eq!(facilities[0].raw["somethingNew"], json!([1, 2]));
     let seen = stub.seen();
     assert_eq!(seen[0].path, "/facilities/v2/");
     // base64("vendor-key-AAAA:user-key-BBBB")
@@ -163,6 +164,69 @@ async fn facilities_sends_basic_auth_and_reads_camel_case() {
         seen[0].authorization.as_deref(),
         Some("Basic dmVuZG9yLWtleS1BQUFBOnVzZXIta2V5LUJCQkI=")
     );
+}
+
+/// The body of field case-06 (`GET /packages/v2/{label}` in camelCase), and the same package in
+/// PascalCase: both read alike through the one decoder.
+fn case_06_body(camel: bool) -> Value {
+    let body = json!({
+        "id": 10041, "label": "ABCDEF012345670000010041", "packageType": "Product",
+        "locationId": 3, "locationName": "Vault", "sublocationId": null, "sublocationName": null,
+        "quantity": 0.0, "unitOfMeasureName": "Grams", "unitOfMeasureAbbreviation": "g",
+        "packagedDate": "2026-01-02", "labTestingState": "TestPassed",
+        "isOnHold": false, "isFinished": true, "finishedDate": "2026-01-20", "archivedDate": null,
+        "lastModified": "2026-01-20T17:02:44.513+00:00",
+        "item": {"id": 900001, "name": "Example Flower 3.5g", "productCategoryName": "Bud/Flower - Each", "unitOfMeasureName": "Grams"}
+    });
+    if camel {
+        return body;
+    }
+    fn pascal(v: Value) -> Value {
+        match v {
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
+                    (format!("{first}{}", c.as_str()), pascal(v))
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            other => other,
+        }
+    }
+    pascal(body)
+}
+
+#[tokio::test]
+async fn case_06_camelcase_package_by_label() {
+    for camel in [true, false] {
+        let stub = Stub::start(move |_, _| json_answer(case_06_body(camel))).await;
+        let package = stub
+            .client()
+            .package_by_label(&user(), "LIC-TEST-1", "ABCDEF012345670000010041")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(package.is_finished, Some(true), "camel: {camel}");
+        assert_eq!(package.finished_date, NaiveDate::from_ymd_opt(2026, 1, 20));
+        assert_eq!(package.location_name.as_deref(), Some("Vault"));
+        let changed = Utc.with_ymd_and_hms(2026, 1, 20, 17, 2, 44).unwrap()
+            + chrono::Duration::milliseconds(513);
+        assert_eq!(
+            package.last_modified.and_then(|t| t.to_utc(None)),
+            Some(changed)
+        );
+        assert_eq!(
+            package.item.as_ref().and_then(|i| i.name.as_deref()),
+            Some("Example Flower 3.5g")
+        );
+        // The record as Metrc sent it, keys and all.
+        assert_eq!(Value::Object(package.raw.clone()), case_06_body(camel));
+        let seen = stub.seen();
+        assert_eq!(seen[0].path, "/packages/v2/ABCDEF012345670000010041");
+        assert_eq!(seen[0].q("licenseNumber"), Some("LIC-TEST-1"));
+    }
 }
 
 #[tokio::test]

@@ -418,6 +418,32 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body["Message"].is_string());
 
+    // A status with a body of the test's choosing: field case-10's server fault sent as 400.
+    let case_10 = json!({"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."});
+    let fault = json!({"status": 400, "count": 1, "path_prefix": "/packages/", "body": case_10});
+    assert_eq!(
+        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        sb.get(&owner, &packages).await,
+        (StatusCode::BAD_REQUEST, case_10)
+    );
+    assert_eq!(sb.get(&owner, &packages).await.0, StatusCode::OK);
+    assert_eq!(
+        sb.admin(
+            Method::POST,
+            "/sandbox/faults",
+            Some(&json!({"body": {"Message": "x"}}))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST,
+        "a body needs a status"
+    );
+
     sb.admin(
         Method::POST,
         "/sandbox/faults",

@@ -631,6 +631,112 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(ba
     clear_faults(&w.server).await;
 }
 
+/// Field case-10's body: a server fault Metrc answered with 400.
+fn case_10_fault(count: u32) -> Value {
+    json!({
+        "status": 400,
+        "count": count,
+        "path_prefix": "/packages/v2/adjust",
+        "body": {"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."}
+    })
+}
+
+each_backend!(case_10_server_fault_sent_as_400_is_retried_as_one_batch_then_accepted);
+async fn case_10_server_fault_sent_as_400_is_retried_as_one_batch_then_accepted(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    w.server.state.outbox.update(|s| s.paused = true);
+    let mut queued = Vec::new();
+    for (label, before, unit) in all.iter().take(3) {
+        let id = submitted(&w, &client, RETAIL, adjust(label, -1.0, unit))
+            .await
+            .id;
+        queued.push((id, label.clone(), *before));
+    }
+    // Metrc fails the next two calls with the fault, then the fault clears.
+    add_fault(&w.server, case_10_fault(2)).await;
+    w.server.state.outbox.update(|s| s.paused = false);
+    for (id, _, _) in &queued {
+        let done = wait_for(&w, *id, SubmissionStatus::Accepted).await;
+        assert_eq!(done.attempts, 3, "two faults, then accepted");
+        let shown = detail(&w, *id).await;
+        let statuses: Vec<Option<u16>> = shown.attempts.iter().map(|a| a.http_status).collect();
+        assert_eq!(statuses, vec![Some(400), Some(400), Some(200)]);
+        assert!(
+            shown.attempts[0]
+                .outcome
+                .starts_with("Retrying: Metrc failed inside (HTTP 400"),
+            "{}",
+            shown.attempts[0].outcome
+        );
+        assert!(
+            shown.attempts[0]
+                .outcome
+                .contains("Could not load file or assembly")
+        );
+        assert_eq!(shown.attempts[2].outcome, "Accepted (one call of 3 rows)");
+    }
+    // Three calls in all, each of the three rows: no one-row resends.
+    let log = writes(&w, "/packages/v2/adjust").await;
+    assert_eq!(
+        fates(&log),
+        vec![(400, false), (400, false), (200, false)],
+        "{log:?}"
+    );
+    for (_, label, before) in &queued {
+        let after = quantity(&w, label).await;
+        assert!(
+            (after - (before - 1.0)).abs() < 1e-9,
+            "{label}: recorded once"
+        );
+    }
+}
+
+each_backend!(case_10_a_lasting_server_fault_fails_with_metrcs_text_and_an_admin_retries_it);
+async fn case_10_a_lasting_server_fault_fails_with_metrcs_text_and_an_admin_retries_it(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
+    w.server.state.outbox.update(|s| s.max_attempts = 3);
+    add_fault(&w.server, case_10_fault(100)).await;
+    let queued = submitted(&w, &client, RETAIL, adjust(&label, -1.0, &unit)).await;
+    let failed = wait_for(&w, queued.id, SubmissionStatus::Failed).await;
+    assert_eq!(failed.attempts, 3, "bounded: max_attempts tries");
+    assert_eq!(failed.metrc_status, Some(400));
+    let why = failed.message.expect("message");
+    assert!(why.contains("Could not load file or assembly"), "{why}");
+    assert!(
+        why.contains("nothing recorded") && why.contains("3 tries"),
+        "{why}"
+    );
+    assert!(
+        failed
+            .metrc_response
+            .as_deref()
+            .is_some_and(|r| r.contains("Could not load file or assembly"))
+    );
+    let shown = detail(&w, queued.id).await;
+    assert!(shown.can_retry, "an admin may retry it");
+    assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 3);
+
+    // The fault clears; the admin's Retry is accepted.
+    clear_faults(&w.server).await;
+    let _: SubmissionDetail = call(
+        &w,
+        &w.admin,
+        "retry_submission",
+        &[("id", &queued.id.to_string())],
+    )
+    .await
+    .ok();
+    wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    let after = quantity(&w, &label).await;
+    assert!((after - (before - 1.0)).abs() < 1e-9, "recorded once");
+}
+
 each_backend!(twelve_adjustments_of_one_user_go_in_two_calls_in_order);
 async fn twelve_adjustments_of_one_user_go_in_two_calls_in_order(backend: Backend) {
     let w = world(&backend).await;

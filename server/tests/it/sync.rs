@@ -851,3 +851,60 @@ async fn the_scheduled_worker_syncs_new_facilities_and_pauses_invalid_keys(backe
     }
     assert!(paused, "an invalid key pauses the facility on {backend:?}");
 }
+
+/// Every record of one list as the sandbox sends it now, by Metrc id.
+async fn sandbox_records(
+    server: &TestServer,
+    key: &str,
+    license: &str,
+    resource: Resource,
+) -> BTreeMap<i64, Value> {
+    let key = SecretString::from(key.to_owned());
+    let to = Utc::now() + chrono::Duration::minutes(1);
+    let from = to - chrono::Duration::days(32);
+    let pages: Vec<_> = server
+        .state
+        .metrc
+        .walk::<Value>(&key, license, resource, from, to)
+        .try_collect()
+        .await
+        .expect("sandbox walk");
+    pages
+        .into_iter()
+        .flat_map(|p| p.records)
+        .filter_map(|r| Some((r["Id"].as_i64()?, r)))
+        .collect()
+}
+
+each_backend!(case_04_every_record_is_stored_as_metrc_sent_it_and_plant_batches_keep_their_count);
+async fn case_04_every_record_is_stored_as_metrc_sent_it_and_plant_batches_keep_their_count(
+    backend: Backend,
+) {
+    let server = start(&backend).await;
+    let license = "CCL-SYNC-4";
+    let (_, key) = facility(&server, license, "Adult-Use Cultivation", 5).await;
+    let report = sync_now(&server, license).await;
+    assert_eq!(report.state, SyncState::Idle, "{report:?}");
+    let mut batches = 0;
+    for resource in schedule::RESOURCES {
+        for (id, sent) in sandbox_records(&server, &key, license, resource).await {
+            let row = records::find(&server.state.db, license, schedule::name(resource), id)
+                .await
+                .expect("db")
+                .unwrap_or_else(|| panic!("{resource:?} {id} stored"));
+            let data: Value = serde_json::from_str(&row.data).expect("JSON");
+            assert_eq!(data, sent, "{resource:?} {id}: stored exactly as sent");
+            if resource == Resource::PlantBatchesActive {
+                // The sandbox speaks v2 only: the count is `UntrackedCount`, never `Count`.
+                assert!(
+                    sent.get("Count").is_none() && sent.get("Type").is_none(),
+                    "{sent}"
+                );
+                assert_eq!(row.quantity, sent["UntrackedCount"].as_f64(), "{sent}");
+                assert!(row.quantity.is_some());
+                batches += 1;
+            }
+        }
+    }
+    assert!(batches > 0, "the cultivation license has plant batches");
+}

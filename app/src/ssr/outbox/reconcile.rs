@@ -183,11 +183,7 @@ async fn look(
     };
     match action {
         SubmissionAction::FinishPackage
-            if package.is_finished == Some(true)
-                || package
-                    .finished_date
-                    .as_deref()
-                    .is_some_and(|d| !d.is_empty()) =>
+            if package.is_finished == Some(true) || package.finished_date.is_some() =>
         {
             return Ok(Verdict::Recorded(format!("package {label} is finished")));
         }
@@ -201,11 +197,9 @@ async fn look(
         }
         _ => {}
     }
-    let last_modified = package
-        .last_modified
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+    // Without an offset, Metrc's time is the facility's local time (docs/metrc.md §6).
+    let zone = crate::ssr::sync::upsert::facility_zone(&state.db, &row.license_number).await?;
+    let last_modified = package.last_modified.and_then(|t| t.to_utc(zone));
     match last_modified {
         // A second of margin for clocks that disagree: closer than that proves nothing.
         Some(changed) if changed + CLOCK_MARGIN < sent_at && settled_in_metrc => {

@@ -11,6 +11,7 @@
 //! | 2xx | `Accepted` |
 //! | 400 with row errors | the rows at fault `Rejected` with Metrc's messages; the others (not recorded either) sent again at once |
 //! | 400 without row numbers | a lone row `Rejected`; several are sent again one by one, to tell which |
+//! | 400 that is a server fault (an exception or infrastructure message, no row numbers: [`metrc::classify_bad_request`], field case-10) | as a 5xx below: the whole batch `Retrying`, never split; `Failed` with Metrc's text after [`OutboxSettings::max_attempts`] |
 //! | 401/403 | `Failed`. `GET /facilities/v2/` with the same key tells a dead key (then marked invalid: a user key on the user, a facility key on the facility) from a missing permission |
 //! | 429, 5xx, no connection | `Retrying` after a backoff (a `Retry-After` wins); `Failed` after [`OutboxSettings::max_attempts`] |
 //! | no answer (timeout, connection lost after sending) | `Unknown`: never resent blindly; see [`super::reconcile`] |
@@ -592,8 +593,23 @@ async fn call(
                 metrc::Error::RateLimited { .. } => {
                     "Metrc answered HTTP 429 (too many requests)".to_owned()
                 }
+                // A server fault sent as 400 (field case-10): Metrc's own words, which are not
+                // about the user's rows.
+                metrc::Error::Server {
+                    status: 400,
+                    excerpt,
+                } => format!(
+                    "Metrc failed inside (HTTP 400 with a server error, not a rejection: {excerpt})"
+                ),
                 metrc::Error::Server { status, .. } => format!("Metrc failed with HTTP {status}"),
                 other => format!("Metrc could not be reached ({other})"),
+            };
+            let response = match &retryable {
+                metrc::Error::Server {
+                    status: 400,
+                    excerpt,
+                } => Some(serde_json::json!({ "Message": excerpt }).to_string()),
+                _ => None,
             };
             let max = state.outbox.settings().max_attempts;
             let settled = rows
@@ -605,7 +621,7 @@ async fn call(
                             id: r.id,
                             status: SubmissionStatus::Failed,
                             http_status: http,
-                            response: None,
+                            response: response.clone(),
                             message: format!(
                                 "{what}, nothing recorded; it kept failing ({tries} tries). Retry once Metrc is back."
                             ),
@@ -620,7 +636,7 @@ async fn call(
                             id: r.id,
                             status: SubmissionStatus::Retrying,
                             http_status: http,
-                            response: None,
+                            response: response.clone(),
                             message: format!(
                                 "{what}, nothing recorded. Sending again at {} UTC (try {}).",
                                 at.format("%H:%M:%S"),

@@ -1,14 +1,16 @@
-//! Storing what a walk brought: each Metrc record as a row (the fields the work screens filter on
-//! plus the whole record as JSON), deduplicated by Metrc id, inserted in bulk in chunks under the
-//! database's bind limit, together with the list's cursor in one transaction.
+//! Storing what a walk brought: each Metrc record as a row (the fields the work screens filter on,
+//! derived from the typed view, plus the whole record exactly as Metrc sent it, as JSON),
+//! deduplicated by Metrc id, inserted in bulk in chunks under the database's bind limit, together
+//! with the list's cursor in one transaction.
 
 use super::schedule;
-use crate::ssr::queries::sync_cursors;
 use crate::ssr::queries::synced_records::{self, MAX_ROWS, NewRecord};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use metrc::Resource;
+use crate::ssr::queries::{facilities, sync_cursors};
+use chrono::{DateTime, Utc};
+use metrc::types::time::Tz;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
-use sea_orm::{DatabaseConnection, DbErr};
+use metrc::{MetrcTime, Resource, state_time_zone};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -16,37 +18,33 @@ use std::collections::HashMap;
 /// A Metrc record sync can store.
 pub trait SyncRecord: DeserializeOwned + Serialize + Send + 'static {
     /// The row to store; `None` for a record without an `Id` (it cannot be stored by id).
-    fn row(&self) -> Option<NewRecord>;
+    /// `zone` is the facility's (its state's) time zone: a Metrc time without an offset is
+    /// local there (docs/metrc.md §6).
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord>;
 }
 
-/// A Metrc timestamp (`2026-02-08T07:05:59.804361+00:00`, or without zone: taken as UTC).
+/// A Metrc timestamp that carries its offset (`2026-02-08T07:05:59.804361+00:00`, `...Z`), in
+/// UTC; `None` for a placeholder, or a time without an offset (which needs the facility's zone:
+/// [`MetrcTime::to_utc`]).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc())
-        })
-        .ok()
+    MetrcTime::parse(text)
+        .filter(MetrcTime::has_offset)?
+        .to_utc(None)
 }
 
-/// `LastModified` from a named field or, for records that do not name it, from the rest.
-fn last_modified(
-    field: Option<&String>,
-    extra: &serde_json::Map<String, serde_json::Value>,
-) -> Option<DateTime<Utc>> {
-    field
-        .map(String::as_str)
-        .or_else(|| extra.get("LastModified").and_then(|v| v.as_str()))
-        .and_then(parse_time)
+/// The instant of a record's `LastModified`, read in the facility's zone when Metrc sent no
+/// offset; `None` when absent, a placeholder, or local to an unknown zone.
+fn instant(time: Option<MetrcTime>, zone: Option<Tz>) -> Option<DateTime<Utc>> {
+    time?.to_utc(zone)
 }
 
-fn json(record: &impl Serialize) -> String {
-    serde_json::to_string(record).unwrap_or_else(|_| "{}".into())
+/// The record as Metrc sent it (every field, its own key spelling), as JSON text.
+fn json(raw: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::to_string(raw).unwrap_or_else(|_| "{}".into())
 }
 
 impl SyncRecord for Package {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         let item = self.item.as_ref();
         Some(NewRecord {
             metrc_id: self.id?,
@@ -54,113 +52,119 @@ impl SyncRecord for Package {
             name: None,
             item: item.and_then(|i| i.name.clone()),
             location: self.location_name.clone(),
-            strain: item
-                .and_then(|i| i.extra.get("StrainName"))
-                .and_then(|s| s.as_str())
-                .map(str::to_owned),
+            strain: item.and_then(|i| i.strain_name.clone()),
             quantity: self.quantity,
             unit: self.unit_of_measure_name.clone(),
-            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
         })
     }
 }
 
 impl SyncRecord for Plant {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             label: self.label.clone(),
             name: self.plant_batch_name.clone(),
             location: self.location_name.clone(),
             strain: self.strain_name.clone(),
-            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for PlantBatch {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             name: self.name.clone(),
             location: self.location_name.clone(),
             strain: self.strain_name.clone(),
+            // The plants still untracked in the batch (v2 `UntrackedCount`, v1 `Count`).
             quantity: self.count.map(|c| c as f64),
-            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for Harvest {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             name: self.name.clone(),
             location: self.drying_location_name.clone(),
             quantity: self.current_weight,
             unit: self.unit_of_weight_name.clone(),
-            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for Item {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             name: self.name.clone(),
             strain: self.strain_name.clone(),
             unit: self.unit_of_measure_name.clone(),
-            last_modified: last_modified(None, &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for Location {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             name: self.name.clone(),
-            last_modified: last_modified(None, &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for Strain {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             name: self.name.clone(),
-            last_modified: last_modified(None, &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
 }
 
 impl SyncRecord for Transfer {
-    fn row(&self) -> Option<NewRecord> {
+    fn row(&self, zone: Option<Tz>) -> Option<NewRecord> {
         Some(NewRecord {
             metrc_id: self.id?,
             label: self.manifest_number.clone(),
             name: self.shipper_facility_name.clone(),
             quantity: self.package_count.map(|c| c as f64),
-            last_modified: last_modified(self.last_modified.as_ref(), &self.extra),
-            data: json(self),
+            last_modified: instant(self.last_modified, zone),
+            data: json(&self.raw),
             ..Default::default()
         })
     }
+}
+
+/// The time zone of a facility: its state's (`facilities.state`, from Metrc's host), `None` when
+/// the state is unknown (the sandbox on a local address) or not one of Metrc's.
+pub async fn facility_zone(db: &impl ConnectionTrait, license: &str) -> Result<Option<Tz>, DbErr> {
+    Ok(facilities::find_by_license(db, license)
+        .await?
+        .and_then(|f| state_time_zone(&f.state)))
 }
 
 /// The rows in order, each Metrc id once: the last one seen wins (a later page or window holds
@@ -203,7 +207,8 @@ pub async fn store<T: SyncRecord>(
     cursor: Option<DateTime<Utc>>,
 ) -> Result<u64, DbErr> {
     let seen = records.len();
-    let rows = dedup_last(records.iter().filter_map(SyncRecord::row).collect());
+    let zone = facility_zone(db, license).await?;
+    let rows = dedup_last(records.iter().filter_map(|r| r.row(zone)).collect());
     if rows.len() < seen {
         tracing::debug!(
             license,
@@ -276,32 +281,86 @@ mod tests {
     }
 
     #[test]
-    fn packages_map_to_rows_with_their_whole_json() {
-        let p: Package = decode(json!({
+    fn packages_map_to_rows_with_the_record_as_metrc_sent_it() {
+        let sent = json!({
             "Id": 7, "Label": "1A4000000000000000000123", "Quantity": 2.5,
             "UnitOfMeasureName": "Grams", "LocationName": "Vault",
             "LastModified": "2026-01-17T06:30:00+00:00",
             "Item": {"Id": 3, "Name": "Blue Dream Flower", "StrainName": "Blue Dream"},
-            "SourceHarvestNames": "H1"
-        }))
-        .unwrap();
-        let r = p.row().unwrap();
+            "SourceHarvestNames": "H1", "PatientLicenseNumber": null, "IsOnHold": "unreadable"
+        });
+        let p: Package = decode(sent.clone()).unwrap();
+        let r = p.row(None).unwrap();
         assert_eq!(r.metrc_id, 7);
         assert_eq!(r.item.as_deref(), Some("Blue Dream Flower"));
         assert_eq!(r.strain.as_deref(), Some("Blue Dream"));
         assert_eq!(r.location.as_deref(), Some("Vault"));
         assert_eq!(r.last_modified, parse_time("2026-01-17T06:30:00Z"));
-        assert!(r.data.contains("SourceHarvestNames"));
+        // Every field as sent: the unread one, the null one, the mistyped one.
+        let stored: serde_json::Value = serde_json::from_str(&r.data).unwrap();
+        assert_eq!(stored, sent);
         let no_id: Package = decode(json!({"Label": "x"})).unwrap();
-        assert!(no_id.row().is_none());
+        assert!(no_id.row(None).is_none());
+        assert_eq!(parse_time("not a time"), None);
+        assert_eq!(
+            parse_time("2026-01-17T06:30:00"),
+            None,
+            "no offset: needs a zone"
+        );
+    }
+
+    /// A camelCase answer (field case-06) is stored in its own spelling, and its row reads alike.
+    #[test]
+    fn camel_case_records_are_stored_as_sent() {
+        let sent = json!({"id": 8, "label": "1A08", "quantity": 1.0, "lastModified": "2026-01-17T06:30:00+00:00",
+                          "item": {"name": "Trim", "strainName": "OG"}});
+        let r = decode::<Package>(sent.clone()).unwrap().row(None).unwrap();
+        assert_eq!(
+            (r.metrc_id, r.label.as_deref(), r.strain.as_deref()),
+            (8, Some("1A08"), Some("OG"))
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&r.data).unwrap(),
+            sent
+        );
+    }
+
+    /// Field case-04: a v2 plant batch's quantity is its `UntrackedCount`.
+    #[test]
+    fn case_04_plant_batch_quantity_is_its_untracked_count() {
+        let b: PlantBatch = decode(json!({
+            "Id": 5, "Name": "Example Batch 1", "PlantBatchTypeName": "Seed",
+            "UntrackedCount": 80, "TrackedCount": 10, "LocationName": "Veg Room",
+            "StrainName": "Example Kush", "LastModified": "2026-01-12T09:30:00+00:00"
+        }))
+        .unwrap();
+        let r = b.row(None).unwrap();
+        assert_eq!((r.metrc_id, r.quantity), (5, Some(80.0)));
+        assert_eq!(r.location.as_deref(), Some("Veg Room"));
+    }
+
+    /// A time without an offset is the facility's local time; placeholders are absent.
+    #[test]
+    fn times_without_offset_are_local_to_the_facilitys_state() {
         let l: Location =
             decode(json!({"Id": 1, "Name": "Room 1", "LastModified": "2026-01-17T06:30:00"}))
                 .unwrap();
+        // Colorado in January: UTC-7.
         assert_eq!(
-            l.row().unwrap().last_modified,
-            parse_time("2026-01-17T06:30:00+00:00")
+            l.row(state_time_zone("CO")).unwrap().last_modified,
+            parse_time("2026-01-17T13:30:00Z")
         );
-        assert_eq!(parse_time("not a time"), None);
+        // No known state: no instant, never a silent UTC.
+        assert_eq!(l.row(None).unwrap().last_modified, None);
+        let placeholder: Plant =
+            decode(json!({"Id": 2, "LastModified": "0001-01-01T00:00:00+00:00"})).unwrap();
+        assert_eq!(
+            placeholder
+                .row(state_time_zone("CO"))
+                .unwrap()
+                .last_modified,
+            None
+        );
     }
 
     #[tokio::test]
@@ -365,5 +424,49 @@ mod tests {
         let cursors = sync_cursors::for_license(&db, "A-1").await.unwrap();
         assert_eq!(cursors.get("PackagesActive"), Some(&end));
         assert_eq!(cursors.get("PackagesInactive"), None);
+    }
+    #[tokio::test]
+    async fn store_reads_local_times_in_the_facilitys_state() {
+        let db = test_db::fresh().await;
+        facilities::insert(
+            &db,
+            facilities::NewFacility {
+                license_number: "CO-1",
+                name: "Denver",
+                license_type: "Retail",
+                state: "CO",
+                capabilities: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let sent = json!({"Id": 1, "Name": "Vault", "LastModified": "2026-07-01T08:00:00"});
+        for license in ["CO-1", "UNKNOWN-1"] {
+            let location: Location = decode(sent.clone()).unwrap();
+            store(
+                &db,
+                license,
+                Resource::LocationsActive,
+                vec![location],
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let co = synced_records::find(&db, "CO-1", "LocationsActive", 1)
+            .await
+            .unwrap()
+            .unwrap();
+        // Mountain Daylight Time, UTC-6.
+        assert_eq!(co.last_modified, parse_time("2026-07-01T14:00:00Z"));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&co.data).unwrap(),
+            sent
+        );
+        let unknown = synced_records::find(&db, "UNKNOWN-1", "LocationsActive", 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(unknown.last_modified, None);
     }
 }
