@@ -380,12 +380,7 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     let owner = owner_key(&sb.sandbox);
     let packages = format!("/packages/v2/active?licenseNumber={RETAIL}&pageSize=1");
     let fault = json!({"status": 503, "count": 2, "path_prefix": "/packages/"});
-    assert_eq!(
-        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    sb.add_fault(&fault).await;
     assert_eq!(
         sb.get(&owner, "/facilities/v2/").await.0,
         StatusCode::OK,
@@ -408,12 +403,7 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     );
 
     let fault = json!({"status": 500, "count": 1});
-    assert_eq!(
-        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    sb.add_fault(&fault).await;
     let (status, body) = sb.get(&owner, "/facilities/v2/").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body["Message"].is_string());
@@ -421,12 +411,7 @@ async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     // A status with a body of the test's choosing: field case-10's server fault sent as 400.
     let case_10 = json!({"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."});
     let fault = json!({"status": 400, "count": 1, "path_prefix": "/packages/", "body": case_10});
-    assert_eq!(
-        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    sb.add_fault(&fault).await;
     assert_eq!(
         sb.get(&owner, &packages).await,
         (StatusCode::BAD_REQUEST, case_10)
@@ -544,12 +529,7 @@ async fn a_lost_answer_is_recorded_and_logged_first_and_a_lost_request_never_is(
         .filter(|p| p["Quantity"].as_f64() >= Some(1.0))
         .collect();
     let fault = json!({"lose_answer": {"count": 1, "path_prefix": "/packages/v2/", "license": CULTIVATION}});
-    assert_eq!(
-        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    sb.add_fault(&fault).await;
     // Reads and another license's writes are answered.
     let (status, _) = sb
         .get(
@@ -600,8 +580,7 @@ async fn a_lost_answer_is_recorded_and_logged_first_and_a_lost_request_never_is(
 
     // A lost request: held, never carried out; logged 499 once its caller gives up.
     let fault = json!({"lose_request": {"path_prefix": "/packages/v2/adjust"}});
-    sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-        .await;
+    sb.add_fault(&fault).await;
     let (_, in_force) = sb.admin(Method::GET, "/sandbox/faults", None).await;
     assert_eq!(
         in_force["lose_request"],

@@ -337,8 +337,7 @@ async fn every_sandbox_response_validates_against_the_openapi_description() {
     let error_schema = &spec["components"]["schemas"]["ErrorResponse"];
     for status in [429, 500, 403, 404] {
         let fault = json!({"status": status, "count": 1, "path_prefix": "/packages/"});
-        sb.admin(Method::POST, "/sandbox/faults", Some(&fault))
-            .await;
+        sb.add_fault(&fault).await;
         let (got, body) = sb
             .get(
                 &owner,

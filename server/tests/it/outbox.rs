@@ -93,6 +93,13 @@ async fn call(w: &World, client: &reqwest::Client, name: &str, form: &[(&str, &s
     Answer::of(w.server.call(client, name, form).await).await
 }
 
+/// An admin's Retry of submission `id`.
+async fn retry(w: &World, id: i64) -> SubmissionDetail {
+    call(w, &w.admin, "retry_submission", &[("id", &id.to_string())])
+        .await
+        .ok()
+}
+
 async fn detail(w: &World, id: i64) -> SubmissionDetail {
     call(w, &w.admin, "submission_detail", &[("id", &id.to_string())])
         .await
@@ -565,14 +572,7 @@ async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid(backe
     );
     // Retrying with the key still invalid fails at once, without calling Metrc.
     let calls = writes(&w, "/packages/v2/finish").await.len();
-    let retried: SubmissionDetail = call(
-        &w,
-        &w.admin,
-        "retry_submission",
-        &[("id", &queued.id.to_string())],
-    )
-    .await
-    .ok();
+    let retried: SubmissionDetail = retry(&w, queued.id).await;
     assert!(matches!(
         retried.row.status,
         SubmissionStatus::Queued | SubmissionStatus::Sending | SubmissionStatus::Failed
@@ -724,14 +724,7 @@ async fn case_10_a_lasting_server_fault_fails_with_metrcs_text_and_an_admin_retr
 
     // The fault clears; the admin's Retry is accepted.
     clear_faults(&w.server).await;
-    let _: SubmissionDetail = call(
-        &w,
-        &w.admin,
-        "retry_submission",
-        &[("id", &queued.id.to_string())],
-    )
-    .await
-    .ok();
+    retry(&w, queued.id).await;
     wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
     let after = quantity(&w, &label).await;
     assert!((after - (before - 1.0)).abs() < 1e-9, "recorded once");

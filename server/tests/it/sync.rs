@@ -69,20 +69,9 @@ async fn sandbox_ids(
     license: &str,
     resource: Resource,
 ) -> HashSet<i64> {
-    let key = SecretString::from(key.to_owned());
-    let to = Utc::now() + chrono::Duration::minutes(1);
-    let from = to - chrono::Duration::days(32);
-    let pages: Vec<_> = server
-        .state
-        .metrc
-        .walk::<Value>(&key, license, resource, from, to)
-        .try_collect()
+    sandbox_records(server, key, license, resource)
         .await
-        .expect("sandbox walk");
-    pages
-        .into_iter()
-        .flat_map(|p| p.records)
-        .filter_map(|r| r["Id"].as_i64())
+        .into_keys()
         .collect()
 }
 

@@ -119,4 +119,12 @@ impl Running {
         }
         body(request.send().await.expect("admin call")).await
     }
+
+    /// `POST /sandbox/faults` with `fault`, which the sandbox must take (204).
+    pub async fn add_fault(&self, fault: &Value) {
+        let (status, body) = self
+            .admin(reqwest::Method::POST, "/sandbox/faults", Some(fault))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{fault} refused: {body}");
+    }
 }
