@@ -63,8 +63,10 @@ pub struct OutboxSettings {
     /// (`TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS`): a call still inside Metrc could land until
     /// then. A finished or moved package says "recorded" at once.
     pub reconcile_after: Duration,
-    /// First backoff after a 429 or 5xx (doubled per attempt; a `Retry-After` wins).
+    /// First backoff after a 429 or 5xx, doubled per attempt, of which a random half to all is
+    /// waited (jitter); a `Retry-After` wins (waited in full, plus up to a tenth).
     pub backoff_base: Duration,
+    /// Longest backoff, `Retry-After` included.
     pub backoff_max: Duration,
     /// Tries before a submission Metrc keeps failing becomes `Failed` (an admin may Retry it).
     pub max_attempts: u32,

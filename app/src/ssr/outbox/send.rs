@@ -17,9 +17,8 @@
 //! | no answer (timeout, connection lost after sending) | `Unknown`: never resent blindly; see [`super::reconcile`] |
 //! | anything else | `Failed` with what Metrc said |
 //!
-//! [`OutboxSettings::max_attempts`]: super::OutboxSettings::max_attempts
 
-use super::{KeyKind, OutboxError};
+use super::{KeyKind, OutboxError, OutboxSettings};
 use crate::ssr::entities::submissions::Model as Submission;
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
@@ -252,14 +251,36 @@ fn no_facility_key(license: &str) -> String {
     )
 }
 
-/// The backoff before try `attempts + 1`: `Retry-After` when Metrc gave one, else exponential.
-fn backoff(state: &AppState, attempts: i32, retry_after: Option<Duration>) -> Duration {
-    let settings = state.outbox.settings();
+/// The backoff before try `attempts + 1`, at most [`OutboxSettings::backoff_max`]: Metrc's
+/// `Retry-After` plus up to a tenth more when it gave one, else "equal jitter" on the exponential
+/// delay (`backoff_base` doubled per try): between half and all of it. `spread` (0 to 1, drawn
+/// once per call so that a batch's rows come back together) says where in that range, so that
+/// facilities an outage failed together do not all return at once.
+fn backoff(
+    settings: &OutboxSettings,
+    attempts: i32,
+    retry_after: Option<Duration>,
+    spread: f64,
+) -> Duration {
+    let spread = if spread.is_finite() {
+        spread.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let exponent = u32::try_from(attempts.saturating_sub(1))
         .unwrap_or_default()
         .min(20);
-    let exponential = settings.backoff_base.saturating_mul(1 << exponent);
-    retry_after.unwrap_or(exponential).min(settings.backoff_max)
+    let wait = match retry_after {
+        Some(after) => after + after.mul_f64(spread / 10.0),
+        None => {
+            let exponential = settings
+                .backoff_base
+                .saturating_mul(1 << exponent)
+                .min(settings.backoff_max);
+            exponential / 2 + (exponential / 2).mul_f64(spread)
+        }
+    };
+    wait.min(settings.backoff_max)
 }
 
 /// Sends one batch, then any rows Metrc's answer says to send again at once; returns how many
@@ -611,7 +632,9 @@ async fn call(
                 } => Some(serde_json::json!({ "Message": excerpt }).to_string()),
                 _ => None,
             };
-            let max = state.outbox.settings().max_attempts;
+            let settings = state.outbox.settings();
+            let max = settings.max_attempts;
+            let spread: f64 = rand::random();
             let settled = rows
                 .iter()
                 .map(|r| {
@@ -630,7 +653,7 @@ async fn call(
                         }
                     } else {
                         let at = now
-                            + chrono::Duration::from_std(backoff(state, r.attempts, retry_after))
+                            + chrono::Duration::from_std(backoff(&settings, r.attempts, retry_after, spread))
                                 .unwrap_or_default();
                         Settle {
                             id: r.id,
@@ -789,4 +812,49 @@ async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
     submission_attempts::record_many(&txn, &attempts).await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> OutboxSettings {
+        OutboxSettings {
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            ..OutboxSettings::default()
+        }
+    }
+
+    #[test]
+    fn backoff_is_equal_jitter_on_a_doubling_delay_up_to_the_cap() {
+        let s = settings();
+        // Try 1 failed: between half and all of 1 s; try 3: of 4 s.
+        assert_eq!(backoff(&s, 1, None, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(&s, 1, None, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(&s, 3, None, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff(&s, 3, None, 0.5), Duration::from_secs(3));
+        assert_eq!(backoff(&s, 3, None, 1.0), Duration::from_secs(4));
+        // Two facilities failed by one outage come back apart.
+        assert_ne!(backoff(&s, 3, None, 0.1), backoff(&s, 3, None, 0.9));
+        // The cap holds however many tries, and jitters below it.
+        assert_eq!(backoff(&s, 40, None, 1.0), Duration::from_secs(300));
+        assert_eq!(backoff(&s, 40, None, 0.0), Duration::from_secs(150));
+        // A spread out of range is clamped, never a negative or endless wait.
+        assert_eq!(backoff(&s, 1, None, -3.0), Duration::from_millis(500));
+        assert_eq!(backoff(&s, 1, None, f64::NAN), Duration::from_millis(500));
+        assert_eq!(backoff(&s, 1, None, 7.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_retry_after_is_waited_in_full_plus_up_to_a_tenth_within_the_cap() {
+        let s = settings();
+        let after = Some(Duration::from_secs(30));
+        assert_eq!(backoff(&s, 1, after, 0.0), Duration::from_secs(30));
+        assert_eq!(backoff(&s, 1, after, 1.0), Duration::from_secs(33));
+        assert_eq!(
+            backoff(&s, 1, Some(Duration::from_secs(3_600)), 0.0),
+            Duration::from_secs(300)
+        );
+    }
 }
