@@ -1,8 +1,8 @@
 //! "Export CSV" of Metrc Submissions: the filtered rows (every page), served by
 //! `GET /admin/metrc-submissions/export.csv?<the filter's query pairs>` to admins only.
 //!
-//! RFC 4180: comma-separated, CRLF line ends, a field quoted when it holds a comma, a quote or a
-//! line break, quotes doubled. A field starting with `=`, `+`, `-`, `@`, tab or CR gets a leading
+//! RFC 4180, written by the `csv` crate: comma-separated, CRLF line ends, a field quoted when it
+//! holds a comma, a quote or a line break, quotes doubled. A field starting with `=`, `+`, `-`, `@`, tab or CR gets a leading
 //! `'`, so a spreadsheet shows it as text instead of running it as a formula.
 
 use super::admin::all_rows;
@@ -12,6 +12,7 @@ use crate::types::submissions::{SubmissionFilter, SubmissionRow};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
 use tower_sessions::Session;
 
 /// Where the export is served.
@@ -32,29 +33,48 @@ const HEADER: [&str; 10] = [
     "Metrc's answer",
 ];
 
-/// One CSV field.
-pub fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
+/// A cell as the export writes it: a value a spreadsheet would run as a formula (starting with
+/// `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so it shows as text.
+fn guarded(value: &str) -> Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{value}"))
     } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
+        Cow::Borrowed(value)
     }
 }
 
-fn line(out: &mut String, fields: &[&str]) {
-    let cells: Vec<String> = fields.iter().map(|f| field(f)).collect();
-    out.push_str(&cells.join(","));
-    out.push_str("\r\n");
+/// A CSV writer in RFC 4180's dialect (the `csv` crate: CRLF line ends, a field quoted only
+/// when it must be, quotes doubled).
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+fn line(out: &mut csv::Writer<Vec<u8>>, fields: &[&str]) {
+    out.write_record(fields.iter().map(|f| guarded(f).into_owned()))
+        .expect("writing CSV to memory cannot fail");
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> String {
+    let bytes = out
+        .into_inner()
+        .expect("flushing CSV to memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 text is UTF-8")
+}
+
+/// One CSV field as [`render`] writes it (guarded, then quoted when it must be).
+pub fn field(value: &str) -> String {
+    let mut out = writer();
+    line(&mut out, &[value]);
+    let mut text = finish(out);
+    text.truncate(text.len() - "\r\n".len());
+    text
 }
 
 /// The rows as a CSV document, with a header line.
 pub fn render(rows: &[SubmissionRow]) -> String {
-    let mut out = String::new();
+    let mut out = writer();
     line(&mut out, &HEADER);
     for row in rows {
         line(
@@ -77,7 +97,7 @@ pub fn render(rows: &[SubmissionRow]) -> String {
             ],
         );
     }
-    out
+    finish(out)
 }
 
 /// `GET /admin/metrc-submissions/export.csv`: the session is checked as for server functions
