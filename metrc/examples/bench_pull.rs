@@ -1,5 +1,5 @@
 //! Benchmark 2: pulling 100,000 active packages of one license with `Client::walk` (24-hour
-//! windows over the sandbox's 30 days of history, pages of 20). Prints records per second and
+//! windows, as where Metrc refuses wider ones, over the sandbox's 30 days of history, pages of 20). Prints records per second and
 //! the ratio of the wall time to the floor the per-license rate limit sets.
 //!
 //! `cargo run --release -p metrc --features sandbox --example bench_pull [-- PACKAGES [LATENCY_MS]]`
@@ -28,7 +28,7 @@ async fn main() {
     if !latency.is_zero() {
         bench.latency(latency.as_millis() as u64).await;
     }
-    let client = bench.client();
+    let client = bench.client_with(|c| c.window = chrono::Duration::hours(24));
     let limits = client.config().limits;
     let to = Utc::now() + chrono::Duration::minutes(1);
     let from = to - chrono::Duration::days(31);

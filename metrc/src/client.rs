@@ -15,6 +15,7 @@ use crate::config::ClientConfig;
 use crate::error::{Error, Scope, classify, excerpt};
 use crate::limits::Limiter;
 use crate::retry::backoff;
+use crate::window::WindowMemory;
 
 /// A Metrc API client for one vendor key. Cheap to clone (an `Arc` inside); clones share the
 /// connection pool and the rate limiter (which is also shared with every other client of the
@@ -28,6 +29,7 @@ struct Inner {
     cfg: ClientConfig,
     http: reqwest::Client,
     limiter: Arc<Limiter>,
+    windows: Arc<WindowMemory>,
 }
 
 impl fmt::Debug for Client {
@@ -49,14 +51,31 @@ impl Client {
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let limiter = Limiter::shared(&cfg.base_url, &cfg.vendor_key, cfg.limits);
+        let windows = WindowMemory::shared(&cfg.base_url);
         Ok(Client {
-            inner: Arc::new(Inner { cfg, http, limiter }),
+            inner: Arc::new(Inner {
+                cfg,
+                http,
+                limiter,
+                windows,
+            }),
         })
     }
 
     /// The settings this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.cfg
+    }
+
+    /// The `lastModified` window width walks ask for now: [`ClientConfig::window`], or the
+    /// narrower width Metrc accepted at this base URL after refusing a wider one.
+    pub fn window_width(&self) -> chrono::Duration {
+        self.inner.windows.width(self.inner.cfg.window)
+    }
+
+    /// Remembers, for this base URL, that Metrc refused windows wider than `width`.
+    pub(crate) fn narrow_windows(&self, width: chrono::Duration) {
+        self.inner.windows.narrow(width);
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, Error> {

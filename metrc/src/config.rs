@@ -7,6 +7,9 @@ use url::Url;
 
 use crate::error::Error;
 
+/// Default of [`ClientConfig::window`]: 20 years, wider than any license's history.
+pub const WIDEST_WINDOW: chrono::Duration = chrono::Duration::days(7_305);
+
 /// Everything a [`crate::Client`] needs. [`ClientConfig::new`] gives the defaults below; change
 /// fields directly afterwards.
 #[derive(Debug, Clone)]
@@ -18,17 +21,24 @@ pub struct ClientConfig {
     pub vendor_key: SecretString,
     /// Time limit for one HTTP request, connect to last byte. Default 30 s.
     pub timeout: Duration,
-    /// Size of one `lastModifiedStart/End` window when walking lists. Default 24 h (Metrc v1's
-    /// limit; whether v2 has one is uncertain, see docs/metrc.md §6).
+    /// The widest `lastModifiedStart/End` window the client asks for when walking lists. Default
+    /// 20 years ([`WIDEST_WINDOW`]): one window covers a license's whole history where Metrc
+    /// accepts it (New York's v2 production does). Where Metrc refuses a window with a 400 naming
+    /// the range (v1's 24-hour limit, kept by some deployments), the client narrows it and
+    /// remembers the narrower width for the base URL (`window::next_width`, docs/metrc.md §6).
     pub window: chrono::Duration,
     /// How far each window after the first reaches back into the previous one, so a record
     /// modified on a boundary is never missed. Default 1 minute.
     pub window_overlap: chrono::Duration,
-    /// How many windows one [`crate::Client::walk`] fetches at once (pages within a window are
-    /// fetched one after another). Overlaps Metrc's latency; the rate limiter still paces the
-    /// calls. Default 5: enough to keep 50 calls a second going at 100 ms a call, half the 10
-    /// calls at once Metrc allows per license.
+    /// How many windows one [`crate::Client::walk`] starts at once (their first pages). Overlaps
+    /// Metrc's latency when windows are many and small; the rate limiter still paces the calls.
+    /// Default 5: enough to keep 50 calls a second going at 100 ms a call, half the 10 calls at
+    /// once Metrc allows per license.
     pub windows_in_flight: usize,
+    /// How many pages of one window [`crate::Client::walk`] fetches at once, once the window's
+    /// first page has said how many there are: a wide window of many pages then reads as fast
+    /// as many narrow ones. Default 5.
+    pub pages_in_flight: usize,
     /// Retries of reads (writes are never retried).
     pub retry: RetryPolicy,
     /// Metrc's GET rate limits, which the client stays under by itself.
@@ -93,9 +103,10 @@ impl ClientConfig {
             base_url,
             vendor_key,
             timeout: Duration::from_secs(30),
-            window: chrono::Duration::hours(24),
+            window: WIDEST_WINDOW,
             window_overlap: chrono::Duration::minutes(1),
             windows_in_flight: 5,
+            pages_in_flight: 5,
             retry: RetryPolicy::default(),
             limits: Limits::default(),
         }
@@ -122,8 +133,10 @@ impl ClientConfig {
                 "window_overlap must be at least 0 and shorter than window".into(),
             ));
         }
-        if self.windows_in_flight == 0 {
-            return Err(Error::Config("windows_in_flight must be at least 1".into()));
+        if self.windows_in_flight == 0 || self.pages_in_flight == 0 {
+            return Err(Error::Config(
+                "windows_in_flight and pages_in_flight must be at least 1".into(),
+            ));
         }
         if self.retry.max_attempts == 0 {
             return Err(Error::Config(
@@ -179,7 +192,8 @@ mod tests {
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.limits.per_license_rps, 50);
         assert_eq!(c.limits.per_vendor_concurrent, 30);
-        assert_eq!(c.window, chrono::Duration::hours(24));
+        assert_eq!(c.window, WIDEST_WINDOW);
+        assert!(c.window > chrono::Duration::days(366 * 12), "2015 to now in one window");
         assert!(c.check().is_ok());
     }
 
@@ -193,6 +207,9 @@ mod tests {
         assert!(matches!(c.check(), Err(Error::Config(_))));
         let mut c = cfg();
         c.windows_in_flight = 0;
+        assert!(matches!(c.check(), Err(Error::Config(_))));
+        let mut c = cfg();
+        c.pages_in_flight = 0;
         assert!(matches!(c.check(), Err(Error::Config(_))));
     }
 

@@ -27,13 +27,14 @@ mod retry;
 pub mod sections;
 pub mod types;
 mod validation;
+pub mod window;
 mod writes;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 pub use client::Client;
-pub use config::{ClientConfig, Limits, RetryPolicy, state_base_url};
+pub use config::{ClientConfig, Limits, RetryPolicy, WIDEST_WINDOW, state_base_url};
 pub use error::{
     BadRequest, EXCERPT_CHARS, Error, RowError, SERVER_FAULT_MARKERS, classify_bad_request,
 };

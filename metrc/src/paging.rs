@@ -1,10 +1,13 @@
 //! Metrc's paged lists: the `{"Data": [...], "CurrentPage", "TotalPages", ...}` envelope, whole
-//! lists walked page by page, and record lists walked in `lastModifiedStart/End` windows.
+//! lists walked page by page (reference lists, employees), and record lists walked in
+//! `lastModifiedStart/End` windows as wide as Metrc accepts (`crate::window`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, FuturesOrdered, Stream, StreamExt};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -13,12 +16,14 @@ use crate::client::Client;
 use crate::error::{Error, Scope, excerpt};
 use crate::sections::Resource;
 use crate::types::tolerant::{decode, field, key_of};
+use crate::window::{Width, next_width};
 
 /// Largest page Metrc serves ("a value that does not exceed 20").
 pub const PAGE_SIZE: u32 = 20;
 
 /// Upper bound on pages walked for one list or window, in case a server keeps saying there is
-/// more: 100,000 pages of 20 is far more than any license holds.
+/// more: 100,000 pages of 20 is far more than any license holds. A window that would go past it
+/// ends the walk with an error rather than be taken as read.
 const MAX_PAGES: u32 = 100_000;
 
 /// One page of one window, as [`Client::walk`] yields it.
@@ -26,6 +31,8 @@ const MAX_PAGES: u32 = 100_000;
 pub struct WindowPage<T> {
     /// 0-based index of the window; windows go oldest first.
     pub window_index: usize,
+    /// Windows in the walk, as far as the walk knows when this window starts: it grows when
+    /// Metrc makes the walk narrow its windows.
     pub window_count: usize,
     /// The `lastModifiedStart` sent (includes the overlap into the previous window).
     pub window_start: DateTime<Utc>,
@@ -35,8 +42,8 @@ pub struct WindowPage<T> {
     pub page: u32,
     /// Pages in this window, as Metrc last said.
     pub total_pages: u32,
-    /// Whether this is the window's last page: once its records are stored, `window_end` is a
-    /// safe cursor to resume from.
+    /// Whether this is the window's last page: once its records (and those of the window's
+    /// earlier pages) are stored, `window_end` is a safe cursor to resume from.
     pub window_complete: bool,
     pub records: Vec<T>,
 }
@@ -47,6 +54,9 @@ pub(crate) struct Page {
     pub(crate) records: Vec<Value>,
     pub(crate) current_page: u32,
     pub(crate) total_pages: u32,
+    /// `TotalRecords` (or `Total`): the records in the whole list or window when this page was
+    /// served, if Metrc said.
+    pub(crate) total_records: Option<u64>,
 }
 
 impl Page {
@@ -77,10 +87,14 @@ impl Page {
                     .or_else(|| number("Page"))
                     .unwrap_or(requested_page);
                 let total_pages = number("TotalPages").unwrap_or(current_page);
+                let total_records = ["TotalRecords", "Total"]
+                    .iter()
+                    .find_map(|name| field(&obj, name).and_then(Value::as_u64));
                 Ok(Page {
                     records,
                     current_page,
                     total_pages,
+                    total_records,
                 })
             }
             other => Err(Error::Decode {
@@ -94,6 +108,7 @@ impl Page {
             records,
             current_page: 1,
             total_pages: 1,
+            total_records: None,
         }
     }
 
@@ -188,38 +203,36 @@ impl Client {
         }
     }
 
-    /// The `[start, end]` windows [`Client::walk`] reads for `from..to`, oldest first (to plan
-    /// progress before walking).
+    /// The `[start, end]` windows [`Client::walk`] would read for `from..to` now, oldest first,
+    /// in windows of [`Client::window_width`] (to plan progress before walking; a walk that
+    /// Metrc makes narrow its windows says so in [`WindowPage::window_count`]).
     pub fn window_plan(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-        let cfg = self.config();
-        windows(from, to, cfg.window, cfg.window_overlap)
-    }
-
-    /// Every record of `resource` for `license`, all pages, with no `lastModified` window (for
-    /// short lists such as items, locations and strains, whose records may be years old).
-    pub async fn list<T: DeserializeOwned>(
-        &self,
-        key: &SecretString,
-        license: &str,
-        resource: Resource,
-    ) -> Result<Vec<T>, Error> {
-        self.list_all(key, license, resource.path(), &[]).await
+        let overlap = self.config().window_overlap;
+        windows(from, to, usable_width(self.window_width(), overlap), overlap)
     }
 
     /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
-    /// of [`crate::ClientConfig::window`] at most (oldest first, each after the first reaching
-    /// back [`crate::ClientConfig::window_overlap`] into the previous one), page by page
-    /// (`pageSize=20`, `pageNumber` from 1, while `CurrentPage < TotalPages`).
+    /// of [`Client::window_width`] (oldest first, each after the first reaching back
+    /// [`crate::ClientConfig::window_overlap`] into the previous one), page by page
+    /// (`pageSize=20`, `pageNumber` from 1 to the window's `TotalPages`). Every list Metrc
+    /// filters by `LastModified` is read this way: none is read without a window, which v2
+    /// production answers empty or with recent records only (docs/metrc.md §6).
+    ///
+    /// When Metrc refuses a window with a 400 naming the range, the walk narrows
+    /// ([`crate::window::next_width`]), remembers the width for the base URL, and reads the
+    /// refused window again in narrower windows: the windows it yields still cover `from..to`
+    /// without a gap.
     ///
     /// Yields one [`WindowPage`] per page, in window order then page order, and ends after the
-    /// first error. Up to [`crate::ClientConfig::windows_in_flight`] windows are fetched at once
-    /// (each window's pages one after another), so Metrc's latency is overlapped; a window's
-    /// pages are yielded once the whole window has been read. Records of the overlap may come
-    /// twice: store them by `Id`.
+    /// first error. Up to [`crate::ClientConfig::windows_in_flight`] windows are started at once
+    /// and, once a window's first page has said how many there are, up to
+    /// [`crate::ClientConfig::pages_in_flight`] of its pages, so Metrc's latency is overlapped
+    /// whether windows are many or wide; pages are yielded as they come, in order. Records of
+    /// the overlap may come twice: store them by `Id`.
     pub fn walk<T: DeserializeOwned + Send + 'static>(
         &self,
         key: &SecretString,
@@ -229,27 +242,53 @@ impl Client {
         to: DateTime<Utc>,
     ) -> impl Stream<Item = Result<WindowPage<T>, Error>> + Send + 'static {
         let cfg = self.config();
-        let plan = windows(from, to, cfg.window, cfg.window_overlap);
-        let in_flight = cfg.windows_in_flight.max(1);
-        let count = plan.len();
-        let job = Arc::new(WalkJob {
-            client: self.clone(),
-            key: key.clone(),
-            license: license.to_string(),
-            resource,
-        });
-        stream::iter(plan.into_iter().enumerate())
-            .map(move |(index, (start, end))| {
-                let job = job.clone();
-                async move { job.window::<T>(index, count, start, end).await }
-            })
-            .buffered(in_flight)
-            .flat_map(stream::iter)
-            .scan(false, |failed, item| {
-                let done = *failed;
-                *failed = item.is_err();
-                futures::future::ready((!done).then_some(item))
-            })
+        let walk = Walk::<T> {
+            job: Arc::new(WalkJob {
+                client: self.clone(),
+                key: key.clone(),
+                license: license.to_string(),
+                resource,
+                pages_in_flight: cfg.pages_in_flight.max(1),
+            }),
+            to,
+            overlap: cfg.window_overlap,
+            windows_in_flight: cfg.windows_in_flight.max(1),
+            width: usable_width(self.window_width(), cfg.window_overlap),
+            next_start: (from < to).then_some(from),
+            heads: FuturesOrdered::new(),
+            current: None,
+            index: 0,
+            done: false,
+        };
+        stream::unfold(walk, |mut walk| async move {
+            let item = walk.next().await?;
+            Some((item, walk))
+        })
+    }
+}
+
+/// `width`, made wider than `overlap` so that windows advance.
+fn usable_width(width: chrono::Duration, overlap: chrono::Duration) -> chrono::Duration {
+    width.max(overlap + overlap).max(chrono::Duration::seconds(1))
+}
+
+/// How many windows [`windows`] makes, without making them.
+fn window_count(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    size: chrono::Duration,
+    overlap: chrono::Duration,
+) -> usize {
+    if from >= to || size <= overlap {
+        return 0;
+    }
+    let nanos = |d: chrono::Duration| d.num_nanoseconds().map_or(u64::MAX, |n| n.unsigned_abs());
+    let span = nanos(to - from);
+    let (size, step) = (nanos(size), nanos(size - overlap).max(1));
+    if span <= size {
+        1
+    } else {
+        1 + usize::try_from((span - size).div_ceil(step)).unwrap_or(usize::MAX)
     }
 }
 
@@ -259,55 +298,260 @@ struct WalkJob {
     key: SecretString,
     license: String,
     resource: Resource,
+    pages_in_flight: usize,
 }
 
 impl WalkJob {
-    /// Every page of one window, ending with the first error if any.
-    async fn window<T: DeserializeOwned>(
-        &self,
-        index: usize,
-        count: usize,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Vec<Result<WindowPage<T>, Error>> {
+    /// Page `number` of the window `start..end`.
+    async fn page(&self, start: DateTime<Utc>, end: DateTime<Utc>, number: u32) -> Result<Page, Error> {
         let (start_text, end_text) = (timestamp(start), timestamp(end));
         let range = [
             ("lastModifiedStart", start_text.as_str()),
             ("lastModifiedEnd", end_text.as_str()),
         ];
-        let mut pages = Vec::new();
-        for number in 1..=MAX_PAGES {
-            let page = self
-                .client
-                .page(
-                    &self.key,
-                    &self.license,
-                    self.resource.path(),
-                    &range,
-                    number,
-                )
-                .await
-                .and_then(|page| {
-                    let window_complete = !page.has_more() || number == MAX_PAGES;
-                    Ok(WindowPage {
-                        window_index: index,
-                        window_count: count,
-                        window_start: start,
-                        window_end: end,
-                        page: number,
-                        total_pages: page.total_pages.max(number),
-                        window_complete,
-                        records: decode_records(page.records)?,
+        self.client
+            .page(&self.key, &self.license, self.resource.path(), &range, number)
+            .await
+    }
+}
+
+type Pending<O> = Pin<Box<dyn Future<Output = O> + Send>>;
+type PageStream<T> = Pin<Box<dyn Stream<Item = Result<WindowPage<T>, Error>> + Send>>;
+
+/// A window started: its first page, or why Metrc would not answer it.
+struct Head {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// The width the window was planned with.
+    width: chrono::Duration,
+    first: Result<Page, Error>,
+}
+
+/// A walk in progress (see [`Client::walk`]).
+struct Walk<T> {
+    job: Arc<WalkJob>,
+    to: DateTime<Utc>,
+    overlap: chrono::Duration,
+    windows_in_flight: usize,
+    /// The width new windows are planned with.
+    width: chrono::Duration,
+    /// Where the next window to plan starts; `None` once a window reaches `to`.
+    next_start: Option<DateTime<Utc>>,
+    /// Windows started, oldest first, each until its first page is in.
+    heads: FuturesOrdered<Pending<Head>>,
+    /// The pages of the window being yielded.
+    current: Option<PageStream<T>>,
+    /// Windows yielded so far.
+    index: usize,
+    done: bool,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Walk<T> {
+    async fn next(&mut self) -> Option<Result<WindowPage<T>, Error>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(pages) = &mut self.current {
+                let item = pages.next().await.unwrap_or_else(|| {
+                    // Never: a window's pages end with the one that completes it.
+                    Err(Error::Decode {
+                        excerpt: "a window's pages ended before its last page".into(),
                     })
                 });
-            let last = page.as_ref().map_or(true, |p| p.window_complete);
-            pages.push(page);
-            if last {
-                break;
+                match &item {
+                    Ok(page) if !page.window_complete => {}
+                    Ok(_) => self.current = None,
+                    Err(_) => self.done = true,
+                }
+                return Some(item);
             }
+            self.start_windows();
+            let head = self.heads.next().await?;
+            let first = match head.first {
+                Ok(first) => first,
+                Err(error) => {
+                    if let Width::Narrow(width) = next_width(head.width, Err(&error)) {
+                        self.narrow(&head, width);
+                        continue;
+                    }
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            };
+            let index = self.index;
+            self.index += 1;
+            let remaining = self
+                .next_start
+                .map_or(0, |s| window_count(s, self.to, self.width, self.overlap));
+            let window = WindowMeta {
+                index,
+                count: index + 1 + self.heads.len() + remaining,
+                start: head.start,
+                end: head.end,
+            };
+            self.current = Some(Box::pin(window_pages(self.job.clone(), window, first)));
         }
-        pages
     }
+
+    /// Starts windows until [`crate::ClientConfig::windows_in_flight`] are in flight.
+    fn start_windows(&mut self) {
+        while self.heads.len() < self.windows_in_flight {
+            let Some(start) = self.next_start else {
+                return;
+            };
+            // Another walk may have learnt a narrower width meanwhile.
+            self.width = usable_width(self.job.client.window_width().min(self.width), self.overlap);
+            let (width, end) = (self.width, (start + self.width).min(self.to));
+            self.next_start = (end < self.to).then(|| end - self.overlap);
+            let job = self.job.clone();
+            self.heads.push_back(Box::pin(async move {
+                let first = job.page(start, end, 1).await;
+                Head {
+                    start,
+                    end,
+                    width,
+                    first,
+                }
+            }));
+        }
+    }
+
+    /// Metrc refused `head`'s range: from its start on, windows `width` wide (or narrower, if
+    /// another walk learnt so); the windows started after it are dropped.
+    fn narrow(&mut self, head: &Head, width: chrono::Duration) {
+        let client = &self.job.client;
+        client.narrow_windows(width);
+        self.width = usable_width(client.window_width(), self.overlap);
+        tracing::warn!(
+            base_url = %client.config().base_url,
+            license = %self.job.license,
+            list = self.job.resource.path(),
+            refused_hours = head.width.num_hours(),
+            now_hours = self.width.num_hours(),
+            "Metrc refused a lastModified window: narrower windows from now on"
+        );
+        self.heads = FuturesOrdered::new();
+        self.next_start = Some(head.start);
+    }
+}
+
+/// Which window a page belongs to.
+#[derive(Clone, Copy)]
+struct WindowMeta {
+    index: usize,
+    count: usize,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+/// The rest of a window whose first page is in.
+struct Rest {
+    job: Arc<WalkJob>,
+    window: WindowMeta,
+    first: Option<Page>,
+    /// `TotalRecords` of the first page.
+    first_total: Option<u64>,
+    /// Pages in the window, as Metrc last said.
+    total: u32,
+    /// The next page to ask for.
+    next: u32,
+    pending: FuturesOrdered<Pending<(u32, Result<Page, Error>)>>,
+    /// Reading again, last page first (see [`window_pages`]).
+    backwards: bool,
+    done: bool,
+}
+
+/// A window's pages, from its `first`: the others are fetched
+/// [`crate::ClientConfig::pages_in_flight`] at a time, in order, up to the window's
+/// `TotalPages` (as the latest page says), ending with the page that completes the window (the
+/// last one, or an empty one), or with an error.
+///
+/// Metrc pages by offset, and a record modified while its window is read leaves the window
+/// (its `LastModified` is now past the window's end), moving every record after it one place
+/// up: one of them can slip onto a page already read. So when the window's `TotalRecords`
+/// changes while it is read, the window is read again, one page at a time from the last page
+/// to the first: then a record that moves up moves onto a page still to be read, and none is
+/// missed (records only leave a window in the past; none enters). The cursor moves only with
+/// the page that completes the window.
+fn window_pages<T: DeserializeOwned + Send + 'static>(
+    job: Arc<WalkJob>,
+    window: WindowMeta,
+    first: Page,
+) -> impl Stream<Item = Result<WindowPage<T>, Error>> + Send {
+    let rest = Rest {
+        job,
+        window,
+        first_total: first.total_records,
+        first: Some(first),
+        total: 1,
+        next: 2,
+        pending: FuturesOrdered::new(),
+        backwards: false,
+        done: false,
+    };
+    stream::unfold(rest, |mut r| async move {
+        if r.done {
+            return None;
+        }
+        let (number, page) = match r.first.take() {
+            Some(first) => (1, Ok(first)),
+            None => {
+                let in_flight = if r.backwards { 1 } else { r.job.pages_in_flight };
+                while r.pending.len() < in_flight && (1..=r.total.min(MAX_PAGES)).contains(&r.next)
+                {
+                    let (job, number, w) = (r.job.clone(), r.next, r.window);
+                    r.pending.push_back(Box::pin(async move {
+                        (number, job.page(w.start, w.end, number).await)
+                    }));
+                    r.next = if r.backwards { number - 1 } else { number + 1 };
+                }
+                r.pending.next().await?
+            }
+        };
+        let w = r.window;
+        let item = page.and_then(|page| {
+            let changed = page.total_records.is_some() && page.total_records != r.first_total;
+            let complete = if r.backwards {
+                number == 1
+            } else {
+                r.total = page.total_pages.max(number);
+                // The requested number, not the envelope's, decides: a server that misnumbers
+                // its pages cannot make the walk stop early or loop.
+                let last = number >= page.total_pages || page.records.is_empty();
+                if !last && number >= MAX_PAGES {
+                    return Err(Error::Decode {
+                        excerpt: format!("more than {MAX_PAGES} pages in one lastModified window"),
+                    });
+                }
+                if changed {
+                    // Read it again from the last page; drop the pages ahead.
+                    tracing::debug!(
+                        license = %r.job.license,
+                        list = r.job.resource.path(),
+                        "records left a lastModified window while it was read: reading it again backwards"
+                    );
+                    r.backwards = true;
+                    r.pending = FuturesOrdered::new();
+                    r.next = page.total_pages.clamp(1, MAX_PAGES);
+                    r.total = r.next;
+                }
+                last && !changed
+            };
+            Ok(WindowPage {
+                window_index: w.index,
+                window_count: w.count,
+                window_start: w.start,
+                window_end: w.end,
+                page: number,
+                total_pages: r.total,
+                window_complete: complete,
+                records: decode_records(page.records)?,
+            })
+        });
+        r.done = item.as_ref().map_or(true, |p| p.window_complete);
+        Some((item, r))
+    })
 }
 
 #[cfg(test)]
@@ -347,6 +591,30 @@ mod tests {
             windows(t(0), t(72), chrono::Duration::hours(24), zero).len(),
             3
         );
+    }
+
+    #[test]
+    fn window_counts_match_the_windows_made() {
+        let minute = chrono::Duration::minutes(1);
+        for (from, to) in [(0, 1), (0, 24), (0, 25), (0, 47), (0, 48), (3, 500), (5, 5), (9, 2)] {
+            for size in [1, 24, 24 * 7, 24 * 365] {
+                let size = chrono::Duration::hours(size);
+                assert_eq!(
+                    window_count(t(from), t(to), size, minute),
+                    windows(t(from), t(to), size, minute).len(),
+                    "{from}..{to} by {size}"
+                );
+            }
+        }
+        let day = chrono::Duration::days(1);
+        let years = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(window_count(years, t(0), crate::WIDEST_WINDOW, minute), 1);
+        assert_eq!(
+            window_count(years, t(0), day, minute),
+            windows(years, t(0), day, minute).len()
+        );
+        assert_eq!(usable_width(minute, minute), minute * 2);
+        assert_eq!(usable_width(day, minute), day);
     }
 
     #[test]

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 
 const VENDOR: &str = "bench-vendor-key";
 const LICENSE: &str = "BENCH-SYNC";
-const INITIAL_DAYS: u32 = 31;
 
 #[tokio::main]
 async fn main() {
@@ -89,7 +88,6 @@ async fn main() {
         revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
         sync: SyncSettings {
             scheduled: false,
-            initial_days: INITIAL_DAYS,
             ..SyncSettings::default()
         },
         outbox: Default::default(),
@@ -124,21 +122,16 @@ async fn main() {
         .expect("facility");
     let lists = schedule::applicable(&facility.capabilities);
 
-    // 1. Pure fetch: the same lists and windows the sync reads, records decoded, nothing stored.
+    // 1. Pure fetch: the same lists and windows the sync reads (from the history start, in the
+    // widest window the sandbox accepts), records decoded, nothing stored.
     let to = Utc::now();
-    let from = to - chrono::Duration::days(i64::from(INITIAL_DAYS));
+    let from = SyncSettings::default()
+        .history_start
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
     let started = Instant::now();
     let (mut fetched, mut pages) = (0usize, 0usize);
     for resource in &lists {
-        if schedule::whole_on_first_sync(*resource) {
-            let all: Vec<Value> = client
-                .list(&secret, LICENSE, *resource)
-                .await
-                .expect("list");
-            fetched += all.len();
-            pages += all.len().div_ceil(20).max(1);
-            continue;
-        }
         let walked: Vec<_> = client
             .walk::<Value>(&secret, LICENSE, *resource, from, to)
             .try_collect()

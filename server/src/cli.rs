@@ -176,15 +176,15 @@ pub struct ConfigArgs {
         global = true
     )]
     pub sync_slow_every_secs: u64,
-    /// Days of history a facility's first sync fetches.
+    /// Where a facility's first sync starts (YYYY-MM-DD, 00:00 UTC): before the license's
+    /// oldest record, since Metrc filters even active lists by when a record last changed.
     #[arg(
         long,
-        env = "TRACEKEEPER_SYNC_INITIAL_DAYS",
-        default_value_t = app::ssr::config::DEFAULT_SYNC_INITIAL_DAYS,
-        value_parser = clap::value_parser!(u32).range(1..=3650),
+        env = "TRACEKEEPER_SYNC_HISTORY_START",
+        default_value = app::ssr::config::DEFAULT_SYNC_HISTORY_START,
         global = true
     )]
-    pub sync_initial_days: u32,
+    pub sync_history_start: chrono::NaiveDate,
     /// "Require a personal Metrc key to submit": a user without a valid key of their own cannot
     /// submit, instead of submitting with the facility key (not compliant).
     #[arg(
@@ -248,7 +248,7 @@ impl ConfigArgs {
                 scheduled: self.sync_scheduled,
                 fast_every: std::time::Duration::from_secs(self.sync_fast_every_secs),
                 slow_every: std::time::Duration::from_secs(self.sync_slow_every_secs),
-                initial_days: self.sync_initial_days,
+                history_start: self.sync_history_start,
             },
             outbox: app::ssr::outbox::OutboxSettings {
                 require_personal_key: self.require_personal_key,
@@ -323,15 +323,15 @@ mod tests {
             "off",
             "--sync-fast-every-secs",
             "60",
-            "--sync-initial-days",
-            "7",
+            "--sync-history-start",
+            "2019-06-01",
         ])
         .unwrap();
         assert!(!config.sync.scheduled);
         assert_eq!(config.sync.fast_every.as_secs(), 60);
-        assert_eq!(config.sync.initial_days, 7);
+        assert_eq!(config.sync.history_start.to_string(), "2019-06-01");
         assert!(Cli::try_parse_from(["tracekeeper", "--sync-fast-every-secs", "1"]).is_err());
-        assert!(Cli::try_parse_from(["tracekeeper", "--sync-initial-days", "0"]).is_err());
+        assert!(Cli::try_parse_from(["tracekeeper", "--sync-history-start", "30"]).is_err());
     }
 
     #[test]

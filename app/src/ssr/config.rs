@@ -1,6 +1,7 @@
 //! The server's configuration, already parsed and checked (the `server` crate reads it from the
 //! environment and the command line).
 
+use chrono::NaiveDate;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,16 +49,24 @@ pub struct SyncSettings {
     pub fast_every: Duration,
     /// How often the other lists sync (`TRACEKEEPER_SYNC_SLOW_EVERY_SECS`).
     pub slow_every: Duration,
-    /// How far back a facility's first sync reaches, in days (`TRACEKEEPER_SYNC_INITIAL_DAYS`).
-    pub initial_days: u32,
+    /// Where a facility's first sync starts (`TRACEKEEPER_SYNC_HISTORY_START`, 00:00 UTC that
+    /// day): early enough to cover the license's whole history, because Metrc filters even its
+    /// active lists by `LastModified` (a package untouched for years is only in a window that
+    /// reaches back to it). Default 2015-01-01, the first Metrc year.
+    pub history_start: NaiveDate,
 }
 
 /// Default of [`SyncSettings::fast_every`], in seconds.
 pub const DEFAULT_SYNC_FAST_EVERY_SECS: u64 = 600;
 /// Default of [`SyncSettings::slow_every`], in seconds.
 pub const DEFAULT_SYNC_SLOW_EVERY_SECS: u64 = 86_400;
-/// Default of [`SyncSettings::initial_days`].
-pub const DEFAULT_SYNC_INITIAL_DAYS: u32 = 30;
+/// Default of [`SyncSettings::history_start`], as the setting is written.
+pub const DEFAULT_SYNC_HISTORY_START: &str = "2015-01-01";
+
+/// [`DEFAULT_SYNC_HISTORY_START`] as a date.
+pub fn default_history_start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default()
+}
 
 impl Default for SyncSettings {
     fn default() -> Self {
@@ -65,7 +74,7 @@ impl Default for SyncSettings {
             scheduled: true,
             fast_every: Duration::from_secs(DEFAULT_SYNC_FAST_EVERY_SECS),
             slow_every: Duration::from_secs(DEFAULT_SYNC_SLOW_EVERY_SECS),
-            initial_days: DEFAULT_SYNC_INITIAL_DAYS,
+            history_start: default_history_start(),
         }
     }
 }
@@ -103,6 +112,18 @@ impl DbKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_history_start_is_the_first_metrc_year() {
+        assert_eq!(
+            DEFAULT_SYNC_HISTORY_START.parse::<NaiveDate>().ok(),
+            Some(default_history_start())
+        );
+        assert_eq!(
+            SyncSettings::default().history_start.to_string(),
+            "2015-01-01"
+        );
+    }
 
     #[test]
     fn recognises_database_urls() {

@@ -82,11 +82,14 @@ impl Bench {
 
     /// A client with the defaults of [`ClientConfig::new`]: Metrc's limits, real retries.
     pub fn client(&self) -> Client {
-        Client::new(ClientConfig::new(
-            self.url.clone(),
-            SecretString::from(VENDOR),
-        ))
-        .expect("valid config")
+        self.client_with(|_| {})
+    }
+
+    /// [`Bench::client`] with its configuration changed by `tweak`.
+    pub fn client_with(&self, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+        let mut cfg = ClientConfig::new(self.url.clone(), SecretString::from(VENDOR));
+        tweak(&mut cfg);
+        Client::new(cfg).expect("valid config")
     }
 }
 

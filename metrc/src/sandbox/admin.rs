@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -19,11 +19,13 @@ use super::Sandbox;
 use super::error::ApiError;
 use super::faults::Loss;
 use super::model::AdminError;
-use super::{seed, wire};
+use super::config::{RecordShapes, Settings, UnwindowedReads};
+use super::{seed, shapes, wire};
 
 pub fn router(sandbox: Sandbox) -> Router {
     Router::new()
         .route("/sandbox/licenses", get(licenses).post(add_license))
+        .route("/sandbox/licenses/{number}/packages", post(add_packages))
         .route("/sandbox/licenses/{number}/packages/{label}", get(package))
         .route("/sandbox/licenses/{number}/plant-waste", get(plant_waste))
         .route("/sandbox/employees", get(employees).post(add_employee))
@@ -36,6 +38,7 @@ pub fn router(sandbox: Sandbox) -> Router {
             get(faults_in_force).post(add_fault).delete(clear_faults),
         )
         .route("/sandbox/requests", get(requests))
+        .route("/sandbox/settings", get(settings).put(change_settings))
         .route("/sandbox/reset", post(reset))
         .with_state(sandbox)
 }
@@ -53,6 +56,7 @@ struct NewLicense {
     #[serde(default = "default_state")]
     state: String,
     packages: Option<usize>,
+    history_days: Option<u32>,
 }
 
 fn default_state() -> String {
@@ -61,9 +65,12 @@ fn default_state() -> String {
 
 /// Most packages one admin call may seed (keeps a typo from eating the machine).
 const MAX_SEEDED_PACKAGES: usize = 200_000;
+/// Longest seeded history, in days (twenty years).
+const MAX_HISTORY_DAYS: u32 = 7_305;
 
-/// `POST /sandbox/licenses` `{number, name, license_type, state, packages?}` → 201 with the
-/// license; seeded like the demo licenses (`packages` active packages, default 20).
+/// `POST /sandbox/licenses` `{number, name, license_type, state, packages?, history_days?}` →
+/// 201 with the license; seeded like the demo licenses (`packages` active packages, default 20),
+/// every record last modified within the `history_days` (default 30, at most 7,305) before now.
 async fn add_license(
     State(s): State<Sandbox>,
     bytes: Bytes,
@@ -75,9 +82,15 @@ async fn add_license(
             "packages must not exceed {MAX_SEEDED_PACKAGES}."
         )));
     }
+    let days = new.history_days.unwrap_or(seed::HISTORY_DAYS);
+    if !(1..=MAX_HISTORY_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(format!(
+            "history_days must be between 1 and {MAX_HISTORY_DAYS}."
+        )));
+    }
     let now = Utc::now();
     let mut model = s.inner.model.write();
-    let opened = now.date_naive() - chrono::Duration::days(365);
+    let opened = now.date_naive() - chrono::Duration::days(i64::from(days.max(365)));
     let idx = model.add_license(
         &new.number,
         &new.name,
@@ -85,7 +98,7 @@ async fn add_license(
         &new.state,
         opened,
     )?;
-    seed::license_data(&mut model, idx, packages, now);
+    seed::license_data(&mut model, idx, packages, seed::History { end: now, days });
     let license = model.license(idx).map(license_json).unwrap_or_default();
     Ok((StatusCode::CREATED, Json(license)))
 }
@@ -95,6 +108,45 @@ fn license_json(l: &super::model::License) -> Value {
         "number": l.number, "name": l.name, "license_type": l.license_type, "state": l.state,
         "facility_id": l.facility_id, "kind": format!("{:?}", l.kind),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPackages {
+    count: Option<usize>,
+    last_modified_from: DateTime<Utc>,
+    last_modified_to: Option<DateTime<Utc>>,
+}
+
+/// `POST /sandbox/licenses/{number}/packages` `{count?, last_modified_from,
+/// last_modified_to?}` → 201 `{labels}`: `count` (1) more active packages of the license's items
+/// in its locations, each last modified at a random moment between the two times (the second
+/// defaults to the first), e.g. packages untouched for years.
+async fn add_packages(
+    State(s): State<Sandbox>,
+    Path(number): Path<String>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new: NewPackages = body(&bytes)?;
+    let count = new.count.unwrap_or(1);
+    if count > MAX_SEEDED_PACKAGES {
+        return Err(ApiError::bad_request(format!(
+            "count must not exceed {MAX_SEEDED_PACKAGES}."
+        )));
+    }
+    let from = new.last_modified_from;
+    let to = new.last_modified_to.unwrap_or(from);
+    if to < from {
+        return Err(ApiError::bad_request(
+            "last_modified_to must not be before last_modified_from.",
+        ));
+    }
+    let mut model = s.inner.model.write();
+    let idx = model
+        .license_idx(&number)
+        .ok_or(AdminError::UnknownLicense(number))?;
+    let labels = seed::add_packages(&mut model, idx, count, from, to);
+    Ok((StatusCode::CREATED, Json(json!({ "labels": labels }))))
 }
 
 /// `GET /sandbox/licenses`: every license.
@@ -115,7 +167,13 @@ async fn package(
         .license_idx(&number)
         .ok_or(AdminError::UnknownLicense(number))?;
     let package = model.package_at(idx, &label).ok_or(ApiError::NotFound)?;
-    Ok(Json(wire::package(package, &model)))
+    let mut record = wire::package(package, &model);
+    shapes::apply(
+        crate::sections::Section::Packages,
+        &mut record,
+        s.settings().record_shapes,
+    );
+    Ok(Json(record))
 }
 
 /// `GET /sandbox/licenses/{number}/plant-waste`: plant waste recorded at the license.
@@ -294,7 +352,141 @@ async fn requests(State(s): State<Sandbox>) -> Json<Vec<super::LogEntry>> {
     Json(s.requests())
 }
 
-/// `POST /sandbox/reset` → 204, back to the seeded state.
+/// The settings as the admin API shows them.
+fn settings_json(settings: &Settings) -> Value {
+    let reads = match settings.unwindowed_reads {
+        UnwindowedReads::Production => "production",
+        UnwindowedReads::All => "all",
+        UnwindowedReads::Empty => "empty",
+    };
+    let shapes = match settings.record_shapes {
+        RecordShapes::V2 => "v2",
+        RecordShapes::WithV1 => "with_v1",
+    };
+    json!({
+        "max_window_hours": settings.max_window.map(|w| w.as_secs_f64() / 3600.0),
+        "unwindowed_reads": reads,
+        "record_shapes": shapes,
+        "missing_permission_status": settings.missing_permission_status.as_u16(),
+        "max_write_rows": settings.max_write_rows,
+        "rate_limits": settings.rate_limits.map(|l| json!({
+            "per_license_per_second": l.per_license_per_second,
+            "per_license_concurrent": l.per_license_concurrent,
+            "per_vendor_per_second": l.per_vendor_per_second,
+            "per_vendor_concurrent": l.per_vendor_concurrent,
+        })),
+    })
+}
+
+/// `GET /sandbox/settings` → the settings in force (`{max_window_hours, unwindowed_reads,
+/// record_shapes, missing_permission_status, max_write_rows, rate_limits}`).
+async fn settings(State(s): State<Sandbox>) -> Json<Value> {
+    Json(settings_json(&s.settings()))
+}
+
+/// Reads one named choice of a settings body.
+fn choice<T: Copy>(value: &Value, name: &str, options: &[(&str, T)]) -> Result<T, ApiError> {
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    value
+        .as_str()
+        .and_then(|v| options.iter().find(|(n, _)| n.eq_ignore_ascii_case(v)))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{name} must be one of {}.", names.join(", ")))
+        })
+}
+
+/// A positive number of a settings body, or `null` (no limit).
+fn limit(value: &Value, name: &str) -> Result<Option<f64>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        v => v
+            .as_f64()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive number or null."))),
+    }
+}
+
+/// `PUT /sandbox/settings` → 200 with the settings now in force. Every field is optional:
+/// `profile` (`production`, `production_24h`, `legacy`) starts from that profile instead of the
+/// settings in force, then `max_window_hours` (a number, or `null`: any window),
+/// `unwindowed_reads` (`production`, `all`, `empty`), `record_shapes` (`v2`, `with_v1`),
+/// `missing_permission_status` (401 or 403), `max_write_rows` (a number or `null`) change it.
+/// Rate limits are fixed when the sandbox is built.
+async fn change_settings(State(s): State<Sandbox>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    let body: serde_json::Map<String, Value> = body(&bytes)?;
+    let mut new = s.settings();
+    if let Some(profile) = body.get("profile") {
+        let make: fn() -> Settings = choice(
+            profile,
+            "profile",
+            &[
+                ("production", Settings::production as fn() -> Settings),
+                ("production_24h", Settings::production_24h),
+                ("legacy", Settings::legacy),
+            ],
+        )?;
+        new = Settings {
+            rate_limits: new.rate_limits,
+            ..make()
+        };
+    }
+    for (name, value) in &body {
+        match name.as_str() {
+            "profile" => {}
+            "max_window_hours" => {
+                new.max_window =
+                    limit(value, name)?.map(|h| Duration::from_secs_f64(h * 3600.0));
+            }
+            "unwindowed_reads" => {
+                new.unwindowed_reads = choice(
+                    value,
+                    name,
+                    &[
+                        ("production", UnwindowedReads::Production),
+                        ("all", UnwindowedReads::All),
+                        ("empty", UnwindowedReads::Empty),
+                    ],
+                )?;
+            }
+            "record_shapes" => {
+                new.record_shapes = choice(
+                    value,
+                    name,
+                    &[("v2", RecordShapes::V2), ("with_v1", RecordShapes::WithV1)],
+                )?;
+            }
+            "missing_permission_status" => {
+                let code = value
+                    .as_u64()
+                    .map(|n| n.to_string())
+                    .or_else(|| value.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                new.missing_permission_status = choice(
+                    &Value::String(code),
+                    name,
+                    &[
+                        ("401", StatusCode::UNAUTHORIZED),
+                        ("403", StatusCode::FORBIDDEN),
+                    ],
+                )?;
+            }
+            "max_write_rows" => {
+                new.max_write_rows = limit(value, name)?.map(|n| n as usize);
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown setting \"{other}\": name profile, max_window_hours, unwindowed_reads, record_shapes, missing_permission_status or max_write_rows."
+                )));
+            }
+        }
+    }
+    s.set_settings(new.clone());
+    Ok(Json(settings_json(&new)))
+}
+
+/// `POST /sandbox/reset` → 204, back to the seeded state and the constructor's settings.
 async fn reset(State(s): State<Sandbox>) -> StatusCode {
     let sandbox = s.clone();
     // Reseeding a big sandbox takes a moment: off the async workers.

@@ -1,5 +1,5 @@
 //! How a sandbox is built ([`SandboxConfig`]) and how it answers where Metrc's behaviour is
-//! uncertain ([`Settings`], docs/metrc.md §11).
+//! uncertain or differs between deployments ([`Settings`], docs/metrc.md §11).
 
 use std::time::Duration;
 
@@ -24,7 +24,8 @@ pub struct SandboxConfig {
     /// The moment seeded `LastModified` times count back from. `None`: when the sandbox is built.
     /// Set it for byte-identical seeds across runs.
     pub seeded_at: Option<DateTime<Utc>>,
-    /// Answers to the uncertain parts of Metrc.
+    /// Answers to the uncertain parts of Metrc (default: the production profile). The admin API
+    /// can change them while the sandbox runs; a reset restores these.
     pub settings: Settings,
 }
 
@@ -49,30 +50,94 @@ impl SandboxConfig {
     }
 }
 
-/// The sandbox's answers where Metrc's behaviour is uncertain (docs/metrc.md §11).
-#[derive(Debug, Clone)]
+/// The sandbox's answers where Metrc's behaviour is uncertain or differs between deployments
+/// (docs/metrc.md §11). `Default` is the production profile: what v2 production answers, as
+/// integrators report it (docs/metrc.md §12). [`Settings::legacy`] is the sandbox's former,
+/// friendlier behaviour, for tests that need it. Every field can be changed on a running sandbox
+/// (`PUT /sandbox/settings`, docs/design.md §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Status for a key whose user lacks the section's permission, or asks for a section the
     /// license type cannot use. Metrc documents 401 for "not at this license" and lists both 401
     /// and 403; integrators mostly see 401. Default 401 (`UNAUTHORIZED`); 403 is the alternative.
     pub missing_permission_status: StatusCode,
-    /// Longest `lastModifiedStart`..`lastModifiedEnd` window; longer gets 400. v1 documents 24 h,
-    /// v2 is uncertain (New York accepted years in 2026). Default 24 h; `None`: unlimited.
+    /// Longest `lastModifiedStart`..`lastModifiedEnd` window; longer gets 400 naming the range.
+    /// Default `None`: any window, as New York's v2 production accepted years in one call;
+    /// `Some(24 h)` ([`Settings::DAY`]) for the deployments that keep v1's 24-hour limit.
     pub max_window: Option<Duration>,
+    /// What a list read without a `lastModified` window answers. Default
+    /// [`UnwindowedReads::Production`].
+    pub unwindowed_reads: UnwindowedReads,
+    /// Which field names records carry. Default [`RecordShapes::V2`].
+    pub record_shapes: RecordShapes,
     /// Most rows in one write; more get 413. Uncertain in Metrc. Default 10; `None`: unlimited.
     pub max_write_rows: Option<usize>,
-    /// GET rate limits; `None` disables them.
+    /// GET rate limits; `None` disables them. Fixed when the sandbox is built.
     pub rate_limits: Option<RateLimits>,
+}
+
+/// How a per-license list answers a read without `lastModifiedStart` (docs/metrc.md §6, §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnwindowedReads {
+    /// As v2 production (New York, 2026): items, locations and strains answer an empty page;
+    /// every other list only the records modified in the last 24 hours.
+    Production,
+    /// Every record of the list (the sandbox's former behaviour; California's v1-era sandbox).
+    All,
+    /// An empty page, whatever the list.
+    Empty,
+}
+
+/// Which field names the sandbox's records carry (docs/metrc.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordShapes {
+    /// v2 only: plant batches carry `UntrackedCount`, `TrackedCount` and `PlantBatchTypeName`
+    /// (not v1's `Count` and `Type`); items carry no `LastModified` (Metrc sends none).
+    V2,
+    /// v2 plus the v1 spellings Metrc has dropped (`Count`, `Type` on plant batches) and a
+    /// `LastModified` on items: the sandbox's former, friendlier shapes.
+    WithV1,
+}
+
+impl Settings {
+    /// A 24-hour window: [`Settings::max_window`] for the deployments that keep v1's limit.
+    pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+    /// The production profile (the default).
+    pub fn production() -> Settings {
+        Settings {
+            missing_permission_status: StatusCode::UNAUTHORIZED,
+            max_window: None,
+            unwindowed_reads: UnwindowedReads::Production,
+            record_shapes: RecordShapes::V2,
+            max_write_rows: Some(10),
+            rate_limits: Some(RateLimits::default()),
+        }
+    }
+
+    /// The production profile of a deployment that refuses windows over 24 hours.
+    pub fn production_24h() -> Settings {
+        Settings {
+            max_window: Some(Settings::DAY),
+            ..Settings::production()
+        }
+    }
+
+    /// The sandbox's former behaviour: unwindowed reads return every record, records carry v1
+    /// spellings beside v2's and items a `LastModified`, windows over 24 hours are refused.
+    pub fn legacy() -> Settings {
+        Settings {
+            max_window: Some(Settings::DAY),
+            unwindowed_reads: UnwindowedReads::All,
+            record_shapes: RecordShapes::WithV1,
+            ..Settings::production()
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            missing_permission_status: StatusCode::UNAUTHORIZED,
-            max_window: Some(Duration::from_secs(24 * 60 * 60)),
-            max_write_rows: Some(10),
-            rate_limits: Some(RateLimits::default()),
-        }
+        Settings::production()
     }
 }
 

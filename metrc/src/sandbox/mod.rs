@@ -13,7 +13,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Where Metrc's behaviour is uncertain, [`Settings`] decides (docs/metrc.md §11).
+//! Where Metrc's behaviour is uncertain or differs between deployments, [`Settings`] decides
+//! (docs/metrc.md §11); the default is the production profile.
 
 mod admin;
 mod auth;
@@ -27,6 +28,7 @@ mod model;
 mod query;
 mod routes;
 mod seed;
+mod shapes;
 mod wire;
 
 use std::future::Future;
@@ -38,7 +40,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 
-pub use config::{RateLimits, SandboxConfig, Settings};
+pub use config::{RateLimits, RecordShapes, SandboxConfig, Settings, UnwindowedReads};
 pub use log::LogEntry;
 use model::Model;
 
@@ -54,6 +56,8 @@ struct Inner {
     /// Seeded `LastModified` times count back from here (kept across resets).
     anchor: DateTime<Utc>,
     model: RwLock<Model>,
+    /// The settings in force (the config's until the admin API changes them).
+    settings: RwLock<Settings>,
     faults: Mutex<faults::Faults>,
     log: Mutex<log::RequestLog>,
     limits: Option<limits::Limits>,
@@ -89,6 +93,7 @@ impl Sandbox {
         let limits = config.settings.rate_limits.map(limits::Limits::new);
         Sandbox {
             inner: Arc::new(Inner {
+                settings: RwLock::new(config.settings.clone()),
                 config,
                 anchor,
                 model: RwLock::new(model),
@@ -103,8 +108,15 @@ impl Sandbox {
         &self.inner.config
     }
 
-    fn settings(&self) -> &Settings {
-        &self.inner.config.settings
+    /// The settings in force now.
+    pub fn settings(&self) -> Settings {
+        self.inner.settings.read().clone()
+    }
+
+    /// Changes the settings in force (what `PUT /sandbox/settings` does). `rate_limits` is fixed
+    /// when the sandbox is built: a change to it here has no effect.
+    pub fn set_settings(&self, settings: Settings) {
+        *self.inner.settings.write() = settings;
     }
 
     /// Metrc's routes at the root, the admin API under `/sandbox/`.
@@ -171,11 +183,13 @@ impl Sandbox {
         self.inner.log.lock().entries()
     }
 
-    /// Back to the seeded state: data, employees and keys as at start; faults and log cleared.
+    /// Back to the seeded state: data, employees and keys as at start, the config's settings;
+    /// faults and log cleared.
     pub fn reset(&self) {
         let c = &self.inner.config;
         let fresh = seed::build(c.seed, c.demo, c.packages_per_license, self.inner.anchor);
         *self.inner.model.write() = fresh;
+        self.set_settings(c.settings.clone());
         self.inner.faults.lock().clear();
         self.inner.log.lock().clear();
     }

@@ -15,13 +15,30 @@ use super::model::records::{
 };
 use super::model::reference::{self, CATEGORIES};
 use super::model::{LicenseIdx, Model};
-use crate::sections::Section;
+use crate::sections::{Resource, Section};
 
 /// Number of demo licenses (one per [`LicenseKind`]).
 pub const DEMO_LICENSE_COUNT: usize = 6;
 
-/// How far back seeded `LastModified` times reach.
-const HISTORY_DAYS: i64 = 30;
+/// How far back seeded `LastModified` times reach unless asked otherwise.
+pub const HISTORY_DAYS: u32 = 30;
+
+/// The span seeded `LastModified` times fall in: the `days` before `end`.
+#[derive(Debug, Clone, Copy)]
+pub struct History {
+    pub end: DateTime<Utc>,
+    pub days: u32,
+}
+
+impl History {
+    /// The default span: [`HISTORY_DAYS`] before `end`.
+    pub fn recent(end: DateTime<Utc>) -> History {
+        History {
+            end,
+            days: HISTORY_DAYS,
+        }
+    }
+}
 
 const DEMO_LICENSES: [(&str, &str, LicenseKind); DEMO_LICENSE_COUNT] = [
     (
@@ -144,7 +161,7 @@ fn seed_demo(model: &mut Model, packages: usize, anchor: DateTime<Utc>) {
         // The demo table is fixed and distinct: adding cannot fail.
         if let Ok(idx) = model.add_license(number, name, kind.default_license_type(), "CA", opened)
         {
-            license_data(model, idx, packages, anchor);
+            license_data(model, idx, packages, History::recent(anchor));
             numbers.push(number.to_string());
         }
     }
@@ -168,8 +185,8 @@ fn seed_demo(model: &mut Model, packages: usize, anchor: DateTime<Utc>) {
 }
 
 /// A random moment in the seeded history.
-fn moment(rng: &mut impl Rng, anchor: DateTime<Utc>) -> DateTime<Utc> {
-    anchor - Duration::seconds(rng.random_range(0..HISTORY_DAYS * 86_400))
+fn moment(rng: &mut impl Rng, history: History) -> DateTime<Utc> {
+    history.end - Duration::seconds(rng.random_range(0..i64::from(history.days.max(1)) * 86_400))
 }
 
 fn days_before(at: DateTime<Utc>, rng: &mut impl Rng, max: i64) -> NaiveDate {
@@ -178,12 +195,12 @@ fn days_before(at: DateTime<Utc>, rng: &mut impl Rng, max: i64) -> NaiveDate {
 
 /// Seeds one license's data: `packages` active packages (and a tenth as many finished ones),
 /// items, strains, locations, and plants, batches, harvests, transfers, sales, patients and
-/// processing jobs where the license type has them.
+/// processing jobs where the license type has them, last modified within `history`.
 pub fn license_data(
     model: &mut Model,
     license: LicenseIdx,
     packages: usize,
-    anchor: DateTime<Utc>,
+    history: History,
 ) {
     let Some(lic) = model.license(license) else {
         return;
@@ -195,7 +212,7 @@ pub fn license_data(
     strain_pool.shuffle(&mut model.rng);
     let mut strains = Vec::new();
     for (name, indica) in strain_pool.into_iter().take(8) {
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let thc = model.rng.random_range(14.0..31.0_f64).round();
         let cbd = model.rng.random_range(0.0..2.0_f64).round();
         strains.push(Strain {
@@ -228,7 +245,7 @@ pub fn license_data(
     };
     let mut locations = Vec::new();
     for (name, location_type, for_plants) in location_names {
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         locations.push(Location {
             id,
             license,
@@ -252,7 +269,7 @@ pub fn license_data(
         .enumerate()
     {
         let strain = &strains[n % strains.len()];
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let name = ITEM_NAMES[*category].replace("{}", &strain.name);
         items.push(Item {
             id,
@@ -281,7 +298,7 @@ pub fn license_data(
         } else {
             f64::from(model.rng.random_range(1..=200_u32))
         };
-        let at = moment(&mut model.rng, anchor);
+        let at = moment(&mut model.rng, history);
         let packaged = days_before(at, &mut model.rng, 20);
         let id = model.next_id();
         rows.push(Package {
@@ -320,18 +337,18 @@ pub fn license_data(
 
     if applies(Section::Plants) {
         seed_plants(
-            model, license, &prefix, packages, &strains, &locations, anchor,
+            model, license, &prefix, packages, &strains, &locations, history,
         );
     }
     model.strains.extend(strains);
-    seed_transfers(model, license, packages, anchor);
+    seed_transfers(model, license, packages, history);
     if applies(Section::Sales) && !labels.is_empty() {
-        seed_sales(model, license, packages, &labels, anchor);
+        seed_sales(model, license, packages, &labels, history);
     }
     if applies(Section::Patients) {
         let mut rows = Vec::new();
         for n in 0..(packages / 10).max(3) {
-            let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+            let (id, at) = (model.next_id(), moment(&mut model.rng, history));
             let registered = days_before(at, &mut model.rng, 300);
             let plants = model.rng.random_range(0..=6);
             rows.push(Patient {
@@ -349,7 +366,7 @@ pub fn license_data(
     if applies(Section::ProcessingJobs) {
         let mut rows = Vec::new();
         for n in 0..(packages / 20).max(2) {
-            let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+            let (id, at) = (model.next_id(), moment(&mut model.rng, history));
             let job = ["Extraction", "Infusion", "Pre-Roll Assembly", "Packaging"][n % 4];
             rows.push(ProcessingJob {
                 id,
@@ -362,6 +379,67 @@ pub fn license_data(
     }
 }
 
+/// Adds `count` active packages to a license, each last modified at a random moment between
+/// `from` and `to`, of the license's items, in its locations; returns their labels (empty when
+/// the license has no items or locations).
+pub fn add_packages(
+    model: &mut Model,
+    license: LicenseIdx,
+    count: usize,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<String> {
+    let Some(prefix) = model.license(license).map(|l| l.tag_prefix.clone()) else {
+        return Vec::new();
+    };
+    let items: Vec<(u64, &'static str)> = model
+        .items
+        .all((license, Resource::ItemsActive))
+        .map(|i| (i.id, i.category.unit))
+        .collect();
+    let locations: Vec<u64> = model
+        .locations
+        .all((license, Resource::LocationsActive))
+        .map(|l| l.id)
+        .collect();
+    if items.is_empty() || locations.is_empty() {
+        return Vec::new();
+    }
+    let span = (to - from).num_seconds().max(1);
+    let mut rows = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (item_id, unit_name) = items[model.rng.random_range(0..items.len())];
+        let unit = reference::unit(unit_name).unwrap_or(reference::each());
+        let quantity = if unit.quantity_type == "WeightBased" {
+            f64::from(model.rng.random_range(10..=4_536_u32))
+        } else {
+            f64::from(model.rng.random_range(1..=200_u32))
+        };
+        let at = from + Duration::seconds(model.rng.random_range(0..span));
+        let packaged = days_before(at, &mut model.rng, 20);
+        let id = model.next_id();
+        rows.push(Package {
+            id,
+            license,
+            // The id keeps the label unique; seeded labels count from 1, plants' from 50,000,000.
+            label: format!("1A4{prefix}{:014}", 30_000_000 + id),
+            item_id,
+            location_id: locations[model.rng.random_range(0..locations.len())],
+            quantity,
+            unit,
+            packaged_date: packaged,
+            lab_testing_state: "TestPassed",
+            source_harvest: None,
+            is_on_hold: false,
+            finished_date: None,
+            last_modified: at,
+        });
+    }
+    let labels = rows.iter().map(|p| p.label.clone()).collect();
+    model.insert_packages(rows);
+    labels
+}
+
 #[allow(clippy::too_many_arguments)]
 fn seed_plants(
     model: &mut Model,
@@ -370,14 +448,14 @@ fn seed_plants(
     packages: usize,
     strains: &[Strain],
     locations: &[Location],
-    anchor: DateTime<Utc>,
+    history: History,
 ) {
     let rooms: Vec<&Location> = locations.iter().filter(|l| l.for_plants).collect();
     let room = |rng: &mut rand::rngs::StdRng| rooms.choose(rng).map_or(0, |l| l.id);
     let mut batches = Vec::new();
     for n in 0..(packages / 10).max(3) {
         let strain = &strains[n % strains.len()];
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let planted = days_before(at, &mut model.rng, 30);
         let clone = model.rng.random_bool(0.7);
         let count = model.rng.random_range(10..=100);
@@ -397,7 +475,7 @@ fn seed_plants(
     let mut plants = Vec::new();
     for n in 0..packages.max(10) {
         let batch = &batches[n % batches.len()];
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let flowering = n % 5 >= 3;
         let phase_date = days_before(at, &mut model.rng, 20);
         let location_id = room(&mut model.rng);
@@ -419,7 +497,7 @@ fn seed_plants(
     let mut harvests = Vec::new();
     for n in 0..(packages / 20).max(2) {
         let strain = &strains[n % strains.len()];
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let start = days_before(at, &mut model.rng, 14);
         let wet = f64::from(model.rng.random_range(2_000..=40_000_u32));
         let plant_count = model.rng.random_range(8..=120);
@@ -445,7 +523,7 @@ fn seed_plants(
     model.harvests.extend(harvests);
 }
 
-fn seed_transfers(model: &mut Model, license: LicenseIdx, packages: usize, anchor: DateTime<Utc>) {
+fn seed_transfers(model: &mut Model, license: LicenseIdx, packages: usize, history: History) {
     let own = model
         .license(license)
         .map(|l| l.number.clone())
@@ -464,7 +542,7 @@ fn seed_transfers(model: &mut Model, license: LicenseIdx, packages: usize, ancho
     let mut rows = Vec::new();
     for n in 0..(packages / 10).max(2) * 2 {
         let (number, name) = partners.choose(&mut model.rng).cloned().unwrap_or_default();
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let created = at - Duration::hours(model.rng.random_range(1..72));
         let package_count = model.rng.random_range(1..=25);
         rows.push(Transfer {
@@ -488,11 +566,11 @@ fn seed_sales(
     license: LicenseIdx,
     packages: usize,
     labels: &[String],
-    anchor: DateTime<Utc>,
+    history: History,
 ) {
     let mut rows = Vec::new();
     for _ in 0..(packages / 2).max(5) {
-        let (id, at) = (model.next_id(), moment(&mut model.rng, anchor));
+        let (id, at) = (model.next_id(), moment(&mut model.rng, history));
         let mut lines = Vec::new();
         for _ in 0..model.rng.random_range(1..=3) {
             let label = labels.choose(&mut model.rng).cloned().unwrap_or_default();

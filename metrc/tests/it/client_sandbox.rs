@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::{StreamExt, TryStreamExt};
 use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
 use metrc::{
@@ -222,8 +222,12 @@ async fn facilities_probes_employees_permissions_and_reference_lists() {
 }
 
 #[tokio::test]
-async fn every_list_walks_in_24_hour_windows() {
-    let env = env().await;
+async fn every_list_walks_in_24_hour_windows_where_wider_ones_are_refused() {
+    let env = env_with(SandboxConfig {
+        settings: Settings::production_24h(),
+        ..SandboxConfig::default()
+    })
+    .await;
     let client = env.client();
     let owner = env.owner();
     for resource in Resource::ALL {
@@ -256,8 +260,86 @@ async fn every_list_walks_in_24_hour_windows() {
     let plants: Vec<WindowPage<Plant>> =
         pull(&client, &owner, CULTIVATION, Resource::PlantsVegetative).await;
     assert!(plants.iter().any(|p| !p.records.is_empty()));
-    // No window was refused by the sandbox's 24-hour limit.
-    assert_eq!(env.count_status(400), 0);
+    // The first walk's first, wide window was refused; the 24-hour width learnt then served
+    // every later walk, and every client for this base URL.
+    assert_eq!(env.count_status(400), 1);
+    assert_eq!(client.window_width(), chrono::Duration::hours(24));
+    assert_eq!(env.client().window_width(), chrono::Duration::hours(24));
+}
+
+#[tokio::test]
+async fn a_quiet_license_whole_history_takes_a_handful_of_calls_where_wide_windows_are_accepted()
+{
+    let env = env().await;
+    env.post(
+        "/sandbox/licenses",
+        json!({"number": "C11-QUIET", "name": "Quiet", "license_type": "Distributor",
+               "packages": 30, "history_days": 3650}),
+    )
+    .await;
+    env.post(
+        "/sandbox/employees",
+        json!({"name": "Quinn", "owner_of": ["C11-QUIET"], "permissions": {"C11-QUIET": ["Packages", "Items", "Locations"]}}),
+    )
+    .await;
+    let (_, _, key) = env.employee("Quinn");
+    let client = env.client();
+    let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
+    let to = Utc::now() + chrono::Duration::minutes(1);
+    let mut records = 0;
+    for resource in [Resource::LocationsActive, Resource::ItemsActive, Resource::PackagesActive] {
+        let pages: Vec<WindowPage<Value>> = client
+            .walk(&key, "C11-QUIET", resource, from, to)
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(pages.iter().all(|p| p.window_count == 1 && p.window_start == from));
+        records += pages.iter().map(|p| p.records.len()).sum::<usize>();
+    }
+    assert_eq!(records, 5 + 16 + 30, "locations, items, packages");
+    // One call per list and page: 1 + 1 + 2, nothing refused, nothing read without a window.
+    let calls = env.sandbox.requests();
+    let walked: Vec<_> = calls.iter().filter(|c| c.license.as_deref() == Some("C11-QUIET")).collect();
+    assert_eq!(walked.len(), 4, "{walked:?}");
+    assert!(walked.iter().all(|c| c.status == 200));
+    assert_eq!(client.window_width(), metrc::WIDEST_WINDOW);
+}
+
+#[tokio::test]
+async fn a_refused_window_is_read_again_narrower_with_no_gap() {
+    // A deployment that states no limit: the client steps down 365, 31, 7 days, 1 day.
+    let env = env_with(SandboxConfig {
+        settings: Settings {
+            max_window: Some(std::time::Duration::from_secs(3 * 86_400)),
+            ..Settings::production()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let client = env.client();
+    let owner = env.owner();
+    let (from, to) = all_history();
+    let pages: Vec<WindowPage<Package>> = client
+        .walk(&owner, CULTIVATION, Resource::PackagesActive, from, to)
+        .try_collect()
+        .await
+        .unwrap();
+    // "must not exceed 72 hours": straight to 3 days.
+    assert_eq!(client.window_width(), chrono::Duration::days(3));
+    assert_eq!(env.count_status(400), 1);
+    assert_eq!(package_ids(&pages).len(), 20);
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        pages.iter().map(|p| (p.window_start, p.window_end)).collect();
+    windows.dedup();
+    assert_eq!(windows[0].0, from);
+    assert_eq!(windows.last().unwrap().1, to);
+    for pair in windows.windows(2) {
+        assert_eq!(pair[1].0, pair[0].1 - chrono::Duration::minutes(1), "no gap");
+    }
+    assert!(windows.iter().all(|(a, b)| *b - *a <= chrono::Duration::days(3)));
+    let last = pages.last().unwrap();
+    assert_eq!(last.window_index + 1, last.window_count);
+    assert_eq!(last.window_count, windows.len());
 }
 
 /// Every record of `resource` at `license`, typed.
@@ -376,7 +458,7 @@ async fn paging_across_many_pages_in_one_long_window_matches_daily_windows() {
     let env = env_with(SandboxConfig {
         settings: Settings {
             max_window: None,
-            ..Settings::default()
+            ..Settings::production()
         },
         ..SandboxConfig::default()
     })
@@ -411,7 +493,13 @@ async fn paging_across_many_pages_in_one_long_window_matches_daily_windows() {
     let in_one = package_ids(&pages);
     assert_eq!(in_one.len(), 1000);
 
-    let daily = pull(&env.client(), &key, "CCL-PAGES", Resource::PackagesActive).await;
+    let daily = pull(
+        &env.client_with(|c| c.window = chrono::Duration::hours(24)),
+        &key,
+        "CCL-PAGES",
+        Resource::PackagesActive,
+    )
+    .await;
     assert!(daily[0].window_count >= 31);
     assert_eq!(package_ids(&daily), in_one);
     let calls = env.calls("/packages/v2/active");

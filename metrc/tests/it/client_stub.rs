@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::client_common;
-use client_common::quick_client;
+use client_common::{quick_client, quick_client_with};
 
 const VENDOR: &str = "vendor-key-AAAA";
 const USER: &str = "user-key-BBBB";
@@ -462,9 +462,10 @@ async fn walk_pages_within_windows_and_accepts_camel_envelopes() {
     .await;
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let to = from + chrono::Duration::hours(30);
-    let pages: Vec<_> = stub
-        .client()
-        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
+    let pages: Vec<_> = quick_client_with(stub.url.clone(), VENDOR, Duration::from_millis(300), |c| {
+        c.window = chrono::Duration::hours(24)
+    })
+    .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
         .collect()
         .await;
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
@@ -604,4 +605,144 @@ async fn walk_yields_earlier_windows_in_order_then_the_error_and_stops() {
         ]
     );
     assert!(matches!(items[5], Err(Error::Rejected { .. })));
+}
+
+/// Field case 01, replayed: New York's v2 production answers `/items/v2/active` read without a
+/// window with an empty page, and with a window from 2015 with the license's items. A walk from
+/// 2015 asks once, with the window, and gets both.
+#[tokio::test]
+async fn a_walk_from_2015_reads_items_production_answers_only_within_a_window() {
+    let stub = Stub::start(|r, _| {
+        if r.q("lastModifiedStart").is_none() || r.q("lastModifiedEnd").is_none() {
+            return json_answer(json!({"Data": [], "Total": 0, "TotalRecords": 0, "PageSize": 20,
+                "RecordsOnPage": 0, "Page": 1, "CurrentPage": 1, "TotalPages": 0}));
+        }
+        json_answer(json!({
+            "Data": [
+                {"Id": 900001, "Name": "Example Flower 3.5g", "ProductCategoryName": "Bud/Flower - Each",
+                 "ProductCategoryType": "Buds", "QuantityType": "CountBased", "UnitOfMeasureName": "Each",
+                 "StrainId": 501, "StrainName": "Example Kush", "IsUsed": true,
+                 "CreatedDateTime": "2024-03-02T16:10:05.13+00:00"},
+                {"Id": 900002, "Name": "Example Vape 1g", "ProductCategoryName": "Vape Cartridge - Each",
+                 "ProductCategoryType": "Concentrate", "QuantityType": "CountBased", "UnitOfMeasureName": "Each",
+                 "StrainId": null, "StrainName": null, "IsUsed": true,
+                 "CreatedDateTime": "2025-12-17T18:42:59.61+00:00"}
+            ],
+            "Total": 2, "TotalRecords": 2, "PageSize": 20, "RecordsOnPage": 2, "Page": 1,
+            "CurrentPage": 1, "TotalPages": 1
+        }))
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2026, 6, 5, 21, 51, 15).unwrap();
+    let pages: Vec<_> = stub
+        .client()
+        .walk::<metrc::Item>(&user(), "LIC-TEST-1", Resource::ItemsActive, from, to)
+        .collect()
+        .await;
+    let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].window_complete && pages[0].window_end == to);
+    let names: Vec<_> = pages[0].records.iter().filter_map(|i| i.name.clone()).collect();
+    assert_eq!(names, ["Example Flower 3.5g", "Example Vape 1g"]);
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/items/v2/active");
+    assert_eq!(seen[0].q("lastModifiedStart"), Some("2015-01-01T00:00:00Z"));
+    assert_eq!(seen[0].q("lastModifiedEnd"), Some("2026-06-05T21:51:15Z"));
+}
+
+#[tokio::test]
+async fn the_pages_of_a_wide_window_are_fetched_several_at_once_in_order() {
+    // One window of 10 pages, 100 ms a call: one after another it would take a second.
+    let stub = Stub::start(|r, _| {
+        let page: u32 = r.q("pageNumber").unwrap().parse().unwrap();
+        let data: Vec<Value> = (0..20).map(|i| json!({"Id": page * 100 + i})).collect();
+        let mut canned =
+            json_answer(json!({"Data": data, "CurrentPage": page, "TotalPages": 10}));
+        canned.delay = Duration::from_millis(100);
+        canned
+    })
+    .await;
+    let client = quick_client_with(stub.url.clone(), VENDOR, Duration::from_secs(5), |_| {});
+    let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
+    let started = std::time::Instant::now();
+    let pages: Vec<_> = client
+        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, Utc::now())
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        pages.iter().map(|p| (p.page, p.window_complete)).collect::<Vec<_>>(),
+        (1..=10).map(|n| (n, n == 10)).collect::<Vec<_>>()
+    );
+    assert!(pages.iter().all(|p| p.window_count == 1 && p.records.len() == 20));
+    assert_eq!(stub.seen().len(), 10, "no page asked twice, none beyond the last");
+    // The first page, then nine in two rounds of at most five.
+    assert!(elapsed < Duration::from_millis(800), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_misnumbers_its_pages_cannot_stretch_a_window() {
+    // A server that says every page is page 1 of 3: the page numbers asked for decide.
+    let stub = Stub::start(|r, _| {
+        let page: u32 = r.q("pageNumber").unwrap().parse().unwrap();
+        json_answer(json!({"Data": [{"Id": page}], "CurrentPage": 1, "TotalPages": 3}))
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let pages: Vec<_> = stub
+        .client()
+        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, from + chrono::Duration::hours(1))
+        .collect()
+        .await;
+    // The requested page number decides: three pages, the last completes the window.
+    let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        pages.iter().map(|p| (p.page, p.window_complete)).collect::<Vec<_>>(),
+        vec![(1, false), (2, false), (3, true)]
+    );
+}
+
+#[tokio::test]
+async fn a_window_that_loses_a_record_while_it_is_read_is_read_again_backwards() {
+    // 50 records, ids 0..50, in pages of 20 by offset. Once page 1 has been served, record 5 is
+    // modified (it leaves the window): every record after it moves up one place, and record 20
+    // slips onto page 1, already read.
+    let modified = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = modified.clone();
+    let stub = Stub::start(move |r, _| {
+        let page: usize = r.q("pageNumber").unwrap().parse().unwrap();
+        let gone = flag.load(std::sync::atomic::Ordering::SeqCst);
+        let ids: Vec<usize> = (0..50).filter(|id| !(gone && *id == 5)).collect();
+        let data: Vec<Value> = ids
+            .iter()
+            .skip((page - 1) * 20)
+            .take(20)
+            .map(|id| json!({"Id": id}))
+            .collect();
+        if page == 1 {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        json_answer(json!({"Data": data, "CurrentPage": page, "TotalPages": ids.len().div_ceil(20),
+                           "TotalRecords": ids.len()}))
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let pages: Vec<_> = stub
+        .client()
+        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, from + chrono::Duration::hours(1))
+        .collect()
+        .await;
+    let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
+    assert!(modified.load(std::sync::atomic::Ordering::SeqCst));
+    let ids: std::collections::BTreeSet<i64> =
+        pages.iter().flat_map(|p| p.records.iter().filter_map(|r| r.id)).collect();
+    let unchanged: std::collections::BTreeSet<i64> = (0..50).filter(|id| *id != 5).collect();
+    assert!(ids.is_superset(&unchanged), "missing {:?}", unchanged.difference(&ids).collect::<Vec<_>>());
+    // Only the last page yielded completes the window: page 1, read again last.
+    let last = pages.last().unwrap();
+    assert!(last.window_complete && last.page == 1);
+    assert_eq!(pages.iter().filter(|p| p.window_complete).count(), 1);
 }

@@ -130,7 +130,9 @@ async fn paging_envelope_walks_every_record_once_in_last_modified_order() {
     .await;
     let owner = owner_key(&sb.sandbox);
     let path = |page: usize| {
-        format!("/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber={page}")
+        format!(
+            "/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber={page}&lastModifiedStart=2015-01-01T00:00:00Z"
+        )
     };
     let (status, first) = sb.get(&owner, &path(1)).await;
     assert_eq!(status, StatusCode::OK);
@@ -235,9 +237,11 @@ fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
 #[tokio::test]
 async fn last_modified_windows_filter_and_have_a_configurable_limit() {
     let anchor = chrono::Utc::now();
+    // The sandbox's former behaviour: windows over 24 hours refused, unwindowed reads whole.
     let seeded = SandboxConfig {
         seeded_at: Some(anchor),
         packages_per_license: 300,
+        settings: Settings::legacy(),
         ..config()
     };
     let sb = start(seeded.clone()).await;
@@ -294,7 +298,7 @@ async fn last_modified_windows_filter_and_have_a_configurable_limit() {
     let unlimited = start(SandboxConfig {
         settings: Settings {
             max_window: None,
-            ..Settings::default()
+            ..Settings::legacy()
         },
         ..seeded
     })
@@ -1264,4 +1268,254 @@ async fn a_hundred_thousand_packages_seed_quickly_and_page_fast() {
         started.elapsed() < Duration::from_secs(2),
         "deep pages are as cheap as the first"
     );
+}
+
+/// Every record of a list of `license` read in one window from 2015 to now, page by page.
+async fn whole_list(sb: &Running, key: &str, path: &str, license: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let (status, body) = sb
+            .get(
+                key,
+                &format!(
+                    "{path}?licenseNumber={license}&pageSize=20&pageNumber={page}&lastModifiedStart=2015-01-01T00:00:00Z&lastModifiedEnd={}",
+                    iso(chrono::Utc::now() + chrono::Duration::minutes(1))
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        all.extend(data(&body).iter().cloned());
+        if body["CurrentPage"].as_u64() >= body["TotalPages"].as_u64() {
+            return all;
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_production_profile_answers_as_v2_production_does() {
+    let anchor = chrono::Utc::now();
+    let sb = start(SandboxConfig {
+        seeded_at: Some(anchor),
+        packages_per_license: 300,
+        ..config()
+    })
+    .await;
+    assert_eq!(sb.sandbox.settings(), Settings::production());
+    let owner = owner_key(&sb.sandbox);
+    // Items, locations and strains read without a window: an empty page (field case 01).
+    for path in ["/items/v2/active", "/locations/v2/active", "/strains/v2/active"] {
+        let (status, body) = sb
+            .get(&owner, &format!("{path}?licenseNumber={CULTIVATION}&pageNumber=1&pageSize=20"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((data(&body).len(), &body["TotalPages"]), (0, &json!(0)), "{path}");
+        assert!(!whole_list(&sb, &owner, path, CULTIVATION).await.is_empty(), "{path}");
+    }
+    // Packages without a window: only those modified in the last 24 hours.
+    let everything = whole_list(&sb, &owner, "/packages/v2/active", CULTIVATION).await;
+    assert_eq!(everything.len(), 300, "one window of years: every record");
+    let stamp = |p: &Value| {
+        chrono::DateTime::parse_from_rfc3339(p["LastModified"].as_str().expect("LastModified"))
+            .expect("ISO")
+    };
+    let recent = everything
+        .iter()
+        .filter(|p| stamp(p) >= anchor - chrono::Duration::hours(24))
+        .count();
+    let (_, bare) = sb
+        .get(&owner, &format!("/packages/v2/active?licenseNumber={CULTIVATION}"))
+        .await;
+    assert_eq!(bare["TotalRecords"].as_u64(), Some(recent as u64));
+    assert!(recent < 300 && data(&bare).iter().all(|p| stamp(p) >= anchor - chrono::Duration::hours(24)));
+    // v2 shapes: no LastModified on items (nor on a package's item), no Count/Type on batches.
+    let items = whole_list(&sb, &owner, "/items/v2/active", CULTIVATION).await;
+    assert!(items.iter().all(|i| i.get("LastModified").is_none() && i["Id"].is_u64()));
+    assert!(everything.iter().all(|p| p["Item"].get("LastModified").is_none()));
+    let batches = whole_list(&sb, &owner, "/plantbatches/v2/active", CULTIVATION).await;
+    assert!(!batches.is_empty());
+    for b in &batches {
+        assert!(b.get("Count").is_none() && b.get("Type").is_none(), "{b}");
+        assert!(b["UntrackedCount"].is_u64() && b["PlantBatchTypeName"].is_string(), "{b}");
+    }
+    let label = everything[0]["Label"].as_str().expect("label");
+    let (_, one) = sb.get(&owner, &format!("/packages/v2/{label}")).await;
+    assert!(one["Item"].get("LastModified").is_none() && one["LastModified"].is_string());
+    // Wide windows are accepted.
+    let (status, _) = sb
+        .get(
+            &owner,
+            &format!(
+                "/packages/v2/active?licenseNumber={CULTIVATION}&lastModifiedStart=2015-01-01T00:00:00Z&lastModifiedEnd={}",
+                iso(anchor)
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn settings_change_through_the_admin_api_and_a_reset_restores_them() {
+    let sb = start(config()).await;
+    let owner = owner_key(&sb.sandbox);
+    let (status, shown) = sb.admin(Method::GET, "/sandbox/settings", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            &shown["max_window_hours"],
+            &shown["unwindowed_reads"],
+            &shown["record_shapes"],
+            &shown["missing_permission_status"],
+            &shown["max_write_rows"],
+        ),
+        (&Value::Null, &json!("production"), &json!("v2"), &json!(401), &json!(10)),
+        "{shown}"
+    );
+    let now = chrono::Utc::now();
+    let two_days = format!(
+        "/packages/v2/active?licenseNumber={CULTIVATION}&lastModifiedStart={}&lastModifiedEnd={}",
+        iso(now - chrono::Duration::hours(48)),
+        iso(now)
+    );
+    assert_eq!(sb.get(&owner, &two_days).await.0, StatusCode::OK);
+
+    // The 24-hour cap of the deployments that keep v1's limit: a 400 naming the range.
+    let (status, capped) = sb
+        .admin(Method::PUT, "/sandbox/settings", Some(&json!({"max_window_hours": 24})))
+        .await;
+    assert_eq!((status, &capped["max_window_hours"]), (StatusCode::OK, &json!(24.0)));
+    assert_eq!(sb.sandbox.settings().max_window, Some(Settings::DAY));
+    let (status, refused) = sb.get(&owner, &two_days).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = refused["Message"].as_str().expect("Message");
+    assert!(message.contains("lastModifiedStart") && message.contains("24 hours"), "{message}");
+    let window = metrc::Error::Rejected {
+        rows: Vec::new(),
+        message: Some(message.to_string()),
+    };
+    assert_eq!(
+        metrc::window::next_width(metrc::WIDEST_WINDOW, Err(&window)),
+        metrc::window::Width::Narrow(chrono::Duration::hours(24)),
+        "the client reads the sandbox's refusal"
+    );
+
+    // The former behaviour, as a profile, then one field changed on top.
+    let (_, legacy) = sb
+        .admin(
+            Method::PUT,
+            "/sandbox/settings",
+            Some(&json!({"profile": "legacy", "max_window_hours": null, "missing_permission_status": 403})),
+        )
+        .await;
+    assert_eq!(
+        (&legacy["unwindowed_reads"], &legacy["record_shapes"], &legacy["max_window_hours"]),
+        (&json!("all"), &json!("with_v1"), &Value::Null),
+        "{legacy}"
+    );
+    assert_eq!(sb.sandbox.settings().missing_permission_status, StatusCode::FORBIDDEN);
+    let (_, items) = sb
+        .get(&owner, &format!("/items/v2/active?licenseNumber={CULTIVATION}"))
+        .await;
+    assert!(!data(&items).is_empty() && data(&items)[0]["LastModified"].is_string());
+    let (_, batches) = sb
+        .get(&owner, &format!("/plantbatches/v2/active?licenseNumber={CULTIVATION}"))
+        .await;
+    assert!(data(&batches)[0]["Count"].is_u64() && data(&batches)[0]["Type"].is_string());
+
+    for bad in [
+        json!({"max_window_hours": 0}),
+        json!({"max_window_hours": "a day"}),
+        json!({"unwindowed_reads": "some"}),
+        json!({"record_shapes": "v3"}),
+        json!({"profile": "friendly"}),
+        json!({"missing_permission_status": 404}),
+        json!({"window": 24}),
+    ] {
+        let (status, body) = sb.admin(Method::PUT, "/sandbox/settings", Some(&bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["Message"].is_string());
+    }
+    assert_eq!(sb.sandbox.settings().record_shapes, metrc::sandbox::RecordShapes::WithV1);
+
+    // The Rust side changes them too; a reset restores the constructor's.
+    sb.sandbox.set_settings(Settings::production_24h());
+    assert_eq!(sb.get(&owner, &two_days).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        sb.admin(Method::POST, "/sandbox/reset", None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(sb.sandbox.settings(), Settings::production());
+    assert_eq!(sb.get(&owner, &two_days).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn long_histories_and_old_packages_are_seeded_through_the_admin_api() {
+    let sb = start(config()).await;
+    let license = json!({"number": "C11-OLD-1", "name": "Old Distribution",
+                         "license_type": "Distributor", "packages": 200, "history_days": 1826});
+    let (status, body) = sb.admin(Method::POST, "/sandbox/licenses", Some(&license)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, owner) = sb
+        .admin(
+            Method::POST,
+            "/sandbox/employees",
+            Some(&json!({"name": "Old Owner", "owner_of": ["C11-OLD-1"],
+                         "permissions": {"C11-OLD-1": ["Packages", "Items"]}})),
+        )
+        .await;
+    let key = owner["api_key"].as_str().expect("key").to_string();
+    let packages = whole_list(&sb, &key, "/packages/v2/active", "C11-OLD-1").await;
+    assert_eq!(packages.len(), 200);
+    let now = chrono::Utc::now();
+    let age = |p: &Value| {
+        now - chrono::DateTime::parse_from_rfc3339(p["LastModified"].as_str().expect("time"))
+            .expect("ISO")
+            .with_timezone(&chrono::Utc)
+    };
+    assert!(packages.iter().all(|p| age(p) <= chrono::Duration::days(1826)));
+    assert!(packages.iter().filter(|p| age(p) > chrono::Duration::days(3 * 365)).count() > 40);
+
+    let (from, to) = (now - chrono::Duration::days(2000), now - chrono::Duration::days(1000));
+    let (status, added) = sb
+        .admin(
+            Method::POST,
+            "/sandbox/licenses/C11-OLD-1/packages",
+            Some(&json!({"count": 3, "last_modified_from": iso(from), "last_modified_to": iso(to)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let labels: Vec<&str> = added["labels"].as_array().expect("labels").iter().filter_map(Value::as_str).collect();
+    assert_eq!(labels.len(), 3);
+    let after = whole_list(&sb, &key, "/packages/v2/active", "C11-OLD-1").await;
+    assert_eq!(after.len(), 203);
+    for label in &labels {
+        let p = after.iter().find(|p| p["Label"] == *label).expect("listed");
+        assert!(age(p) >= chrono::Duration::days(1000) && age(p) <= chrono::Duration::days(2000));
+        assert_eq!(label.len(), 24);
+    }
+    for bad in [
+        ("/sandbox/licenses/C11-OLD-1/packages", json!({"count": 1})),
+        (
+            "/sandbox/licenses/C11-OLD-1/packages",
+            json!({"last_modified_from": iso(to), "last_modified_to": iso(from)}),
+        ),
+        (
+            "/sandbox/licenses",
+            json!({"number": "X-2", "name": "X", "license_type": "Distributor", "history_days": 0}),
+        ),
+    ] {
+        assert_eq!(
+            sb.admin(Method::POST, bad.0, Some(&bad.1)).await.0,
+            StatusCode::BAD_REQUEST,
+            "{bad:?}"
+        );
+    }
+    let (status, _) = sb
+        .admin(
+            Method::POST,
+            "/sandbox/licenses/NOPE/packages",
+            Some(&json!({"last_modified_from": iso(from)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

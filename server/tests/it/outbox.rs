@@ -787,8 +787,9 @@ async fn another_location(w: &World, label: &str) -> String {
         .to_owned();
     let locations: Value = reqwest::Client::new()
         .get(format!(
-            "{}/locations/v2/active?licenseNumber={RETAIL}&pageNumber=1&pageSize=20",
-            w.server.sandbox_url
+            "{}/locations/v2/active?licenseNumber={RETAIL}&pageNumber=1&pageSize=20&{}",
+            w.server.sandbox_url,
+            support::facility_keys::whole_history()
         ))
         .basic_auth(VENDOR_KEY, Some(&w.owner_key))
         .send()

@@ -347,7 +347,10 @@ async fn adjustable(sandbox: &str, owner: &str, license: &str) -> Vec<Value> {
         let got = metrc_get(
             sandbox,
             owner,
-            &format!("/packages/v2/active?licenseNumber={license}&pageNumber={page}&pageSize=20"),
+            &format!(
+                "/packages/v2/active?licenseNumber={license}&pageNumber={page}&pageSize=20&{}",
+                support::facility_keys::whole_history()
+            ),
         )
         .await;
         let data = got["Data"].as_array().cloned().unwrap_or_default();
@@ -479,7 +482,10 @@ async fn crash_and_recover(backend: &Backend) {
         let locations = metrc_get(
             &sandbox,
             &owner,
-            &format!("/locations/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20"),
+            &format!(
+                "/locations/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20&{}",
+                support::facility_keys::whole_history()
+            ),
         )
         .await;
         let locations: Vec<String> = locations["Data"]

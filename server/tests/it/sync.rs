@@ -1,7 +1,10 @@
-//! Sync with Metrc against the sandbox, on every backend: the first sync stores every record
-//! exactly once, a second one changes nothing but the cursors, changes in Metrc come in on the
-//! next sync, a run cut off mid-way resumes from its cursors with no gaps and no duplicates, a
-//! regenerated key pauses sync until a new key is set (then it resumes from the cursors), Metrc failures fail with backoff and recover, a distribution license has no plant
+//! Sync with Metrc against the sandbox (in its production profile unless a test says otherwise),
+//! on every backend: the first sync stores every record exactly once, whatever its age, in one
+//! window per list where Metrc accepts it and in 24-hour windows where it does not (the field
+//! cases of issue 12: case_01, case_02), a second one changes nothing but the cursors, changes in
+//! Metrc come in on the next sync, a run cut off mid-way resumes from its cursors with no gaps and
+//! no duplicates, a regenerated key pauses sync until a new key is set (then it resumes from the
+//! cursors), Metrc failures fail with backoff and recover, a distribution license has no plant
 //! lists; and the work-screen server functions: filters, paging, works-at limits, "Sync now".
 
 use crate::support;
@@ -16,21 +19,69 @@ use app::types::inventory::{PackageRow, Page, PlantRow, ReferenceLists, SyncStat
 use app::types::keys::KeyStatus;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use metrc::sandbox::{SandboxConfig, Settings};
 use metrc::{PackageAdjustment, PackageFinish, Resource};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::facility_keys::{
     Answer, DISTRIBUTION, RETAIL, add_fault, admin, assign, clear_faults, list, owner_key,
     regenerate_key, revalidate, sandbox_requests,
 };
 use support::{Backend, TestServer};
 
-/// A test server whose first syncs reach back over all of the sandbox's 30 days of history.
+/// A test server with the default settings: first syncs start at 2015-01-01, the sandbox is in
+/// its production profile (any window accepted; unwindowed reads empty or recent only).
 async fn start(backend: &Backend) -> TestServer {
-    TestServer::start_with(backend, |config| config.sync.initial_days = 31).await
+    TestServer::start(backend).await
+}
+
+/// Changes the sandbox's settings (`PUT /sandbox/settings`, e.g. `{"max_window_hours": 24}`).
+async fn sandbox_settings(server: &TestServer, settings: Value) -> Value {
+    let response = reqwest::Client::new()
+        .put(format!("{}/sandbox/settings", server.sandbox_url))
+        .json(&settings)
+        .send()
+        .await
+        .expect("sandbox admin API");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("settings")
+}
+
+/// Adds `count` active packages to `license` in the sandbox, last modified between `from` and
+/// `to`; their labels.
+async fn old_packages(
+    server: &TestServer,
+    license: &str,
+    count: usize,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<String> {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/sandbox/licenses/{license}/packages",
+            server.sandbox_url
+        ))
+        .json(&json!({"count": count, "last_modified_from": from, "last_modified_to": to}))
+        .send()
+        .await
+        .expect("sandbox admin API");
+    assert!(response.status().is_success(), "{}", response.status());
+    let added: Value = response.json().await.expect("labels");
+    let labels: Vec<String> = added["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| l.as_str().expect("label").to_owned())
+        .collect();
+    assert_eq!(labels.len(), count);
+    labels
+}
+
+fn years(n: i64) -> chrono::Duration {
+    chrono::Duration::days(365 * n)
 }
 
 /// Adds a license with `packages` active packages to the sandbox, and gives it a License Owner's
@@ -156,8 +207,8 @@ async fn the_first_sync_stores_every_record_once_and_a_second_changes_nothing_bu
         "a cultivation license has every list"
     );
     assert_eq!(first.progress.windows_done, first.progress.windows_total);
-    // 24-hour windows over 31 days: 32 per list, but locations, strains and items whole.
-    assert_eq!(first.progress.windows_total, 9 * 32 + 3);
+    // Every list from 2015 in one window: the sandbox accepts any window, as production does.
+    assert_eq!(first.progress.windows_total, 12);
 
     let total = every_list_as_in_sandbox(&server, &key, license, &backend).await;
     assert_eq!(
@@ -207,11 +258,16 @@ async fn the_first_sync_stores_every_record_once_and_a_second_changes_nothing_bu
 each_backend!(a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_duplicates);
 /// A run cut off mid-way (a crash or a stop between two windows: the run's future is dropped,
 /// its open transaction rolled back) leaves each list's cursor at the end of a stored window; the
-/// next run resumes from there and ends with every record once.
+/// next run resumes from there and ends with every record once. Many windows make many places
+/// to cut: a deployment that refuses windows over 24 hours, first syncs from 31 days back.
 async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_duplicates(
     backend: Backend,
 ) {
-    let server = start(&backend).await;
+    let server = TestServer::start_with(&backend, |config| {
+        config.sync.history_start = (Utc::now() - chrono::Duration::days(31)).date_naive();
+    })
+    .await;
+    sandbox_settings(&server, json!({"max_window_hours": 24})).await;
     let license = "CCL-SYNC-CUT";
     let (_, key) = facility(&server, license, "Adult-Use Cultivation", 450).await;
 
@@ -795,11 +851,7 @@ async fn work_screens_filter_page_and_show_employees_only_their_facilities(backe
 
 each_backend!(the_scheduled_worker_syncs_new_facilities_and_pauses_invalid_keys);
 async fn the_scheduled_worker_syncs_new_facilities_and_pauses_invalid_keys(backend: Backend) {
-    let server = TestServer::start_with(&backend, |config| {
-        config.sync.scheduled = true;
-        config.sync.initial_days = 31;
-    })
-    .await;
+    let server = TestServer::start_with(&backend, |config| config.sync.scheduled = true).await;
     let (owner, _) = keyed(&server, &[RETAIL]).await;
     // The worker looks every 30 s; wake it rather than wait.
     server.state.sync.wake();
@@ -850,7 +902,14 @@ async fn sandbox_records(
 ) -> BTreeMap<i64, Value> {
     let key = SecretString::from(key.to_owned());
     let to = Utc::now() + chrono::Duration::minutes(1);
-    let from = to - chrono::Duration::days(32);
+    // From where the first sync starts (2015 unless the test says otherwise).
+    let from = server
+        .state
+        .config
+        .sync
+        .history_start
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
     let pages: Vec<_> = server
         .state
         .metrc
@@ -896,4 +955,211 @@ async fn case_04_every_record_is_stored_as_metrc_sent_it_and_plant_batches_keep_
         }
     }
     assert!(batches > 0, "the cultivation license has plant batches");
+}
+
+/// Every package of `license` the Packages screen lists (its server function, page by page):
+/// label → row.
+async fn packages_screen(
+    server: &TestServer,
+    client: &reqwest::Client,
+    license: &str,
+) -> BTreeMap<String, PackageRow> {
+    let mut rows = BTreeMap::new();
+    for page in 0.. {
+        let got: Page<PackageRow> =
+            list_packages(server, client, json!({"license": license, "page": page}))
+                .await
+                .ok();
+        let last = got.rows.len() < got.page_size as usize;
+        rows.extend(got.rows.into_iter().map(|r| (r.label.clone(), r)));
+        if last {
+            assert_eq!(rows.len() as u64, got.total, "every page read once");
+            break;
+        }
+    }
+    rows
+}
+
+each_backend!(case_01_items_locations_and_strains_read_without_a_window_come_back_empty);
+/// Field case 01: v2 production answers `/items/v2/active` (and locations, strains) read
+/// without a `lastModified` window with an empty page. The first sync must not trust such a
+/// read: every item, location and strain is stored, and the work forms offer the locations.
+async fn case_01_items_locations_and_strains_read_without_a_window_come_back_empty(
+    backend: Backend,
+) {
+    let server = start(&backend).await;
+    let license = "C10-CASE-01";
+    let (_, key) = facility(&server, license, "Retail", 20).await;
+    // The sandbox answers as the field case says production does.
+    let page: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/items/v2/active?licenseNumber={license}&pageNumber=1&pageSize=20",
+            server.sandbox_url
+        ))
+        .basic_auth(support::VENDOR_KEY, Some(&key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["Data"], json!([]), "{page}");
+    assert_eq!(page["TotalPages"], 0);
+
+    let report = sync::sync_facility(&server.state, license, false)
+        .await
+        .expect("first sync");
+    assert_eq!(report.state, SyncState::Idle, "{report:?}");
+    for resource in [
+        Resource::ItemsActive,
+        Resource::LocationsActive,
+        Resource::StrainsActive,
+    ] {
+        let expected = sandbox_ids(&server, &key, license, resource).await;
+        assert!(!expected.is_empty(), "{resource:?}");
+        let stored = records::count(&server.state.db, license, schedule::name(resource))
+            .await
+            .unwrap();
+        assert_eq!(
+            stored as usize,
+            expected.len(),
+            "{resource:?} on {backend:?}"
+        );
+    }
+    // v2 items carry no LastModified: stored all the same, with none.
+    let items = stored(&server, license).await;
+    assert!(
+        items
+            .iter()
+            .any(|((list, _), (data, at))| list == "ItemsActive"
+                && at.is_none()
+                && !data.contains("LastModified"))
+    );
+    let client = admin(&server).await;
+    let lists: ReferenceLists = Answer::of(
+        server
+            .call(&client, "reference_lists", &[("license", license)])
+            .await,
+    )
+    .await
+    .ok();
+    assert_eq!(lists.locations.len(), 5, "{lists:?}");
+    // The cursor moved only as far as what was read: the next sync asks from there.
+    let cursors = sync_cursors::for_license(&server.state.db, license)
+        .await
+        .unwrap();
+    assert!(cursors["ItemsActive"] <= Utc::now());
+}
+
+each_backend!(case_02_an_active_package_untouched_for_115_days_reaches_the_packages_screen);
+/// Field case 02: Metrc filters active lists by `LastModified`, so a package that sits untouched
+/// in a vault is only in a window that reaches back to it. The first sync reaches back to the
+/// history start (2015), not 30 days: the package is on the Packages screen, active, with its
+/// quantity and location.
+async fn case_02_an_active_package_untouched_for_115_days_reaches_the_packages_screen(
+    backend: Backend,
+) {
+    let server = start(&backend).await;
+    let license = "C11-CASE-02";
+    facility(&server, license, "Distributor", 5).await;
+    let at = Utc::now() - chrono::Duration::days(115);
+    let label = old_packages(&server, license, 1, at, at).await.remove(0);
+    let in_metrc =
+        support::facility_keys::sandbox_package(&server, license, &label).await;
+
+    let report = sync::sync_facility(&server.state, license, false)
+        .await
+        .expect("first sync");
+    assert_eq!(report.state, SyncState::Idle, "{report:?}");
+    let client = admin(&server).await;
+    let shown = packages_screen(&server, &client, license).await;
+    assert_eq!(shown.len(), 6, "{backend:?}");
+    let row = shown.get(&label).expect("the old package is listed");
+    assert_eq!(Some(row.quantity), in_metrc["Quantity"].as_f64());
+    assert_eq!(row.location.as_deref(), in_metrc["LocationName"].as_str());
+    assert_eq!(row.license_number, license);
+}
+
+/// A facility holding 2,000 active packages, 800 (40 %) of them last modified one to six years
+/// ago: after the first sync all 2,000 are on the Packages screen. Returns the run's report and
+/// the Metrc calls it made.
+async fn first_sync_of_2000_packages(server: &TestServer, license: &str) -> (sync::RunReport, Vec<Value>) {
+    facility(server, license, "Distributor", 1_200).await;
+    let now = Utc::now();
+    let old = old_packages(server, license, 800, now - years(6), now - years(1)).await;
+    let seen = sandbox_requests(server).await.len();
+    let started = Instant::now();
+    let report = sync::sync_facility(&server.state, license, false)
+        .await
+        .expect("first sync");
+    let elapsed = started.elapsed();
+    assert_eq!(report.state, SyncState::Idle, "{report:?}");
+    assert_eq!(report.progress.windows_done, report.progress.windows_total);
+    let calls = calls_since(server, seen).await;
+    eprintln!(
+        "first sync of {license}: {:.1} s, {} Metrc calls, {} windows, {} records",
+        elapsed.as_secs_f64(),
+        calls.len(),
+        report.progress.windows_total,
+        report.progress.records
+    );
+    let client = admin(server).await;
+    let shown = packages_screen(server, &client, license).await;
+    assert_eq!(shown.len(), 2_000, "{:?}", server.backend);
+    for label in &old {
+        assert!(shown.contains_key(label), "{label} (1 to 6 years old) is listed");
+    }
+    (report, calls)
+}
+
+each_backend!(the_first_sync_brings_every_active_package_whatever_its_age);
+/// In the production profile (any window accepted): one window per list, from 2015.
+async fn the_first_sync_brings_every_active_package_whatever_its_age(backend: Backend) {
+    let server = start(&backend).await;
+    let (report, calls) = first_sync_of_2000_packages(&server, "C11-FIRST-WIDE").await;
+    assert_eq!(report.progress.windows_total, 7, "one window per list");
+    assert!(calls.iter().all(|c| c["status"] == 200), "nothing refused");
+    // 2,000 active packages in pages of 20, and a few pages of the other lists.
+    assert!(calls.len() < 130, "{} calls", calls.len());
+}
+
+each_backend!(the_first_sync_brings_every_active_package_where_windows_are_capped_at_24_hours);
+/// Where Metrc refuses windows over 24 hours: the client's first wide window is refused once,
+/// then every list walks 24-hour windows from 2015 (about 4,400 a list, nearly all empty). The
+/// rate limits are lifted here (sandbox and client) to keep the test quick; the benchmark
+/// (`bench_first_sync`) measures the same walk at Metrc's limits.
+async fn the_first_sync_brings_every_active_package_where_windows_are_capped_at_24_hours(
+    backend: Backend,
+) {
+    let server = TestServer::start_custom(
+        &backend,
+        |_| {},
+        SandboxConfig {
+            settings: Settings {
+                rate_limits: None,
+                ..Settings::production_24h()
+            },
+            ..SandboxConfig::default()
+        },
+        |client| {
+            client.limits = metrc::Limits {
+                per_license_rps: 100_000,
+                per_license_concurrent: 100,
+                per_vendor_rps: 100_000,
+                per_vendor_concurrent: 100,
+            };
+        },
+    )
+    .await;
+    let (report, calls) = first_sync_of_2000_packages(&server, "C11-FIRST-DAY").await;
+    let refused: Vec<&Value> = calls.iter().filter(|c| c["status"] != 200).collect();
+    assert_eq!(refused.len(), 1, "one wide window refused, then remembered: {refused:?}");
+    assert_eq!(refused[0]["status"], 400);
+    assert_eq!(server.state.metrc.window_width(), chrono::Duration::hours(24));
+    let days = (Utc::now().date_naive() - server.state.config.sync.history_start).num_days();
+    assert!(
+        report.progress.windows_total as i64 >= 7 * days,
+        "{} windows over {days} days",
+        report.progress.windows_total
+    );
 }

@@ -2,7 +2,7 @@
 //! walk starts, and how long a facility waits after a failed run.
 
 use crate::ssr::config::SyncSettings;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use metrc::{FacilityType, Resource};
 use std::time::Duration;
 
@@ -65,15 +65,6 @@ pub fn every(resource: Resource, settings: &SyncSettings) -> Duration {
     }
 }
 
-/// Short lists whose records may be years old: a facility's first sync reads them whole, not
-/// only the initial period, so the work forms offer every location, strain and item.
-pub fn whole_on_first_sync(resource: Resource) -> bool {
-    matches!(
-        resource,
-        Resource::LocationsActive | Resource::StrainsActive | Resource::ItemsActive
-    )
-}
-
 /// The lists of a license whose stored capabilities (`FacilityType` JSON) are `capabilities`:
 /// a distribution license has no plants. Capabilities that cannot be read mean every list (a
 /// list the license cannot use is then skipped when Metrc refuses it).
@@ -121,17 +112,20 @@ pub fn is_due(
 }
 
 /// Where the walk of a list starts: `overlap` before its cursor (a record modified on the
-/// boundary is read again, never missed; storing is by id), or `initial_days` before `now` on
-/// the first sync.
+/// boundary is read again, never missed; storing is by id), or on the first sync at the start
+/// of `history_start` (UTC), whatever the list: Metrc filters every list, active ones included,
+/// by `LastModified`, and a record untouched since then is only in a window that reaches back to
+/// it. No list is read without a window (v2 production answers such reads empty or with recent
+/// records only).
 pub fn walk_from(
     cursor: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     overlap: chrono::Duration,
-    initial_days: u32,
+    history_start: NaiveDate,
 ) -> DateTime<Utc> {
     match cursor {
         Some(at) => (at - overlap).min(now),
-        None => now - chrono::Duration::days(i64::from(initial_days)),
+        None => history_start.and_time(NaiveTime::MIN).and_utc().min(now),
     }
 }
 
@@ -194,11 +188,18 @@ mod tests {
     }
 
     #[test]
-    fn walks_start_before_the_cursor_or_the_initial_period_back() {
+    fn walks_start_before_the_cursor_or_at_the_history_start() {
         let minute = chrono::Duration::minutes(1);
-        assert_eq!(walk_from(Some(t(100)), t(200), minute, 30), t(99));
-        assert_eq!(walk_from(Some(t(300)), t(200), minute, 30), t(200));
-        assert_eq!(walk_from(None, t(0), minute, 30), t(-30 * 24 * 60));
+        let start = crate::ssr::config::default_history_start();
+        assert_eq!(walk_from(Some(t(100)), t(200), minute, start), t(99));
+        assert_eq!(walk_from(Some(t(300)), t(200), minute, start), t(200));
+        assert_eq!(
+            walk_from(None, t(0), minute, start),
+            Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap()
+        );
+        // A history start after now (a misconfiguration) walks nothing rather than the future.
+        let later = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+        assert_eq!(walk_from(None, t(0), minute, later), t(0));
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub const POLL: Duration = Duration::from_secs(30);
 /// Pages a walk may fetch ahead of the database (a window of 100,000 packages over 30 days is
 /// about 170 pages).
 const PAGES_AHEAD: usize = 512;
+/// Records of a window held before they are stored without moving the cursor: a wide window
+/// (a license's whole history in one) is stored as it comes, not held whole in memory. One
+/// statement's worth.
+const HOLD_RECORDS: usize = crate::ssr::queries::synced_records::MAX_ROWS;
 
 const NO_KEY: &str =
     "No facility key: set one on Integrations. Sync starts as soon as a valid key is set.";
@@ -49,9 +53,14 @@ pub struct RunReport {
 struct Planned {
     resource: Resource,
     from: DateTime<Utc>,
-    /// Read the whole list (first sync of a short list), not windows.
-    whole: bool,
+    /// The windows its walk takes, as far as is known: revised when Metrc makes the client
+    /// narrow its windows.
     windows: u32,
+}
+
+/// The windows a walk of `from..to` takes at the client's window width now.
+fn plan_windows(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    u32::try_from(state.metrc.window_plan(from, to).len()).unwrap_or(u32::MAX)
 }
 
 /// What stopped a list's walk.
@@ -147,28 +156,21 @@ async fn run(
     let cursors = sync_cursors::for_license(&state.db, license).await?;
     let settings = &state.config.sync;
     let overlap = state.metrc.config().window_overlap;
-    let plan: Vec<Planned> = schedule::applicable(&f.capabilities)
+    let mut plan: Vec<Planned> = schedule::applicable(&f.capabilities)
         .into_iter()
         .filter_map(|resource| {
             let cursor = cursors.get(schedule::name(resource)).copied();
             if !force && !schedule::is_due(resource, cursor, f.last_sync_at, now, settings) {
                 return None;
             }
-            let whole = cursor.is_none() && schedule::whole_on_first_sync(resource);
-            let from = schedule::walk_from(cursor, now, overlap, settings.initial_days);
-            let windows = if whole {
-                1
-            } else {
-                u32::try_from(state.metrc.window_plan(from, now).len()).unwrap_or(u32::MAX)
-            };
+            let from = schedule::walk_from(cursor, now, overlap, settings.history_start);
             Some(Planned {
                 resource,
                 from,
-                whole,
-                windows,
+                windows: plan_windows(state, from, now),
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
     if plan.is_empty() {
         return Ok(RunReport {
             state: parse_state(&f.sync_state),
@@ -205,9 +207,9 @@ async fn run(
     );
     let started = std::time::Instant::now();
     let mut no_access: Vec<&str> = Vec::new();
-    for p in &plan {
+    for i in 0..plan.len() {
         let before = progress.windows_done;
-        let error = match pull(state, &key, &f, p, now, &mut progress).await {
+        let error = match pull(state, &key, &f, &mut plan, i, now, &mut progress).await {
             Ok(()) => continue,
             Err(PullError::Db(err)) => {
                 let _ = failed(state, &f, progress, "Could not store the synced records.").await;
@@ -223,6 +225,7 @@ async fn run(
         match state.metrc.facilities(&key).await {
             Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress).await,
             Ok(reached) if reached.iter().any(|r| r.license_number() == license) => {
+                let p = &plan[i];
                 tracing::warn!(
                     license,
                     list = schedule::name(p.resource),
@@ -368,29 +371,36 @@ async fn failed(
     })
 }
 
-/// Walks one list up to `to` and stores it window by window.
+/// Walks list `plan[i]` up to `to` and stores it window by window.
 async fn pull(
     state: &AppState,
     key: &SecretString,
     f: &facility::Model,
-    p: &Planned,
+    plan: &mut [Planned],
+    i: usize,
     to: DateTime<Utc>,
     progress: &mut SyncProgress,
 ) -> Result<(), PullError> {
-    match p.resource {
+    let walk = Walk {
+        state,
+        key,
+        f,
+        to,
+    };
+    match plan[i].resource {
         Resource::PackagesActive | Resource::PackagesInactive => {
-            pull_as::<Package>(state, key, f, p, to, progress).await
+            walk.pull_as::<Package>(plan, i, progress).await
         }
         Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
-            pull_as::<Plant>(state, key, f, p, to, progress).await
+            walk.pull_as::<Plant>(plan, i, progress).await
         }
-        Resource::PlantBatchesActive => pull_as::<PlantBatch>(state, key, f, p, to, progress).await,
-        Resource::HarvestsActive => pull_as::<Harvest>(state, key, f, p, to, progress).await,
-        Resource::ItemsActive => pull_as::<Item>(state, key, f, p, to, progress).await,
-        Resource::LocationsActive => pull_as::<Location>(state, key, f, p, to, progress).await,
-        Resource::StrainsActive => pull_as::<Strain>(state, key, f, p, to, progress).await,
+        Resource::PlantBatchesActive => walk.pull_as::<PlantBatch>(plan, i, progress).await,
+        Resource::HarvestsActive => walk.pull_as::<Harvest>(plan, i, progress).await,
+        Resource::ItemsActive => walk.pull_as::<Item>(plan, i, progress).await,
+        Resource::LocationsActive => walk.pull_as::<Location>(plan, i, progress).await,
+        Resource::StrainsActive => walk.pull_as::<Strain>(plan, i, progress).await,
         Resource::TransfersIncoming | Resource::TransfersOutgoing => {
-            pull_as::<Transfer>(state, key, f, p, to, progress).await
+            walk.pull_as::<Transfer>(plan, i, progress).await
         }
         // Not synced (not in `schedule::RESOURCES`).
         Resource::SalesReceiptsActive | Resource::PatientsActive | Resource::ProcessingActive => {
@@ -434,56 +444,79 @@ fn spawn_walk<T: SyncRecord>(
     Pages { rx, task }
 }
 
-async fn pull_as<T: SyncRecord>(
-    state: &AppState,
-    key: &SecretString,
-    f: &facility::Model,
-    p: &Planned,
+/// What the walk of one list in a run needs.
+struct Walk<'a> {
+    state: &'a AppState,
+    key: &'a SecretString,
+    f: &'a facility::Model,
     to: DateTime<Utc>,
-    progress: &mut SyncProgress,
-) -> Result<(), PullError> {
-    let license = f.license_number.as_str();
-    if p.whole {
-        let records: Vec<T> = state
-            .metrc
-            .list(key, license, p.resource)
-            .await
-            .map_err(PullError::Metrc)?;
-        let stored = upsert::store(&state.db, license, p.resource, records, Some(to))
-            .await
-            .map_err(PullError::Db)?;
-        return advance(state, f, progress, stored).await;
-    }
-    let mut pages = spawn_walk::<T>(state, key, license, p.resource, p.from, to);
-    let mut window: Vec<T> = Vec::new();
-    while let Some(page) = pages.rx.recv().await {
-        let page = page.map_err(PullError::Metrc)?;
-        window.extend(page.records);
-        if page.window_complete {
-            let records = std::mem::take(&mut window);
-            let stored = upsert::store(
-                &state.db,
-                license,
-                p.resource,
-                records,
-                Some(page.window_end),
-            )
-            .await
-            .map_err(PullError::Db)?;
-            advance(state, f, progress, stored).await?;
-        }
-    }
-    Ok(())
 }
 
-/// One more window stored: the facility row shows it.
+impl Walk<'_> {
+    /// Walks `plan[i]` and stores what it brings: a window's records as they come (at most
+    /// [`HOLD_RECORDS`] held at once), the last of them with the cursor moved to the window's
+    /// end in the same transaction. A run cut off mid-window leaves the cursor where it was:
+    /// the window is read again, and its records stored again by id.
+    async fn pull_as<T: SyncRecord>(
+        &self,
+        plan: &mut [Planned],
+        i: usize,
+        progress: &mut SyncProgress,
+    ) -> Result<(), PullError> {
+        let (state, license) = (self.state, self.f.license_number.as_str());
+        let (resource, from) = (plan[i].resource, plan[i].from);
+        let mut pages = spawn_walk::<T>(state, self.key, license, resource, from, self.to);
+        let mut held: Vec<T> = Vec::new();
+        let mut windows = 0;
+        while let Some(page) = pages.rx.recv().await {
+            let page = page.map_err(PullError::Metrc)?;
+            let expected = u32::try_from(page.window_count).unwrap_or(u32::MAX);
+            if expected != plan[i].windows {
+                self.replan(plan, i, expected, progress);
+            }
+            held.extend(page.records);
+            let cursor = page.window_complete.then_some(page.window_end);
+            if cursor.is_none() && held.len() < HOLD_RECORDS {
+                continue;
+            }
+            let records = std::mem::take(&mut held);
+            let stored = upsert::store(&state.db, license, resource, records, cursor)
+                .await
+                .map_err(PullError::Db)?;
+            let done = u32::from(cursor.is_some());
+            windows += done;
+            advance(state, self.f, progress, stored, done).await?;
+        }
+        if windows != plan[i].windows {
+            plan[i].windows = windows;
+            progress.windows_total = plan.iter().map(|p| p.windows).sum();
+        }
+        Ok(())
+    }
+
+    /// The walk of `plan[i]` now expects `windows` windows. More than planned means Metrc made
+    /// the client narrow its windows: the lists after it are planned again at the new width.
+    fn replan(&self, plan: &mut [Planned], i: usize, windows: u32, progress: &mut SyncProgress) {
+        let narrowed = windows > plan[i].windows;
+        plan[i].windows = windows;
+        if narrowed {
+            for later in plan.iter_mut().skip(i + 1) {
+                later.windows = plan_windows(self.state, later.from, self.to);
+            }
+        }
+        progress.windows_total = plan.iter().map(|p| p.windows).sum();
+    }
+}
+
+/// Stored records (and `windows` more windows done): the facility row shows it.
 async fn advance(
     state: &AppState,
     f: &facility::Model,
     progress: &mut SyncProgress,
     stored: u64,
+    windows: u32,
 ) -> Result<(), PullError> {
-    progress.windows_done += 1;
+    progress.windows_done += windows;
     progress.records += stored;
     facilities::set_sync_progress(&state.db, f.id, progress_json(progress))
         .await

@@ -43,7 +43,7 @@ pub async fn employees(
             params.license()?,
             Need::Read(Section::Employees),
         )
-        .map_err(|d| ApiError::denied(d, sandbox.settings()))?;
+        .map_err(|d| ApiError::denied(d, &sandbox.settings()))?;
     let all: Vec<Value> = model.employees_at(license).map(wire::employee).collect();
     Ok(Json(super::lists::paged(all, paging)))
 }
@@ -58,7 +58,7 @@ pub async fn permissions(
     let number = params.license()?;
     let employee_number = params.require("employeeLicenseNumber")?;
     let model = sandbox.inner.model.read();
-    let denied = |d| ApiError::denied(d, sandbox.settings());
+    let denied = |d| ApiError::denied(d, &sandbox.settings());
     let license = model
         .authorize(
             caller.employee_id,

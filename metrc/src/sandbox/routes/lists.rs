@@ -2,17 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::sandbox::Sandbox;
 use crate::sandbox::auth::Caller;
+use crate::sandbox::config::UnwindowedReads;
 use crate::sandbox::error::ApiError;
 use crate::sandbox::model::Need;
 use crate::sandbox::model::reference::{ADJUST_REASONS, PLANT_WASTE_REASONS};
-use crate::sandbox::query::{Paging, Params};
-use crate::sandbox::wire;
-use crate::sections::Resource;
+use crate::sandbox::query::{Paging, Params, Window};
+use crate::sandbox::{Sandbox, shapes, wire};
+use crate::sections::{Resource, Section};
 
 /// The envelope for a page of `total` rows whose page `data` is.
 fn envelope(data: Vec<Value>, total: usize, paging: Paging) -> Value {
@@ -36,23 +36,51 @@ pub fn paged(all: Vec<Value>, paging: Paging) -> Value {
     )
 }
 
-/// A per-license list (`/packages/v2/active`, ...): section permission, `lastModified` window,
-/// paging, oldest first.
+/// How far back an unwindowed read of a list reaches in the production profile.
+const UNWINDOWED_REACH: chrono::Duration = chrono::Duration::hours(24);
+
+/// The rows a read of `list` selects: its `lastModified` window, or for a read without one what
+/// `reads` says (`None`: nothing at all).
+fn selected(list: Resource, window: Window, reads: UnwindowedReads, now: DateTime<Utc>) -> Option<Window> {
+    if window != (None, None) {
+        return Some(window);
+    }
+    match (reads, list.section()) {
+        (UnwindowedReads::All, _) => Some(window),
+        (UnwindowedReads::Empty, _)
+        | (UnwindowedReads::Production, Section::Items | Section::Locations | Section::Strains) => {
+            None
+        }
+        (UnwindowedReads::Production, _) => Some((Some(now - UNWINDOWED_REACH), None)),
+    }
+}
+
+/// A per-license list (`/packages/v2/active`, ...): section permission, `lastModified` window
+/// (a read without one answers as `Settings::unwindowed_reads` says), paging, oldest first,
+/// records shaped as `Settings::record_shapes` says.
 pub async fn list(
     list: Resource,
     State(sandbox): State<Sandbox>,
     caller: Caller,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
+    let settings = sandbox.settings();
     let number = params.license()?;
     let model = sandbox.inner.model.read();
     let license = model
         .authorize(caller.employee_id, number, Need::Read(list.section()))
-        .map_err(|d| ApiError::denied(d, sandbox.settings()))?;
+        .map_err(|d| ApiError::denied(d, &settings))?;
     let paging = params.paging()?;
-    let window = params.window(sandbox.settings().max_window, Utc::now())?;
+    let now = Utc::now();
+    let window = params.window(settings.max_window, now)?;
     let (skip, take) = paging.skip_take();
-    let (data, total) = wire::list_page(&model, license, list, window, skip, take);
+    let (mut data, total) = match selected(list, window, settings.unwindowed_reads, now) {
+        Some(window) => wire::list_page(&model, license, list, window, skip, take),
+        None => (Vec::new(), 0),
+    };
+    for record in &mut data {
+        shapes::apply(list.section(), record, settings.record_shapes);
+    }
     Ok(Json(envelope(data, total, paging)))
 }
 
@@ -68,7 +96,7 @@ fn reference(
         let model = sandbox.inner.model.read();
         model
             .authorize(caller.employee_id, number, Need::AtLicense)
-            .map_err(|d| ApiError::denied(d, sandbox.settings()))?;
+            .map_err(|d| ApiError::denied(d, &sandbox.settings()))?;
     }
     Ok(Json(paged(rows, paging)))
 }
@@ -103,4 +131,48 @@ pub async fn units(
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     reference(&s, &caller, &params, wire::units())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwindowed_reads_select_as_the_setting_says_and_windows_win() {
+        let now = Utc::now();
+        let day_ago = Some(now - UNWINDOWED_REACH);
+        let window = (Some(now - chrono::Duration::days(400)), Some(now));
+        for reads in [
+            UnwindowedReads::Production,
+            UnwindowedReads::All,
+            UnwindowedReads::Empty,
+        ] {
+            for list in Resource::ALL {
+                assert_eq!(selected(list, window, reads, now), Some(window));
+            }
+        }
+        let production = |list| selected(list, (None, None), UnwindowedReads::Production, now);
+        for list in [
+            Resource::ItemsActive,
+            Resource::LocationsActive,
+            Resource::StrainsActive,
+        ] {
+            assert_eq!(production(list), None, "{list:?}");
+        }
+        for list in [
+            Resource::PackagesActive,
+            Resource::TransfersIncoming,
+            Resource::PlantBatchesActive,
+        ] {
+            assert_eq!(production(list), Some((day_ago, None)), "{list:?}");
+        }
+        assert_eq!(
+            selected(Resource::ItemsActive, (None, None), UnwindowedReads::All, now),
+            Some((None, None))
+        );
+        assert_eq!(
+            selected(Resource::PackagesActive, (None, None), UnwindowedReads::Empty, now),
+            None
+        );
+    }
 }

@@ -11,7 +11,7 @@ use crate::sandbox::auth::Caller;
 use crate::sandbox::error::ApiError;
 use crate::sandbox::model::{Denied, Need};
 use crate::sandbox::query::Params;
-use crate::sandbox::wire;
+use crate::sandbox::{shapes, wire};
 use crate::sections::Section;
 
 pub async fn by_label(
@@ -21,7 +21,7 @@ pub async fn by_label(
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let model = sandbox.inner.model.read();
-    let denied = |d| ApiError::denied(d, sandbox.settings());
+    let denied = |d| ApiError::denied(d, &sandbox.settings());
     let wanted = params.get("licenseNumber");
     let held_at = (0..model.licenses.len()).find(|idx| model.package_at(*idx, &label).is_some());
     let Some(idx) = held_at else {
@@ -37,5 +37,7 @@ pub async fn by_label(
         .authorize(caller.employee_id, &number, Need::Read(Section::Packages))
         .map_err(denied)?;
     let package = model.package_at(idx, &label).ok_or(ApiError::NotFound)?;
-    Ok(Json(wire::package(package, &model)))
+    let mut record = wire::package(package, &model);
+    shapes::apply(Section::Packages, &mut record, sandbox.settings().record_shapes);
+    Ok(Json(record))
 }

@@ -93,7 +93,7 @@ fn write<R: DeserializeOwned, T>(
     apply: impl FnOnce(&mut Model, LicenseIdx, u64, &[R]) -> Result<T, Vec<RowError>>,
 ) -> Result<T, ApiError> {
     let number = params.license()?;
-    let denied = |d| ApiError::denied(d, sandbox.settings());
+    let denied = |d| ApiError::denied(d, &sandbox.settings());
     sandbox
         .inner
         .model

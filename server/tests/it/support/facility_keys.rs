@@ -196,8 +196,19 @@ pub async fn adjustable_packages(
         .collect()
 }
 
+/// The query parameters of a `lastModified` window over a license's whole history (2015 to a
+/// minute from now): Metrc answers a list read without one empty, or with recent records only.
+pub fn whole_history() -> String {
+    let end = chrono::Utc::now() + chrono::Duration::minutes(1);
+    format!(
+        "lastModifiedStart=2015-01-01T00:00:00Z&lastModifiedEnd={}",
+        end.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
 /// The first page (20) of one of Metrc's lists of `license` (`path`, e.g.
-/// `/plants/v2/vegetative`), read with `key` the way Tracekeeper reads it.
+/// `/plants/v2/vegetative`), read with `key` the way Tracekeeper reads it: in one window over
+/// the license's whole history.
 pub async fn metrc_page(
     server: &impl HasSandbox,
     key: &str,
@@ -206,8 +217,9 @@ pub async fn metrc_page(
 ) -> Vec<Value> {
     let page: Value = reqwest::Client::new()
         .get(format!(
-            "{}{path}?licenseNumber={license}&pageNumber=1&pageSize=20",
-            server.sandbox_url()
+            "{}{path}?licenseNumber={license}&pageNumber=1&pageSize=20&{}",
+            server.sandbox_url(),
+            whole_history()
         ))
         .basic_auth(VENDOR_KEY, Some(key))
         .send()

@@ -78,10 +78,16 @@ pub struct MetrcSandbox {
 }
 
 impl MetrcSandbox {
+    /// The sandbox as Metrc's production behaves (`SandboxConfig::default()`).
     pub async fn start() -> MetrcSandbox {
+        MetrcSandbox::start_with(SandboxConfig::default()).await
+    }
+
+    /// A sandbox built from `config` (its vendor keys replaced by [`VENDOR_KEY`]).
+    pub async fn start_with(config: SandboxConfig) -> MetrcSandbox {
         let sandbox = Sandbox::new(SandboxConfig {
             vendor_keys: vec![VENDOR_KEY.to_owned()],
-            ..SandboxConfig::default()
+            ..config
         });
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -253,6 +259,17 @@ impl TestServer {
 
     /// [`TestServer::start`] with settings changed by `tweak`.
     pub async fn start_with(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_custom(backend, tweak, SandboxConfig::default(), |_| {}).await
+    }
+
+    /// [`TestServer::start_with`] against a sandbox built from `sandbox`, with the Metrc client's
+    /// settings changed by `tweak_client`.
+    pub async fn start_custom(
+        backend: &Backend,
+        tweak: impl FnOnce(&mut Config),
+        sandbox: SandboxConfig,
+        tweak_client: impl FnOnce(&mut metrc::ClientConfig),
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             database_url: database_url(backend, dir.path()).await,
@@ -274,13 +291,14 @@ impl TestServer {
             outbox: Default::default(),
         };
         tweak(&mut config);
-        let sandbox = MetrcSandbox::start().await;
+        let sandbox = MetrcSandbox::start_with(sandbox).await;
         let sandbox_url = sandbox.url.clone();
-        let metrc = metrc::Client::new(metrc::ClientConfig::new(
+        let mut client = metrc::ClientConfig::new(
             url::Url::parse(&format!("{sandbox_url}/")).expect("sandbox URL"),
             VENDOR_KEY.to_owned().into(),
-        ))
-        .expect("Metrc client");
+        );
+        tweak_client(&mut client);
+        let metrc = metrc::Client::new(client).expect("Metrc client");
         let state = server::startup::build_state(config, metrc, test_throttle())
             .await
             .expect("server state");

@@ -1,0 +1,237 @@
+//! Benchmark: the first sync of a facility whose records span years (issue 12), from 2015-01-01
+//! as Tracekeeper syncs by default, against the Metrc sandbox with Metrc's rate limits on, in
+//! the sandbox's production profile (any `lastModified` window accepted: one window per list)
+//! and with the 24-hour cap some deployments keep (the client's wide window is refused once,
+//! then every list walks a window a day). Prints, per run: wall time, Metrc calls made (and
+//! refused), windows, records stored, and the ratio of the wall time to the rate-limit floor for
+//! the calls that carry records (the fewest pages of 20 that hold every record stored, at 50
+//! calls a second per license), and to the floor for every call made.
+//!
+//! `cargo run --release -p server --example bench_first_sync [-- PACKAGES YEARS [RUN...]]`
+//!
+//! Runs: `wide`, `day` (the facility: PACKAGES active packages, 100,000 by default, and every
+//! other record, last modified over YEARS years, 5 by default), `quiet-wide`, `quiet-day` (a
+//! quiet facility: 20 active packages over 10 years, the sync starting 10 years back). Default:
+//! `wide day`. SQLite in a temporary directory; `DATABASE_URL=postgres://…` for PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use app::ssr::config::{Config, SyncSettings};
+use app::ssr::facility_keys;
+use app::ssr::queries::{synced_records, users};
+use app::ssr::sync::{self, schedule};
+use app::ssr::throttle::ThrottleLimits;
+use app::types::inventory::SyncState;
+use chrono::Utc;
+use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
+use metrc::{PAGE_SIZE, Section};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const VENDOR: &str = "bench-vendor-key";
+
+/// One run: a facility and the Metrc it syncs from.
+struct Run {
+    name: &'static str,
+    packages: usize,
+    history_days: u32,
+    settings: Settings,
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let packages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let years: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let mut names: Vec<String> = args.collect();
+    if names.is_empty() {
+        names = vec!["wide".into(), "day".into()];
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        )
+    });
+    for (n, name) in names.iter().enumerate() {
+        let (packages, history_days) = match name.as_str() {
+            "wide" | "day" => (packages, years * 365 + 1),
+            "quiet-wide" | "quiet-day" => (20, 3_651),
+            other => panic!("unknown run {other}: wide, day, quiet-wide or quiet-day"),
+        };
+        let settings = if name.ends_with("day") {
+            Settings::production_24h()
+        } else {
+            Settings::production()
+        };
+        let run = Run {
+            name: leak(name),
+            packages,
+            history_days,
+            settings,
+        };
+        first_sync(&run, &database_url, n, dir.path()).await;
+    }
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+async fn first_sync(run: &Run, database_url: &str, n: usize, dir: &std::path::Path) {
+    let license = format!("BENCH-FIRST-{n}");
+    // A sandbox of its own (a new base URL: nothing learnt about windows yet).
+    let sandbox = Sandbox::new(SandboxConfig {
+        vendor_keys: vec![VENDOR.into()],
+        demo: false,
+        settings: run.settings.clone(),
+        ..SandboxConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let addr = sandbox.spawn(listener).expect("sandbox");
+    let base = format!("http://{addr}");
+    let admin = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        let request = admin.post(format!("{base}{path}")).json(&body);
+        async move {
+            let response = request.send().await.expect("sandbox admin API");
+            assert!(response.status().is_success(), "{}", response.status());
+            response.json::<Value>().await.unwrap_or(Value::Null)
+        }
+    };
+    let seeding = Instant::now();
+    post(
+        "/sandbox/licenses",
+        json!({"number": license, "name": "Bench Distribution", "license_type": "Distributor",
+               "packages": run.packages, "history_days": run.history_days}),
+    )
+    .await;
+    let every: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
+    let owner = post(
+        "/sandbox/employees",
+        json!({"name": "Bench Owner", "owner_of": [license], "permissions": {license.clone(): every}}),
+    )
+    .await;
+    let key = owner["api_key"].as_str().expect("key").to_owned();
+    eprintln!(
+        "{}: sandbox seeded in {:.1} s",
+        run.name,
+        seeding.elapsed().as_secs_f64()
+    );
+
+    let history_start = if run.name.starts_with("quiet") {
+        (Utc::now() - chrono::Duration::days(i64::from(run.history_days))).date_naive()
+    } else {
+        SyncSettings::default().history_start
+    };
+    let config = Config {
+        database_url: database_url.to_owned(),
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.join(format!("data-{n}")),
+        admin_email: "admin@localhost".into(),
+        admin_password: Some("bench-admin-password".to_owned().into()),
+        secure_cookies: false,
+        identity: None,
+        identity_file: None,
+        fingerprint_secret: None,
+        key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
+        revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
+        sync: SyncSettings {
+            scheduled: false,
+            history_start,
+            ..SyncSettings::default()
+        },
+        outbox: Default::default(),
+    };
+    let client = metrc::Client::new(metrc::ClientConfig::new(
+        url::Url::parse(&format!("{base}/")).expect("url"),
+        SecretString::from(VENDOR),
+    ))
+    .expect("client");
+    let limits = client.config().limits;
+    let state = server::startup::build_state(config, client, ThrottleLimits::default())
+        .await
+        .expect("state");
+    let admin_id = users::find_by_email(&state.db, "admin@localhost")
+        .await
+        .expect("db")
+        .expect("first admin")
+        .id;
+    facility_keys::assign(
+        &state,
+        admin_id,
+        None,
+        SecretString::from(key),
+        vec![license.clone()],
+        false,
+    )
+    .await
+    .expect("key assigned");
+    let facility = app::ssr::queries::facilities::find_by_license(&state.db, &license)
+        .await
+        .expect("db")
+        .expect("facility");
+    let lists = schedule::applicable(&facility.capabilities);
+    let seen = sandbox.requests().len();
+
+    let started = Instant::now();
+    let report = sync::sync_facility(&state, &license, false)
+        .await
+        .expect("sync");
+    let wall = started.elapsed();
+    assert_eq!(report.state, SyncState::Idle, "{report:?}");
+
+    let calls: Vec<_> = sandbox.requests().into_iter().skip(seen).collect();
+    let refused = calls.iter().filter(|c| c.status == 400).count();
+    let other = calls
+        .iter()
+        .filter(|c| c.status != 200 && c.status != 400)
+        .count();
+    let (mut stored, mut carrying) = (0u64, 0u64);
+    for resource in &lists {
+        let count = synced_records::count(&state.db, &license, schedule::name(*resource))
+            .await
+            .expect("count");
+        stored += count;
+        carrying += count.div_ceil(u64::from(PAGE_SIZE));
+    }
+    let rate = f64::from(limits.per_license_rps);
+    let floor = carrying as f64 / rate;
+    let calls_floor = calls.len() as f64 / rate;
+    let backend = database_url.split(':').next().unwrap_or_default();
+    println!(
+        "first sync, run {}: {} active packages and the rest, over {} days, of one distribution license ({} lists), from {history_start}, {backend}, window limit {}",
+        run.name,
+        run.packages,
+        run.history_days,
+        lists.len(),
+        run.settings
+            .max_window
+            .map_or("none".to_owned(), |w| format!("{} h", w.as_secs() / 3600)),
+    );
+    println!("  wall time:      {:.1} s", wall.as_secs_f64());
+    println!(
+        "  Metrc calls:    {} ({refused} refused with 400, {other} other non-200)",
+        calls.len()
+    );
+    println!(
+        "  windows:        {} (client width now {} h)",
+        report.progress.windows_total,
+        state.metrc.window_width().num_hours()
+    );
+    println!("  records stored: {stored}");
+    println!(
+        "  floor:          {floor:.1} s ({carrying} pages of {PAGE_SIZE} carry every record, at {rate}/s per license)"
+    );
+    println!(
+        "  ratio wall/floor (record-carrying calls): {:.3}",
+        wall.as_secs_f64() / floor.max(f64::EPSILON)
+    );
+    println!(
+        "  ratio wall/every call at {rate}/s:        {:.3} ({calls_floor:.1} s)",
+        wall.as_secs_f64() / calls_floor.max(f64::EPSILON)
+    );
+}
