@@ -193,7 +193,10 @@ mod tests {
         assert_eq!(c.limits.per_license_rps, 50);
         assert_eq!(c.limits.per_vendor_concurrent, 30);
         assert_eq!(c.window, WIDEST_WINDOW);
-        assert!(c.window > chrono::Duration::days(366 * 12), "2015 to now in one window");
+        assert!(
+            c.window > chrono::Duration::days(366 * 12),
+            "2015 to now in one window"
+        );
         assert!(c.check().is_ok());
     }
 

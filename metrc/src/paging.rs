@@ -3,10 +3,12 @@
 //! `lastModifiedStart/End` windows as wide as Metrc accepts (`crate::window`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::future::{self, Either};
 use futures::stream::{self, FuturesOrdered, Stream, StreamExt};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -212,7 +214,12 @@ impl Client {
         to: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let overlap = self.config().window_overlap;
-        windows(from, to, usable_width(self.window_width(), overlap), overlap)
+        windows(
+            from,
+            to,
+            usable_width(self.window_width(), overlap),
+            overlap,
+        )
     }
 
     /// Walks `resource` for `license`, records last modified between `from` and `to`, in windows
@@ -256,6 +263,7 @@ impl Client {
             width: usable_width(self.window_width(), cfg.window_overlap),
             next_start: (from < to).then_some(from),
             heads: FuturesOrdered::new(),
+            ready: VecDeque::new(),
             current: None,
             index: 0,
             done: false,
@@ -269,7 +277,9 @@ impl Client {
 
 /// `width`, made wider than `overlap` so that windows advance.
 fn usable_width(width: chrono::Duration, overlap: chrono::Duration) -> chrono::Duration {
-    width.max(overlap + overlap).max(chrono::Duration::seconds(1))
+    width
+        .max(overlap + overlap)
+        .max(chrono::Duration::seconds(1))
 }
 
 /// How many windows [`windows`] makes, without making them.
@@ -303,14 +313,25 @@ struct WalkJob {
 
 impl WalkJob {
     /// Page `number` of the window `start..end`.
-    async fn page(&self, start: DateTime<Utc>, end: DateTime<Utc>, number: u32) -> Result<Page, Error> {
+    async fn page(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        number: u32,
+    ) -> Result<Page, Error> {
         let (start_text, end_text) = (timestamp(start), timestamp(end));
         let range = [
             ("lastModifiedStart", start_text.as_str()),
             ("lastModifiedEnd", end_text.as_str()),
         ];
         self.client
-            .page(&self.key, &self.license, self.resource.path(), &range, number)
+            .page(
+                &self.key,
+                &self.license,
+                self.resource.path(),
+                &range,
+                number,
+            )
             .await
     }
 }
@@ -339,6 +360,9 @@ struct Walk<T> {
     next_start: Option<DateTime<Utc>>,
     /// Windows started, oldest first, each until its first page is in.
     heads: FuturesOrdered<Pending<Head>>,
+    /// Windows whose first page came in while an earlier window's pages were read, oldest
+    /// first (all older than those still in `heads`).
+    ready: VecDeque<Head>,
     /// The pages of the window being yielded.
     current: Option<PageStream<T>>,
     /// Windows yielded so far.
@@ -353,7 +377,22 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
                 return None;
             }
             if let Some(pages) = &mut self.current {
-                let item = pages.next().await.unwrap_or_else(|| {
+                // The windows started keep going while this one's pages are read.
+                let item = {
+                    let next_page = pages.next();
+                    futures::pin_mut!(next_page);
+                    loop {
+                        if self.heads.is_empty() {
+                            break next_page.await;
+                        }
+                        match future::select(next_page.as_mut(), self.heads.next()).await {
+                            Either::Left((item, _)) => break item,
+                            Either::Right((Some(head), _)) => self.ready.push_back(head),
+                            Either::Right((None, _)) => {}
+                        }
+                    }
+                };
+                let item = item.unwrap_or_else(|| {
                     // Never: a window's pages end with the one that completes it.
                     Err(Error::Decode {
                         excerpt: "a window's pages ended before its last page".into(),
@@ -367,12 +406,15 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
                 return Some(item);
             }
             self.start_windows();
-            let head = self.heads.next().await?;
+            let head = match self.ready.pop_front() {
+                Some(head) => head,
+                None => self.heads.next().await?,
+            };
             let first = match head.first {
                 Ok(first) => first,
                 Err(error) => {
                     if let Width::Narrow(width) = next_width(head.width, Err(&error)) {
-                        self.narrow(&head, width);
+                        self.narrow(head.start, head.width, width);
                         continue;
                     }
                     self.done = true;
@@ -386,7 +428,7 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
                 .map_or(0, |s| window_count(s, self.to, self.width, self.overlap));
             let window = WindowMeta {
                 index,
-                count: index + 1 + self.heads.len() + remaining,
+                count: index + 1 + self.ready.len() + self.heads.len() + remaining,
                 start: head.start,
                 end: head.end,
             };
@@ -396,7 +438,7 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
 
     /// Starts windows until [`crate::ClientConfig::windows_in_flight`] are in flight.
     fn start_windows(&mut self) {
-        while self.heads.len() < self.windows_in_flight {
+        while self.ready.len() + self.heads.len() < self.windows_in_flight {
             let Some(start) = self.next_start else {
                 return;
             };
@@ -417,9 +459,9 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
         }
     }
 
-    /// Metrc refused `head`'s range: from its start on, windows `width` wide (or narrower, if
-    /// another walk learnt so); the windows started after it are dropped.
-    fn narrow(&mut self, head: &Head, width: chrono::Duration) {
+    /// Metrc refused the window from `start`, `refused` wide: from `start` on, windows `width`
+    /// wide (or narrower, if another walk learnt so); the windows started after it are dropped.
+    fn narrow(&mut self, start: DateTime<Utc>, refused: chrono::Duration, width: chrono::Duration) {
         let client = &self.job.client;
         client.narrow_windows(width);
         self.width = usable_width(client.window_width(), self.overlap);
@@ -427,12 +469,13 @@ impl<T: DeserializeOwned + Send + 'static> Walk<T> {
             base_url = %client.config().base_url,
             license = %self.job.license,
             list = self.job.resource.path(),
-            refused_hours = head.width.num_hours(),
+            refused_hours = refused.num_hours(),
             now_hours = self.width.num_hours(),
             "Metrc refused a lastModified window: narrower windows from now on"
         );
         self.heads = FuturesOrdered::new();
-        self.next_start = Some(head.start);
+        self.ready.clear();
+        self.next_start = Some(start);
     }
 }
 
@@ -497,7 +540,11 @@ fn window_pages<T: DeserializeOwned + Send + 'static>(
         let (number, page) = match r.first.take() {
             Some(first) => (1, Ok(first)),
             None => {
-                let in_flight = if r.backwards { 1 } else { r.job.pages_in_flight };
+                let in_flight = if r.backwards {
+                    1
+                } else {
+                    r.job.pages_in_flight
+                };
                 while r.pending.len() < in_flight && (1..=r.total.min(MAX_PAGES)).contains(&r.next)
                 {
                     let (job, number, w) = (r.job.clone(), r.next, r.window);
@@ -596,7 +643,16 @@ mod tests {
     #[test]
     fn window_counts_match_the_windows_made() {
         let minute = chrono::Duration::minutes(1);
-        for (from, to) in [(0, 1), (0, 24), (0, 25), (0, 47), (0, 48), (3, 500), (5, 5), (9, 2)] {
+        for (from, to) in [
+            (0, 1),
+            (0, 24),
+            (0, 25),
+            (0, 47),
+            (0, 48),
+            (3, 500),
+            (5, 5),
+            (9, 2),
+        ] {
             for size in [1, 24, 24 * 7, 24 * 365] {
                 let size = chrono::Duration::hours(size);
                 assert_eq!(

@@ -193,11 +193,17 @@ mod tests {
         );
         assert_eq!(next_width(YEARS, Err(&sandbox)), Width::Narrow(DAY));
         assert_eq!(
-            next_width(YEARS, Err(&refused("Date range cannot be more than 7 days"))),
+            next_width(
+                YEARS,
+                Err(&refused("Date range cannot be more than 7 days"))
+            ),
             Width::Narrow(Duration::days(7))
         );
         assert_eq!(
-            next_width(YEARS, Err(&refused("lastModified window over a 12-hour limit"))),
+            next_width(
+                YEARS,
+                Err(&refused("lastModified window over a 12-hour limit"))
+            ),
             Width::Narrow(Duration::hours(12))
         );
         // Refused at the limit it states: Metrc counts the span otherwise; halve.

@@ -268,8 +268,7 @@ async fn every_list_walks_in_24_hour_windows_where_wider_ones_are_refused() {
 }
 
 #[tokio::test]
-async fn a_quiet_license_whole_history_takes_a_handful_of_calls_where_wide_windows_are_accepted()
-{
+async fn a_quiet_license_whole_history_takes_a_handful_of_calls_where_wide_windows_are_accepted() {
     let env = env().await;
     env.post(
         "/sandbox/licenses",
@@ -287,19 +286,30 @@ async fn a_quiet_license_whole_history_takes_a_handful_of_calls_where_wide_windo
     let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
     let to = Utc::now() + chrono::Duration::minutes(1);
     let mut records = 0;
-    for resource in [Resource::LocationsActive, Resource::ItemsActive, Resource::PackagesActive] {
+    for resource in [
+        Resource::LocationsActive,
+        Resource::ItemsActive,
+        Resource::PackagesActive,
+    ] {
         let pages: Vec<WindowPage<Value>> = client
             .walk(&key, "C11-QUIET", resource, from, to)
             .try_collect()
             .await
             .unwrap();
-        assert!(pages.iter().all(|p| p.window_count == 1 && p.window_start == from));
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.window_count == 1 && p.window_start == from)
+        );
         records += pages.iter().map(|p| p.records.len()).sum::<usize>();
     }
     assert_eq!(records, 5 + 16 + 30, "locations, items, packages");
     // One call per list and page: 1 + 1 + 2, nothing refused, nothing read without a window.
     let calls = env.sandbox.requests();
-    let walked: Vec<_> = calls.iter().filter(|c| c.license.as_deref() == Some("C11-QUIET")).collect();
+    let walked: Vec<_> = calls
+        .iter()
+        .filter(|c| c.license.as_deref() == Some("C11-QUIET"))
+        .collect();
     assert_eq!(walked.len(), 4, "{walked:?}");
     assert!(walked.iter().all(|c| c.status == 200));
     assert_eq!(client.window_width(), metrc::WIDEST_WINDOW);
@@ -328,15 +338,25 @@ async fn a_refused_window_is_read_again_narrower_with_no_gap() {
     assert_eq!(client.window_width(), chrono::Duration::days(3));
     assert_eq!(env.count_status(400), 1);
     assert_eq!(package_ids(&pages).len(), 20);
-    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> =
-        pages.iter().map(|p| (p.window_start, p.window_end)).collect();
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = pages
+        .iter()
+        .map(|p| (p.window_start, p.window_end))
+        .collect();
     windows.dedup();
     assert_eq!(windows[0].0, from);
     assert_eq!(windows.last().unwrap().1, to);
     for pair in windows.windows(2) {
-        assert_eq!(pair[1].0, pair[0].1 - chrono::Duration::minutes(1), "no gap");
+        assert_eq!(
+            pair[1].0,
+            pair[0].1 - chrono::Duration::minutes(1),
+            "no gap"
+        );
     }
-    assert!(windows.iter().all(|(a, b)| *b - *a <= chrono::Duration::days(3)));
+    assert!(
+        windows
+            .iter()
+            .all(|(a, b)| *b - *a <= chrono::Duration::days(3))
+    );
     let last = pages.last().unwrap();
     assert_eq!(last.window_index + 1, last.window_count);
     assert_eq!(last.window_count, windows.len());

@@ -66,17 +66,25 @@ type Script = dyn Fn(&Seen, usize) -> Canned + Send + Sync;
 struct Stub {
     url: Url,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests being answered now, and the most there were at once.
+    at_once: Arc<Mutex<(usize, usize)>>,
 }
 
 impl Stub {
     /// Serves `script(request, index of the request)` for every request.
     async fn start(script: impl Fn(&Seen, usize) -> Canned + Send + Sync + 'static) -> Stub {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let at_once: Arc<Mutex<(usize, usize)>> = Arc::default();
         let script: Arc<Script> = Arc::new(script);
-        let log = seen.clone();
+        let (log, counter) = (seen.clone(), at_once.clone());
         let app = axum::Router::new().fallback(move |req: Request| {
-            let (log, script) = (log.clone(), script.clone());
+            let (log, script, counter) = (log.clone(), script.clone(), counter.clone());
             async move {
+                {
+                    let mut c = counter.lock().unwrap();
+                    c.0 += 1;
+                    c.1 = c.1.max(c.0);
+                }
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, usize::MAX)
                     .await
@@ -101,6 +109,7 @@ impl Stub {
                 };
                 let canned = script(&request, index);
                 tokio::time::sleep(canned.delay).await;
+                counter.lock().unwrap().0 -= 1;
                 let mut response = Response::new(Body::from(canned.body));
                 *response.status_mut() = StatusCode::from_u16(canned.status).unwrap();
                 if let Some(after) = canned.retry_after {
@@ -114,11 +123,16 @@ impl Stub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Stub { url, seen }
+        Stub { url, seen, at_once }
     }
 
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// The most requests the stub was answering at once.
+    fn most_at_once(&self) -> usize {
+        self.at_once.lock().unwrap().1
     }
 
     fn client(&self) -> Client {
@@ -462,10 +476,11 @@ async fn walk_pages_within_windows_and_accepts_camel_envelopes() {
     .await;
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let to = from + chrono::Duration::hours(30);
-    let pages: Vec<_> = quick_client_with(stub.url.clone(), VENDOR, Duration::from_millis(300), |c| {
-        c.window = chrono::Duration::hours(24)
-    })
-    .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
+    let pages: Vec<_> =
+        quick_client_with(stub.url.clone(), VENDOR, Duration::from_millis(300), |c| {
+            c.window = chrono::Duration::hours(24)
+        })
+        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
         .collect()
         .await;
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
@@ -643,7 +658,11 @@ async fn a_walk_from_2015_reads_items_production_answers_only_within_a_window() 
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert_eq!(pages.len(), 1);
     assert!(pages[0].window_complete && pages[0].window_end == to);
-    let names: Vec<_> = pages[0].records.iter().filter_map(|i| i.name.clone()).collect();
+    let names: Vec<_> = pages[0]
+        .records
+        .iter()
+        .filter_map(|i| i.name.clone())
+        .collect();
     assert_eq!(names, ["Example Flower 3.5g", "Example Vape 1g"]);
     let seen = stub.seen();
     assert_eq!(seen.len(), 1);
@@ -654,33 +673,42 @@ async fn a_walk_from_2015_reads_items_production_answers_only_within_a_window() 
 
 #[tokio::test]
 async fn the_pages_of_a_wide_window_are_fetched_several_at_once_in_order() {
-    // One window of 10 pages, 100 ms a call: one after another it would take a second.
+    // One window of 10 pages, each answered after 500 ms: once the first page has said how many
+    // there are, the others are asked for `pages_in_flight` (5) at a time.
     let stub = Stub::start(|r, _| {
         let page: u32 = r.q("pageNumber").unwrap().parse().unwrap();
         let data: Vec<Value> = (0..20).map(|i| json!({"Id": page * 100 + i})).collect();
-        let mut canned =
-            json_answer(json!({"Data": data, "CurrentPage": page, "TotalPages": 10}));
-        canned.delay = Duration::from_millis(100);
+        let mut canned = json_answer(json!({"Data": data, "CurrentPage": page, "TotalPages": 10}));
+        canned.delay = Duration::from_millis(500);
         canned
     })
     .await;
     let client = quick_client_with(stub.url.clone(), VENDOR, Duration::from_secs(5), |_| {});
+    assert_eq!(client.config().pages_in_flight, 5);
     let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();
-    let started = std::time::Instant::now();
     let pages: Vec<_> = client
         .walk::<Package>(&user(), "L", Resource::PackagesActive, from, Utc::now())
         .collect()
         .await;
-    let elapsed = started.elapsed();
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert_eq!(
-        pages.iter().map(|p| (p.page, p.window_complete)).collect::<Vec<_>>(),
+        pages
+            .iter()
+            .map(|p| (p.page, p.window_complete))
+            .collect::<Vec<_>>(),
         (1..=10).map(|n| (n, n == 10)).collect::<Vec<_>>()
     );
-    assert!(pages.iter().all(|p| p.window_count == 1 && p.records.len() == 20));
-    assert_eq!(stub.seen().len(), 10, "no page asked twice, none beyond the last");
-    // The first page, then nine in two rounds of at most five.
-    assert!(elapsed < Duration::from_millis(800), "{elapsed:?}");
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.window_count == 1 && p.records.len() == 20)
+    );
+    assert_eq!(
+        stub.seen().len(),
+        10,
+        "no page asked twice, none beyond the last"
+    );
+    assert_eq!(stub.most_at_once(), 5, "five pages at once, never more");
 }
 
 #[tokio::test]
@@ -694,13 +722,22 @@ async fn a_server_that_misnumbers_its_pages_cannot_stretch_a_window() {
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let pages: Vec<_> = stub
         .client()
-        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, from + chrono::Duration::hours(1))
+        .walk::<Package>(
+            &user(),
+            "L",
+            Resource::PackagesActive,
+            from,
+            from + chrono::Duration::hours(1),
+        )
         .collect()
         .await;
     // The requested page number decides: three pages, the last completes the window.
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert_eq!(
-        pages.iter().map(|p| (p.page, p.window_complete)).collect::<Vec<_>>(),
+        pages
+            .iter()
+            .map(|p| (p.page, p.window_complete))
+            .collect::<Vec<_>>(),
         vec![(1, false), (2, false), (3, true)]
     );
 }
@@ -725,22 +762,36 @@ async fn a_window_that_loses_a_record_while_it_is_read_is_read_again_backwards()
         if page == 1 {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        json_answer(json!({"Data": data, "CurrentPage": page, "TotalPages": ids.len().div_ceil(20),
-                           "TotalRecords": ids.len()}))
+        json_answer(
+            json!({"Data": data, "CurrentPage": page, "TotalPages": ids.len().div_ceil(20),
+                           "TotalRecords": ids.len()}),
+        )
     })
     .await;
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let pages: Vec<_> = stub
         .client()
-        .walk::<Package>(&user(), "L", Resource::PackagesActive, from, from + chrono::Duration::hours(1))
+        .walk::<Package>(
+            &user(),
+            "L",
+            Resource::PackagesActive,
+            from,
+            from + chrono::Duration::hours(1),
+        )
         .collect()
         .await;
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert!(modified.load(std::sync::atomic::Ordering::SeqCst));
-    let ids: std::collections::BTreeSet<i64> =
-        pages.iter().flat_map(|p| p.records.iter().filter_map(|r| r.id)).collect();
+    let ids: std::collections::BTreeSet<i64> = pages
+        .iter()
+        .flat_map(|p| p.records.iter().filter_map(|r| r.id))
+        .collect();
     let unchanged: std::collections::BTreeSet<i64> = (0..50).filter(|id| *id != 5).collect();
-    assert!(ids.is_superset(&unchanged), "missing {:?}", unchanged.difference(&ids).collect::<Vec<_>>());
+    assert!(
+        ids.is_superset(&unchanged),
+        "missing {:?}",
+        unchanged.difference(&ids).collect::<Vec<_>>()
+    );
     // Only the last page yielded completes the window: page 1, read again last.
     let last = pages.last().unwrap();
     assert!(last.window_complete && last.page == 1);
