@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::Sandbox;
+use super::config::{RecordShapes, Settings, UnwindowedReads};
 use super::error::ApiError;
 use super::faults::Loss;
 use super::model::AdminError;
-use super::config::{RecordShapes, Settings, UnwindowedReads};
 use super::{seed, shapes, wire};
 
 pub fn router(sandbox: Sandbox) -> Router {
@@ -404,7 +404,9 @@ fn limit(value: &Value, name: &str) -> Result<Option<f64>, ApiError> {
             .as_f64()
             .filter(|n| n.is_finite() && *n > 0.0)
             .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive number or null."))),
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be a positive number or null."))
+            }),
     }
 }
 
@@ -436,8 +438,7 @@ async fn change_settings(State(s): State<Sandbox>, bytes: Bytes) -> Result<Json<
         match name.as_str() {
             "profile" => {}
             "max_window_hours" => {
-                new.max_window =
-                    limit(value, name)?.map(|h| Duration::from_secs_f64(h * 3600.0));
+                new.max_window = limit(value, name)?.map(|h| Duration::from_secs_f64(h * 3600.0));
             }
             "unwindowed_reads" => {
                 new.unwindowed_reads = choice(

@@ -196,12 +196,7 @@ fn days_before(at: DateTime<Utc>, rng: &mut impl Rng, max: i64) -> NaiveDate {
 /// Seeds one license's data: `packages` active packages (and a tenth as many finished ones),
 /// items, strains, locations, and plants, batches, harvests, transfers, sales, patients and
 /// processing jobs where the license type has them, last modified within `history`.
-pub fn license_data(
-    model: &mut Model,
-    license: LicenseIdx,
-    packages: usize,
-    history: History,
-) {
+pub fn license_data(model: &mut Model, license: LicenseIdx, packages: usize, history: History) {
     let Some(lic) = model.license(license) else {
         return;
     };

@@ -7,7 +7,8 @@ use super::config::RecordShapes;
 use crate::sections::Section;
 
 /// v1 spellings of plant batch fields, with the v2 field each one mirrors.
-const PLANT_BATCH_V1: [(&str, &str); 2] = [("Count", "UntrackedCount"), ("Type", "PlantBatchTypeName")];
+const PLANT_BATCH_V1: [(&str, &str); 2] =
+    [("Count", "UntrackedCount"), ("Type", "PlantBatchTypeName")];
 
 /// Shapes one record of a `section` list (a package's nested `Item` included) as `shapes` says.
 pub fn apply(section: Section, record: &mut Value, shapes: RecordShapes) {

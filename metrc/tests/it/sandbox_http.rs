@@ -131,7 +131,7 @@ async fn paging_envelope_walks_every_record_once_in_last_modified_order() {
     let owner = owner_key(&sb.sandbox);
     let path = |page: usize| {
         format!(
-            "/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber={page}&lastModifiedStart=2015-01-01T00:00:00Z"
+            "/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber={page}{WHOLE_HISTORY}"
         )
     };
     let (status, first) = sb.get(&owner, &path(1)).await;
@@ -778,7 +778,9 @@ async fn admin_api_adds_licenses_and_employees_and_resets() {
     let (status, page) = sb
         .get(
             &key,
-            "/packages/v2/active?licenseNumber=C10-0009999-LIC&pageSize=20",
+            &format!(
+                "/packages/v2/active?licenseNumber=C10-0009999-LIC&pageSize=20{WHOLE_HISTORY}"
+            ),
         )
         .await;
     assert_eq!(
@@ -895,7 +897,7 @@ async fn first_packages(sb: &Running, key: &str, license: &str, n: usize) -> Vec
     let (_, page) = sb
         .get(
             key,
-            &format!("/packages/v2/active?licenseNumber={license}&pageSize={n}"),
+            &format!("/packages/v2/active?licenseNumber={license}&pageSize={n}{WHOLE_HISTORY}"),
         )
         .await;
     data(&page).clone()
@@ -1038,7 +1040,7 @@ async fn writes_change_data_and_bad_rows_change_nothing() {
     let (_, plants) = sb
         .get(
             &owner,
-            &format!("/plants/v2/vegetative?licenseNumber={CULTIVATION}&pageSize=2"),
+            &format!("/plants/v2/vegetative?licenseNumber={CULTIVATION}&pageSize=2{WHOLE_HISTORY}"),
         )
         .await;
     let labels: Vec<Value> = data(&plants).iter().map(|p| p["Label"].clone()).collect();
@@ -1222,7 +1224,9 @@ async fn same_seed_same_data_and_keys() {
     };
     assert_eq!(keys(&a), keys(&b));
     assert_ne!(keys(&a), keys(&c));
-    let page = format!("/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber=1");
+    let page = format!(
+        "/packages/v2/active?licenseNumber={MICRO}&pageSize=20&pageNumber=1{WHOLE_HISTORY}"
+    );
     let (pa, pb, pc) = (
         a.get(&owner_key(&a.sandbox), &page).await.1,
         b.get(&owner_key(&b.sandbox), &page).await.1,
@@ -1245,7 +1249,7 @@ async fn a_hundred_thousand_packages_seed_quickly_and_page_fast() {
         let (_, first) = sb
             .get(
                 &owner,
-                &format!("/packages/v2/active?licenseNumber={license}&pageSize=20"),
+                &format!("/packages/v2/active?licenseNumber={license}&pageSize=20{WHOLE_HISTORY}"),
             )
             .await;
         total += first["TotalRecords"].as_u64().expect("total");
@@ -1257,7 +1261,7 @@ async fn a_hundred_thousand_packages_seed_quickly_and_page_fast() {
             .get(
                 &owner,
                 &format!(
-                    "/packages/v2/active?licenseNumber={RETAIL}&pageSize=20&pageNumber={page}"
+                    "/packages/v2/active?licenseNumber={RETAIL}&pageSize=20&pageNumber={page}{WHOLE_HISTORY}"
                 ),
             )
             .await;
@@ -1304,13 +1308,27 @@ async fn the_production_profile_answers_as_v2_production_does() {
     assert_eq!(sb.sandbox.settings(), Settings::production());
     let owner = owner_key(&sb.sandbox);
     // Items, locations and strains read without a window: an empty page (field case 01).
-    for path in ["/items/v2/active", "/locations/v2/active", "/strains/v2/active"] {
+    for path in [
+        "/items/v2/active",
+        "/locations/v2/active",
+        "/strains/v2/active",
+    ] {
         let (status, body) = sb
-            .get(&owner, &format!("{path}?licenseNumber={CULTIVATION}&pageNumber=1&pageSize=20"))
+            .get(
+                &owner,
+                &format!("{path}?licenseNumber={CULTIVATION}&pageNumber=1&pageSize=20"),
+            )
             .await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!((data(&body).len(), &body["TotalPages"]), (0, &json!(0)), "{path}");
-        assert!(!whole_list(&sb, &owner, path, CULTIVATION).await.is_empty(), "{path}");
+        assert_eq!(
+            (data(&body).len(), &body["TotalPages"]),
+            (0, &json!(0)),
+            "{path}"
+        );
+        assert!(
+            !whole_list(&sb, &owner, path, CULTIVATION).await.is_empty(),
+            "{path}"
+        );
     }
     // Packages without a window: only those modified in the last 24 hours.
     let everything = whole_list(&sb, &owner, "/packages/v2/active", CULTIVATION).await;
@@ -1324,19 +1342,38 @@ async fn the_production_profile_answers_as_v2_production_does() {
         .filter(|p| stamp(p) >= anchor - chrono::Duration::hours(24))
         .count();
     let (_, bare) = sb
-        .get(&owner, &format!("/packages/v2/active?licenseNumber={CULTIVATION}"))
+        .get(
+            &owner,
+            &format!("/packages/v2/active?licenseNumber={CULTIVATION}"),
+        )
         .await;
     assert_eq!(bare["TotalRecords"].as_u64(), Some(recent as u64));
-    assert!(recent < 300 && data(&bare).iter().all(|p| stamp(p) >= anchor - chrono::Duration::hours(24)));
+    assert!(
+        recent < 300
+            && data(&bare)
+                .iter()
+                .all(|p| stamp(p) >= anchor - chrono::Duration::hours(24))
+    );
     // v2 shapes: no LastModified on items (nor on a package's item), no Count/Type on batches.
     let items = whole_list(&sb, &owner, "/items/v2/active", CULTIVATION).await;
-    assert!(items.iter().all(|i| i.get("LastModified").is_none() && i["Id"].is_u64()));
-    assert!(everything.iter().all(|p| p["Item"].get("LastModified").is_none()));
+    assert!(
+        items
+            .iter()
+            .all(|i| i.get("LastModified").is_none() && i["Id"].is_u64())
+    );
+    assert!(
+        everything
+            .iter()
+            .all(|p| p["Item"].get("LastModified").is_none())
+    );
     let batches = whole_list(&sb, &owner, "/plantbatches/v2/active", CULTIVATION).await;
     assert!(!batches.is_empty());
     for b in &batches {
         assert!(b.get("Count").is_none() && b.get("Type").is_none(), "{b}");
-        assert!(b["UntrackedCount"].is_u64() && b["PlantBatchTypeName"].is_string(), "{b}");
+        assert!(
+            b["UntrackedCount"].is_u64() && b["PlantBatchTypeName"].is_string(),
+            "{b}"
+        );
     }
     let label = everything[0]["Label"].as_str().expect("label");
     let (_, one) = sb.get(&owner, &format!("/packages/v2/{label}")).await;
@@ -1368,7 +1405,13 @@ async fn settings_change_through_the_admin_api_and_a_reset_restores_them() {
             &shown["missing_permission_status"],
             &shown["max_write_rows"],
         ),
-        (&Value::Null, &json!("production"), &json!("v2"), &json!(401), &json!(10)),
+        (
+            &Value::Null,
+            &json!("production"),
+            &json!("v2"),
+            &json!(401),
+            &json!(10)
+        ),
         "{shown}"
     );
     let now = chrono::Utc::now();
@@ -1381,14 +1424,24 @@ async fn settings_change_through_the_admin_api_and_a_reset_restores_them() {
 
     // The 24-hour cap of the deployments that keep v1's limit: a 400 naming the range.
     let (status, capped) = sb
-        .admin(Method::PUT, "/sandbox/settings", Some(&json!({"max_window_hours": 24})))
+        .admin(
+            Method::PUT,
+            "/sandbox/settings",
+            Some(&json!({"max_window_hours": 24})),
+        )
         .await;
-    assert_eq!((status, &capped["max_window_hours"]), (StatusCode::OK, &json!(24.0)));
+    assert_eq!(
+        (status, &capped["max_window_hours"]),
+        (StatusCode::OK, &json!(24.0))
+    );
     assert_eq!(sb.sandbox.settings().max_window, Some(Settings::DAY));
     let (status, refused) = sb.get(&owner, &two_days).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let message = refused["Message"].as_str().expect("Message");
-    assert!(message.contains("lastModifiedStart") && message.contains("24 hours"), "{message}");
+    assert!(
+        message.contains("lastModifiedStart") && message.contains("24 hours"),
+        "{message}"
+    );
     let window = metrc::Error::Rejected {
         rows: Vec::new(),
         message: Some(message.to_string()),
@@ -1408,17 +1461,30 @@ async fn settings_change_through_the_admin_api_and_a_reset_restores_them() {
         )
         .await;
     assert_eq!(
-        (&legacy["unwindowed_reads"], &legacy["record_shapes"], &legacy["max_window_hours"]),
+        (
+            &legacy["unwindowed_reads"],
+            &legacy["record_shapes"],
+            &legacy["max_window_hours"]
+        ),
         (&json!("all"), &json!("with_v1"), &Value::Null),
         "{legacy}"
     );
-    assert_eq!(sb.sandbox.settings().missing_permission_status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        sb.sandbox.settings().missing_permission_status,
+        StatusCode::FORBIDDEN
+    );
     let (_, items) = sb
-        .get(&owner, &format!("/items/v2/active?licenseNumber={CULTIVATION}"))
+        .get(
+            &owner,
+            &format!("/items/v2/active?licenseNumber={CULTIVATION}"),
+        )
         .await;
     assert!(!data(&items).is_empty() && data(&items)[0]["LastModified"].is_string());
     let (_, batches) = sb
-        .get(&owner, &format!("/plantbatches/v2/active?licenseNumber={CULTIVATION}"))
+        .get(
+            &owner,
+            &format!("/plantbatches/v2/active?licenseNumber={CULTIVATION}"),
+        )
         .await;
     assert!(data(&batches)[0]["Count"].is_u64() && data(&batches)[0]["Type"].is_string());
 
@@ -1435,7 +1501,10 @@ async fn settings_change_through_the_admin_api_and_a_reset_restores_them() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["Message"].is_string());
     }
-    assert_eq!(sb.sandbox.settings().record_shapes, metrc::sandbox::RecordShapes::WithV1);
+    assert_eq!(
+        sb.sandbox.settings().record_shapes,
+        metrc::sandbox::RecordShapes::WithV1
+    );
 
     // The Rust side changes them too; a reset restores the constructor's.
     sb.sandbox.set_settings(Settings::production_24h());
@@ -1453,7 +1522,9 @@ async fn long_histories_and_old_packages_are_seeded_through_the_admin_api() {
     let sb = start(config()).await;
     let license = json!({"number": "C11-OLD-1", "name": "Old Distribution",
                          "license_type": "Distributor", "packages": 200, "history_days": 1826});
-    let (status, body) = sb.admin(Method::POST, "/sandbox/licenses", Some(&license)).await;
+    let (status, body) = sb
+        .admin(Method::POST, "/sandbox/licenses", Some(&license))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, owner) = sb
         .admin(
@@ -1472,19 +1543,39 @@ async fn long_histories_and_old_packages_are_seeded_through_the_admin_api() {
             .expect("ISO")
             .with_timezone(&chrono::Utc)
     };
-    assert!(packages.iter().all(|p| age(p) <= chrono::Duration::days(1826)));
-    assert!(packages.iter().filter(|p| age(p) > chrono::Duration::days(3 * 365)).count() > 40);
+    assert!(
+        packages
+            .iter()
+            .all(|p| age(p) <= chrono::Duration::days(1826))
+    );
+    assert!(
+        packages
+            .iter()
+            .filter(|p| age(p) > chrono::Duration::days(3 * 365))
+            .count()
+            > 40
+    );
 
-    let (from, to) = (now - chrono::Duration::days(2000), now - chrono::Duration::days(1000));
+    let (from, to) = (
+        now - chrono::Duration::days(2000),
+        now - chrono::Duration::days(1000),
+    );
     let (status, added) = sb
         .admin(
             Method::POST,
             "/sandbox/licenses/C11-OLD-1/packages",
-            Some(&json!({"count": 3, "last_modified_from": iso(from), "last_modified_to": iso(to)})),
+            Some(
+                &json!({"count": 3, "last_modified_from": iso(from), "last_modified_to": iso(to)}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
-    let labels: Vec<&str> = added["labels"].as_array().expect("labels").iter().filter_map(Value::as_str).collect();
+    let labels: Vec<&str> = added["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert_eq!(labels.len(), 3);
     let after = whole_list(&sb, &key, "/packages/v2/active", "C11-OLD-1").await;
     assert_eq!(after.len(), 203);

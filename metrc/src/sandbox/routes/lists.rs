@@ -41,7 +41,12 @@ const UNWINDOWED_REACH: chrono::Duration = chrono::Duration::hours(24);
 
 /// The rows a read of `list` selects: its `lastModified` window, or for a read without one what
 /// `reads` says (`None`: nothing at all).
-fn selected(list: Resource, window: Window, reads: UnwindowedReads, now: DateTime<Utc>) -> Option<Window> {
+fn selected(
+    list: Resource,
+    window: Window,
+    reads: UnwindowedReads,
+    now: DateTime<Utc>,
+) -> Option<Window> {
     if window != (None, None) {
         return Some(window);
     }
@@ -167,11 +172,21 @@ mod tests {
             assert_eq!(production(list), Some((day_ago, None)), "{list:?}");
         }
         assert_eq!(
-            selected(Resource::ItemsActive, (None, None), UnwindowedReads::All, now),
+            selected(
+                Resource::ItemsActive,
+                (None, None),
+                UnwindowedReads::All,
+                now
+            ),
             Some((None, None))
         );
         assert_eq!(
-            selected(Resource::PackagesActive, (None, None), UnwindowedReads::Empty, now),
+            selected(
+                Resource::PackagesActive,
+                (None, None),
+                UnwindowedReads::Empty,
+                now
+            ),
             None
         );
     }

@@ -38,6 +38,10 @@ pub async fn by_label(
         .map_err(denied)?;
     let package = model.package_at(idx, &label).ok_or(ApiError::NotFound)?;
     let mut record = wire::package(package, &model);
-    shapes::apply(Section::Packages, &mut record, sandbox.settings().record_shapes);
+    shapes::apply(
+        Section::Packages,
+        &mut record,
+        sandbox.settings().record_shapes,
+    );
     Ok(Json(record))
 }

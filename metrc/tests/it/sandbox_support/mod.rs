@@ -19,6 +19,11 @@ pub struct Running {
     pub http: reqwest::Client,
 }
 
+/// Query parameters of a `lastModified` window over a license's whole history (the start alone
+/// runs to now): Metrc's v2 production, and the sandbox by default, answer a list read without
+/// one empty or with the last day's records only (docs/metrc.md §6).
+pub const WHOLE_HISTORY: &str = "&lastModifiedStart=2015-01-01T00:00:00Z";
+
 pub fn config() -> SandboxConfig {
     SandboxConfig {
         vendor_keys: vec![VENDOR.to_string()],
