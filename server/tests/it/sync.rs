@@ -1006,6 +1006,7 @@ async fn case_01_items_locations_and_strains_read_without_a_window_come_back_emp
     assert_eq!(page["Data"], json!([]), "{page}");
     assert_eq!(page["TotalPages"], 0);
 
+    let started = Utc::now();
     let report = sync::sync_facility(&server.state, license, false)
         .await
         .expect("first sync");
@@ -1044,11 +1045,13 @@ async fn case_01_items_locations_and_strains_read_without_a_window_come_back_emp
     .await
     .ok();
     assert_eq!(lists.locations.len(), 5, "{lists:?}");
-    // The cursor moved only as far as what was read: the next sync asks from there.
+    // Each list's one window reached to the run's start: the next sync asks from there on.
     let cursors = sync_cursors::for_license(&server.state.db, license)
         .await
         .unwrap();
-    assert!(cursors["ItemsActive"] <= Utc::now());
+    for list in ["ItemsActive", "LocationsActive", "StrainsActive"] {
+        assert!(cursors[list] >= started, "{list}: {:?}", cursors.get(list));
+    }
 }
 
 each_backend!(case_02_an_active_package_untouched_for_115_days_reaches_the_packages_screen);
@@ -1064,8 +1067,7 @@ async fn case_02_an_active_package_untouched_for_115_days_reaches_the_packages_s
     facility(&server, license, "Distributor", 5).await;
     let at = Utc::now() - chrono::Duration::days(115);
     let label = old_packages(&server, license, 1, at, at).await.remove(0);
-    let in_metrc =
-        support::facility_keys::sandbox_package(&server, license, &label).await;
+    let in_metrc = support::facility_keys::sandbox_package(&server, license, &label).await;
 
     let report = sync::sync_facility(&server.state, license, false)
         .await
@@ -1083,7 +1085,10 @@ async fn case_02_an_active_package_untouched_for_115_days_reaches_the_packages_s
 /// A facility holding 2,000 active packages, 800 (40 %) of them last modified one to six years
 /// ago: after the first sync all 2,000 are on the Packages screen. Returns the run's report and
 /// the Metrc calls it made.
-async fn first_sync_of_2000_packages(server: &TestServer, license: &str) -> (sync::RunReport, Vec<Value>) {
+async fn first_sync_of_2000_packages(
+    server: &TestServer,
+    license: &str,
+) -> (sync::RunReport, Vec<Value>) {
     facility(server, license, "Distributor", 1_200).await;
     let now = Utc::now();
     let old = old_packages(server, license, 800, now - years(6), now - years(1)).await;
@@ -1107,7 +1112,10 @@ async fn first_sync_of_2000_packages(server: &TestServer, license: &str) -> (syn
     let shown = packages_screen(server, &client, license).await;
     assert_eq!(shown.len(), 2_000, "{:?}", server.backend);
     for label in &old {
-        assert!(shown.contains_key(label), "{label} (1 to 6 years old) is listed");
+        assert!(
+            shown.contains_key(label),
+            "{label} (1 to 6 years old) is listed"
+        );
     }
     (report, calls)
 }
@@ -1153,9 +1161,16 @@ async fn the_first_sync_brings_every_active_package_where_windows_are_capped_at_
     .await;
     let (report, calls) = first_sync_of_2000_packages(&server, "C11-FIRST-DAY").await;
     let refused: Vec<&Value> = calls.iter().filter(|c| c["status"] != 200).collect();
-    assert_eq!(refused.len(), 1, "one wide window refused, then remembered: {refused:?}");
+    assert_eq!(
+        refused.len(),
+        1,
+        "one wide window refused, then remembered: {refused:?}"
+    );
     assert_eq!(refused[0]["status"], 400);
-    assert_eq!(server.state.metrc.window_width(), chrono::Duration::hours(24));
+    assert_eq!(
+        server.state.metrc.window_width(),
+        chrono::Duration::hours(24)
+    );
     let days = (Utc::now().date_naive() - server.state.config.sync.history_start).num_days();
     assert!(
         report.progress.windows_total as i64 >= 7 * days,

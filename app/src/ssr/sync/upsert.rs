@@ -195,8 +195,9 @@ pub fn chunks(rows: Vec<NewRecord>, size: usize) -> Vec<Vec<NewRecord>> {
     out
 }
 
-/// Stores one window's records of one list (or a whole list) and, in the same transaction, moves
-/// the list's cursor to `cursor`: after a crash either both are stored or neither, so the next
+/// Stores records of one list's window and, in the same transaction, moves the list's cursor to
+/// `cursor` (`None`: records of a wide window stored as they come, the cursor left where it is
+/// until the window's last ones): after a crash either both are stored or neither, so the next
 /// run resumes with no gap, and the unique key plus upsert make a record read twice one row.
 /// Returns the records stored.
 pub async fn store<T: SyncRecord>(

@@ -381,12 +381,7 @@ async fn pull(
     to: DateTime<Utc>,
     progress: &mut SyncProgress,
 ) -> Result<(), PullError> {
-    let walk = Walk {
-        state,
-        key,
-        f,
-        to,
-    };
+    let walk = Walk { state, key, f, to };
     match plan[i].resource {
         Resource::PackagesActive | Resource::PackagesInactive => {
             walk.pull_as::<Package>(plan, i, progress).await
