@@ -14,27 +14,26 @@
 //! quiet facility: 20 active packages over 10 years, the sync starting 10 years back). Default:
 //! `wide day`. SQLite in a temporary directory; `DATABASE_URL=postgres://…` for PostgreSQL.
 
-use std::time::{Duration, Instant};
+mod support;
 
-use app::ssr::config::{Config, SyncSettings};
-use app::ssr::facility_keys;
-use app::ssr::queries::{synced_records, users};
+use std::time::Instant;
+
+use app::ssr::config::SyncSettings;
+use app::ssr::queries::synced_records;
 use app::ssr::sync::{self, schedule};
-use app::ssr::throttle::ThrottleLimits;
 use app::types::inventory::SyncState;
 use chrono::Utc;
-use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
-use metrc::{PAGE_SIZE, Section};
-use secrecy::SecretString;
-use serde_json::{Value, json};
-
-const VENDOR: &str = "bench-vendor-key";
+use metrc::PAGE_SIZE;
+use metrc::sandbox::Settings;
+use support::BenchSandbox;
 
 /// One run: a facility and the Metrc it syncs from.
 struct Run {
-    name: &'static str,
+    name: String,
     packages: usize,
     history_days: u32,
+    /// Whether the sync starts where the facility's history does, not at the default start.
+    quiet: bool,
     settings: Settings,
 }
 
@@ -48,16 +47,11 @@ async fn main() {
         names = vec!["wide".into(), "day".into()];
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )
-    });
-    for (n, name) in names.iter().enumerate() {
-        let (packages, history_days) = match name.as_str() {
-            "wide" | "day" => (packages, years * 365 + 1),
-            "quiet-wide" | "quiet-day" => (20, 3_651),
+    let database_url = support::database_url(dir.path());
+    for (n, name) in names.into_iter().enumerate() {
+        let (packages, history_days, quiet) = match name.as_str() {
+            "wide" | "day" => (packages, years * 365 + 1, false),
+            "quiet-wide" | "quiet-day" => (20, 3_651, true),
             other => panic!("unknown run {other}: wide, day, quiet-wide or quiet-day"),
         };
         let settings = if name.ends_with("day") {
@@ -66,116 +60,49 @@ async fn main() {
             Settings::production()
         };
         let run = Run {
-            name: leak(name),
+            name,
             packages,
             history_days,
+            quiet,
             settings,
         };
         first_sync(&run, &database_url, n, dir.path()).await;
     }
 }
 
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
-}
-
 async fn first_sync(run: &Run, database_url: &str, n: usize, dir: &std::path::Path) {
     let license = format!("BENCH-FIRST-{n}");
     // A sandbox of its own (a new base URL: nothing learnt about windows yet).
-    let sandbox = Sandbox::new(SandboxConfig {
-        vendor_keys: vec![VENDOR.into()],
-        demo: false,
-        settings: run.settings.clone(),
-        ..SandboxConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let addr = sandbox.spawn(listener).expect("sandbox");
-    let base = format!("http://{addr}");
-    let admin = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        let request = admin.post(format!("{base}{path}")).json(&body);
-        async move {
-            let response = request.send().await.expect("sandbox admin API");
-            assert!(response.status().is_success(), "{}", response.status());
-            response.json::<Value>().await.unwrap_or(Value::Null)
-        }
-    };
+    let bench = BenchSandbox::start(run.settings.clone()).await;
     let seeding = Instant::now();
-    post(
-        "/sandbox/licenses",
-        json!({"number": license, "name": "Bench Distribution", "license_type": "Distributor",
-               "packages": run.packages, "history_days": run.history_days}),
-    )
-    .await;
-    let every: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
-    let owner = post(
-        "/sandbox/employees",
-        json!({"name": "Bench Owner", "owner_of": [license], "permissions": {license.clone(): every}}),
-    )
-    .await;
-    let key = owner["api_key"].as_str().expect("key").to_owned();
+    let key = bench
+        .distribution(&license, run.packages, Some(run.history_days))
+        .await;
     eprintln!(
         "{}: sandbox seeded in {:.1} s",
         run.name,
         seeding.elapsed().as_secs_f64()
     );
-
-    let history_start = if run.name.starts_with("quiet") {
+    let history_start = if run.quiet {
         (Utc::now() - chrono::Duration::days(i64::from(run.history_days))).date_naive()
     } else {
         SyncSettings::default().history_start
     };
-    let config = Config {
-        database_url: database_url.to_owned(),
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.join(format!("data-{n}")),
-        admin_email: "admin@localhost".into(),
-        admin_password: Some("bench-admin-password".to_owned().into()),
-        secure_cookies: false,
-        identity: None,
-        identity_file: None,
-        fingerprint_secret: None,
-        key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
-        revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
-        sync: SyncSettings {
-            scheduled: false,
+    let client = bench.client();
+    let limits = client.config().limits;
+    let (state, lists) = support::keyed_state(
+        database_url,
+        &dir.join(format!("data-{n}")),
+        SyncSettings {
             history_start,
             ..SyncSettings::default()
         },
-        outbox: Default::default(),
-    };
-    let client = metrc::Client::new(metrc::ClientConfig::new(
-        url::Url::parse(&format!("{base}/")).expect("url"),
-        SecretString::from(VENDOR),
-    ))
-    .expect("client");
-    let limits = client.config().limits;
-    let state = server::startup::build_state(config, client, ThrottleLimits::default())
-        .await
-        .expect("state");
-    let admin_id = users::find_by_email(&state.db, "admin@localhost")
-        .await
-        .expect("db")
-        .expect("first admin")
-        .id;
-    facility_keys::assign(
-        &state,
-        admin_id,
-        None,
-        SecretString::from(key),
-        vec![license.clone()],
-        false,
+        client,
+        &license,
+        &key,
     )
-    .await
-    .expect("key assigned");
-    let facility = app::ssr::queries::facilities::find_by_license(&state.db, &license)
-        .await
-        .expect("db")
-        .expect("facility");
-    let lists = schedule::applicable(&facility.capabilities);
-    let seen = sandbox.requests().len();
+    .await;
+    let seen = bench.sandbox.requests().len();
 
     let started = Instant::now();
     let report = sync::sync_facility(&state, &license, false)
@@ -184,7 +111,7 @@ async fn first_sync(run: &Run, database_url: &str, n: usize, dir: &std::path::Pa
     let wall = started.elapsed();
     assert_eq!(report.state, SyncState::Idle, "{report:?}");
 
-    let calls: Vec<_> = sandbox.requests().into_iter().skip(seen).collect();
+    let calls: Vec<_> = bench.sandbox.requests().into_iter().skip(seen).collect();
     let refused = calls.iter().filter(|c| c.status == 400).count();
     let other = calls
         .iter()

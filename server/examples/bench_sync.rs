@@ -5,21 +5,21 @@
 //!
 //! `cargo run --release -p server --example bench_sync [-- PACKAGES [LATENCY_MS]]`
 
-use std::time::{Duration, Instant};
+mod support;
 
-use app::ssr::config::{Config, SyncSettings};
-use app::ssr::facility_keys;
-use app::ssr::queries::{synced_records, users};
+use std::time::Instant;
+
+use app::ssr::config::SyncSettings;
+use app::ssr::queries::synced_records;
 use app::ssr::sync::{self, schedule};
-use app::ssr::throttle::ThrottleLimits;
 use chrono::Utc;
 use futures::TryStreamExt;
-use metrc::sandbox::{Sandbox, SandboxConfig};
-use metrc::{Resource, Section};
+use metrc::Resource;
+use metrc::sandbox::Settings;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::BenchSandbox;
 
-const VENDOR: &str = "bench-vendor-key";
 const LICENSE: &str = "BENCH-SYNC";
 
 #[tokio::main]
@@ -28,99 +28,29 @@ async fn main() {
     let packages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let latency_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
 
-    // The sandbox, empty, with Metrc's rate limits.
-    let sandbox = Sandbox::new(SandboxConfig {
-        vendor_keys: vec![VENDOR.into()],
-        demo: false,
-        ..SandboxConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let addr = sandbox.spawn(listener).expect("sandbox");
-    let base = format!("http://{addr}");
-    let admin = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        let request = admin.post(format!("{base}{path}")).json(&body);
-        async move {
-            let response = request.send().await.expect("sandbox admin API");
-            assert!(response.status().is_success(), "{}", response.status());
-            response.json::<Value>().await.unwrap_or(Value::Null)
-        }
-    };
+    // The sandbox, with Metrc's rate limits, in its production profile.
+    let bench = BenchSandbox::start(Settings::production()).await;
     let seeding = Instant::now();
-    post(
-        "/sandbox/licenses",
-        json!({"number": LICENSE, "name": "Bench Distribution", "license_type": "Distributor", "packages": packages}),
-    )
-    .await;
-    let every: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
-    let owner = post(
-        "/sandbox/employees",
-        json!({"name": "Bench Owner", "owner_of": [LICENSE], "permissions": {LICENSE: every}}),
-    )
-    .await;
-    let key = owner["api_key"].as_str().expect("key").to_owned();
+    let key = bench.distribution(LICENSE, packages, None).await;
     if latency_ms > 0 {
-        post("/sandbox/faults", json!({"latency_ms": latency_ms})).await;
+        bench.latency(latency_ms).await;
     }
     eprintln!("sandbox seeded in {:.1} s", seeding.elapsed().as_secs_f64());
 
     // The server's state on a fresh database.
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )
-    });
-    let config = Config {
-        database_url: database_url.clone(),
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().join("data"),
-        admin_email: "admin@localhost".into(),
-        admin_password: Some("bench-admin-password".to_owned().into()),
-        secure_cookies: false,
-        identity: None,
-        identity_file: None,
-        fingerprint_secret: None,
-        key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
-        revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
-        sync: SyncSettings {
-            scheduled: false,
-            ..SyncSettings::default()
-        },
-        outbox: Default::default(),
-    };
-    let client = metrc::Client::new(metrc::ClientConfig::new(
-        url::Url::parse(&format!("{base}/")).expect("url"),
-        SecretString::from(VENDOR),
-    ))
-    .expect("client");
-    let state = server::startup::build_state(config, client.clone(), ThrottleLimits::default())
-        .await
-        .expect("state");
-    let admin_id = users::find_by_email(&state.db, "admin@localhost")
-        .await
-        .expect("db")
-        .expect("first admin")
-        .id;
-    let secret = SecretString::from(key.clone());
-    facility_keys::assign(
-        &state,
-        admin_id,
-        None,
-        secret.clone(),
-        vec![LICENSE.into()],
-        false,
+    let database_url = support::database_url(dir.path());
+    let client = bench.client();
+    let (state, lists) = support::keyed_state(
+        &database_url,
+        &dir.path().join("data"),
+        SyncSettings::default(),
+        client.clone(),
+        LICENSE,
+        &key,
     )
-    .await
-    .expect("key assigned");
-    let facility = app::ssr::queries::facilities::find_by_license(&state.db, LICENSE)
-        .await
-        .expect("db")
-        .expect("facility");
-    let lists = schedule::applicable(&facility.capabilities);
+    .await;
+    let secret = SecretString::from(key);
 
     // 1. Pure fetch: the same lists and windows the sync reads (from the history start, in the
     // widest window the sandbox accepts), records decoded, nothing stored.
