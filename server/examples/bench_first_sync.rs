@@ -12,7 +12,8 @@
 //! Runs: `wide`, `day` (the facility: PACKAGES active packages, 100,000 by default, and every
 //! other record, last modified over YEARS years, 5 by default), `quiet-wide`, `quiet-day` (a
 //! quiet facility: 20 active packages over 10 years, the sync starting 10 years back). Default:
-//! `wide day`. SQLite in a temporary directory; `DATABASE_URL=postgres://…` for PostgreSQL.
+//! `wide day`. SQLite in a temporary directory, a database per run; `DATABASE_URL=postgres://…`
+//! for PostgreSQL (then one run per invocation: each run starts from an empty database).
 
 mod support;
 
@@ -47,8 +48,11 @@ async fn main() {
         names = vec!["wide".into(), "day".into()];
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = support::database_url(dir.path());
     for (n, name) in names.into_iter().enumerate() {
+        // A database of its own per run (its vault's secret lives in the run's data directory).
+        let run_dir = dir.path().join(format!("run-{n}"));
+        std::fs::create_dir_all(&run_dir).expect("run directory");
+        let database_url = support::database_url(&run_dir);
         let (packages, history_days, quiet) = match name.as_str() {
             "wide" | "day" => (packages, years * 365 + 1, false),
             "quiet-wide" | "quiet-day" => (20, 3_651, true),
