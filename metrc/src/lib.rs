@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backoff;
 mod client;
 mod config;
 mod error;

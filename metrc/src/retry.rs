@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
+use crate::backoff;
 use crate::config::RetryPolicy;
 use crate::error::Error;
 
@@ -25,27 +24,17 @@ pub(crate) fn backoff(
         Error::RateLimited {
             retry_after: Some(after),
         } => {
-            // Metrc said when: wait that long, plus a little jitter so callers do not return
-            // together.
-            let after = (*after).min(MAX_RETRY_AFTER);
-            return Some(after + jitter(after / 10));
+            // Metrc said when: wait that long, plus a little so callers do not return together.
+            return Some(backoff::after_plus_tenth(
+                (*after).min(MAX_RETRY_AFTER),
+                rand::random(),
+            ));
         }
         Error::RateLimited { retry_after: None } => policy.rate_limited_delay,
         _ => policy.base_delay,
     };
-    let exp = base
-        .saturating_mul(2u32.saturating_pow(failed_attempt.saturating_sub(1)))
-        .min(policy.max_delay.max(base));
-    // "Equal jitter": between half and all of the exponential delay.
-    Some(exp / 2 + jitter(exp / 2))
-}
-
-fn jitter(up_to: Duration) -> Duration {
-    if up_to.is_zero() {
-        return Duration::ZERO;
-    }
-    let nanos = u64::try_from(up_to.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    let delay = backoff::doubling(base, policy.max_delay, failed_attempt);
+    Some(backoff::equal_jitter(delay, rand::random()))
 }
 
 #[cfg(test)]

@@ -148,6 +148,21 @@ fn user() -> SecretString {
     SecretString::from(USER)
 }
 
+/// Every page of active packages of license `L` in the hour from 2026-01-01 00:00 UTC.
+async fn walk_one_hour(stub: &Stub) -> Vec<Result<metrc::WindowPage<Package>, Error>> {
+    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    stub.client()
+        .walk::<Package>(
+            &user(),
+            "L",
+            Resource::PackagesActive,
+            from,
+            from + chrono::Duration::hours(1),
+        )
+        .collect()
+        .await
+}
+
 fn assert_no_key(text: &str) {
     assert!(!text.contains(USER), "user key leaked: {text}");
     assert!(!text.contains(VENDOR), "vendor key leaked: {text}");
@@ -719,18 +734,7 @@ async fn a_server_that_misnumbers_its_pages_cannot_stretch_a_window() {
         json_answer(json!({"Data": [{"Id": page}], "CurrentPage": 1, "TotalPages": 3}))
     })
     .await;
-    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let pages: Vec<_> = stub
-        .client()
-        .walk::<Package>(
-            &user(),
-            "L",
-            Resource::PackagesActive,
-            from,
-            from + chrono::Duration::hours(1),
-        )
-        .collect()
-        .await;
+    let pages = walk_one_hour(&stub).await;
     // The requested page number decides: three pages, the last completes the window.
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert_eq!(
@@ -768,18 +772,7 @@ async fn a_window_that_loses_a_record_while_it_is_read_is_read_again_backwards()
         )
     })
     .await;
-    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let pages: Vec<_> = stub
-        .client()
-        .walk::<Package>(
-            &user(),
-            "L",
-            Resource::PackagesActive,
-            from,
-            from + chrono::Duration::hours(1),
-        )
-        .collect()
-        .await;
+    let pages = walk_one_hour(&stub).await;
     let pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
     assert!(modified.load(std::sync::atomic::Ordering::SeqCst));
     let ids: std::collections::BTreeSet<i64> = pages

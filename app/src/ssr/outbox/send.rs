@@ -262,23 +262,16 @@ fn backoff(
     retry_after: Option<Duration>,
     spread: f64,
 ) -> Duration {
-    let spread = if spread.is_finite() {
-        spread.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or_default()
-        .min(20);
     let wait = match retry_after {
-        Some(after) => after + after.mul_f64(spread / 10.0),
-        None => {
-            let exponential = settings
-                .backoff_base
-                .saturating_mul(1 << exponent)
-                .min(settings.backoff_max);
-            exponential / 2 + (exponential / 2).mul_f64(spread)
-        }
+        Some(after) => metrc::backoff::after_plus_tenth(after, spread),
+        None => metrc::backoff::equal_jitter(
+            metrc::backoff::doubling(
+                settings.backoff_base,
+                settings.backoff_max,
+                u32::try_from(attempts).unwrap_or_default(),
+            ),
+            spread,
+        ),
     };
     wait.min(settings.backoff_max)
 }

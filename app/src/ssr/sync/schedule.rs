@@ -134,10 +134,14 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// Longest wait between failed runs.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(60 * 60);
 
-/// How long a facility waits after `failures` failed runs in a row: 1 min, doubling, at most 1 h.
-pub fn backoff(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(1).min(16);
-    BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_MAX)
+/// How long a facility waits after `failures` failed runs in a row: 1 min, doubling, at most 1 h,
+/// of which a half to all is waited ("equal jitter"; `spread`, 0 to 1, says where), so that
+/// facilities failed by one Metrc outage do not all come back at once.
+pub fn backoff(failures: u32, spread: f64) -> Duration {
+    metrc::backoff::equal_jitter(
+        metrc::backoff::doubling(BACKOFF_BASE, BACKOFF_MAX, failures),
+        spread,
+    )
 }
 
 #[cfg(test)]
@@ -242,12 +246,20 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_a_minute_up_to_an_hour() {
-        assert_eq!(backoff(0), Duration::from_secs(60));
-        assert_eq!(backoff(1), Duration::from_secs(60));
-        assert_eq!(backoff(2), Duration::from_secs(120));
-        assert_eq!(backoff(3), Duration::from_secs(240));
-        assert_eq!(backoff(6), Duration::from_secs(1920));
-        assert_eq!(backoff(7), BACKOFF_MAX);
-        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+        assert_eq!(backoff(0, 1.0), Duration::from_secs(60));
+        assert_eq!(backoff(1, 1.0), Duration::from_secs(60));
+        assert_eq!(backoff(2, 1.0), Duration::from_secs(120));
+        assert_eq!(backoff(3, 1.0), Duration::from_secs(240));
+        assert_eq!(backoff(6, 1.0), Duration::from_secs(1920));
+        assert_eq!(backoff(7, 1.0), BACKOFF_MAX);
+        assert_eq!(backoff(u32::MAX, 1.0), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn backoff_waits_half_to_all_of_it() {
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(30));
+        assert_eq!(backoff(3, 0.5), Duration::from_secs(180));
+        assert_eq!(backoff(u32::MAX, 0.0), BACKOFF_MAX / 2);
+        assert_ne!(backoff(4, 0.1), backoff(4, 0.9));
     }
 }

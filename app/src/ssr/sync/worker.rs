@@ -343,7 +343,7 @@ async fn failed(
     reason: &str,
 ) -> Result<RunReport, SyncError> {
     let failures = f.sync_failures.saturating_add(1);
-    let wait = schedule::backoff(u32::try_from(failures).unwrap_or(u32::MAX));
+    let wait = schedule::backoff(u32::try_from(failures).unwrap_or(u32::MAX), rand::random());
     let retry_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
     let message = format!(
         "{reason} Retrying after {}.",
