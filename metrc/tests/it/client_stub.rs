@@ -150,14 +150,20 @@ fn user() -> SecretString {
 
 /// Every page of active packages of license `L` in the hour from 2026-01-01 00:00 UTC.
 async fn walk_one_hour(stub: &Stub) -> Vec<Result<metrc::WindowPage<Package>, Error>> {
+    walk_hours(&stub.client(), 1).await
+}
+
+/// Every page `client` reads of active packages of license `L` in the `hours` from 2026-01-01
+/// 00:00 UTC.
+async fn walk_hours(client: &Client, hours: i64) -> Vec<Result<metrc::WindowPage<Package>, Error>> {
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    stub.client()
+    client
         .walk::<Package>(
             &user(),
             "L",
             Resource::PackagesActive,
             from,
-            from + chrono::Duration::hours(1),
+            from + chrono::Duration::hours(hours),
         )
         .collect()
         .await
@@ -608,17 +614,7 @@ async fn walk_yields_earlier_windows_in_order_then_the_error_and_stops() {
     cfg.window = chrono::Duration::hours(1);
     cfg.window_overlap = chrono::Duration::zero();
     let client = Client::new(cfg).unwrap();
-    let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let items: Vec<_> = client
-        .walk::<Package>(
-            &user(),
-            "L",
-            Resource::PackagesActive,
-            from,
-            from + chrono::Duration::hours(4),
-        )
-        .collect()
-        .await;
+    let items = walk_hours(&client, 4).await;
     let shape: Vec<_> = items
         .iter()
         .map(|i| i.as_ref().map(|p| (p.window_index, p.page)).map_err(|_| ()))

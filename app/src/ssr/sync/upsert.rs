@@ -199,16 +199,17 @@ pub fn chunks(rows: Vec<NewRecord>, size: usize) -> Vec<Vec<NewRecord>> {
 /// `cursor` (`None`: records of a wide window stored as they come, the cursor left where it is
 /// until the window's last ones): after a crash either both are stored or neither, so the next
 /// run resumes with no gap, and the unique key plus upsert make a record read twice one row.
-/// Returns the records stored.
+/// `zone` is the facility's ([`facility_zone`]; the caller has the facility at hand, so it is not
+/// read again per window). Returns the records stored.
 pub async fn store<T: SyncRecord>(
     db: &DatabaseConnection,
     license: &str,
+    zone: Option<Tz>,
     resource: Resource,
     records: Vec<T>,
     cursor: Option<DateTime<Utc>>,
 ) -> Result<u64, DbErr> {
     let seen = records.len();
-    let zone = facility_zone(db, license).await?;
     let rows = dedup_last(records.iter().filter_map(|r| r.row(zone)).collect());
     if rows.len() < seen {
         tracing::debug!(
@@ -374,6 +375,7 @@ mod tests {
         let stored = store(
             &db,
             "A-1",
+            None,
             Resource::PackagesActive,
             vec![package(1, 1.0), package(2, 2.0), package(1, 1.5)],
             Some(end),
@@ -384,6 +386,7 @@ mod tests {
         store(
             &db,
             "A-1",
+            None,
             Resource::PackagesActive,
             vec![package(2, 3.0)],
             None,
@@ -404,6 +407,7 @@ mod tests {
         store(
             &db,
             "A-1",
+            None,
             Resource::PackagesInactive,
             vec![package(2, 0.0)],
             None,
@@ -447,6 +451,7 @@ mod tests {
             store(
                 &db,
                 license,
+                facility_zone(&db, license).await.unwrap(),
                 Resource::LocationsActive,
                 vec![location],
                 None,

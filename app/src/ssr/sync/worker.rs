@@ -381,7 +381,13 @@ async fn pull(
     to: DateTime<Utc>,
     progress: &mut SyncProgress,
 ) -> Result<(), PullError> {
-    let walk = Walk { state, key, f, to };
+    let walk = Walk {
+        state,
+        key,
+        f,
+        zone: metrc::state_time_zone(&f.state),
+        to,
+    };
     match plan[i].resource {
         Resource::PackagesActive | Resource::PackagesInactive => {
             walk.pull_as::<Package>(plan, i, progress).await
@@ -444,6 +450,8 @@ struct Walk<'a> {
     state: &'a AppState,
     key: &'a SecretString,
     f: &'a facility::Model,
+    /// The facility's time zone (its state's): Metrc's times without an offset are local there.
+    zone: Option<metrc::types::time::Tz>,
     to: DateTime<Utc>,
 }
 
@@ -475,7 +483,7 @@ impl Walk<'_> {
                 continue;
             }
             let records = std::mem::take(&mut held);
-            let stored = upsert::store(&state.db, license, resource, records, cursor)
+            let stored = upsert::store(&state.db, license, self.zone, resource, records, cursor)
                 .await
                 .map_err(PullError::Db)?;
             let done = u32::from(cursor.is_some());
