@@ -129,6 +129,20 @@ pub fn walk_from(
     }
 }
 
+/// How long a walk may run on without storing its cursor while every window it reads is empty
+/// (see [`store_now`]).
+pub const EMPTY_WINDOWS_STORED_EVERY: Duration = Duration::from_secs(1);
+
+/// Whether a walk stores what it holds now: `held` records not yet stored, `window_closed` when
+/// the page just read ended its window (the cursor can move to the window's end), and
+/// `since_store` since the walk last stored. Records are stored when a window closes or when
+/// `hold` of them are held; a run of empty windows (most of a 24-hour walk through a quiet
+/// history) moves the cursor once per [`EMPTY_WINDOWS_STORED_EVERY`] instead of once per window.
+/// A run cut short then reads at most that much of empty windows again (docs/design.md, "Sync").
+pub fn store_now(held: usize, hold: usize, window_closed: bool, since_store: Duration) -> bool {
+    held >= hold || (window_closed && (held > 0 || since_store >= EMPTY_WINDOWS_STORED_EVERY))
+}
+
 /// First wait after a failed run.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// Longest wait between failed runs.
@@ -261,5 +275,20 @@ mod tests {
         assert_eq!(backoff(3, 0.5), Duration::from_secs(180));
         assert_eq!(backoff(u32::MAX, 0.0), BACKOFF_MAX / 2);
         assert_ne!(backoff(4, 0.1), backoff(4, 0.9));
+    }
+    #[test]
+    fn records_are_stored_when_their_window_closes_or_the_hold_is_full() {
+        let quick = Duration::from_millis(5);
+        assert!(store_now(3, 100, true, quick));
+        assert!(store_now(100, 100, false, quick));
+        assert!(!store_now(99, 100, false, quick));
+        assert!(!store_now(99, 100, false, Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn empty_windows_move_the_cursor_once_a_second() {
+        assert!(!store_now(0, 100, true, Duration::from_millis(999)));
+        assert!(store_now(0, 100, true, EMPTY_WINDOWS_STORED_EVERY));
+        assert!(!store_now(0, 100, false, Duration::from_secs(60)));
     }
 }

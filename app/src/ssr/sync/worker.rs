@@ -16,7 +16,7 @@ use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, 
 use metrc::{Resource, WindowPage};
 use sea_orm::DbErr;
 use secrecy::SecretString;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -458,8 +458,9 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Walks `plan[i]` and stores what it brings: a window's records as they come (at most
     /// [`HOLD_RECORDS`] held at once), the last of them with the cursor moved to the window's
-    /// end in the same transaction. A run cut off mid-window leaves the cursor where it was:
-    /// the window is read again, and its records stored again by id.
+    /// end in the same transaction; a run of empty windows moves the cursor about once a
+    /// second ([`schedule::store_now`]). A run cut off mid-window leaves the cursor where it
+    /// was: the window is read again, and its records stored again by id.
     async fn pull_as<T: SyncRecord>(
         &self,
         plan: &mut [Planned],
@@ -470,7 +471,10 @@ impl Walk<'_> {
         let (resource, from) = (plan[i].resource, plan[i].from);
         let mut pages = spawn_walk::<T>(state, self.key, license, resource, from, self.to);
         let mut held: Vec<T> = Vec::new();
+        // Windows read to their end since the last store, and the end of the last of them.
+        let (mut closed, mut cursor) = (0, None);
         let mut windows = 0;
+        let mut stored_at = Instant::now();
         while let Some(page) = pages.rx.recv().await {
             let page = page.map_err(PullError::Metrc)?;
             let expected = u32::try_from(page.window_count).unwrap_or(u32::MAX);
@@ -478,23 +482,52 @@ impl Walk<'_> {
                 self.replan(plan, i, expected, progress);
             }
             held.extend(page.records);
-            let cursor = page.window_complete.then_some(page.window_end);
-            if cursor.is_none() && held.len() < HOLD_RECORDS {
-                continue;
+            if page.window_complete {
+                (closed, cursor) = (closed + 1, Some(page.window_end));
             }
-            let records = std::mem::take(&mut held);
-            let stored = upsert::store(&state.db, license, self.zone, resource, records, cursor)
-                .await
-                .map_err(PullError::Db)?;
-            let done = u32::from(cursor.is_some());
-            windows += done;
-            advance(state, self.f, progress, stored, done).await?;
+            let since = stored_at.elapsed();
+            if schedule::store_now(held.len(), HOLD_RECORDS, page.window_complete, since) {
+                windows += closed;
+                self.store(
+                    resource,
+                    std::mem::take(&mut held),
+                    cursor.take(),
+                    closed,
+                    progress,
+                )
+                .await?;
+                (closed, stored_at) = (0, Instant::now());
+            }
+        }
+        if cursor.is_some() {
+            // Empty windows at the walk's end, not stored yet.
+            windows += closed;
+            self.store(resource, Vec::<T>::new(), cursor, closed, progress)
+                .await?;
         }
         if windows != plan[i].windows {
             plan[i].windows = windows;
             progress.windows_total = plan.iter().map(|p| p.windows).sum();
         }
         Ok(())
+    }
+
+    /// Stores `records` of `resource` and moves its cursor to `cursor` in one transaction, and
+    /// counts `windows` more windows done on the facility's progress.
+    async fn store<T: SyncRecord>(
+        &self,
+        resource: Resource,
+        records: Vec<T>,
+        cursor: Option<DateTime<Utc>>,
+        windows: u32,
+        progress: &mut SyncProgress,
+    ) -> Result<(), PullError> {
+        let license = self.f.license_number.as_str();
+        let db = &self.state.db;
+        let stored = upsert::store(db, license, self.zone, resource, records, cursor)
+            .await
+            .map_err(PullError::Db)?;
+        advance(self.state, self.f, progress, stored, windows).await
     }
 
     /// The walk of `plan[i]` now expects `windows` windows. More than planned means Metrc made
