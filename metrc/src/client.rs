@@ -47,6 +47,8 @@ impl Client {
         cfg.check()?;
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
+            // A redirect would carry the keys, or a write, somewhere Metrc did not say.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tracekeeper-metrc/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;

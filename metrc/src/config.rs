@@ -15,7 +15,9 @@ pub const WIDEST_WINDOW: chrono::Duration = chrono::Duration::days(7_305);
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Metrc host, e.g. `https://api-ca.metrc.com` ([`state_base_url`]) or a sandbox URL. A path
-    /// prefix is kept (`http://host/prefix` + `/facilities/v2/`).
+    /// prefix is kept (`https://host/prefix` + `/facilities/v2/`). `https`, or plain `http` only
+    /// to this machine (`localhost`, a loopback address): [`ClientConfig::check`] refuses others.
+    /// Redirects are never followed.
     pub base_url: Url,
     /// The integrator (vendor) key: sent as the Basic user name. Never printed.
     pub vendor_key: SecretString,
@@ -143,10 +145,25 @@ impl ClientConfig {
                 "retry.max_attempts must be at least 1".into(),
             ));
         }
-        if !matches!(self.base_url.scheme(), "http" | "https") {
-            return Err(Error::Config("base_url must be http or https".into()));
+        if !transport_is_private(&self.base_url) {
+            return Err(Error::Config(
+                "base_url must be https (plain http only on this machine: localhost, 127.0.0.1, ::1)"
+                    .into(),
+            ));
         }
         Ok(())
+    }
+}
+
+/// Whether keys sent to `url` stay private on the way: `https`, or plain `http` to this machine
+/// (the embedded sandbox, a test server). Metrc's own hosts are all `https`.
+fn transport_is_private(url: &Url) -> bool {
+    match (url.scheme(), url.host()) {
+        ("https", _) => true,
+        ("http", Some(url::Host::Domain(name))) => name.eq_ignore_ascii_case("localhost"),
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        _ => false,
     }
 }
 
@@ -214,6 +231,36 @@ mod tests {
         let mut c = cfg();
         c.pages_in_flight = 0;
         assert!(matches!(c.check(), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn keys_travel_over_https_or_stay_on_this_machine() {
+        let with = |url: &str| ClientConfig {
+            base_url: Url::parse(url).unwrap(),
+            ..cfg()
+        };
+        for ok in [
+            "https://api-ca.metrc.com",
+            "https://sandbox-api-co.metrc.com/",
+            "http://127.0.0.1:8081/",
+            "http://127.9.0.1/",
+            "http://[::1]:9000/",
+            "http://localhost:4000/",
+        ] {
+            assert!(with(ok).check().is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://api-ca.metrc.com",
+            "http://10.0.0.5:8080/",
+            "http://[2001:db8::1]/",
+            "ftp://127.0.0.1/",
+            "file:///tmp/metrc",
+        ] {
+            assert!(
+                matches!(with(refused).check(), Err(Error::Config(_))),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

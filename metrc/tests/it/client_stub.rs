@@ -45,6 +45,7 @@ struct Canned {
     status: u16,
     body: String,
     retry_after: Option<&'static str>,
+    location: Option<String>,
     delay: Duration,
 }
 
@@ -53,6 +54,7 @@ fn answer(status: u16, body: impl Into<String>) -> Canned {
         status,
         body: body.into(),
         retry_after: None,
+        location: None,
         delay: Duration::ZERO,
     }
 }
@@ -116,6 +118,12 @@ impl Stub {
                     response
                         .headers_mut()
                         .insert("retry-after", HeaderValue::from_static(after));
+                }
+                if let Some(to) = canned
+                    .location
+                    .and_then(|to| HeaderValue::try_from(to).ok())
+                {
+                    response.headers_mut().insert("location", to);
                 }
                 response
             }
@@ -785,4 +793,28 @@ async fn a_window_that_loses_a_record_while_it_is_read_is_read_again_backwards()
     let last = pages.last().unwrap();
     assert!(last.window_complete && last.page == 1);
     assert_eq!(pages.iter().filter(|p| p.window_complete).count(), 1);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    // A proxy or a wrong base URL answering 307 elsewhere: the key is not sent on, and the
+    // answer is an unexpected status, not what the other address says.
+    let stub = Stub::start(|seen, _| {
+        if seen.path == "/facilities/v2/" {
+            Canned {
+                location: Some("/elsewhere/facilities/v2/".into()),
+                ..answer(307, "")
+            }
+        } else {
+            json_answer(json!([]))
+        }
+    })
+    .await;
+    let outcome = stub.client().facilities(&user()).await;
+    assert!(
+        matches!(outcome, Err(Error::UnexpectedStatus { status: 307, .. })),
+        "{outcome:?}"
+    );
+    let paths: Vec<String> = stub.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, ["/facilities/v2/"]);
 }
