@@ -326,11 +326,12 @@ fn rejection(body: &[u8], secrets: &[&str]) -> Error {
 }
 
 /// A body cut to [`EXCERPT_CHARS`] characters, whitespace collapsed, with every secret replaced
-/// by `***` before cutting (so no part of a key survives at the cut either).
+/// by `***` in every form it may come back in ([`secret_forms`]) before cutting (so no part of a
+/// key survives at the cut either).
 pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let mut text = String::from_utf8_lossy(body).into_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "***");
+    for form in secret_forms(secrets) {
+        text = text.replace(&form, "***");
     }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.chars().count() <= EXCERPT_CHARS {
@@ -339,6 +340,49 @@ pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let mut cut: String = collapsed.chars().take(EXCERPT_CHARS - 1).collect();
     cut.push('…');
     cut
+}
+
+/// Base64 runs shorter than this are not scrubbed on their own (they could be anything).
+const MIN_BASE64_FORM: usize = 8;
+
+/// Every form in which `secrets` may come back in a body, longest first: as they are,
+/// percent-encoded, JSON-escaped, as the Basic credential of each pair (`base64("a:b")`, what an
+/// echoed `Authorization` header holds), and each one's base64 at the three byte alignments it
+/// can have inside longer base64 text (the part of the encoding that does not depend on the
+/// bytes around it).
+fn secret_forms(secrets: &[&str]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    let mut forms = Vec::new();
+    for &secret in &secrets {
+        forms.push(secret.to_owned());
+        forms.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        forms.push(json.trim_matches('"').to_owned());
+        for other in secrets.iter().filter(|&&o| o != secret) {
+            forms.push(STANDARD.encode(format!("{other}:{secret}")));
+        }
+        for lead in 0..3_usize {
+            // `lead` bytes before the secret: the first group mixes them in, and a last partial
+            // group depends on what follows.
+            let mut bytes = vec![0_u8; lead];
+            bytes.extend_from_slice(secret.as_bytes());
+            let whole = (bytes.len() / 3) * 3;
+            let encoded = STANDARD.encode(&bytes[..whole]);
+            let stable = if lead == 0 {
+                &encoded[..]
+            } else {
+                encoded.get(4..).unwrap_or("")
+            };
+            if stable.len() >= MIN_BASE64_FORM {
+                forms.push(stable.to_owned());
+            }
+        }
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    forms
 }
 
 #[cfg(test)]
@@ -528,6 +572,41 @@ mod tests {
             classify(404, None, b"Not found", LIC, &[]),
             Error::UnexpectedStatus { status: 404, .. }
         ));
+    }
+
+    #[test]
+    fn excerpt_scrubs_every_encoded_form_of_a_key() {
+        let (vendor, user) = ("VENDORkey9876543210wxyz", "USERkey0123456789abcd");
+        // The longest run of base64 characters left: a key's 21 bytes are 28 base64 characters.
+        let longest_run = |text: &str| {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/'))
+                .map(str::len)
+                .max()
+                .unwrap_or(0)
+        };
+        let bodies = [
+            // An echoed Authorization header: base64("vendor:user").
+            "Authorization: Basic VkVORE9Sa2V5OTg3NjU0MzIxMHd4eXo6VVNFUmtleTAxMjM0NTY3ODlhYmNk",
+            // The user key inside longer base64 text at each alignment ("#" before, "~~~" after).
+            "token VVNFUmtleTAxMjM0NTY3ODlhYmNkfn5+ end",
+            "token I1VTRVJrZXkwMTIzNDU2Nzg5YWJjZH5+fg== end",
+            "token IyNVU0VSa2V5MDEyMzQ1Njc4OWFiY2R+fn4= end",
+        ];
+        for body in bodies {
+            let text = excerpt(body.as_bytes(), &[user, vendor]);
+            assert!(text.contains("***"), "{text}");
+            let rest = text.replace("Authorization", "");
+            assert!(longest_run(&rest) < 12, "{body} -> {text}");
+        }
+        // Percent-encoded and JSON-escaped, for a key with characters that change.
+        let odd = "USER+key/0123456789\"x";
+        for body in [
+            "licenseKey=USER%2Bkey%2F0123456789%22x&x=1",
+            r#"{"key": "USER+key/0123456789\"x"}"#,
+        ] {
+            let text = excerpt(body.as_bytes(), &[odd]);
+            assert!(!text.contains("0123456789"), "{body} -> {text}");
+        }
     }
 
     #[test]
