@@ -3,8 +3,8 @@
 
 use crate::error::StartError;
 use app::ssr::config::{Config, DbKind};
-use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -102,9 +102,10 @@ pub struct ConfigArgs {
         long,
         env = "TRACEKEEPER_ADMIN_PASSWORD",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
     /// Mark the session cookie Secure (set this when Tracekeeper is served over HTTPS).
     #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
@@ -114,9 +115,10 @@ pub struct ConfigArgs {
         long,
         env = "TRACEKEEPER_IDENTITY",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub identity: Option<String>,
+    pub identity: Option<SecretString>,
     /// The identity file, created with mode 0600 on first start.
     /// Default: <data dir>/identity.txt.
     #[arg(long, env = "TRACEKEEPER_IDENTITY_FILE", global = true)]
@@ -127,9 +129,10 @@ pub struct ConfigArgs {
         long,
         env = "TRACEKEEPER_FINGERPRINT_SECRET",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub fingerprint_secret: Option<String>,
+    pub fingerprint_secret: Option<SecretString>,
     /// Warn about a facility key from this age on, in days (Metrc keys lapse after about a year).
     #[arg(
         long,
@@ -237,11 +240,11 @@ impl ConfigArgs {
             addr: self.addr,
             data_dir: self.data_dir,
             admin_email: self.admin_email,
-            admin_password: self.admin_password.map(SecretString::from),
+            admin_password: self.admin_password,
             secure_cookies: self.secure_cookies,
-            identity: non_empty(self.identity).map(SecretString::from),
+            identity: non_empty(self.identity),
             identity_file: self.identity_file,
-            fingerprint_secret: non_empty(self.fingerprint_secret).map(SecretString::from),
+            fingerprint_secret: non_empty(self.fingerprint_secret),
             key_warn_after_days: self.key_warn_days,
             revalidate_every: std::time::Duration::from_secs(self.revalidate_every_secs),
             sync: app::ssr::config::SyncSettings {
@@ -261,8 +264,61 @@ impl ConfigArgs {
 }
 
 /// An empty variable counts as unset.
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
+fn non_empty(value: Option<SecretString>) -> Option<SecretString> {
+    value.filter(|v| !v.expose_secret().trim().is_empty())
+}
+
+/// A secret setting's value, kept out of `Debug` (clap's value parser).
+pub(crate) fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value))
+}
+
+/// The settings that hold a secret (argument id, environment variable). They are read from the
+/// environment only: a command line is visible to every user of the machine (`ps`,
+/// `/proc/<pid>/cmdline`).
+const SECRET_SETTINGS: [(&str, &str); 4] = [
+    ("admin_password", "TRACEKEEPER_ADMIN_PASSWORD"),
+    ("identity", "TRACEKEEPER_IDENTITY"),
+    ("fingerprint_secret", "TRACEKEEPER_FINGERPRINT_SECRET"),
+    ("metrc_vendor_key", "METRC_VENDOR_KEY"),
+];
+
+impl Cli {
+    /// Parses `args` (the process's own, from `main`): as clap's `try_parse_from`, and refuses
+    /// a secret setting given on the command line, naming the variable to set instead.
+    ///
+    /// # Errors
+    /// clap's error for bad arguments, or for a secret on the command line (without its value).
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        if let Some(variable) = secret_on_command_line(&matches) {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "secrets are not taken on the command line, where every user of this machine can read them: set {variable} instead"
+                ),
+            ));
+        }
+        Cli::from_arg_matches(&matches)
+    }
+}
+
+/// The variable of the first secret setting given on the command line, in `matches` or a
+/// subcommand's.
+fn secret_on_command_line(matches: &clap::ArgMatches) -> Option<&'static str> {
+    SECRET_SETTINGS
+        .iter()
+        .find(|(id, _)| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|(_, variable)| *variable)
+        .or_else(|| {
+            matches
+                .subcommand()
+                .and_then(|(_, sub)| secret_on_command_line(sub))
+        })
 }
 
 #[cfg(test)]
@@ -270,7 +326,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, StartError> {
-        Cli::try_parse_from(args)
+        Cli::try_parse_args(args)
             .expect("parses")
             .config
             .into_config()
@@ -295,15 +351,56 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_refused_on_the_command_line_and_hidden_from_debug() {
+        for (args, variable) in [
+            (
+                &["tracekeeper", "--admin-password", "hunter2-hunter2"][..],
+                "TRACEKEEPER_ADMIN_PASSWORD",
+            ),
+            (
+                &["tracekeeper", "migrate", "--identity", "hunter2-hunter2"][..],
+                "TRACEKEEPER_IDENTITY",
+            ),
+            (
+                &["tracekeeper", "--fingerprint-secret=hunter2-hunter2"][..],
+                "TRACEKEEPER_FINGERPRINT_SECRET",
+            ),
+            (
+                &[
+                    "tracekeeper",
+                    "--metrc-vendor-key",
+                    "hunter2-hunter2",
+                    "serve",
+                ][..],
+                "METRC_VENDOR_KEY",
+            ),
+        ] {
+            let err = Cli::try_parse_args(args).expect_err("refused").to_string();
+            assert!(err.contains(variable), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        // What the environment gives is kept out of Debug.
+        let parsed = Cli::try_parse_args(["tracekeeper"]).unwrap();
+        let cli = Cli {
+            config: ConfigArgs {
+                admin_password: secret("hunter2-hunter2").ok(),
+                identity: secret("AGE-SECRET-KEY-1HUNTER2").ok(),
+                fingerprint_secret: secret("hunter2-hunter2-hunter2-hunter2-hunter2").ok(),
+                ..parsed.config
+            },
+            ..parsed
+        };
+        let text = format!("{cli:?}");
+        assert!(
+            !text.contains("HUNTER2") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert!(non_empty(secret(" ").ok()).is_none());
+    }
+
+    #[test]
     fn vault_settings_and_the_rotation_command() {
-        let config = parse(&[
-            "tracekeeper",
-            "--identity-file",
-            "/etc/tk/identity.txt",
-            "--identity",
-            " ",
-        ])
-        .unwrap();
+        let config = parse(&["tracekeeper", "--identity-file", "/etc/tk/identity.txt"]).unwrap();
         assert_eq!(
             config.identity_file.as_deref(),
             Some(std::path::Path::new("/etc/tk/identity.txt"))

@@ -18,8 +18,14 @@ pub struct MetrcArgs {
     pub metrc_base_url: Option<Url>,
     /// Tracekeeper's vendor (integrator) API key. Required with METRC_BASE_URL; with the
     /// embedded sandbox a random one is made up per start when unset.
-    #[arg(long, env = "METRC_VENDOR_KEY", global = true, hide_env_values = true)]
-    pub metrc_vendor_key: Option<String>,
+    #[arg(
+        long,
+        env = "METRC_VENDOR_KEY",
+        global = true,
+        hide_env_values = true,
+        value_parser = crate::cli::secret
+    )]
+    pub metrc_vendor_key: Option<SecretString>,
     /// Where the embedded Metrc sandbox listens (only when METRC_BASE_URL is unset).
     #[arg(
         long,
@@ -42,8 +48,7 @@ impl MetrcArgs {
     pub async fn start(self) -> Result<MetrcTarget, StartError> {
         let vendor_key = self
             .metrc_vendor_key
-            .filter(|k| !k.trim().is_empty())
-            .map(SecretString::from);
+            .filter(|k| !k.expose_secret().trim().is_empty());
         if let Some(base_url) = self.metrc_base_url {
             let vendor_key = vendor_key.ok_or(StartError::MissingVendorKey)?;
             tracing::info!(%base_url, "using Metrc");

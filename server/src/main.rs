@@ -1,11 +1,10 @@
 //! `tracekeeper`: serves the app (the default), or runs one maintenance command.
 
-use clap::Parser;
 use server::cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|err| err.exit());
     server::telemetry::init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

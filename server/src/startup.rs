@@ -89,11 +89,11 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     check_data_dir(&config.data_dir)?;
     let db = open_database(&config).await?;
     let vault = KeyVault::open(&VaultSettings::from_config(&config), &db).await?;
-    if let Some(password) = bootstrap::ensure_first_admin(&db, &config).await? {
+    if let Some(file) = bootstrap::ensure_first_admin(&db, &config).await? {
         tracing::warn!(
             email = %config.admin_email,
-            password = %password,
-            "created the first admin with a generated password; it is shown only this once: sign in and keep it safe"
+            file = %file.display(),
+            "created the first admin with a generated password, written to this file (readable by this user only): sign in, change the password on Profile, then delete the file"
         );
     }
     Ok(Prepared { config, db, vault })

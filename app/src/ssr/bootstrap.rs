@@ -3,9 +3,14 @@
 use super::config::Config;
 use super::passwords::{self, PasswordError};
 use super::queries::users::{self, NewUser};
+use super::vault::{VaultError, secret_files};
 use crate::types::auth::Role;
 use sea_orm::{DatabaseConnection, DbErr};
 use secrecy::ExposeSecret;
+use std::path::PathBuf;
+
+/// Where a generated first-admin password is written, in the data directory (mode 0600).
+pub const PASSWORD_FILE: &str = "first-admin-password.txt";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -15,15 +20,20 @@ pub enum BootstrapError {
     Password(#[from] PasswordError),
     #[error("TRACEKEEPER_ADMIN_PASSWORD must have at least {min} characters", min = passwords::MIN_LENGTH)]
     WeakAdminPassword,
+    /// The generated password could not be written (the admin is then not created).
+    #[error(transparent)]
+    PasswordFile(#[from] VaultError),
 }
 
-/// Creates the first admin when the database has no users. Returns the generated password when
-/// one had to be made up (the caller prints it once); `None` when nothing was created or the
-/// password came from the configuration.
+/// Creates the first admin when the database has no users. When the configuration gives no
+/// password, one is generated and written to [`PASSWORD_FILE`] in the data directory (mode
+/// 0600, before the admin is created, so it cannot be lost), never to the log: returns that
+/// file's path (the caller logs the path); `None` when nothing was created or the password came
+/// from the configuration.
 pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     config: &Config,
-) -> Result<Option<String>, BootstrapError> {
+) -> Result<Option<PathBuf>, BootstrapError> {
     if users::count(db).await? > 0 {
         return Ok(None);
     }
@@ -34,7 +44,11 @@ pub async fn ensure_first_admin(
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (passwords::generate(), true),
     };
-    let hash = passwords::hash(password.clone()).await?;
+    let file = generated.then(|| config.data_dir.join(PASSWORD_FILE));
+    if let Some(path) = &file {
+        secret_files::write(path, &format!("{password}\n"))?;
+    }
+    let hash = passwords::hash(password).await?;
     users::insert(
         db,
         NewUser {
@@ -46,5 +60,5 @@ pub async fn ensure_first_admin(
         },
     )
     .await?;
-    Ok(generated.then_some(password))
+    Ok(file)
 }

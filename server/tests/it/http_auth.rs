@@ -38,6 +38,68 @@ async fn healthz_reports_version_and_backend(backend: Backend) {
     assert_eq!(body["database"], expected);
 }
 
+each_backend!(a_generated_first_admin_password_is_written_to_a_private_file_not_the_log);
+/// With no `TRACEKEEPER_ADMIN_PASSWORD`, the first start makes up the admin's password and
+/// writes it to `first-admin-password.txt` in the data directory (mode 0600); the log names the
+/// file, never the password; the password in the file signs in.
+async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_log(
+    backend: Backend,
+) {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test's runtime runs on this thread, so the server's start logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = TestServer::start_custom(
+        &backend,
+        |config| config.admin_password = None,
+        Default::default(),
+        |_| {},
+    )
+    .await;
+
+    let file = server
+        .state
+        .config
+        .data_dir
+        .join(app::ssr::bootstrap::PASSWORD_FILE);
+    let password = std::fs::read_to_string(&file).expect("the password file");
+    let password = password.trim();
+    assert!(password.len() >= 12, "a generated password");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("created the first admin"), "{logged}");
+    assert!(logged.contains(&file.display().to_string()), "{logged}");
+    assert!(
+        !logged.contains(password),
+        "the password is not logged: {logged}"
+    );
+
+    let client = server.client();
+    let response = server.login(&client, ADMIN_EMAIL, password).await;
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
 each_backend!(first_admin_signs_in_sees_users_and_signs_out);
 async fn first_admin_signs_in_sees_users_and_signs_out(backend: Backend) {
     let server = TestServer::start(&backend).await;

@@ -16,7 +16,7 @@
 //! created while the database holds keys that a new one could not serve.
 
 pub mod rotation;
-mod secret_files;
+pub(crate) mod secret_files;
 
 use super::config::Config;
 use age::x25519;

@@ -58,7 +58,7 @@ fn check_private(_path: &Path, _metadata: &std::fs::Metadata) -> Result<(), Vaul
 }
 
 /// Writes `contents` to `path` (replacing it if present) with mode 0600, atomically and durably.
-pub(super) fn write(path: &Path, contents: &str) -> Result<(), VaultError> {
+pub(crate) fn write(path: &Path, contents: &str) -> Result<(), VaultError> {
     let temp = sibling(path, ".tmp");
     // A leftover from an interrupted write holds nothing that was ever in use.
     match std::fs::remove_file(&temp) {
