@@ -80,9 +80,18 @@ impl Error {
     }
 
     /// For a write: whether Metrc certainly did not record it, so sending it again cannot make a
-    /// duplicate. True for every error except [`Error::OutcomeUnknown`].
+    /// duplicate. False for [`Error::OutcomeUnknown`] and for a 502 or 504: those come from a
+    /// gateway in front of Metrc that gave up waiting for it (or lost its answer), and the write
+    /// may have landed behind it (docs/decisions.md, "What an answer to a write means").
     pub fn write_not_recorded(&self) -> bool {
-        !matches!(self, Error::OutcomeUnknown(_))
+        !matches!(
+            self,
+            Error::OutcomeUnknown(_)
+                | Error::Server {
+                    status: 502 | 504,
+                    ..
+                }
+        )
     }
 }
 
@@ -560,5 +569,12 @@ mod tests {
             }
             .write_not_recorded()
         );
+        for gateway in [502, 504] {
+            let err = Error::Server {
+                status: gateway,
+                excerpt: String::new(),
+            };
+            assert!(!err.write_not_recorded(), "{gateway}");
+        }
     }
 }

@@ -383,7 +383,10 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
             status: 401,
             key: probe_key(state, first, &key).await?,
         },
-        Ok(Err(error)) => Answer::Failed(error),
+        Ok(Err(error)) => Answer::Failed {
+            error,
+            took: elapsed,
+        },
     };
     Ok((answer, ms))
 }

@@ -11,6 +11,8 @@
 //! | 401/403 | `Failed`. `GET /facilities/v2/` with the same key ([`KeyProbe`], asked by the worker) tells a dead key (then marked invalid: a user key on the user, a facility key on the facility) from a missing permission |
 //! | 429, 5xx, no connection | `Retrying` after a backoff (a `Retry-After` wins); `Failed` after [`OutboxSettings::max_attempts`] |
 //! | no answer (timeout, connection lost after sending) | `Unknown`: never resent blindly; see [`super::reconcile`] |
+//! | 502, 504 (a gateway that gave up on Metrc or lost its answer) | `Unknown`, as no answer |
+//! | any 5xx that came only after [`OutboxSettings::write_timeout`] of waiting | `Unknown`, as no answer |
 //! | anything else | `Failed` with what Metrc said |
 //! | not sent (the stored request is unreadable, no usable key) | `Failed`, saying why |
 
@@ -30,8 +32,9 @@ pub enum Answer {
     Accepted(WriteAccepted),
     /// 401/403 (`status`), and what `GET /facilities/v2/` with the same key said afterwards.
     Refused { status: u16, key: KeyProbe },
-    /// Any other error of the client (a 401/403 comes as [`Answer::Refused`]).
-    Failed(metrc::Error),
+    /// Any other error of the client (a 401/403 comes as [`Answer::Refused`]), `took` after the
+    /// call started.
+    Failed { error: metrc::Error, took: Duration },
     /// No answer within the write timeout (`waited`).
     NoAnswer { waited: Duration },
 }
@@ -126,10 +129,14 @@ pub fn verdict(
         Answer::Refused { status, key } => {
             return settled(refused(rows, *status, key));
         }
-        Answer::Failed(error) => error,
+        Answer::Failed { error, took } => {
+            if let Some(detail) = may_have_landed(error, *took, settings.write_timeout) {
+                return settled(unknown(&detail));
+            }
+            error
+        }
     };
     match error {
-        metrc::Error::OutcomeUnknown(detail) => settled(unknown(detail)),
         metrc::Error::Rejected {
             rows: row_errors,
             message,
@@ -162,6 +169,30 @@ pub fn verdict(
             &format!("Not sent: {other}."),
             &format!("Failed: {other}"),
         )),
+    }
+}
+
+/// Why an error answer may follow a recorded write (docs/decisions.md, "What an answer to a write
+/// means"), or `None` when it proves the write was not recorded: no status at all after the
+/// request went out, a 502 or 504 (a gateway that gave up on Metrc or lost its answer), or any
+/// 5xx that came only after `write_timeout` of waiting (Metrc had the write that long).
+fn may_have_landed(
+    error: &metrc::Error,
+    took: Duration,
+    write_timeout: Duration,
+) -> Option<String> {
+    match error {
+        metrc::Error::OutcomeUnknown(detail) => Some(detail.clone()),
+        metrc::Error::Server { status, .. } if !error.write_not_recorded() => Some(format!(
+            "HTTP {status} from a gateway in front of Metrc, which may have recorded it"
+        )),
+        metrc::Error::Server { status, .. } if *status >= 500 && took >= write_timeout => {
+            Some(format!(
+                "HTTP {status} after {} s, as long as a write may take to be recorded",
+                took.as_secs_f64()
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -480,7 +511,10 @@ mod tests {
     }
 
     fn failed(error: metrc::Error) -> Answer {
-        Answer::Failed(error)
+        Answer::Failed {
+            error,
+            took: Duration::from_millis(200),
+        }
     }
 
     #[test]
@@ -651,6 +685,41 @@ mod tests {
             assert!(v.again.is_empty());
             assert_eq!(v.settled[0].next_attempt_at, Some(now()));
         }
+    }
+
+    #[test]
+    fn a_502_or_504_from_a_gateway_is_unknown_not_retried() {
+        for status in [502, 504] {
+            let v = judge(
+                failed(metrc::Error::Server {
+                    status,
+                    excerpt: "<html>Bad Gateway</html>".into(),
+                }),
+                &rows(2),
+            );
+            assert_eq!(statuses(&v), [SubmissionStatus::Unknown; 2], "{status}");
+            assert!(v.settled[0].message.contains(&format!("HTTP {status}")));
+            assert!(v.again.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_5xx_after_the_write_timeouts_worth_of_waiting_is_unknown() {
+        let late = |status, took| Answer::Failed {
+            error: metrc::Error::Server {
+                status,
+                excerpt: String::new(),
+            },
+            took,
+        };
+        let timeout = settings().write_timeout;
+        let v = judge(late(500, timeout), &rows(1));
+        assert_eq!(statuses(&v), [SubmissionStatus::Unknown]);
+        // A moment earlier it is an ordinary 5xx; a server fault sent as 400 is never late.
+        let v = judge(late(500, timeout - Duration::from_millis(1)), &rows(1));
+        assert_eq!(statuses(&v), [SubmissionStatus::Retrying]);
+        let v = judge(late(400, timeout), &rows(1));
+        assert_eq!(statuses(&v), [SubmissionStatus::Retrying]);
     }
 
     #[test]
