@@ -32,7 +32,8 @@ pub enum Error {
     /// Metrc failed inside: a 5xx, whatever the body (HTML and empty included), or a 400 whose
     /// body is a server fault, not a rejection ([`classify_bad_request`]; `excerpt` is then
     /// Metrc's message). Transient: retried like a 5xx. For a write this means it was not
-    /// recorded (see [`crate::Client::adjust_packages`]).
+    /// recorded, except a 502 or 504, which may follow a recorded write
+    /// ([`Error::write_not_recorded`]; see [`crate::Client::adjust_packages`]).
     #[error("Metrc failed with HTTP {status}: {excerpt}")]
     Server { status: u16, excerpt: String },
     /// Any other status Metrc is not documented to send for this call (404 unknown path, 413,
