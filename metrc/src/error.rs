@@ -32,7 +32,8 @@ pub enum Error {
     /// Metrc failed inside: a 5xx, whatever the body (HTML and empty included), or a 400 whose
     /// body is a server fault, not a rejection ([`classify_bad_request`]; `excerpt` is then
     /// Metrc's message). Transient: retried like a 5xx. For a write this means it was not
-    /// recorded (see [`crate::Client::adjust_packages`]).
+    /// recorded, except a 502 or 504, which may follow a recorded write
+    /// ([`Error::write_not_recorded`]; see [`crate::Client::adjust_packages`]).
     #[error("Metrc failed with HTTP {status}: {excerpt}")]
     Server { status: u16, excerpt: String },
     /// Any other status Metrc is not documented to send for this call (404 unknown path, 413,
@@ -80,9 +81,18 @@ impl Error {
     }
 
     /// For a write: whether Metrc certainly did not record it, so sending it again cannot make a
-    /// duplicate. True for every error except [`Error::OutcomeUnknown`].
+    /// duplicate. False for [`Error::OutcomeUnknown`] and for a 502 or 504: those come from a
+    /// gateway in front of Metrc that gave up waiting for it (or lost its answer), and the write
+    /// may have landed behind it (docs/decisions.md, "What an answer to a write means").
     pub fn write_not_recorded(&self) -> bool {
-        !matches!(self, Error::OutcomeUnknown(_))
+        !matches!(
+            self,
+            Error::OutcomeUnknown(_)
+                | Error::Server {
+                    status: 502 | 504,
+                    ..
+                }
+        )
     }
 }
 
@@ -639,5 +649,12 @@ mod tests {
             }
             .write_not_recorded()
         );
+        for gateway in [502, 504] {
+            let err = Error::Server {
+                status: gateway,
+                excerpt: String::new(),
+            };
+            assert!(!err.write_not_recorded(), "{gateway}");
+        }
     }
 }

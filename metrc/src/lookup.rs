@@ -27,8 +27,10 @@ fn segment(label: &str) -> String {
 
 impl Client {
     /// `GET /packages/v2/{label}?licenseNumber=`: the package, finished or not, or `None` when
-    /// Metrc knows no package with that label (404). Needs View Packages. A package of another
-    /// license answers 401 ([`Error::NoAccess`]), as Metrc documents.
+    /// Metrc knows no package with that label (404 with Metrc's `{"Message": ...}` body). A 404
+    /// without Metrc's body (empty, a gateway's page) says nothing about the package: it stays
+    /// [`Error::UnexpectedStatus`]. Needs View Packages. A package of another license answers 401
+    /// ([`Error::NoAccess`]), as Metrc documents.
     pub async fn package_by_label(
         &self,
         key: &SecretString,
@@ -44,15 +46,44 @@ impl Client {
                     excerpt: excerpt(text.as_bytes(), &[]),
                 })
             }
-            Err(Error::UnexpectedStatus { status: 404, .. }) => Ok(None),
+            Err(Error::UnexpectedStatus {
+                status: 404,
+                excerpt,
+            }) if is_metrc_message(&excerpt) => Ok(None),
             Err(other) => Err(other),
         }
     }
 }
 
+/// Whether an error body is Metrc's own `{"Message": "..."}` (any key case).
+fn is_metrc_message(body: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(obj)) => {
+            crate::types::tolerant::field(&obj, "Message").is_some_and(|m| m.is_string())
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::segment;
+    use super::{is_metrc_message, segment};
+
+    #[test]
+    fn only_metrcs_own_404_body_says_no_such_package() {
+        assert!(is_metrc_message(
+            r#"{"Message": "No HTTP resource was found."}"#
+        ));
+        assert!(is_metrc_message(r#"{"message": "Not Found"}"#));
+        for other in [
+            "",
+            "<html><body>404 Not Found</body></html>",
+            "\"Not Found\"",
+            "{}",
+        ] {
+            assert!(!is_metrc_message(other), "{other}");
+        }
+    }
 
     #[test]
     fn labels_stay_one_segment() {

@@ -6,14 +6,16 @@
 //! - [`Error::Rejected`] (400): not recorded; docs/metrc.md §8: "Nothing in the call was
 //!   recorded".
 //! - [`Error::NoAccess`] (401/403), [`Error::UnexpectedStatus`] (404, 413, ...): not recorded.
-//! - [`Error::RateLimited`] (429) and [`Error::Server`] (5xx): **our judgement**: not recorded, so
-//!   safe to send again later. Metrc answers 429 before doing any work, and a 5xx from a write
-//!   is, as integrators report it, a failure before the database commit. Metrc does not document
-//!   this; if it ever proves wrong, a resend could duplicate a row.
+//! - [`Error::RateLimited`] (429) and [`Error::Server`] (5xx but 502 and 504): **our judgement**:
+//!   not recorded, so safe to send again later. Metrc answers 429 before doing any work, and a
+//!   5xx from a write is, as integrators report it, a failure before the database commit. Metrc
+//!   does not document this; if it ever proves wrong, a resend could duplicate a row.
+//! - [`Error::Server`] with 502 or 504: a gateway in front of Metrc gave up waiting (or lost the
+//!   answer); the write may have landed behind it, so it may have been recorded.
 //! - [`Error::Transport`]: the connection could not be opened, so nothing was sent.
 //! - [`Error::OutcomeUnknown`]: sent, but no status came back (timeout, dropped connection).
 //!   Never retried: look in Metrc before resending. [`Error::write_not_recorded`] tells these
-//!   apart.
+//!   apart (and says false for a 502 or 504 too).
 
 use reqwest::Method;
 use secrecy::SecretString;

@@ -1449,3 +1449,85 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     assert_eq!(writes(&w, "/packages/v2/location").await.len(), 1);
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
 }
+
+each_backend!(a_502_or_504_from_a_gateway_is_unknown_never_resent_blindly);
+async fn a_502_or_504_from_a_gateway_is_unknown_never_resent_blindly(backend: Backend) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    // The worker paused (this test sends as it does), nothing reconciled for ten minutes.
+    w.server.state.outbox.update(|s| {
+        s.paused = true;
+        s.reconcile_after = Duration::from_secs(600);
+    });
+    for (status, (label, _, _)) in [502, 504].into_iter().zip(&all) {
+        add_fault(
+            &w.server,
+            json!({"status": status, "count": 1, "path_prefix": "/packages/v2/finish"}),
+        )
+        .await;
+        let queued = submitted(&w, &client, RETAIL, finish(label)).await;
+        outbox::drain(&w.server.state, RETAIL).await.expect("drain");
+        let after = row(&w, queued.id).await;
+        assert_eq!(after.status, "unknown", "{status}: {:?}", after.message);
+        assert!(
+            after
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains(&format!("HTTP {status} from a gateway")),
+            "{after:?}"
+        );
+        // Not sent again by the worker: the gateway may have passed it on to Metrc.
+        outbox::drain(&w.server.state, RETAIL).await.expect("drain");
+        assert_eq!(row(&w, queued.id).await.status, "unknown");
+        assert_eq!(row(&w, queued.id).await.attempts, 1);
+    }
+    let finishes = writes(&w, "/packages/v2/finish").await;
+    assert_eq!(fates(&finishes), vec![(502, false), (504, false)]);
+}
+
+each_backend!(a_404_without_metrcs_body_while_reconciling_is_not_taken_for_no_such_package);
+async fn a_404_without_metrcs_body_while_reconciling_is_not_taken_for_no_such_package(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let (label, _, _) = packages(&w, RETAIL).await.remove(0);
+    // The finish lands, its answer is lost; "not recorded" may be said at once.
+    let normal = lose(
+        &w,
+        Duration::ZERO,
+        json!({"lose_answer": {"path_prefix": "/packages/v2/finish"}}),
+    )
+    .await;
+    let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
+    send_unanswered(&w, queued.id).await;
+    // A gateway answers the by-label lookup 404 with its own page, not Metrc's body.
+    add_fault(
+        &w.server,
+        json!({"status": 404, "count": 10, "path_prefix": format!("/packages/v2/{label}"),
+               "body": "<html><body><h1>404 Not Found</h1></body></html>"}),
+    )
+    .await;
+    outbox::reconcile_due(&w.server.state)
+        .await
+        .expect("reconcile");
+    let looked = row(&w, queued.id).await;
+    assert_eq!(looked.status, "unknown", "{:?}", looked.message);
+    let lookups = sandbox_requests(&w.server)
+        .await
+        .into_iter()
+        .filter(|e| e["method"] == "GET" && e["path"] == format!("/packages/v2/{label}"))
+        .count();
+    assert!(lookups >= 1, "reconcile looked the label up");
+    // Once Metrc itself answers, the finished package settles it: recorded, sent once.
+    clear_faults(&w.server).await;
+    resume(&w, normal);
+    let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(
+        fates(&writes(&w, "/packages/v2/finish").await),
+        vec![(200, true)]
+    );
+}

@@ -12,6 +12,7 @@
 //!   same action carried by the same key share one call (at most [`metrc::MAX_WRITE_ROWS`]).
 //!   Rows are marked `Sending` and committed before the call, so a crash never resends blindly:
 //!   start-up turns `Sending` into `Unknown` ([`recover_interrupted`]).
+//! - [`verdict`]: what Metrc's answer to a call means for each of its rows (pure: the table).
 //! - [`reconcile`]: an `Unknown` row is settled from Metrc's data where it tells (a finished or
 //!   moved package; a package untouched since the write was sent), else by an admin.
 //! - [`admin`]: Metrc Submissions: listing with filters and tabs, detail, Retry, Cancel,
@@ -25,6 +26,7 @@ pub mod preflight;
 pub mod queue;
 pub mod reconcile;
 pub mod send;
+pub mod verdict;
 mod view;
 
 pub use admin::{approve, cancel, deny, detail, list, reconcile_by_hand, retry};

@@ -4,21 +4,11 @@
 //! A batch is the head of the facility's queue and the rows right behind it with the same action
 //! carried by the same key, at most [`MAX_WRITE_ROWS`]: Metrc records a call's rows all or none,
 //! in order, so one call sends them as the user made them. The rows are marked `Sending` and that
-//! is committed before the call; the answer then settles each row:
-//!
-//! | Metrc's answer | the rows |
-//! |---|---|
-//! | 2xx | `Accepted` |
-//! | 400 with row errors | the rows at fault `Rejected` with Metrc's messages; the others (not recorded either) sent again at once |
-//! | 400 without row numbers | a lone row `Rejected`; several are sent again one by one, to tell which |
-//! | 400 that is a server fault (an exception or infrastructure message, no row numbers: [`metrc::classify_bad_request`], field case-10) | as a 5xx below: the whole batch `Retrying`, never split; `Failed` with Metrc's text after [`OutboxSettings::max_attempts`] |
-//! | 401/403 | `Failed`. `GET /facilities/v2/` with the same key tells a dead key (then marked invalid: a user key on the user, a facility key on the facility) from a missing permission |
-//! | 429, 5xx, no connection | `Retrying` after a backoff (a `Retry-After` wins); `Failed` after [`OutboxSettings::max_attempts`] |
-//! | no answer (timeout, connection lost after sending) | `Unknown`: never resent blindly; see [`super::reconcile`] |
-//! | anything else | `Failed` with what Metrc said |
-//!
+//! is committed before the call; the answer then settles each row as [`super::verdict`] says (the
+//! table is there): this module claims, calls and stores.
 
-use super::{KeyKind, OutboxError, OutboxSettings};
+use super::verdict::{Answer, KeyProbe, Verdict, verdict};
+use super::{KeyKind, OutboxError};
 use crate::ssr::entities::submissions::Model as Submission;
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
@@ -33,7 +23,7 @@ use metrc::{
 };
 use secrecy::SecretString;
 use std::collections::{BTreeSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What a row says after a crash left its call without an answer.
 pub const INTERRUPTED: &str = "Sent, but the server stopped before Metrc answered: it may or may not be recorded. It is not sent again until Metrc's data (or an admin) says it was not recorded.";
@@ -196,18 +186,6 @@ impl Rows {
     }
 }
 
-/// How one row comes out of a try.
-struct Settle {
-    id: i64,
-    status: SubmissionStatus,
-    http_status: Option<u16>,
-    response: Option<String>,
-    message: String,
-    next_attempt_at: Option<DateTime<Utc>>,
-    /// The attempt's outcome, in a few words.
-    outcome: String,
-}
-
 /// The key a batch goes with, decrypted for this call only; `Err` with the reason it cannot go.
 async fn carrier_key(
     state: &AppState,
@@ -251,31 +229,6 @@ fn no_facility_key(license: &str) -> String {
     )
 }
 
-/// The backoff before try `attempts + 1`, at most [`OutboxSettings::backoff_max`]: Metrc's
-/// `Retry-After` plus up to a tenth more when it gave one, else "equal jitter" on the exponential
-/// delay (`backoff_base` doubled per try): between half and all of it. `spread` (0 to 1, drawn
-/// once per call so that a batch's rows come back together) says where in that range, so that
-/// facilities an outage failed together do not all return at once.
-fn backoff(
-    settings: &OutboxSettings,
-    attempts: i32,
-    retry_after: Option<Duration>,
-    spread: f64,
-) -> Duration {
-    let wait = match retry_after {
-        Some(after) => metrc::backoff::after_plus_tenth(after, spread),
-        None => metrc::backoff::equal_jitter(
-            metrc::backoff::doubling(
-                settings.backoff_base,
-                settings.backoff_max,
-                u32::try_from(attempts).unwrap_or_default(),
-            ),
-            spread,
-        ),
-    };
-    wait.min(settings.backoff_max)
-}
-
 /// Sends one batch, then any rows Metrc's answer says to send again at once; returns how many
 /// rows were sent.
 async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, OutboxError> {
@@ -301,8 +254,8 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
         let tried = send_once(state, &rows).await?;
         settle(state, &tried).await?;
         // Rows sent again go first, in their order.
-        for group in tried.again.into_iter().rev() {
-            calls.push_front(group);
+        for group in tried.verdict.again.iter().rev() {
+            calls.push_front(group.iter().map(|&i| rows[i].clone()).collect());
         }
     }
     Ok(sent)
@@ -362,61 +315,46 @@ async fn without_departed_users(
 
 /// One try at a batch: how each row settles now, and the groups of rows to send again at once.
 struct Tried {
-    settled: Vec<Settle>,
-    again: Vec<Vec<Submission>>,
+    verdict: Verdict,
     /// When the call started, and how long it took (0 when nothing was sent).
     at: DateTime<Utc>,
     duration_ms: u64,
 }
 
-/// One call for `rows` (all `Sending`, one action, one key).
+/// One call for `rows` (all `Sending`, one action, one key), and the verdict on its answer.
 async fn send_once(state: &AppState, rows: &[Submission]) -> Result<Tried, OutboxError> {
     let at = Utc::now();
-    let (settled, again, duration_ms) = call(state, rows).await?;
+    let (answer, duration_ms) = call(state, rows).await?;
+    let settings = state.outbox.settings();
+    let verdict = verdict(&answer, rows, Utc::now(), &settings, rand::random());
     Ok(Tried {
-        settled,
-        again,
+        verdict,
         at,
         duration_ms,
     })
 }
 
-/// The call itself: settled rows, rows to send again, and the call's duration in ms.
-#[allow(clippy::type_complexity)]
-async fn call(
-    state: &AppState,
-    rows: &[Submission],
-) -> Result<(Vec<Settle>, Vec<Vec<Submission>>, u64), OutboxError> {
+/// The call itself: Metrc's answer (a refusal with its key probed), and the call's duration in
+/// ms (0 when nothing was sent).
+async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), OutboxError> {
     let first = &rows[0];
     let license = first.license_number.as_str();
     let action = SubmissionAction::parse(&first.action).unwrap_or(SubmissionAction::AdjustPackage);
-    let fail_all = |why: String, outcome: &str| {
-        rows.iter()
-            .map(|r| Settle {
-                id: r.id,
-                status: SubmissionStatus::Failed,
-                http_status: None,
-                response: None,
-                message: why.clone(),
-                next_attempt_at: None,
-                outcome: outcome.to_owned(),
-            })
-            .collect::<Vec<_>>()
-    };
     let typed = match Rows::of(action, rows) {
         Ok(typed) => typed,
         Err(why) => {
             tracing::error!(license, %why, "a stored submission cannot be sent");
-            return Ok((
-                fail_all(format!("Not sent: {why}."), "Not sent: unreadable"),
-                Vec::new(),
-                0,
-            ));
+            let why = format!("Not sent: {why}.");
+            let outcome = "Not sent: unreadable";
+            return Ok((Answer::NotSent { why, outcome }, 0));
         }
     };
     let key = match carrier_key(state, first).await? {
         Ok(key) => key,
-        Err(why) => return Ok((fail_all(why, "Not sent: no usable key"), Vec::new(), 0)),
+        Err(why) => {
+            let outcome = "Not sent: no usable key";
+            return Ok((Answer::NotSent { why, outcome }, 0));
+        }
     };
 
     let write_timeout = state.outbox.settings().write_timeout;
@@ -424,348 +362,62 @@ async fn call(
     let answer = tokio::time::timeout(write_timeout, typed.send(&state.metrc, &key, license)).await;
     let elapsed = started.elapsed();
     let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    let n = rows.len();
     tracing::info!(
         license,
         action = action.as_str(),
-        rows = n,
-        elapsed_ms = elapsed.as_millis() as u64,
+        rows = rows.len(),
+        elapsed_ms = ms,
         ok = matches!(answer, Ok(Ok(_))),
         "outbox call"
     );
-    let now = Utc::now();
-    let each = |status, http: Option<u16>, message: String, outcome: String| {
-        rows.iter()
-            .map(|r| Settle {
-                id: r.id,
-                status,
-                http_status: http,
-                response: None,
-                message: message.clone(),
-                next_attempt_at: None,
-                outcome: outcome.clone(),
-            })
-            .collect::<Vec<_>>()
+    let answer = match answer {
+        Err(_) => Answer::NoAnswer {
+            waited: write_timeout,
+        },
+        Ok(Ok(accepted)) => Answer::Accepted(accepted),
+        Ok(Err(metrc::Error::NoAccess { status, .. })) => Answer::Refused {
+            status,
+            key: probe_key(state, first, &key).await?,
+        },
+        Ok(Err(metrc::Error::KeyInvalid)) => Answer::Refused {
+            status: 401,
+            key: probe_key(state, first, &key).await?,
+        },
+        Ok(Err(error)) => Answer::Failed {
+            error,
+            took: elapsed,
+        },
     };
-    let unknown = |detail: String| {
-        let mut settled = each(
-            SubmissionStatus::Unknown,
-            None,
-            format!(
-                "Sent, but Metrc's answer never came ({detail}): it may or may not be recorded. It is not sent again until Metrc's data (or an admin) says it was not recorded."
-            ),
-            format!("No answer: {detail}"),
-        );
-        for s in &mut settled {
-            s.next_attempt_at = Some(now);
-        }
-        settled
-    };
-
-    let error = match answer {
-        Err(_) => {
-            return Ok((
-                unknown(format!(
-                    "no answer within {} s",
-                    write_timeout.as_secs_f64()
-                )),
-                Vec::new(),
-                ms,
-            ));
-        }
-        Ok(Ok(accepted)) => {
-            let response = (!accepted.ids.is_empty() || accepted.warnings.is_some()).then(|| {
-                serde_json::json!({ "Ids": accepted.ids, "Warnings": accepted.warnings })
-                    .to_string()
-            });
-            let settled = rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| Settle {
-                    id: r.id,
-                    status: SubmissionStatus::Accepted,
-                    http_status: Some(200),
-                    response: response.clone(),
-                    message: match accepted.ids.get(i) {
-                        Some(id) => format!("Accepted by Metrc (Id {id})."),
-                        None => "Accepted by Metrc.".to_owned(),
-                    },
-                    next_attempt_at: None,
-                    outcome: if n > 1 {
-                        format!("Accepted (one call of {n} rows)")
-                    } else {
-                        "Accepted".to_owned()
-                    },
-                })
-                .collect();
-            return Ok((settled, Vec::new(), ms));
-        }
-        Ok(Err(error)) => error,
-    };
-
-    let (settled, again) = match error {
-        metrc::Error::OutcomeUnknown(detail) => (unknown(detail), Vec::new()),
-        metrc::Error::Rejected {
-            rows: row_errors,
-            message,
-        } => {
-            let numbered =
-                !row_errors.is_empty() && row_errors.iter().all(|e| e.row.is_some_and(|r| r < n));
-            let response = if row_errors.is_empty() {
-                serde_json::json!({ "Message": message }).to_string()
-            } else {
-                serde_json::to_string(&row_errors).unwrap_or_default()
-            };
-            if numbered {
-                let mut settled = Vec::new();
-                let mut innocent = Vec::new();
-                for (i, r) in rows.iter().enumerate() {
-                    let messages: Vec<&str> = row_errors
-                        .iter()
-                        .filter(|e| e.row == Some(i))
-                        .map(|e| e.message.as_str())
-                        .collect();
-                    if messages.is_empty() {
-                        innocent.push(r.clone());
-                        settled.push(Settle {
-                            id: r.id,
-                            status: SubmissionStatus::Sending,
-                            http_status: Some(400),
-                            response: None,
-                            message: String::new(),
-                            next_attempt_at: None,
-                            outcome:
-                                "Not recorded: another row of the call was rejected; sent again"
-                                    .into(),
-                        });
-                    } else {
-                        settled.push(Settle {
-                            id: r.id,
-                            status: SubmissionStatus::Rejected,
-                            http_status: Some(400),
-                            response: Some(response.clone()),
-                            message: format!(
-                                "Rejected by Metrc (HTTP 400), nothing recorded: {}",
-                                messages.join(" ")
-                            ),
-                            next_attempt_at: None,
-                            outcome: format!("Rejected: {}", messages.join(" ")),
-                        });
-                    }
-                }
-                (settled, vec![innocent])
-            } else if n == 1 {
-                let text = message
-                    .or_else(|| row_errors.first().map(|e| e.message.clone()))
-                    .unwrap_or_else(|| "no reason given".into());
-                let mut settled = each(
-                    SubmissionStatus::Rejected,
-                    Some(400),
-                    format!("Rejected by Metrc (HTTP 400), nothing recorded: {text}"),
-                    format!("Rejected: {text}"),
-                );
-                settled[0].response = Some(response);
-                (settled, Vec::new())
-            } else {
-                // Which row is at fault is not said: each goes again alone, in order.
-                let mut settled = each(
-                    SubmissionStatus::Sending,
-                    Some(400),
-                    String::new(),
-                    "Not recorded: Metrc refused the call without naming a row; sent again one by one".into(),
-                );
-                for s in &mut settled {
-                    s.response = None;
-                }
-                (settled, rows.iter().map(|r| vec![r.clone()]).collect())
-            }
-        }
-        metrc::Error::NoAccess { status, .. } => (
-            refused(state, first, action, &key, status)
-                .await?
-                .apply(rows),
-            Vec::new(),
-        ),
-        metrc::Error::KeyInvalid => (
-            refused(state, first, action, &key, 401).await?.apply(rows),
-            Vec::new(),
-        ),
-        retryable @ (metrc::Error::RateLimited { .. }
-        | metrc::Error::Server { .. }
-        | metrc::Error::Transport(_)
-        | metrc::Error::Timeout) => {
-            let http = match &retryable {
-                metrc::Error::RateLimited { .. } => Some(429),
-                metrc::Error::Server { status, .. } => Some(*status),
-                _ => None,
-            };
-            let retry_after = match &retryable {
-                metrc::Error::RateLimited { retry_after } => *retry_after,
-                _ => None,
-            };
-            let what = match &retryable {
-                metrc::Error::RateLimited { .. } => {
-                    "Metrc answered HTTP 429 (too many requests)".to_owned()
-                }
-                // A server fault sent as 400 (field case-10): Metrc's own words, which are not
-                // about the user's rows.
-                metrc::Error::Server {
-                    status: 400,
-                    excerpt,
-                } => format!(
-                    "Metrc failed inside (HTTP 400 with a server error, not a rejection: {excerpt})"
-                ),
-                metrc::Error::Server { status, .. } => format!("Metrc failed with HTTP {status}"),
-                other => format!("Metrc could not be reached ({other})"),
-            };
-            let response = match &retryable {
-                metrc::Error::Server {
-                    status: 400,
-                    excerpt,
-                } => Some(serde_json::json!({ "Message": excerpt }).to_string()),
-                _ => None,
-            };
-            let settings = state.outbox.settings();
-            let max = settings.max_attempts;
-            let spread: f64 = rand::random();
-            let settled = rows
-                .iter()
-                .map(|r| {
-                    let tries = u32::try_from(r.attempts).unwrap_or_default();
-                    if tries >= max {
-                        Settle {
-                            id: r.id,
-                            status: SubmissionStatus::Failed,
-                            http_status: http,
-                            response: response.clone(),
-                            message: format!(
-                                "{what}, nothing recorded; it kept failing ({tries} tries). Retry once Metrc is back."
-                            ),
-                            next_attempt_at: None,
-                            outcome: format!("Failed: {what}"),
-                        }
-                    } else {
-                        let at = now
-                            + chrono::Duration::from_std(backoff(&settings, r.attempts, retry_after, spread))
-                                .unwrap_or_default();
-                        Settle {
-                            id: r.id,
-                            status: SubmissionStatus::Retrying,
-                            http_status: http,
-                            response: response.clone(),
-                            message: format!(
-                                "{what}, nothing recorded. Sending again at {} UTC (try {}).",
-                                at.format("%H:%M:%S"),
-                                tries + 1
-                            ),
-                            next_attempt_at: Some(at),
-                            outcome: format!("Retrying: {what}"),
-                        }
-                    }
-                })
-                .collect();
-            (settled, Vec::new())
-        }
-        metrc::Error::UnexpectedStatus { status, excerpt } => (
-            each(
-                SubmissionStatus::Failed,
-                Some(status),
-                format!("Metrc answered HTTP {status}, nothing recorded: {excerpt}"),
-                format!("Failed: HTTP {status}"),
-            ),
-            Vec::new(),
-        ),
-        other => (
-            each(
-                SubmissionStatus::Failed,
-                None,
-                format!("Not sent: {other}."),
-                format!("Failed: {other}"),
-            ),
-            Vec::new(),
-        ),
-    };
-    Ok((settled, again, ms))
-}
-
-/// The verdict on a 401/403 for a whole batch.
-struct Refusal {
-    status: u16,
-    message: String,
-    outcome: &'static str,
-}
-
-impl Refusal {
-    fn apply(self, rows: &[Submission]) -> Vec<Settle> {
-        rows.iter()
-            .map(|r| Settle {
-                id: r.id,
-                status: SubmissionStatus::Failed,
-                http_status: Some(self.status),
-                response: None,
-                message: self.message.clone(),
-                next_attempt_at: None,
-                outcome: self.outcome.to_owned(),
-            })
-            .collect()
-    }
+    Ok((answer, ms))
 }
 
 /// Metrc refused a write with 401/403: the key is dead (regenerated, revoked), or its user lacks
 /// a permission. Only `GET /facilities/v2/` can tell (docs/metrc.md §3); a dead key is marked
-/// invalid.
-async fn refused(
+/// invalid here (a user key on the user, a facility key on the facility).
+async fn probe_key(
     state: &AppState,
     row: &Submission,
-    action: SubmissionAction,
     key: &SecretString,
-    status: u16,
-) -> Result<Refusal, OutboxError> {
+) -> Result<KeyProbe, OutboxError> {
     let license = &row.license_number;
-    let owner = &row.key_owner;
-    let kind = KeyKind::parse(&row.key_kind).unwrap_or(KeyKind::Facility);
     Ok(match state.metrc.facilities(key).await {
         Err(metrc::Error::KeyInvalid) => {
-            let whose = match kind {
+            match KeyKind::parse(&row.key_kind).unwrap_or(KeyKind::Facility) {
                 KeyKind::User => {
                     user_metrc_keys::set_status(&state.db, row.user_id, KeyStatus::Invalid).await?;
                     tracing::warn!(user_id = row.user_id, license = %license, "user key refused by Metrc on a write: marked invalid");
-                    format!(
-                        "{owner}'s Metrc API key; it was revoked or regenerated in Metrc and is now marked invalid. Set the current key on their profile, then Retry"
-                    )
                 }
                 KeyKind::Facility => {
                     if let Some(f) = facilities::find_by_license(&state.db, license).await? {
                         facilities::set_key_status(&state.db, f.id, KeyStatus::Invalid).await?;
                     }
                     tracing::warn!(license = %license, "facility key refused by Metrc on a write: marked invalid");
-                    format!(
-                        "the facility key of {license} ({owner}); it was revoked or regenerated in Metrc and is now marked invalid (sync stops too). Update it on the Integrations page, then Retry"
-                    )
                 }
-            };
-            Refusal {
-                status,
-                message: format!("Metrc refused {whose}. Nothing was recorded."),
-                outcome: "Failed: key refused (invalid)",
             }
+            KeyProbe::Dead
         }
-        Ok(_) => Refusal {
-            status,
-            message: format!(
-                "Metrc refused this (HTTP {status}), nothing recorded: {owner}'s Metrc user lacks access for \"{}\" at {license} (it needs {}). Ask your Metrc admin to grant it, then Retry.",
-                action.label(),
-                super::preflight::needs(action).join(" and ")
-            ),
-            outcome: "Failed: no access",
-        },
-        Err(other) => Refusal {
-            status,
-            message: format!(
-                "Metrc refused this (HTTP {status}), nothing recorded; whether the key or a permission is at fault could not be asked ({other}). Retry later."
-            ),
-            outcome: "Failed: refused",
-        },
+        Ok(_) => KeyProbe::Alive,
+        Err(other) => KeyProbe::Unasked(other.to_string()),
     })
 }
 
@@ -773,8 +425,8 @@ async fn refused(
 /// `Sending` (sent again at once) get only their attempt.
 async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
     let txn = crate::ssr::db::begin_write(&state.db).await?;
-    let mut attempts = Vec::with_capacity(tried.settled.len());
-    for s in &tried.settled {
+    let mut attempts = Vec::with_capacity(tried.verdict.settled.len());
+    for s in &tried.verdict.settled {
         if s.status != SubmissionStatus::Sending {
             let moved = submissions::transition(
                 &txn,
@@ -805,49 +457,4 @@ async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
     submission_attempts::record_many(&txn, &attempts).await?;
     txn.commit().await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings() -> OutboxSettings {
-        OutboxSettings {
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
-            ..OutboxSettings::default()
-        }
-    }
-
-    #[test]
-    fn backoff_is_equal_jitter_on_a_doubling_delay_up_to_the_cap() {
-        let s = settings();
-        // Try 1 failed: between half and all of 1 s; try 3: of 4 s.
-        assert_eq!(backoff(&s, 1, None, 0.0), Duration::from_millis(500));
-        assert_eq!(backoff(&s, 1, None, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(&s, 3, None, 0.0), Duration::from_secs(2));
-        assert_eq!(backoff(&s, 3, None, 0.5), Duration::from_secs(3));
-        assert_eq!(backoff(&s, 3, None, 1.0), Duration::from_secs(4));
-        // Two facilities failed by one outage come back apart.
-        assert_ne!(backoff(&s, 3, None, 0.1), backoff(&s, 3, None, 0.9));
-        // The cap holds however many tries, and jitters below it.
-        assert_eq!(backoff(&s, 40, None, 1.0), Duration::from_secs(300));
-        assert_eq!(backoff(&s, 40, None, 0.0), Duration::from_secs(150));
-        // A spread out of range is clamped, never a negative or endless wait.
-        assert_eq!(backoff(&s, 1, None, -3.0), Duration::from_millis(500));
-        assert_eq!(backoff(&s, 1, None, f64::NAN), Duration::from_millis(500));
-        assert_eq!(backoff(&s, 1, None, 7.0), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn a_retry_after_is_waited_in_full_plus_up_to_a_tenth_within_the_cap() {
-        let s = settings();
-        let after = Some(Duration::from_secs(30));
-        assert_eq!(backoff(&s, 1, after, 0.0), Duration::from_secs(30));
-        assert_eq!(backoff(&s, 1, after, 1.0), Duration::from_secs(33));
-        assert_eq!(
-            backoff(&s, 1, Some(Duration::from_secs(3_600)), 0.0),
-            Duration::from_secs(300)
-        );
-    }
 }
