@@ -7,6 +7,7 @@ pub mod error;
 pub mod jobs;
 pub mod rotate;
 pub mod router;
+pub mod security_headers;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! The axum router: health check, the Leptos app and its server functions, static files,
-//! sessions, a same-origin guard for state-changing requests, and request tracing.
+//! sessions, a same-origin guard for state-changing requests, security headers on every
+//! response, and request tracing.
 
+use crate::security_headers;
 use app::ssr::session_store::DbSessionStore;
 use app::ssr::state::AppState;
 use app::{App, shell};
@@ -22,7 +24,9 @@ const SESSION_IDLE: time::Duration = time::Duration::hours(12);
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
-        .with_name("tracekeeper_session")
+        .with_name(security_headers::session_cookie_name(
+            state.config.secure_cookies,
+        ))
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(state.config.secure_cookies)
@@ -42,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(middleware::from_fn(same_origin_guard))
+        .layer(middleware::from_fn_with_state(
+            state.config.secure_cookies,
+            security_headers::add,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -100,6 +100,65 @@ async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_l
     assert!(response.status().is_success(), "{}", response.status());
 }
 
+each_backend!(every_response_carries_the_security_headers_and_https_adds_hsts_and_a_host_cookie);
+/// Pages, server functions and errors carry the security headers; with secure cookies on (served
+/// over HTTPS), HSTS too, and the session cookie is `__Host-` prefixed, Secure and for `/`.
+async fn every_response_carries_the_security_headers_and_https_adds_hsts_and_a_host_cookie(
+    backend: Backend,
+) {
+    for secure in [false, true] {
+        let server = TestServer::start_custom(
+            &backend,
+            |config| config.secure_cookies = secure,
+            Default::default(),
+            |_| {},
+        )
+        .await;
+        let client = server.client();
+        let page = client.get(server.url("/login")).send().await.unwrap();
+        let missing = client
+            .get(server.url("/no-such-page"))
+            .send()
+            .await
+            .unwrap();
+        let login = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        for response in [&page, &missing, &login] {
+            let h = response.headers();
+            let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+            assert_eq!(header("x-content-type-options"), Some("nosniff"));
+            assert_eq!(header("x-frame-options"), Some("DENY"));
+            assert!(
+                header("content-security-policy")
+                    .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+                "{h:?}"
+            );
+            assert_eq!(
+                header("referrer-policy"),
+                Some("strict-origin-when-cross-origin")
+            );
+            assert_eq!(
+                header("strict-transport-security").is_some(),
+                secure,
+                "{h:?}"
+            );
+        }
+        let cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.contains("tracekeeper_session="))
+            .expect("session cookie")
+            .to_owned();
+        assert_eq!(cookie.starts_with("__Host-"), secure, "{cookie}");
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+        assert!(
+            cookie.contains("Path=/") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
+}
+
 each_backend!(first_admin_signs_in_sees_users_and_signs_out);
 async fn first_admin_signs_in_sees_users_and_signs_out(backend: Backend) {
     let server = TestServer::start(&backend).await;
