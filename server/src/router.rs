@@ -1,10 +1,12 @@
 //! The axum router: health check, the Leptos app and its server functions, static files,
-//! sessions, a same-origin guard for state-changing requests, and request tracing.
+//! sessions, a same-origin guard for state-changing requests, a request-body limit, and request
+//! tracing.
 
+use app::ssr::input::MAX_BODY_BYTES;
 use app::ssr::session_store::DbSessionStore;
 use app::ssr::state::AppState;
 use app::{App, shell};
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(middleware::from_fn(same_origin_guard))
+        // Outside the session layer: an oversized request is refused before anything else.
+        .layer(middleware::from_fn(limit_body))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -83,4 +88,23 @@ async fn same_origin_guard(request: Request, next: Next) -> Response {
         }
     }
     next.run(request).await
+}
+
+/// Refuses at once (413, before the body is read) a request that declares a body over
+/// [`MAX_BODY_BYTES`]. A body sent without a length is cut off at the same size by
+/// [`DefaultBodyLimit`], which the server functions' body reader obeys.
+async fn limit_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."),
+        )
+            .into_response(),
+        _ => next.run(request).await,
+    }
 }

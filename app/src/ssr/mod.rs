@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod entities;
 pub mod facility_keys;
+pub mod input;
 pub mod inventory;
 pub mod key_checks;
 pub mod outbox;

@@ -10,6 +10,7 @@ mod embedded_metrc;
 mod facility_key_validation;
 mod facility_keys;
 mod http_auth;
+mod input_bounds;
 mod key_age;
 mod live_validation;
 mod offboarding;
