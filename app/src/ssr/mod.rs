@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod entities;

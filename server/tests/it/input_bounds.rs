@@ -23,8 +23,8 @@ fn login_body(size: usize) -> Vec<u8> {
 }
 
 async fn post_login(server: &TestServer, client: &reqwest::Client, body: Vec<u8>) -> Answer {
-    let response = client
-        .post(server.url("/api/login"))
+    let response = server
+        .post(client, "/api/login")
         .header("Accept", "application/json")
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(body)
@@ -169,6 +169,7 @@ async fn oversized(addr: String, body: std::sync::Arc<Vec<u8>>) -> (u16, String,
     let (mut read, mut write) = stream.into_split();
     let head = format!(
         "POST /api/login HTTP/1.1\r\nHost: {addr}\r\n\
+         Origin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );

@@ -18,6 +18,7 @@ mod outbox;
 mod outbox_bench;
 mod outbox_crash;
 mod plant_waste;
+mod proxy_origin;
 mod refusals;
 mod revalidation;
 mod rotation;
