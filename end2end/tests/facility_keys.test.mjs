@@ -220,7 +220,7 @@ test('a partially permitted key that is not the License Owner\'s needs the overr
 test('a refused key says why, and no plaintext key is anywhere: database files, logs, pages, responses', async () => {
   const page = await adminPage();
   await openIntegrations(page);
-  await keyBox(page).fill('not-a-real-metrc-key-1234');
+  await keyBox(page).fill('notARealMetrcKey1234');
   await waitForVerdict(page, 'Key invalid.');
   assert.match(await verdict(page).textContent(), /mistyped, revoked or regenerated/);
   assert.equal(await updateKey(page).isDisabled(), true);

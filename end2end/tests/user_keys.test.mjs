@@ -35,10 +35,11 @@ async function signedIn(who, options) {
 }
 
 /** Calls a JSON server function with the signed-in browser's session, outside the page (so a
- *  deliberate refusal is not one of the page's own console errors). */
+ *  deliberate refusal is not one of the page's own console errors), with the `Origin` the page
+ *  would send (the server refuses a POST that has neither it nor `Sec-Fetch-Site`). */
 async function callJson(page, endpoint, input) {
   const r = await page.request.post(`${server.base}/api/${endpoint}`, {
-    headers: { accept: 'application/json' },
+    headers: { accept: 'application/json', origin: server.base },
     data: { input },
   });
   return { status: r.status(), body: await r.text() };

@@ -109,6 +109,27 @@ pub struct ConfigArgs {
     /// Mark the session cookie Secure (set this when Tracekeeper is served over HTTPS).
     #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+    /// The reverse proxies in front of Tracekeeper, comma-separated addresses or CIDR ranges
+    /// (10.0.0.0/8,::1): only a connection from one of them has its X-Forwarded-For believed
+    /// (for throttling and the audit log). Default: none.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_proxy,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The address users open Tracekeeper at, scheme://host[:port] (https://tk.example.com):
+    /// state-changing requests must then come from exactly this origin. Default: the Origin must
+    /// name the Host the request was sent to.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_PUBLIC_ORIGIN",
+        value_parser = parse_origin,
+        global = true
+    )]
+    pub public_origin: Option<String>,
     /// The age identity (AGE-SECRET-KEY-1...) that encrypts the stored Metrc keys, instead of
     /// the identity file.
     #[arg(
@@ -242,6 +263,8 @@ impl ConfigArgs {
             admin_email: self.admin_email,
             admin_password: self.admin_password,
             secure_cookies: self.secure_cookies,
+            trusted_proxies: self.trusted_proxies,
+            public_origin: self.public_origin,
             identity: non_empty(self.identity),
             identity_file: self.identity_file,
             fingerprint_secret: non_empty(self.fingerprint_secret),
@@ -261,6 +284,24 @@ impl ConfigArgs {
             },
         })
     }
+}
+
+/// A trusted proxy: a CIDR range, or one address (a range of one).
+fn parse_proxy(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is not an address or a CIDR range such as 10.0.0.0/8"))
+}
+
+/// The public origin, as browsers write an `Origin`.
+fn parse_origin(value: &str) -> Result<String, String> {
+    app::ssr::client_addr::parse_public_origin(value).ok_or_else(|| {
+        format!(
+            "{value:?} is not an origin: write scheme://host[:port], such as https://tk.example.com"
+        )
+    })
 }
 
 /// An empty variable counts as unset.
@@ -429,6 +470,33 @@ mod tests {
         assert_eq!(config.sync.history_start.to_string(), "2019-06-01");
         assert!(Cli::try_parse_from(["tracekeeper", "--sync-fast-every-secs", "1"]).is_err());
         assert!(Cli::try_parse_from(["tracekeeper", "--sync-history-start", "30"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_public_origin() {
+        let config = parse(&["tracekeeper"]).unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.public_origin, None);
+        let config = parse(&[
+            "tracekeeper",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.1,::1",
+            "--public-origin",
+            "https://TK.example.com:443/",
+        ])
+        .unwrap();
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
+        assert_eq!(
+            config.public_origin.as_deref(),
+            Some("https://tk.example.com")
+        );
+        assert!(Cli::try_parse_from(["tracekeeper", "--trusted-proxies", "proxy.local"]).is_err());
+        assert!(Cli::try_parse_from(["tracekeeper", "--public-origin", "tk.example.com"]).is_err());
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The axum router: health check, the Leptos app and its server functions, static files,
-//! sessions, a same-origin guard for state-changing requests, security headers on every
-//! response, and request tracing.
+//! sessions, a same-origin guard for state-changing requests, a request-body limit, security
+//! headers on every response, and request tracing.
 
 use crate::security_headers;
+use app::ssr::client_addr::same_origin;
+use app::ssr::input::MAX_BODY_BYTES;
 use app::ssr::session_store::DbSessionStore;
 use app::ssr::state::AppState;
 use app::{App, shell};
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -45,7 +47,14 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
-        .layer(middleware::from_fn(same_origin_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_guard,
+        ))
+        // Outside the session layer: an oversized request is refused before anything else.
+        .layer(middleware::from_fn(limit_body))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost but tracing: refusals carry the headers too.
         .layer(middleware::from_fn_with_state(
             state.config.secure_cookies,
             security_headers::add,
@@ -70,25 +79,36 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, body).into_response()
 }
 
-/// Refuses a state-changing request whose `Origin` names another site. Together with the
+/// Refuses (403) a state-changing request that does not come from our own pages
+/// ([`same_origin`]: an exact `Origin`, or `Sec-Fetch-Site: same-origin`). Together with the
 /// SameSite=Strict session cookie this keeps server functions safe from cross-site requests.
-async fn same_origin_guard(request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if !safe {
-        let headers = request.headers();
-        let origin_host = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(|o| o.split_once("://").map_or(o, |(_, rest)| rest));
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        if let (Some(origin), Some(host)) = (origin_host, host)
-            && origin != host
-        {
-            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-        }
+async fn same_origin_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let public_origin = state.config.public_origin.as_deref();
+    match same_origin(request.method(), request.headers(), public_origin) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => (StatusCode::FORBIDDEN, refused.to_string()).into_response(),
     }
-    next.run(request).await
+}
+
+/// Refuses at once (413, before the body is read) a request that declares a body over
+/// [`MAX_BODY_BYTES`]. A body sent without a length is cut off at the same size by
+/// [`DefaultBodyLimit`], which the server functions' body reader obeys.
+async fn limit_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."),
+        )
+            .into_response(),
+        _ => next.run(request).await,
+    }
 }

@@ -7,19 +7,14 @@ use leptos::prelude::*;
 /// Signs in with email and password, then sends the browser to the home page.
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::ssr::{auth, session, state::state, user_keys};
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
+    use crate::ssr::{auth, client_addr, session, state::state, user_keys};
     use std::time::Duration;
 
     /// How long sign-in waits for Metrc to confirm the user's key.
     const KEY_CHECK_WAIT: Duration = Duration::from_secs(5);
 
     let st = state()?;
-    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = client_addr::of_request(&st.config).await;
     let user = auth::check_credentials(&st, &email, &password, ip).await?;
     session::start(&user).await?;
     tracing::info!(user_id = user.id, "signed in");

@@ -72,8 +72,6 @@ pub async fn validate_facility_key_live(key: String) -> Result<TextStream<AppErr
 pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {
     use crate::ssr::{facility_keys, session, state::state};
     use crate::types::auth::Role;
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
 
     let AssignFacilityKeyInput {
         key,
@@ -83,10 +81,9 @@ pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<Assign
     let key = secrecy::SecretString::from(key);
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+    let ip = crate::ssr::client_addr::of_request(&st.config)
         .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .map(|ip| ip.to_string());
     Ok(facility_keys::assign(
         &st,
         admin.id,

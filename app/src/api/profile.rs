@@ -13,7 +13,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     let new = secrecy::SecretString::from(new);
     let st = state()?;
     let user = session::require_user(&st).await?;
-    let ip = crate::api::users::client_ip().await;
+    let ip = crate::ssr::client_addr::of_request(&st.config).await;
     profile::change_password(&st, user.id, ip, current, new).await?;
     // Every session of the user ended with the change; this browser stays signed in.
     session::start(&user).await

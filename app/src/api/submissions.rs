@@ -12,13 +12,10 @@ use leptos::prelude::*;
 
 /// The caller's address, for the audit log.
 #[cfg(feature = "ssr")]
-async fn client_ip() -> Option<String> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+async fn client_ip(st: &crate::ssr::state::AppState) -> Option<String> {
+    crate::ssr::client_addr::of_request(&st.config)
         .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ip| ip.to_string())
 }
 
 /// What would happen if the signed-in user submitted `action` at `license` now: the key that
@@ -90,7 +87,7 @@ pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppErr
 
     let st = state()?;
     let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await;
+    let ip = client_ip(&st).await;
     Ok(outbox::retry(&st, &me, ip.as_deref(), id).await?)
 }
 
@@ -102,7 +99,7 @@ pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppEr
 
     let st = state()?;
     let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await;
+    let ip = client_ip(&st).await;
     Ok(outbox::cancel(&st, &me, ip.as_deref(), id).await?)
 }
 
@@ -114,7 +111,7 @@ pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppE
 
     let st = state()?;
     let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await;
+    let ip = client_ip(&st).await;
     Ok(outbox::approve(&st, &me, ip.as_deref(), id).await?)
 }
 
@@ -126,7 +123,7 @@ pub async fn deny_submission(id: i64, reason: String) -> Result<types::Submissio
 
     let st = state()?;
     let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await;
+    let ip = client_ip(&st).await;
     Ok(outbox::deny(&st, &me, ip.as_deref(), id, &reason).await?)
 }
 
@@ -142,6 +139,6 @@ pub async fn reconcile_submission(
 
     let st = state()?;
     let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await;
+    let ip = client_ip(&st).await;
     Ok(outbox::reconcile_by_hand(&st, &me, ip.as_deref(), id, accepted).await?)
 }

@@ -51,8 +51,6 @@ pub async fn validate_user_key_live(
 #[server(endpoint = "set_user_key", input = leptos::server_fn::codec::Json)]
 pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppError> {
     use crate::ssr::{state::state, user_keys};
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
 
     let SetUserKeyInput {
         user_id,
@@ -62,10 +60,9 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
     let key = secrecy::SecretString::from(key);
     let st = state()?;
     let (me, target) = target(&st, user_id).await?;
-    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+    let ip = crate::ssr::client_addr::of_request(&st.config)
         .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .map(|ip| ip.to_string());
     Ok(user_keys::set(&st, &me, ip.as_deref(), target, key, confirm_facility_key).await?)
 }
 

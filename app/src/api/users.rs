@@ -4,18 +4,6 @@ use crate::error::AppError;
 use crate::types::users::{UserDetail, UserInput, UserSummary};
 use leptos::prelude::*;
 
-/// The caller's address, for the audit log.
-#[cfg(feature = "ssr")]
-pub(crate) async fn client_ip() -> Option<std::net::IpAddr> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip())
-}
-
 #[cfg(feature = "ssr")]
 fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
     crate::ssr::user_admin::UserEdit {
@@ -65,7 +53,9 @@ pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
     let password = secrecy::SecretString::from(input.password.clone().unwrap_or_default());
     let profile = edit_of(&input);
     drop(input);
-    let ip = client_ip().await.map(|ip| ip.to_string());
+    let ip = crate::ssr::client_addr::of_request(&st.config)
+        .await
+        .map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),
@@ -88,7 +78,9 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
             "Passwords are not set here: each user changes their own on their Profile page.".into(),
         ));
     }
-    let ip = client_ip().await.map(|ip| ip.to_string());
+    let ip = crate::ssr::client_addr::of_request(&st.config)
+        .await
+        .map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),
@@ -106,7 +98,9 @@ pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
 
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await.map(|ip| ip.to_string());
+    let ip = crate::ssr::client_addr::of_request(&st.config)
+        .await
+        .map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),
@@ -123,7 +117,9 @@ pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
 
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip().await.map(|ip| ip.to_string());
+    let ip = crate::ssr::client_addr::of_request(&st.config)
+        .await
+        .map(|ip| ip.to_string());
     let actor = Actor {
         user_id: admin.id,
         ip: ip.as_deref(),

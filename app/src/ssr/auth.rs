@@ -1,13 +1,14 @@
 //! Signing in: throttling, then the password check.
 
-use super::passwords;
 use super::queries::users;
 use super::state::AppState;
+use super::{input, passwords};
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
 use std::net::IpAddr;
 
-/// Checks the credentials. Every failure looks the same to the caller (`InvalidCredentials`),
+/// Checks the credentials. An email or password past its length limit is refused first, as bad
+/// input ([`input`]); every other failure looks the same to the caller (`InvalidCredentials`),
 /// whether the email is unknown, the password wrong or the account deactivated.
 pub async fn check_credentials(
     st: &AppState,
@@ -15,6 +16,8 @@ pub async fn check_credentials(
     password: &str,
     ip: Option<IpAddr>,
 ) -> Result<CurrentUser, AppError> {
+    input::email(email)?;
+    input::password(password)?;
     let email = users::normalize_email(email);
     if email.is_empty() || password.is_empty() {
         return Err(AppError::BadInput("Enter your email and password.".into()));

@@ -21,6 +21,14 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (`TRACEKEEPER_TRUSTED_PROXIES`);
+    /// empty: none, the connection's address is the client's ([`client_addr`]).
+    ///
+    /// [`client_addr`]: super::client_addr
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The site's public origin, `scheme://host[:port]` (`TRACEKEEPER_PUBLIC_ORIGIN`): when set,
+    /// a state-changing request's `Origin` must be exactly this; `None`: it must name the `Host`.
+    pub public_origin: Option<String>,
     /// The key vault's identity text (`TRACEKEEPER_IDENTITY`); when set, no identity file is used.
     pub identity: Option<SecretString>,
     /// The key vault's identity file; `None` means `<data dir>/identity.txt`.

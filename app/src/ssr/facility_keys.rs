@@ -5,6 +5,7 @@
 //! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
 
 use super::entities::facilities as facility;
+use super::input;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::facilities::{self, KeyOwner, NewFacility};
@@ -28,8 +29,8 @@ pub const AUDIT_ACTION_SET: &str = "facility_key.set";
 /// Why a facility-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
 pub enum FacilityKeyError {
-    #[error("no key was given")]
-    EmptyKey,
+    #[error(transparent)]
+    Input(#[from] super::input::InputError),
     #[error("no facility was selected")]
     NoLicenses,
     #[error("Metrc refused the key (401)")]
@@ -64,9 +65,7 @@ impl From<metrc::Error> for FacilityKeyError {
 impl From<FacilityKeyError> for AppError {
     fn from(err: FacilityKeyError) -> Self {
         match err {
-            FacilityKeyError::EmptyKey => {
-                AppError::BadInput("Paste a Metrc API key first.".into())
-            }
+            FacilityKeyError::Input(err) => err.into(),
             FacilityKeyError::NoLicenses => {
                 AppError::BadInput("Select at least one facility for the key.".into())
             }
@@ -106,7 +105,7 @@ pub async fn validate(
     state: &AppState,
     key: SecretString,
 ) -> Result<ValidationReport, FacilityKeyError> {
-    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
+    let key = clean_key(key)?;
     Ok(state.metrc.validate_key(&key).await?)
 }
 
@@ -116,7 +115,7 @@ pub async fn validate_live(
     state: &AppState,
     key: SecretString,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
-    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
+    let key = clean_key(key)?;
     let holder = key_checks::holder(state, &state.vault.fingerprint(&key), None, true).await?;
     Ok(key_checks::live(state, &key, holder, |error| {
         FacilityKeyError::from(error).into()
@@ -175,7 +174,11 @@ pub async fn assign(
     licenses: Vec<String>,
     confirm_not_owner: bool,
 ) -> Result<AssignOutcome, FacilityKeyError> {
-    let key = clean_key(key).ok_or(FacilityKeyError::EmptyKey)?;
+    let key = clean_key(key)?;
+    input::count(&licenses, "facilities", input::MAX_LICENSES)?;
+    for license in &licenses {
+        input::text(license.trim(), "license number")?;
+    }
     let licenses: BTreeSet<String> = licenses
         .iter()
         .map(|l| l.trim().to_owned())
@@ -388,6 +391,7 @@ async fn check_stored(state: &AppState, ciphertext: &str) -> Result<bool, Facili
 /// row turns red, sync stops); success marks it valid; any other failure changes nothing and is
 /// returned.
 pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, FacilityKeyError> {
+    input::text(license, "license number")?;
     let row = facilities::find_by_license(&state.db, license)
         .await?
         .ok_or(FacilityKeyError::UnknownFacility)?;

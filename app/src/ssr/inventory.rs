@@ -1,6 +1,7 @@
 //! Synced Metrc data for the work screens (`/inventory/...`): packages and plants, paged and
 //! filtered, limited to the facilities the user works at (admins: all of them).
 
+use super::input::{self, InputError};
 use super::queries::synced_records::{self, RecordQuery, RecordSummary};
 use super::queries::{facilities, user_facilities, users};
 use super::sync::schedule;
@@ -15,6 +16,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 pub enum InventoryError {
     #[error("the user does not work at {0}")]
     NotAtFacility(String),
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -23,6 +26,7 @@ impl From<InventoryError> for AppError {
     fn from(err: InventoryError) -> Self {
         match err {
             InventoryError::NotAtFacility(_) => AppError::Forbidden,
+            InventoryError::Input(err) => err.into(),
             InventoryError::Db(err) => err.into(),
         }
     }
@@ -65,6 +69,7 @@ pub async fn require_works_at(
     license: &str,
 ) -> Result<(), InventoryError> {
     let license = license.trim();
+    input::text(license, "license number")?;
     if works_at(db, user).await?.allows(license) {
         Ok(())
     } else {
@@ -109,6 +114,10 @@ pub async fn list_packages(
     user: &CurrentUser,
     filter: &PackageFilter,
 ) -> Result<Page<PackageRow>, InventoryError> {
+    input::filter(filter.license.as_deref(), "facility")?;
+    input::filter(filter.label.as_deref(), "label")?;
+    input::filter(filter.item.as_deref(), "item")?;
+    input::filter(filter.location.as_deref(), "location")?;
     let licenses = scope(works_at(db, user).await?, filter.license.as_deref())?;
     let (offset, limit) = window(filter.page);
     let resources = [schedule::name(Resource::PackagesActive)];
@@ -153,6 +162,8 @@ pub async fn list_plants(
     user: &CurrentUser,
     filter: &PlantFilter,
 ) -> Result<Page<PlantRow>, InventoryError> {
+    input::filter(filter.license.as_deref(), "facility")?;
+    input::filter(filter.label.as_deref(), "label")?;
     let licenses = scope(works_at(db, user).await?, filter.license.as_deref())?;
     let (offset, limit) = window(filter.page);
     let resources = [

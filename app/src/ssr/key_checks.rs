@@ -2,6 +2,7 @@
 //! fingerprint), and validation reports as the browser may see them, whole or live.
 
 use super::entities::users::Entity as UserEntity;
+use super::input::{self, InputError};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use crate::error::AppError;
@@ -21,15 +22,14 @@ pub fn fingerprint_prefix(fingerprint: &str) -> String {
     fingerprint.chars().take(FINGERPRINT_SHOWN).collect()
 }
 
-/// A key as typed or pasted, surrounding whitespace removed; `None` when nothing is left.
-pub fn clean_key(key: SecretString) -> Option<SecretString> {
-    let trimmed = key.expose_secret().trim();
-    if trimmed.is_empty() {
-        None
-    } else if trimmed.len() == key.expose_secret().len() {
-        Some(key)
+/// A key as typed or pasted, surrounding whitespace removed, and checked to look like a Metrc
+/// key ([`input::metrc_key`]) before it is fingerprinted or sent anywhere.
+pub fn clean_key(key: SecretString) -> Result<SecretString, InputError> {
+    let trimmed = input::metrc_key(key.expose_secret())?;
+    if trimmed.len() == key.expose_secret().len() {
+        Ok(key)
     } else {
-        Some(SecretString::from(trimmed.to_owned()))
+        Ok(SecretString::from(trimmed.to_owned()))
     }
 }
 
@@ -171,10 +171,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_trimmed_and_empty_ones_refused() {
-        assert!(clean_key(SecretString::from("  ")).is_none());
-        let key = clean_key(SecretString::from(" abc \n")).unwrap();
-        assert_eq!(key.expose_secret(), "abc");
+    fn keys_are_trimmed_and_empty_or_malformed_ones_refused() {
+        assert!(matches!(
+            clean_key(SecretString::from("  ")),
+            Err(InputError::Missing { .. })
+        ));
+        let key = clean_key(SecretString::from(" abcdefghijklmnop \n")).unwrap();
+        assert_eq!(key.expose_secret(), "abcdefghijklmnop");
+        assert!(matches!(
+            clean_key(SecretString::from("abc-defghijklmnop")),
+            Err(InputError::NotAMetrcKey)
+        ));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod entities;
 pub mod facility_keys;
+pub mod input;
 pub mod inventory;
 pub mod key_checks;
 pub mod outbox;

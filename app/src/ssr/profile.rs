@@ -27,6 +27,8 @@ pub enum PasswordChangeError {
     Throttled(Duration),
     #[error("unknown user")]
     UnknownUser,
+    #[error(transparent)]
+    Input(#[from] super::input::InputError),
     #[error("password hashing: {0}")]
     Password(#[from] PasswordError),
     #[error("database: {0}")]
@@ -50,6 +52,7 @@ impl From<PasswordChangeError> for AppError {
                 retry_after_secs: wait.as_secs().max(1),
             },
             PasswordChangeError::UnknownUser => AppError::Unauthenticated,
+            PasswordChangeError::Input(err) => err.into(),
             PasswordChangeError::Password(err) => {
                 tracing::error!(error = %err, "password hashing failed");
                 AppError::Internal
@@ -70,6 +73,8 @@ pub async fn change_password(
     current: SecretString,
     new: SecretString,
 ) -> Result<(), PasswordChangeError> {
+    super::input::password(current.expose_secret())?;
+    super::input::password(new.expose_secret())?;
     state
         .login_throttle
         .attempt(&format!("password-change:{user_id}"), ip)

@@ -5,6 +5,7 @@
 //! Deactivation is immediate and complete in one transaction: the user's sessions end, their
 //! stored Metrc key is deleted (the audit log keeps that it happened) and their history stays.
 
+use super::input::{self, InputError, MAX_LICENSES};
 use super::passwords::{self, PasswordError};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::users::{self, Profile};
@@ -28,9 +29,6 @@ pub const AUDIT_USER_KEY_DELETED: &str = "user_key.deleted";
 /// Characters of a key fingerprint that may be audited.
 const FINGERPRINT_SHOWN: usize = 8;
 
-/// The longest email we accept (RFC 5321's path limit).
-const MAX_EMAIL_LENGTH: usize = 254;
-
 /// Why a User Management change did not happen. No variant holds a password.
 #[derive(Debug, thiserror::Error)]
 pub enum UserAdminError {
@@ -42,6 +40,8 @@ pub enum UserAdminError {
     EmptyName,
     #[error("password too short")]
     PasswordTooShort,
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error("unknown user")]
     UnknownUser,
     #[error("an admin cannot deactivate themselves")]
@@ -84,6 +84,7 @@ impl From<UserAdminError> for AppError {
                 "The password must have at least {} characters.",
                 passwords::MIN_LENGTH
             )),
+            UserAdminError::Input(err) => err.into(),
             UserAdminError::UnknownUser => AppError::NotFound,
             UserAdminError::CannotDeactivateSelf => AppError::BadInput(
                 "You cannot deactivate your own account. Another admin can.".into(),
@@ -148,12 +149,13 @@ pub fn valid_email(email: &str) -> bool {
         && !domain.contains('@')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && email.len() <= MAX_EMAIL_LENGTH
+        && input::email(email).is_ok()
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// At least [`passwords::MIN_LENGTH`] characters.
+/// At least [`passwords::MIN_LENGTH`] characters, at most [`input::MAX_PASSWORD_CHARS`].
 pub fn check_password_length(password: &str) -> Result<(), UserAdminError> {
+    input::password(password)?;
     if password.chars().count() < passwords::MIN_LENGTH {
         Err(UserAdminError::PasswordTooShort)
     } else {
@@ -167,6 +169,17 @@ struct Checked {
     name: String,
     email: String,
     facilities: Vec<String>,
+}
+
+/// The edit's sizes and characters ([`input`]), before anything else is done with it.
+fn check_bounds(edit: &UserEdit) -> Result<(), InputError> {
+    input::text(edit.name.trim(), "name")?;
+    input::email(&edit.email)?;
+    input::count(&edit.facilities, "facilities", MAX_LICENSES)?;
+    for license in &edit.facilities {
+        input::text(license.trim(), "license number")?;
+    }
+    Ok(())
 }
 
 async fn check(db: &impl ConnectionTrait, edit: &UserEdit) -> Result<Checked, UserAdminError> {
@@ -230,8 +243,9 @@ pub async fn create_user(
         profile: edit,
         password,
     } = input;
-    let checked = check(db, &edit).await?;
+    check_bounds(&edit)?;
     check_password_length(password.expose_secret())?;
+    let checked = check(db, &edit).await?;
     if users::find_by_email(db, &checked.email).await?.is_some() {
         return Err(UserAdminError::EmailTaken);
     }
@@ -299,6 +313,7 @@ pub async fn update_user(
     id: i32,
     edit: UserEdit,
 ) -> Result<UserDetail, UserAdminError> {
+    check_bounds(&edit)?;
     let before = get_user(db, id).await?;
     if id == actor.user_id && before.role == Role::Admin && edit.role != Role::Admin {
         return Err(UserAdminError::CannotRemoveOwnAdmin);

@@ -28,8 +28,8 @@ pub const AUDIT_ACTION_SET: &str = "user_key.set";
 /// Why a user-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
 pub enum UserKeyError {
-    #[error("no key was given")]
-    EmptyKey,
+    #[error(transparent)]
+    Input(#[from] super::input::InputError),
     #[error("unknown or deactivated user")]
     UnknownUser,
     #[error("Metrc refused the key (401)")]
@@ -62,7 +62,7 @@ impl From<metrc::Error> for UserKeyError {
 impl From<UserKeyError> for AppError {
     fn from(err: UserKeyError) -> Self {
         match err {
-            UserKeyError::EmptyKey => AppError::BadInput("Paste a Metrc API key first.".into()),
+            UserKeyError::Input(err) => err.into(),
             UserKeyError::UnknownUser => AppError::NotFound,
             UserKeyError::KeyInvalid => AppError::KeyRefused(
                 "Metrc says this key is invalid: it was mistyped, revoked or regenerated. Nothing was saved. Copy the current key from your Metrc profile (API Keys) and try again."
@@ -114,7 +114,7 @@ pub async fn validate_live(
     names: bool,
     key: SecretString,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, UserKeyError> {
-    let key = clean_key(key).ok_or(UserKeyError::EmptyKey)?;
+    let key = clean_key(key)?;
     active_user(state, user_id).await?;
     let holder =
         key_checks::holder(state, &state.vault.fingerprint(&key), Some(user_id), names).await?;
@@ -136,7 +136,7 @@ pub async fn set(
     key: SecretString,
     confirm_facility_key: bool,
 ) -> Result<UserKeyView, UserKeyError> {
-    let key = clean_key(key).ok_or(UserKeyError::EmptyKey)?;
+    let key = clean_key(key)?;
     active_user(state, user_id).await?;
     let fingerprint = state.vault.fingerprint(&key);
     // Fail fast, before Metrc is asked; checked again below under the key-write lock.

@@ -128,6 +128,8 @@ pub async fn keyed_state(
         admin_email: "admin@localhost".into(),
         admin_password: Some("bench-admin-password".to_owned().into()),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
+        public_origin: None,
         identity: None,
         identity_file: None,
         fingerprint_secret: None,

@@ -294,7 +294,7 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
     assert!(!events[0].detail.contains(&staff_key));
 
     // A key Metrc does not know at all.
-    match validate(&server, &client, "not-a-metrc-key-0000")
+    match validate(&server, &client, "notAMetrcKey00000000")
         .await
         .err()
     {

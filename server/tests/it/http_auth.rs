@@ -213,8 +213,8 @@ async fn a_session_cookie_is_worthless_after_sign_out(backend: Backend) {
         .to_owned();
     server.call(&client, "logout", &[]).await;
 
-    let replay = reqwest::Client::new()
-        .post(server.url("/api/list_users"))
+    let replay = server
+        .post(&reqwest::Client::new(), "/api/list_users")
         .header("Cookie", cookie)
         .send()
         .await

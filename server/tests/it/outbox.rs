@@ -107,8 +107,9 @@ async fn detail(w: &World, id: i64) -> SubmissionDetail {
 }
 
 async fn list(w: &World, client: &reqwest::Client, filter: Value) -> Answer {
-    let response = client
-        .post(w.server.url("/api/list_submissions"))
+    let response = w
+        .server
+        .post(client, "/api/list_submissions")
         .header("Accept", "application/json")
         .json(&json!({ "filter": filter }))
         .send()

@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::Backend;
+use support::{Backend, Endpoint};
 
 const VENDOR: &str = "crash-test-vendor-key-0123456789";
 /// Where Metrc loses answers: to the write in flight at the kill, and to one after the restart.
@@ -188,8 +188,8 @@ async fn login(base: &str, email: &str, password: &str) -> reqwest::Client {
         .cookie_store(true)
         .build()
         .expect("client");
-    let r = c
-        .post(format!("{base}/api/login"))
+    let r = Endpoint { base: base.into() }
+        .post(&c, "/api/login")
         .header("Accept", "application/json")
         .form(&[("email", email), ("password", password)])
         .send()
@@ -211,8 +211,8 @@ async fn answer(r: reqwest::Response, name: &str) -> Value {
 }
 
 async fn json_call(c: &reqwest::Client, base: &str, name: &str, body: Value) -> Value {
-    let r = c
-        .post(format!("{base}/api/{name}"))
+    let r = Endpoint { base: base.into() }
+        .post(c, &format!("/api/{name}"))
         .header("Accept", "application/json")
         .json(&body)
         .send()
@@ -222,8 +222,8 @@ async fn json_call(c: &reqwest::Client, base: &str, name: &str, body: Value) -> 
 }
 
 async fn form_call(c: &reqwest::Client, base: &str, name: &str, form: &[(&str, &str)]) -> Value {
-    let r = c
-        .post(format!("{base}/api/{name}"))
+    let r = Endpoint { base: base.into() }
+        .post(c, &format!("/api/{name}"))
         .header("Accept", "application/json")
         .form(form)
         .send()
@@ -631,13 +631,15 @@ async fn crash_and_recover(backend: &Backend) {
                 .as_f64()
                 .expect("quantity");
             if (now - (before - 1.0)).abs() < 1e-9 {
-                let marked = admin
-                    .post(format!("{base}/api/reconcile_submission"))
-                    .header("Accept", "application/json")
-                    .form(&[("id", r.id.to_string().as_str()), ("accepted", "true")])
-                    .send()
-                    .await
-                    .expect("call");
+                let marked = Endpoint {
+                    base: base.to_string(),
+                }
+                .post(&admin, "/api/reconcile_submission")
+                .header("Accept", "application/json")
+                .form(&[("id", r.id.to_string().as_str()), ("accepted", "true")])
+                .send()
+                .await
+                .expect("call");
                 // Refused only when it left Unknown meanwhile (not recorded, sent again).
                 if !marked.status().is_success() {
                     let now = detail(&admin, &base, r.id).await.row.status;

@@ -612,8 +612,8 @@ async fn a_distribution_license_syncs_no_plant_lists(backend: Backend) {
 }
 
 async fn list_packages(server: &TestServer, client: &reqwest::Client, filter: Value) -> Answer {
-    let response = client
-        .post(server.url("/api/list_packages"))
+    let response = server
+        .post(client, "/api/list_packages")
         .header("Accept", "application/json")
         .json(&json!({ "filter": filter }))
         .send()
@@ -704,8 +704,8 @@ async fn work_screens_filter_page_and_show_employees_only_their_facilities(backe
             .ok();
     assert_eq!(nothing.total, 0, "% is a character, not a wildcard");
 
-    let plants = client
-        .post(server.url("/api/list_plants"))
+    let plants = server
+        .post(&client, "/api/list_plants")
         .header("Accept", "application/json")
         .json(&json!({"filter": {"license": big, "page": 0}}))
         .send()

@@ -65,8 +65,8 @@ async fn call_json(
     name: &str,
     body: Value,
 ) -> Answer {
-    let response = client
-        .post(server.url(&format!("/api/{name}")))
+    let response = server
+        .post(client, &format!("/api/{name}"))
         .header("Accept", "application/json")
         .json(&body)
         .send()

@@ -32,7 +32,7 @@ use support::user_keys::{
 use support::{Backend, TestServer};
 
 /// A key Metrc has never issued.
-const BOGUS_KEY: &str = "nope-1234";
+const BOGUS_KEY: &str = "nope1234nope1234nope";
 
 /// How a key is shown: `••••` and its last four characters.
 fn masked(key: &str) -> String {

@@ -6,6 +6,7 @@
 use super::queue::ROWS_PER_PAGE;
 use super::view::{self, CANCEL_FROM, RETRY_FROM};
 use super::{AUDIT_APPROVE, AUDIT_CANCEL, AUDIT_DENY, AUDIT_RECONCILE, AUDIT_RETRY, OutboxError};
+use crate::ssr::input;
 use crate::ssr::queries::audit_events::{self, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
@@ -16,9 +17,6 @@ use crate::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
 use chrono::Utc;
-
-/// Longest reason for a denial.
-const MAX_REASON_CHARS: usize = 500;
 
 /// The statuses of each tab (empty: any). "Failed" gathers what did not go through, or may not
 /// have: `Failed`, `Rejected` and `Unknown`.
@@ -89,6 +87,7 @@ pub async fn list(
     state: &AppState,
     filter: &SubmissionFilter,
 ) -> Result<Page<SubmissionRow>, OutboxError> {
+    input::filter(filter.license.as_deref(), "facility")?;
     match selection(filter) {
         Some(selection) => page_of(state, &selection, filter.page).await,
         None => Ok(Page {
@@ -296,11 +295,7 @@ pub async fn deny(
             "Give a reason for denying it: the user sees it.".into(),
         ));
     }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(OutboxError::BadInput(format!(
-            "The reason is too long ({MAX_REASON_CHARS} characters at most)."
-        )));
-    }
+    input::note(reason, "reason")?;
     let text = format!("Denied by {}: {reason}", actor.name);
     decide(
         state,

@@ -202,6 +202,12 @@ pub enum OutboxError {
     Db(#[from] DbErr),
 }
 
+impl From<crate::ssr::input::InputError> for OutboxError {
+    fn from(err: crate::ssr::input::InputError) -> Self {
+        OutboxError::BadInput(err.to_string())
+    }
+}
+
 impl From<OutboxError> for AppError {
     fn from(err: OutboxError) -> Self {
         match err {

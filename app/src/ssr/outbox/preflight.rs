@@ -96,6 +96,7 @@ pub async fn check(
     action: SubmissionAction,
 ) -> Result<Plan, OutboxError> {
     let license = license.trim();
+    crate::ssr::input::text(license, "license number")?;
     let user = users::find(&state.db, user_id)
         .await?
         .filter(|u| u.active)

@@ -4,6 +4,7 @@
 
 use super::preflight::check;
 use super::{OutboxError, view};
+use crate::ssr::input::{self, MAX_LABEL_CHARS, MAX_PLANTS};
 use crate::ssr::queries::submissions::{self, NewSubmissionRow, Selection};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{PAGE_SIZE, Page};
@@ -15,54 +16,47 @@ use metrc::{PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste}
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::HashMap;
 
-/// Longest free text (notes) Tracekeeper sends.
-const MAX_NOTE_CHARS: usize = 500;
 /// Largest quantity or weight accepted in one row.
 const MAX_AMOUNT: f64 = 1_000_000.0;
-/// Most plants in one waste record.
-const MAX_PLANTS: usize = 100;
 
 fn bad(text: impl Into<String>) -> OutboxError {
     OutboxError::BadInput(text.into())
 }
 
-fn label(value: &str, what: &str) -> Result<String, OutboxError> {
+/// A Metrc label; `field` is "package label" or "plant label".
+fn label(value: &str, field: &'static str) -> Result<String, OutboxError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(bad(format!("Enter the {what} label.")));
+        return Err(input::InputError::Missing { field }.into());
     }
-    if value.len() > 64 || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+    input::max_chars(value, field, MAX_LABEL_CHARS)?;
+    if !value.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(bad(format!(
-            "\"{value}\" is not a {what} label: Metrc labels are letters and digits only, like 1A4000000000000000000123."
+            "\"{value}\" is not a {field}: Metrc labels are letters and digits only, like 1A4000000000000000000123."
         )));
     }
     Ok(value.to_owned())
 }
 
-fn required(value: &str, what: &str) -> Result<String, OutboxError> {
+fn required(value: &str, what: &'static str) -> Result<String, OutboxError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(bad(format!("Choose the {what}.")));
     }
-    if value.chars().count() > 100 {
-        return Err(bad(format!(
-            "The {what} is too long (100 characters at most)."
-        )));
-    }
+    input::text(value, what)?;
     Ok(value.to_owned())
 }
 
 fn note(value: Option<&str>) -> Result<Option<String>, OutboxError> {
     let value = value.map(str::trim).filter(|v| !v.is_empty());
-    if value.is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS) {
-        return Err(bad(format!(
-            "The note is too long ({MAX_NOTE_CHARS} characters at most)."
-        )));
+    if let Some(value) = value {
+        input::note(value, "note")?;
     }
     Ok(value.map(str::to_owned))
 }
 
-fn date(value: NaiveDate, what: &str) -> Result<NaiveDate, OutboxError> {
+fn date(value: NaiveDate, what: &'static str) -> Result<NaiveDate, OutboxError> {
+    input::date(value, what)?;
     let today = Utc::now().date_naive();
     if value > today {
         return Err(bad(format!(
@@ -94,7 +88,7 @@ pub fn metrc_row(input: &ActionInput) -> Result<(SubmissionAction, String), Outb
                 )));
             }
             serde_json::to_string(&PackageAdjustment {
-                label: label(l, "package")?,
+                label: label(l, "package label")?,
                 quantity: *quantity,
                 unit_of_measure: required(unit, "unit of measure")?,
                 adjustment_reason: required(reason, "adjustment reason")?,
@@ -103,7 +97,7 @@ pub fn metrc_row(input: &ActionInput) -> Result<(SubmissionAction, String), Outb
             })
         }
         ActionInput::FinishPackage { label: l, date: d } => serde_json::to_string(&PackageFinish {
-            label: label(l, "package")?,
+            label: label(l, "package label")?,
             actual_date: date(*d, "finish date")?,
         }),
         ActionInput::ChangePackageLocation {
@@ -111,7 +105,7 @@ pub fn metrc_row(input: &ActionInput) -> Result<(SubmissionAction, String), Outb
             location,
             date: d,
         } => serde_json::to_string(&PackageLocationChange {
-            label: label(l, "package")?,
+            label: label(l, "package label")?,
             location: required(location, "new location")?,
             sublocation: None,
             move_date: date(*d, "move date")?,
@@ -125,20 +119,16 @@ pub fn metrc_row(input: &ActionInput) -> Result<(SubmissionAction, String), Outb
             note: n,
             date: d,
         } => {
-            let mut labels = Vec::with_capacity(plant_labels.len());
-            for l in plant_labels {
-                let l = label(l, "plant")?;
-                if !labels.contains(&l) {
-                    labels.push(l);
-                }
-            }
+            // Counted as sent, before duplicates are dropped, so the work below is bounded.
+            input::count(plant_labels, "plants in one waste record", MAX_PLANTS)?;
+            let labels = input::dedup(
+                plant_labels
+                    .iter()
+                    .map(|l| label(l, "plant label"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
             if labels.is_empty() {
                 return Err(bad("Choose at least one plant."));
-            }
-            if labels.len() > MAX_PLANTS {
-                return Err(bad(format!(
-                    "Choose at most {MAX_PLANTS} plants for one waste record."
-                )));
             }
             if !weight.is_finite() || *weight <= 0.0 {
                 return Err(bad("Enter the waste weight: a number above zero."));
@@ -336,5 +326,57 @@ mod tests {
             date: day(2026, 1, 2),
         };
         assert!(message(&no_location).contains("new location"));
+    }
+
+    fn waste(labels: Vec<String>, date: NaiveDate) -> ActionInput {
+        ActionInput::RecordPlantWaste {
+            plant_labels: labels,
+            method: "Grinder".into(),
+            reason: "Trim".into(),
+            weight: 1.0,
+            unit: "Grams".into(),
+            note: None,
+            date,
+        }
+    }
+
+    #[test]
+    fn plant_labels_are_counted_as_sent_before_duplicates_are_dropped() {
+        let distinct: Vec<String> = (0..MAX_PLANTS).map(|i| format!("1A4{i:05}")).collect();
+        let (_, json) = metrc_row(&waste(distinct.clone(), day(2026, 1, 2))).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["PlantLabels"].as_array().unwrap().len(), MAX_PLANTS);
+        // One past the limit, all the same plant: refused, not deduplicated down to one.
+        let repeated = vec!["1A400001".to_owned(); MAX_PLANTS + 1];
+        assert_eq!(
+            message(&waste(repeated, day(2026, 1, 2))),
+            "Too many plants in one waste record: 100 at most."
+        );
+        // Duplicates within the limit are sent once, in order.
+        let twice = vec!["1A4B".to_owned(), "1A4A".into(), "1A4B".into()];
+        let (_, json) = metrc_row(&waste(twice, day(2026, 1, 2))).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["PlantLabels"], serde_json::json!(["1A4B", "1A4A"]));
+        // A label past its length is refused without being echoed.
+        let long = "1".repeat(MAX_LABEL_CHARS + 1);
+        assert_eq!(
+            message(&waste(vec![long], day(2026, 1, 2))),
+            "The plant label is too long: 64 characters at most."
+        );
+    }
+
+    #[test]
+    fn dates_before_the_first_metrc_year_are_refused() {
+        let labels = vec!["1A4".to_owned()];
+        assert!(metrc_row(&waste(labels.clone(), day(2015, 1, 1))).is_ok());
+        assert_eq!(
+            message(&waste(labels.clone(), day(2014, 12, 31))),
+            "The waste date is too early: Metrc takes dates from 2015-01-01 on."
+        );
+        let finish = ActionInput::FinishPackage {
+            label: "1A4".into(),
+            date: day(1, 1, 1),
+        };
+        assert!(message(&finish).contains("finish date is too early"));
     }
 }

@@ -44,6 +44,8 @@ pub enum SyncError {
     Metrc(#[from] metrc::Error),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Input(#[from] crate::ssr::input::InputError),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -52,6 +54,7 @@ impl From<SyncError> for AppError {
     fn from(err: SyncError) -> Self {
         match err {
             SyncError::UnknownFacility => AppError::NotFound,
+            SyncError::Input(err) => err.into(),
             SyncError::NoKey(license) => AppError::BadInput(format!(
                 "{license} has no facility key yet: set one on the Integrations page."
             )),

@@ -89,6 +89,7 @@ pub async fn sync_facility(
 /// "Sync now": checks the facility can sync (it has a valid key), shows it as syncing, and asks
 /// the worker to run it whatever the schedule.
 pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncError> {
+    crate::ssr::input::text(license, "license number")?;
     let f = facilities::find_by_license(&state.db, license)
         .await?
         .ok_or(SyncError::UnknownFacility)?;

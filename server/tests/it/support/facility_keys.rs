@@ -150,8 +150,8 @@ pub async fn assign(
     licenses: &[&str],
     confirm_not_owner: bool,
 ) -> Answer {
-    let response = client
-        .post(server.url("/api/assign_facility_key"))
+    let response = server
+        .post(client, "/api/assign_facility_key")
         .header("Accept", "application/json")
         .json(&json!({ "input": {
             "key": key, "licenses": licenses, "confirm_not_owner": confirm_not_owner

@@ -149,10 +149,18 @@ impl Endpoint {
             .expect("page load")
     }
 
+    /// A POST from one of our pages, with the headers a browser adds to it (`Origin`,
+    /// `Sec-Fetch-Site`), which the router's same-origin guard asks for.
+    pub fn post(&self, client: &reqwest::Client, path: &str) -> reqwest::RequestBuilder {
+        client
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+    }
+
     /// A server function call as the hydrated app makes it, still without its body.
     fn server_fn(&self, client: &reqwest::Client, name: &str) -> reqwest::RequestBuilder {
-        client
-            .post(self.url(&format!("/api/{name}")))
+        self.post(client, &format!("/api/{name}"))
             .header("Accept", "application/json")
     }
 
@@ -278,6 +286,8 @@ impl TestServer {
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            public_origin: None,
             identity: None,
             identity_file: None,
             fingerprint_secret: None,

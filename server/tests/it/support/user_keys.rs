@@ -65,8 +65,8 @@ pub async fn set_key(
     key: &str,
     confirm_facility_key: bool,
 ) -> Answer {
-    let response = client
-        .post(server.url("/api/set_user_key"))
+    let response = server
+        .post(client, "/api/set_user_key")
         .header("Accept", "application/json")
         .json(&json!({ "input": {
             "user_id": user_id, "key": key, "confirm_facility_key": confirm_facility_key
