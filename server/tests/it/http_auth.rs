@@ -17,6 +17,18 @@ async fn error_of(response: reqwest::Response) -> AppError {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("not an AppError ({e}): {body}"))
 }
 
+/// The session cookie `response` sets (`tracekeeper_session`, `__Host-` prefixed or not).
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("tracekeeper_session="))
+        .expect("session cookie")
+        .to_owned()
+}
+
 async fn signed_in(server: &TestServer, client: &reqwest::Client) -> Option<CurrentUser> {
     let response = server.call(client, "signed_in_user", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -142,14 +154,7 @@ async fn every_response_carries_the_security_headers_and_https_adds_hsts_and_a_h
                 "{h:?}"
             );
         }
-        let cookie = login
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.contains("tracekeeper_session="))
-            .expect("session cookie")
-            .to_owned();
+        let cookie = session_cookie(&login);
         assert_eq!(cookie.starts_with("__Host-"), secure, "{cookie}");
         assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
         assert!(
@@ -167,14 +172,8 @@ async fn first_admin_signs_in_sees_users_and_signs_out(backend: Backend) {
 
     let response = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert!(response.status().is_success(), "{}", response.status());
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tracekeeper_session="))
-        .expect("session cookie")
-        .to_owned();
+    let cookie = session_cookie(&response);
+    assert!(cookie.starts_with("tracekeeper_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
 
