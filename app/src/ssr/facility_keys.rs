@@ -399,12 +399,16 @@ pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, 
         .facility_key_ciphertext
         .as_deref()
         .ok_or(FacilityKeyError::NoKey)?;
+    let fingerprint = row
+        .key_fingerprint
+        .as_deref()
+        .ok_or(FacilityKeyError::NoKey)?;
     let status = if check_stored(state, ciphertext).await? {
         KeyStatus::Valid
     } else {
         KeyStatus::Invalid
     };
-    facilities::set_key_status(&state.db, row.id, status).await?;
+    facilities::set_key_status(&state.db, row.id, fingerprint, status).await?;
     if status == KeyStatus::Invalid {
         tracing::warn!(license = %row.license_number, "facility key refused by Metrc: marked invalid");
     }
@@ -442,7 +446,7 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Fac
             if f.key_status != status.as_str() {
                 tracing::info!(license = %f.license_number, from = %f.key_status, to = status.as_str(), "facility key status changed");
             }
-            facilities::set_key_status(&state.db, f.id, status).await?;
+            facilities::set_key_status(&state.db, f.id, &fingerprint, status).await?;
         }
         match status {
             KeyStatus::Valid => summary.valid += group.len(),

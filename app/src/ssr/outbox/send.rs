@@ -408,8 +408,11 @@ async fn probe_key(
                     tracing::warn!(user_id = row.user_id, license = %license, "user key refused by Metrc on a write: marked invalid");
                 }
                 KeyKind::Facility => {
+                    // Onto the key that was refused only: one set meanwhile keeps its status.
                     if let Some(f) = facilities::find_by_license(&state.db, license).await? {
-                        facilities::set_key_status(&state.db, f.id, KeyStatus::Invalid).await?;
+                        let refused = state.vault.fingerprint(key);
+                        facilities::set_key_status(&state.db, f.id, &refused, KeyStatus::Invalid)
+                            .await?;
                     }
                     tracing::warn!(license = %license, "facility key refused by Metrc on a write: marked invalid");
                 }

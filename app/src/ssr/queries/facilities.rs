@@ -5,6 +5,7 @@ use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::vault::SealedKey;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -106,24 +107,25 @@ pub async fn set_key(
     .await
 }
 
-/// Records the outcome of a (re)validation of the facility's key.
+/// Records the outcome of a (re)validation of the facility's key, only while the facility still
+/// holds the key that was validated (`fingerprint`, as read before the Metrc call): a key set
+/// meanwhile keeps its own status (issue 13, item 10). Returns whether the row was written.
 pub async fn set_key_status(
     db: &impl ConnectionTrait,
     id: i32,
+    fingerprint: &str,
     status: KeyStatus,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let now = Utc::now();
-    update(
-        db,
-        facilities::ActiveModel {
-            id: Set(id),
-            key_status: Set(status.as_str().to_owned()),
-            last_validated_at: Set(Some(now)),
-            updated_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await
+    let written = facilities::Entity::update_many()
+        .col_expr(facilities::Column::KeyStatus, Expr::value(status.as_str()))
+        .col_expr(facilities::Column::LastValidatedAt, Expr::value(now))
+        .col_expr(facilities::Column::UpdatedAt, Expr::value(now))
+        .filter(facilities::Column::Id.eq(id))
+        .filter(facilities::Column::KeyFingerprint.eq(fingerprint))
+        .exec(db)
+        .await?;
+    Ok(written.rows_affected == 1)
 }
 
 /// `(id, ciphertext)` of every facility that has a key.
@@ -276,7 +278,11 @@ pub(crate) mod tests {
         assert_eq!(stored.len(), 2);
         assert!(!stored[0].1.contains("metrc-user-key-0001"));
 
-        set_key_status(&db, a.id, KeyStatus::Invalid).await.unwrap();
+        assert!(
+            set_key_status(&db, a.id, sealed.fingerprint(), KeyStatus::Invalid)
+                .await
+                .unwrap()
+        );
         let resealed = vault.seal(&key).unwrap();
         replace_key_ciphertext(&db, a.id, &resealed).await.unwrap();
         let row = find_by_license(&db, "403-X0001").await.unwrap().unwrap();
@@ -286,5 +292,43 @@ pub(crate) mod tests {
             Some(resealed.ciphertext())
         );
         assert_eq!(row.key_set_at, found[0].key_set_at);
+    }
+
+    #[tokio::test]
+    async fn a_validation_outcome_lands_only_on_the_key_it_validated() {
+        let db = test_db::fresh().await;
+        let vault = KeyVault::ephemeral();
+        let f = insert(&db, new_facility("403-X0001")).await.unwrap();
+        let owner = || KeyOwner {
+            name: "Olive Owner",
+            is_owner: true,
+        };
+        let old = vault.seal(&SecretString::from("metrcuserkey0001")).unwrap();
+        set_key(&db, f.id, &old, owner(), KeyStatus::Valid)
+            .await
+            .unwrap();
+        // A revalidation has read the old key; meanwhile an admin sets a new, valid one.
+        let new = vault.seal(&SecretString::from("metrcuserkey0002")).unwrap();
+        set_key(&db, f.id, &new, owner(), KeyStatus::Valid)
+            .await
+            .unwrap();
+        // Metrc refuses the old key: that verdict does not land on the new key.
+        let written = set_key_status(&db, f.id, old.fingerprint(), KeyStatus::Invalid)
+            .await
+            .unwrap();
+        assert!(!written);
+        let status = |db| async move {
+            find_by_license(db, "403-X0001")
+                .await
+                .unwrap()
+                .unwrap()
+                .key_status
+        };
+        assert_eq!(status(&db).await, "valid");
+        let written = set_key_status(&db, f.id, new.fingerprint(), KeyStatus::Invalid)
+            .await
+            .unwrap();
+        assert!(written);
+        assert_eq!(status(&db).await, "invalid");
     }
 }

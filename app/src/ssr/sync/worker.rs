@@ -320,12 +320,12 @@ async fn refused(
     f: &facility::Model,
     progress: SyncProgress,
 ) -> Result<RunReport, SyncError> {
-    let holders = match f.key_fingerprint.as_deref() {
-        Some(fingerprint) => facilities::find_by_fingerprint(&state.db, fingerprint).await?,
-        None => vec![f.clone()],
+    let Some(fingerprint) = f.key_fingerprint.as_deref() else {
+        return pause(state, f, KEY_REFUSED, Some(progress)).await;
     };
+    let holders = facilities::find_by_fingerprint(&state.db, fingerprint).await?;
     for holder in &holders {
-        facilities::set_key_status(&state.db, holder.id, KeyStatus::Invalid).await?;
+        facilities::set_key_status(&state.db, holder.id, fingerprint, KeyStatus::Invalid).await?;
     }
     tracing::warn!(
         license = %f.license_number,
