@@ -17,7 +17,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The first admin's email, used only when the database has no users.
     pub admin_email: String,
-    /// The first admin's password; a random one is generated and logged once when absent.
+    /// The first admin's password; when absent a random one is generated and written to
+    /// `<data dir>/first-admin-password.txt` (see `ssr::bootstrap`).
     pub admin_password: Option<SecretString>,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
