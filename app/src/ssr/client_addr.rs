@@ -28,15 +28,14 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<&str> = headers
+    let hops = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
+        .map(str::trim);
     let mut client = peer;
-    for hop in hops.iter().rev() {
+    for hop in hops.rev() {
         let Ok(ip) = hop.parse::<IpAddr>() else {
             break;
         };

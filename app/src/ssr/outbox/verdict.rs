@@ -66,6 +66,28 @@ pub struct Settle {
     pub outcome: String,
 }
 
+impl Settle {
+    /// Row `r` settling as `status`, with the call's HTTP status, the row's message and the
+    /// attempt's outcome; no stored answer and no next attempt (set them with `..` where needed).
+    fn new(
+        r: &Submission,
+        status: SubmissionStatus,
+        http_status: Option<u16>,
+        message: impl Into<String>,
+        outcome: impl Into<String>,
+    ) -> Settle {
+        Settle {
+            id: r.id,
+            status,
+            http_status,
+            response: None,
+            message: message.into(),
+            next_attempt_at: None,
+            outcome: outcome.into(),
+        }
+    }
+}
+
 /// The verdict on one call: how each row settles (in the rows' order), and the calls to make
 /// again at once, in order, each as indexes into the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,15 +108,7 @@ pub fn verdict(
 ) -> Verdict {
     let each = |status, http: Option<u16>, message: &str, outcome: &str| {
         rows.iter()
-            .map(|r| Settle {
-                id: r.id,
-                status,
-                http_status: http,
-                response: None,
-                message: message.to_owned(),
-                next_attempt_at: None,
-                outcome: outcome.to_owned(),
-            })
+            .map(|r| Settle::new(r, status, http, message, outcome))
             .collect::<Vec<_>>()
     };
     let settled = |settled| Verdict {
@@ -204,21 +218,20 @@ fn accepted_rows(accepted: &WriteAccepted, rows: &[Submission]) -> Vec<Settle> {
     });
     rows.iter()
         .enumerate()
-        .map(|(i, r)| Settle {
-            id: r.id,
-            status: SubmissionStatus::Accepted,
-            http_status: Some(200),
-            response: response.clone(),
-            message: match accepted.ids.get(i) {
+        .map(|(i, r)| {
+            let message = match accepted.ids.get(i) {
                 Some(id) => format!("Accepted by Metrc (Id {id})."),
                 None => "Accepted by Metrc.".to_owned(),
-            },
-            next_attempt_at: None,
-            outcome: if n > 1 {
+            };
+            let outcome = if n > 1 {
                 format!("Accepted (one call of {n} rows)")
             } else {
                 "Accepted".to_owned()
-            },
+            };
+            Settle {
+                response: response.clone(),
+                ..Settle::new(r, SubmissionStatus::Accepted, Some(200), message, outcome)
+            }
         })
         .collect()
 }
@@ -233,23 +246,18 @@ fn rejected(rows: &[Submission], row_errors: &[metrc::RowError], message: Option
     } else {
         serde_json::to_string(row_errors).unwrap_or_default()
     };
-    let again_row = |r: &Submission, outcome: &str| Settle {
-        id: r.id,
-        status: SubmissionStatus::Sending,
-        http_status: Some(400),
-        response: None,
-        message: String::new(),
-        next_attempt_at: None,
-        outcome: outcome.to_owned(),
+    let again_row = |r: &Submission, outcome: &str| {
+        Settle::new(r, SubmissionStatus::Sending, Some(400), "", outcome)
     };
     let rejected_row = |r: &Submission, text: &str| Settle {
-        id: r.id,
-        status: SubmissionStatus::Rejected,
-        http_status: Some(400),
         response: Some(response.clone()),
-        message: format!("Rejected by Metrc (HTTP 400), nothing recorded: {text}"),
-        next_attempt_at: None,
-        outcome: format!("Rejected: {text}"),
+        ..Settle::new(
+            r,
+            SubmissionStatus::Rejected,
+            Some(400),
+            format!("Rejected by Metrc (HTTP 400), nothing recorded: {text}"),
+            format!("Rejected: {text}"),
+        )
     };
     if numbered {
         let mut settled = Vec::new();
@@ -309,36 +317,39 @@ fn retried(
     settings: &OutboxSettings,
     spread: f64,
 ) -> Vec<Settle> {
-    let http = match error {
-        metrc::Error::RateLimited { .. } => Some(429),
-        metrc::Error::Server { status, .. } => Some(*status),
-        _ => None,
-    };
-    let retry_after = match error {
-        metrc::Error::RateLimited { retry_after } => *retry_after,
-        _ => None,
-    };
-    let what = match error {
-        metrc::Error::RateLimited { .. } => {
-            "Metrc answered HTTP 429 (too many requests)".to_owned()
-        }
+    // The HTTP status, Metrc's Retry-After, what happened in words, and the answer to store.
+    let (http, retry_after, what, response) = match error {
+        metrc::Error::RateLimited { retry_after } => (
+            Some(429),
+            *retry_after,
+            "Metrc answered HTTP 429 (too many requests)".to_owned(),
+            None,
+        ),
         // A server fault sent as 400 (field case-10): Metrc's own words, which are not about the
         // user's rows.
         metrc::Error::Server {
             status: 400,
             excerpt,
-        } => format!(
-            "Metrc failed inside (HTTP 400 with a server error, not a rejection: {excerpt})"
+        } => (
+            Some(400),
+            None,
+            format!(
+                "Metrc failed inside (HTTP 400 with a server error, not a rejection: {excerpt})"
+            ),
+            Some(serde_json::json!({ "Message": excerpt }).to_string()),
         ),
-        metrc::Error::Server { status, .. } => format!("Metrc failed with HTTP {status}"),
-        other => format!("Metrc could not be reached ({other})"),
-    };
-    let response = match error {
-        metrc::Error::Server {
-            status: 400,
-            excerpt,
-        } => Some(serde_json::json!({ "Message": excerpt }).to_string()),
-        _ => None,
+        metrc::Error::Server { status, .. } => (
+            Some(*status),
+            None,
+            format!("Metrc failed with HTTP {status}"),
+            None,
+        ),
+        other => (
+            None,
+            None,
+            format!("Metrc could not be reached ({other})"),
+            None,
+        ),
     };
     let max = settings.max_attempts;
     rows.iter()
@@ -346,32 +357,35 @@ fn retried(
             let tries = u32::try_from(r.attempts).unwrap_or_default();
             if tries >= max {
                 Settle {
-                    id: r.id,
-                    status: SubmissionStatus::Failed,
-                    http_status: http,
                     response: response.clone(),
-                    message: format!(
-                        "{what}, nothing recorded; it kept failing ({tries} tries). Retry once Metrc is back."
-                    ),
-                    next_attempt_at: None,
-                    outcome: format!("Failed: {what}"),
+                    ..Settle::new(
+                        r,
+                        SubmissionStatus::Failed,
+                        http,
+                        format!(
+                            "{what}, nothing recorded; it kept failing ({tries} tries). Retry once Metrc is back."
+                        ),
+                        format!("Failed: {what}"),
+                    )
                 }
             } else {
                 let at = now
                     + chrono::Duration::from_std(backoff(settings, r.attempts, retry_after, spread))
                         .unwrap_or_default();
                 Settle {
-                    id: r.id,
-                    status: SubmissionStatus::Retrying,
-                    http_status: http,
                     response: response.clone(),
-                    message: format!(
-                        "{what}, nothing recorded. Sending again at {} UTC (try {}).",
-                        at.format("%H:%M:%S"),
-                        tries + 1
-                    ),
                     next_attempt_at: Some(at),
-                    outcome: format!("Retrying: {what}"),
+                    ..Settle::new(
+                        r,
+                        SubmissionStatus::Retrying,
+                        http,
+                        format!(
+                            "{what}, nothing recorded. Sending again at {} UTC (try {}).",
+                            at.format("%H:%M:%S"),
+                            tries + 1
+                        ),
+                        format!("Retrying: {what}"),
+                    )
                 }
             }
         })
@@ -418,15 +432,7 @@ fn refused(rows: &[Submission], status: u16, key: &KeyProbe) -> Vec<Settle> {
         ),
     };
     rows.iter()
-        .map(|r| Settle {
-            id: r.id,
-            status: SubmissionStatus::Failed,
-            http_status: Some(status),
-            response: None,
-            message: message.clone(),
-            next_attempt_at: None,
-            outcome: outcome.to_owned(),
-        })
+        .map(|r| Settle::new(r, SubmissionStatus::Failed, Some(status), &message, outcome))
         .collect()
 }
 
