@@ -40,10 +40,16 @@ pub enum Loss {
     Answer,
 }
 
+/// Which fault a rule or a latency came from, so that one fault can be withdrawn alone
+/// (`Sandbox::fail_next` and the other typed injections drop theirs when their guard is dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultId(u64);
+
 /// The next `remaining` calls whose path starts with `prefix` (and, when set, for `license`) get
 /// `effect`.
 #[derive(Debug, Clone)]
 struct Rule<T> {
+    id: FaultId,
     effect: T,
     remaining: u32,
     prefix: String,
@@ -53,6 +59,7 @@ struct Rule<T> {
 /// Adds a rule for the next `count` calls (none for 0).
 fn push<T>(
     rules: &mut Vec<Rule<T>>,
+    id: FaultId,
     effect: T,
     count: u32,
     prefix: Option<String>,
@@ -60,12 +67,18 @@ fn push<T>(
 ) {
     if count > 0 {
         rules.push(Rule {
+            id,
             effect,
             remaining: count,
             prefix: prefix.unwrap_or_default(),
             license,
         });
     }
+}
+
+/// The calls left to the rule `id`, if it is among `rules`.
+fn remaining<T>(rules: &[Rule<T>], id: FaultId) -> Option<u32> {
+    rules.iter().find(|r| r.id == id).map(|r| r.remaining)
 }
 
 /// Uses up one call of the first rule that matches, and says what it does.
@@ -107,10 +120,17 @@ impl Injected {
 pub struct Faults {
     statuses: Vec<Rule<Injected>>,
     losses: Vec<Rule<Loss>>,
-    latency: Duration,
+    /// The latency every call waits, and the fault that set it.
+    latency: Option<(FaultId, Duration)>,
+    last_id: u64,
 }
 
 impl Faults {
+    fn next_id(&mut self) -> FaultId {
+        self.last_id += 1;
+        FaultId(self.last_id)
+    }
+
     /// The next `count` calls whose path starts with `prefix` (all calls when empty) get
     /// `status`, with `body` (JSON) when given instead of Metrc's usual body.
     pub fn add_with_body(
@@ -119,14 +139,17 @@ impl Faults {
         body: Option<Value>,
         count: u32,
         prefix: Option<String>,
-    ) {
+    ) -> FaultId {
+        let id = self.next_id();
         push(
             &mut self.statuses,
+            id,
             Injected { status, body },
             count,
             prefix,
             None,
         );
+        id
     }
 
     /// The next `count` writes whose path starts with `prefix` (all when empty), for `license`
@@ -137,20 +160,51 @@ impl Faults {
         count: u32,
         prefix: Option<String>,
         license: Option<String>,
-    ) {
-        push(&mut self.losses, loss, count, prefix, license);
+    ) -> FaultId {
+        let id = self.next_id();
+        push(&mut self.losses, id, loss, count, prefix, license);
+        id
     }
 
-    pub fn set_latency(&mut self, latency: Duration) {
-        self.latency = latency;
+    /// Every call waits `latency` from now on (zero: none), until another latency is set.
+    pub fn set_latency(&mut self, latency: Duration) -> FaultId {
+        let id = self.next_id();
+        self.latency = (!latency.is_zero()).then_some((id, latency));
+        id
     }
 
     pub fn latency(&self) -> Duration {
-        self.latency
+        self.latency.map_or(Duration::ZERO, |(_, latency)| latency)
     }
 
+    /// Withdraws the fault `id`: its rule's calls left, or its latency if no later one replaced it.
+    pub fn remove(&mut self, id: FaultId) {
+        self.statuses.retain(|r| r.id != id);
+        self.losses.retain(|r| r.id != id);
+        if self.latency.is_some_and(|(set_by, _)| set_by == id) {
+            self.latency = None;
+        }
+    }
+
+    /// Calls the fault `id` still applies to (0 once used up or withdrawn; for a latency, 0 once
+    /// withdrawn or replaced, else `u32::MAX`: it applies to every call).
+    pub fn remaining(&self, id: FaultId) -> u32 {
+        remaining(&self.statuses, id)
+            .or_else(|| remaining(&self.losses, id))
+            .or_else(|| {
+                self.latency
+                    .filter(|(set_by, _)| *set_by == id)
+                    .map(|_| u32::MAX)
+            })
+            .unwrap_or(0)
+    }
+
+    /// Withdraws every fault (ids stay unique: a guard of a cleared fault withdraws nothing).
     pub fn clear(&mut self) {
-        *self = Faults::default();
+        *self = Faults {
+            last_id: self.last_id,
+            ..Faults::default()
+        };
     }
 
     /// The faults in force (`GET /sandbox/faults`): the latency, and each rule with the calls it
@@ -169,7 +223,7 @@ impl Faults {
             .map(|r| json!({ "status": r.effect.status.as_u16(), "body": r.effect.body, "remaining": r.remaining, "path_prefix": r.prefix }))
             .collect();
         json!({
-            "latency_ms": u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
+            "latency_ms": u64::try_from(self.latency().as_millis()).unwrap_or(u64::MAX),
             "statuses": statuses,
             "lose_request": losses(Loss::Request),
             "lose_answer": losses(Loss::Answer),
@@ -249,6 +303,33 @@ mod tests {
         f.set_latency(Duration::from_millis(5));
         f.clear();
         assert_eq!(f.latency(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_withdrawn_fault_takes_only_its_own_rule_or_latency() {
+        let mut f = Faults::default();
+        let first = f.add_with_body(StatusCode::BAD_GATEWAY, None, 2, None);
+        let second = f.add_loss(Loss::Request, 1, None, None);
+        let slow = f.set_latency(Duration::from_millis(5));
+        assert_eq!(f.remaining(first), 2);
+        assert_eq!(f.remaining(slow), u32::MAX);
+        f.remove(first);
+        assert_eq!(f.remaining(first), 0);
+        assert_eq!(f.take("/x"), None, "the status rule is gone");
+        assert_eq!(f.remaining(second), 1, "the loss stays");
+        let faster = f.set_latency(Duration::from_millis(1));
+        f.remove(slow);
+        assert_eq!(
+            f.latency(),
+            Duration::from_millis(1),
+            "a replaced latency is not its to clear"
+        );
+        f.remove(faster);
+        assert_eq!(f.latency(), Duration::ZERO);
+        f.clear();
+        let after = f.add_loss(Loss::Answer, 1, None, None);
+        f.remove(second);
+        assert_eq!(f.remaining(after), 1, "ids stay unique across a clear");
     }
 
     #[test]

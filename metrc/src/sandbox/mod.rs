@@ -22,6 +22,7 @@ pub mod config;
 mod error;
 mod faults;
 mod gate;
+mod inject;
 mod limits;
 mod log;
 mod model;
@@ -41,6 +42,8 @@ use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 
 pub use config::{RateLimits, RecordShapes, SandboxConfig, Settings, UnwindowedReads};
+pub use faults::Loss;
+pub use inject::FaultGuard;
 pub use log::LogEntry;
 use model::Model;
 

@@ -13,6 +13,7 @@ use metrc::{
     PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste,
     Resource, Section, Strain, Transfer, WindowPage,
 };
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
@@ -37,8 +38,7 @@ async fn env_with(config: SandboxConfig) -> Env {
         vendor_keys: vec![VENDOR.into()],
         ..config
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = sandbox.spawn(listener).unwrap();
+    let addr = sandbox.start().await.unwrap();
     Env {
         sandbox,
         url: Url::parse(&format!("http://{addr}")).unwrap(),
@@ -104,15 +104,6 @@ impl Env {
     async fn package(&self, label: &str) -> Value {
         self.get(&format!("/sandbox/licenses/{CULTIVATION}/packages/{label}"))
             .await
-    }
-
-    async fn fault(&self, body: Value) {
-        self.post("/sandbox/faults", body).await;
-    }
-
-    async fn clear_faults(&self) {
-        self.admin(reqwest::Method::DELETE, "/sandbox/faults", None)
-            .await;
     }
 
     /// Metrc calls the sandbox saw under `path_prefix`, and how many answered `status`.
@@ -727,8 +718,11 @@ async fn write_failures_say_whether_anything_was_recorded() {
         ),
         (429, |e| matches!(e, Error::RateLimited { .. })),
     ] {
-        env.fault(json!({"status": status, "count": 1, "path_prefix": "/packages/v2/finish"}))
-            .await;
+        let _fault = env.sandbox.fail_next(
+            "/packages/v2/finish",
+            StatusCode::from_u16(status).unwrap(),
+            1,
+        );
         let err = client
             .finish_packages(&owner, CULTIVATION, &row)
             .await
@@ -739,7 +733,7 @@ async fn write_failures_say_whether_anything_was_recorded() {
     // Each went once: writes are never retried.
     assert_eq!(env.calls("/packages/v2/finish").len(), 3);
 
-    env.fault(json!({"latency_ms": 1500})).await;
+    let slow = env.sandbox.slow_down(Duration::from_millis(1500));
     let started = Instant::now();
     let err = client
         .finish_packages(&owner, CULTIVATION, &row)
@@ -751,7 +745,7 @@ async fn write_failures_say_whether_anything_was_recorded() {
     // hung up, so the time is the witness here.)
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(550), "{elapsed:?}");
-    env.clear_faults().await;
+    drop(slow);
     assert_no_key(&format!("{err:?}"), &owner);
 }
 
@@ -767,10 +761,12 @@ async fn read_errors_after_retries_by_kind() {
     let owner = env.owner();
 
     // A transient 5xx and a 429 are retried away.
-    env.fault(json!({"status": 503, "count": 1, "path_prefix": "/items/"}))
-        .await;
-    env.fault(json!({"status": 429, "count": 1, "path_prefix": "/items/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/items/", StatusCode::SERVICE_UNAVAILABLE, 1);
+    let _fault = env
+        .sandbox
+        .fail_next("/items/", StatusCode::TOO_MANY_REQUESTS, 1);
     assert_eq!(
         client.probe(&owner, CULTIVATION, Section::Items).await,
         Ok(())
@@ -778,16 +774,18 @@ async fn read_errors_after_retries_by_kind() {
     assert_eq!(env.calls("/items/").len(), 3);
 
     // Persistent failures end as typed errors after max_attempts (3) calls.
-    env.fault(json!({"status": 500, "count": 3, "path_prefix": "/strains/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/strains/", StatusCode::INTERNAL_SERVER_ERROR, 3);
     let err = client
         .probe(&owner, CULTIVATION, Section::Strains)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
     assert_no_key(&err.to_string(), &owner);
-    env.fault(json!({"status": 502, "count": 3, "path_prefix": "/locations/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/locations/", StatusCode::BAD_GATEWAY, 3);
     let err = client
         .probe(&owner, CULTIVATION, Section::Locations)
         .await
@@ -796,15 +794,17 @@ async fn read_errors_after_retries_by_kind() {
         matches!(&err, Error::Server { status: 502, excerpt } if excerpt.contains("502")),
         "{err:?}"
     );
-    env.fault(json!({"status": 429, "count": 3, "path_prefix": "/harvests/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/harvests/", StatusCode::TOO_MANY_REQUESTS, 3);
     let err = client
         .probe(&owner, CULTIVATION, Section::Harvests)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
-    env.fault(json!({"status": 403, "count": 1, "path_prefix": "/transfers/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/transfers/", StatusCode::FORBIDDEN, 1);
     assert_eq!(
         client.probe(&owner, CULTIVATION, Section::Transfers).await,
         Err(Error::NoAccess {
@@ -812,8 +812,9 @@ async fn read_errors_after_retries_by_kind() {
             status: 403
         })
     );
-    env.fault(json!({"status": 404, "count": 1, "path_prefix": "/packages/"}))
-        .await;
+    let _fault = env
+        .sandbox
+        .fail_next("/packages/", StatusCode::NOT_FOUND, 1);
     let err = client
         .probe(&owner, CULTIVATION, Section::Packages)
         .await
@@ -824,14 +825,14 @@ async fn read_errors_after_retries_by_kind() {
     );
 
     // Timeouts are retried, then reported.
-    env.fault(json!({"latency_ms": 1000})).await;
+    let slow = env.sandbox.slow_down(Duration::from_millis(1000));
     let started = Instant::now();
     assert_eq!(
         client.probe(&owner, CULTIVATION, Section::Employees).await,
         Err(Error::Timeout)
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
-    env.clear_faults().await;
+    drop(slow);
 
     // A regenerated key: the facilities call says the key is invalid; other calls say no access.
     let (id, _, sam) = env.employee("Sam Ortiz");
@@ -912,10 +913,11 @@ async fn validate_key_owner_partial_distribution_regenerated_and_failing() {
     assert_eq!(folded, partial);
 
     // Metrc failing on one section: an Error cell, the rest unaffected.
-    env.fault(json!({"status": 500, "count": 100, "path_prefix": "/harvests/"}))
-        .await;
+    let harvests_fail = env
+        .sandbox
+        .fail_next("/harvests/", StatusCode::INTERNAL_SERVER_ERROR, 100);
     let failing = client.validate_key(&env.owner()).await.unwrap();
-    env.clear_faults().await;
+    drop(harvests_fail);
     let cult = failing.facility(CULTIVATION).unwrap();
     assert!(
         matches!(cult.cell(Section::Harvests), Some(CellStatus::Error(m)) if m.contains("500"))
@@ -939,7 +941,7 @@ async fn validate_key_owner_partial_distribution_regenerated_and_failing() {
 #[tokio::test]
 async fn bursts_of_concurrent_gets_stay_under_the_sandboxs_rate_limits() {
     let env = env().await;
-    env.fault(json!({"latency_ms": 20})).await;
+    let _slow = env.sandbox.slow_down(Duration::from_millis(20));
     // Two clients for the same host and vendor key share one limiter.
     let (a, b) = (env.client(), env.client());
     let owner = env.owner();

@@ -379,6 +379,36 @@ async fn gets_over_the_rate_limits_get_429_and_writes_are_not_limited() {
 }
 
 #[tokio::test]
+async fn a_typed_fault_holds_until_its_guard_is_dropped_and_takes_only_itself() {
+    let sb = start(config()).await;
+    let owner = owner_key(&sb.sandbox);
+    let packages = format!("/packages/v2/active?licenseNumber={RETAIL}&pageSize=1");
+    let outage = sb
+        .sandbox
+        .fail_next("/packages/", StatusCode::SERVICE_UNAVAILABLE, 5);
+    let facilities = sb
+        .sandbox
+        .fail_next("/facilities/", StatusCode::INTERNAL_SERVER_ERROR, 1);
+    assert_eq!(
+        sb.get(&owner, &packages).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(outage.remaining(), 4);
+    drop(outage);
+    assert_eq!(
+        sb.get(&owner, &packages).await.0,
+        StatusCode::OK,
+        "withdrawn with its guard"
+    );
+    assert_eq!(facilities.remaining(), 1, "the other fault stays");
+    assert_eq!(
+        sb.get(&owner, "/facilities/v2/").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(facilities.remaining(), 0, "used up");
+}
+
+#[tokio::test]
 async fn faults_hit_the_next_calls_under_a_prefix_and_latency_applies_to_all() {
     let sb = start(config()).await;
     let owner = owner_key(&sb.sandbox);

@@ -1,13 +1,13 @@
 //! Every 200 the sandbox gives for a route that Metrc's v2 OpenAPI description (the community
 //! one, docs/metrc.md §1) describes validates against that route's response schema.
 //!
-//! The validator covers the subset of OpenAPI the YAML uses: `$ref`, `oneOf`, `nullable`, `type`,
-//! `format` (int32, date, date-time), `properties`, `required`, `additionalProperties: false`,
-//! `items`, `minLength`. Property names compare case-insensitively (the YAML writes camelCase where
-//! Metrc sends PascalCase), and the sandbox's names must be PascalCase as Metrc's are. `pattern` is
-//! not checked: the YAML's date-time pattern insists on a `Z` where Metrc sends `+00:00` offsets,
-//! and Metrc's own documentation wins (docs/metrc.md §6); likewise a `date-time` may be a local
-//! time without zone, as Metrc sends sales times.
+//! The `jsonschema` crate validates, over a copy of the YAML's schemas made JSON Schema 2020-12
+//! (OpenAPI 3.0's `nullable` as a `null` alternative, `format: int32` as its bounds) and a copy of
+//! the body, both with property names lower-cased: the YAML writes camelCase where Metrc sends
+//! PascalCase, and the sandbox's names must be PascalCase as Metrc's are (checked on the body
+//! itself). `pattern` is not checked: the YAML's date-time pattern insists on a `Z` where Metrc
+//! sends `+00:00` offsets, and Metrc's own documentation wins (docs/metrc.md §6); likewise a
+//! `date-time` may be a local time without zone, as Metrc sends sales times.
 #![cfg(feature = "sandbox")]
 
 use crate::sandbox_support;
@@ -15,7 +15,7 @@ use crate::sandbox_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime};
 use metrc::sections::Resource;
 use reqwest::{Method, StatusCode};
 use sandbox_support::*;
@@ -33,22 +33,28 @@ fn load_spec() -> Value {
         .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()))
 }
 
+/// The YAML's schemas, made JSON Schema (see the module's comment), for [`validate`].
 struct Validator<'a> {
     spec: &'a Value,
+    /// `components.schemas`, folded, where the `$ref`s point.
+    components: Value,
 }
 
+/// The format a `date-time` is checked as (see the module's comment).
+const METRC_DATE_TIME: &str = "metrc-date-time";
+
 impl<'a> Validator<'a> {
-    fn resolve(&self, schema: &'a Value) -> &'a Value {
-        match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                let pointer = reference.trim_start_matches('#');
-                let target = self
-                    .spec
-                    .pointer(pointer)
-                    .unwrap_or_else(|| panic!("dangling $ref {reference}"));
-                self.resolve(target)
-            }
-            None => schema,
+    fn new(spec: &'a Value) -> Validator<'a> {
+        let schemas = spec["components"]["schemas"]
+            .as_object()
+            .expect("components.schemas");
+        let folded: serde_json::Map<String, Value> = schemas
+            .iter()
+            .map(|(name, schema)| (name.clone(), fold_schema(schema)))
+            .collect();
+        Validator {
+            spec,
+            components: json!({ "schemas": folded }),
         }
     }
 
@@ -59,145 +65,128 @@ impl<'a> Validator<'a> {
             .get("schema")
     }
 
-    fn check(&self, schema: &'a Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-        let schema = self.resolve(schema);
-        let nullable = schema
-            .get("nullable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        if value.is_null() {
-            let untyped = schema.get("type").is_none() && schema.get("oneOf").is_none();
-            if !nullable && !untyped {
-                errors.push(format!("{at}: null where the schema is not nullable"));
-            }
-            return;
-        }
-        if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array) {
-            let results: Vec<Vec<String>> = alternatives
-                .iter()
-                .map(|alt| {
-                    let mut e = Vec::new();
-                    self.check(alt, value, at, &mut e);
-                    e
-                })
-                .collect();
-            if results.iter().filter(|e| e.is_empty()).count() != 1 {
-                errors.extend(results.into_iter().flatten());
-                errors.push(format!(
-                    "{at}: does not match exactly one oneOf alternative"
-                ));
-            }
-            return;
-        }
-        match schema.get("type").and_then(Value::as_str) {
-            Some("object") => self.check_object(schema, value, at, errors),
-            Some("array") => match value.as_array() {
-                Some(items) => {
-                    if let Some(item_schema) = schema.get("items") {
-                        for (i, item) in items.iter().enumerate() {
-                            self.check(item_schema, item, &format!("{at}[{i}]"), errors);
-                        }
-                    }
-                }
-                None => errors.push(format!("{at}: expected an array, got {value}")),
-            },
-            Some("string") => match value.as_str() {
-                Some(s) => check_string(schema, s, at, errors),
-                None => errors.push(format!("{at}: expected a string, got {value}")),
-            },
-            Some("integer") => {
-                let in_range = match schema.get("format").and_then(Value::as_str) {
-                    Some("int32") => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
-                    _ => value.is_i64() || value.is_u64(),
-                };
-                if !in_range {
-                    errors.push(format!(
-                        "{at}: expected an integer ({:?}), got {value}",
-                        schema.get("format")
-                    ));
-                }
-            }
-            Some("number") if !value.is_number() => {
-                errors.push(format!("{at}: expected a number, got {value}"))
-            }
-            Some("boolean") if !value.is_boolean() => {
-                errors.push(format!("{at}: expected a boolean, got {value}"))
-            }
-            Some("number" | "boolean") | None => {}
-            Some(other) => errors.push(format!("{at}: unknown schema type {other}")),
-        }
-    }
-
-    fn check_object(&self, schema: &'a Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-        let Some(object) = value.as_object() else {
-            errors.push(format!("{at}: expected an object, got {value}"));
-            return;
-        };
-        let empty = serde_json::Map::new();
-        let properties = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let find = |name: &str| {
-            properties
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        };
-        for (key, field) in object {
-            if !key.starts_with(|c: char| c.is_ascii_uppercase()) {
-                errors.push(format!("{at}.{key}: Metrc sends PascalCase names"));
-            }
-            match find(key) {
-                Some((_, property)) => self.check(property, field, &format!("{at}.{key}"), errors),
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => errors
-                    .push(format!(
-                        "{at}.{key}: not allowed (additionalProperties: false)"
-                    )),
-                None => {}
-            }
-        }
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = required.as_str().unwrap_or_default();
-            if !object.keys().any(|k| k.eq_ignore_ascii_case(name)) {
-                errors.push(format!("{at}: required property {name} missing"));
-            }
-        }
+    /// A `jsonschema` validator for one of the YAML's schemas.
+    fn compile(&self, schema: &Value) -> jsonschema::Validator {
+        let root = json!({ "components": self.components, "allOf": [fold_schema(schema)] });
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .with_format(METRC_DATE_TIME, |s: &str| {
+                DateTime::parse_from_rfc3339(s).is_ok()
+                    || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+            })
+            .build(&root)
+            .unwrap_or_else(|e| panic!("the folded schema does not compile: {e}"))
     }
 }
 
-fn check_string(schema: &Value, s: &str, at: &str, errors: &mut Vec<String>) {
-    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0);
-    if (s.chars().count() as u64) < min {
-        errors.push(format!("{at}: shorter than {min}"));
-    }
-    let ok = match schema.get("format").and_then(Value::as_str) {
-        Some("date") => NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
-        Some("date-time") => {
-            DateTime::parse_from_rfc3339(s).is_ok()
-                || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
-        }
-        _ => true,
+/// An OpenAPI 3.0 schema as JSON Schema 2020-12 with lower-cased property names: `nullable`
+/// becomes a `null` alternative, `format: int32` its bounds, `date-time` [`METRC_DATE_TIME`];
+/// `pattern`, other formats and documentation keywords are dropped.
+fn fold_schema(schema: &Value) -> Value {
+    let Some(keywords) = schema.as_object() else {
+        return schema.clone();
     };
-    if !ok {
-        errors.push(format!("{at}: {s:?} is not a valid {:?}", schema["format"]));
+    let mut out = serde_json::Map::new();
+    for (keyword, value) in keywords {
+        let folded = match keyword.as_str() {
+            "properties" => Value::Object(
+                value
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, property)| (name.to_lowercase(), fold_schema(property)))
+                    .collect(),
+            ),
+            "required" => Value::Array(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|name| Value::String(name.to_lowercase()))
+                    .collect(),
+            ),
+            "items" | "additionalProperties" => fold_schema(value),
+            "oneOf" | "anyOf" | "allOf" => Value::Array(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(fold_schema)
+                    .collect(),
+            ),
+            "format" => match value.as_str() {
+                Some("date") => value.clone(),
+                Some("date-time") => json!(METRC_DATE_TIME),
+                Some("int32") => {
+                    out.insert("minimum".into(), json!(i32::MIN));
+                    out.insert("maximum".into(), json!(i32::MAX));
+                    continue;
+                }
+                _ => continue,
+            },
+            "type" | "$ref" | "minLength" | "enum" => value.clone(),
+            _ => continue,
+        };
+        out.insert(keyword.clone(), folded);
+    }
+    if schema.get("nullable") == Some(&Value::Bool(true)) {
+        json!({ "anyOf": [{ "type": "null" }, out] })
+    } else {
+        Value::Object(out)
     }
 }
 
+/// `body` with every property name lower-cased, as [`fold_schema`] writes them.
+fn fold_names(body: &Value) -> Value {
+    match body {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| (key.to_lowercase(), fold_names(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(fold_names).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every property name in `body` that is not PascalCase, as Metrc's are.
+fn not_pascal_case(body: &Value, at: &str, errors: &mut Vec<String>) {
+    match body {
+        Value::Object(object) => {
+            for (key, value) in object {
+                if !key.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    errors.push(format!("{at}.{key}: Metrc sends PascalCase names"));
+                }
+                not_pascal_case(value, &format!("{at}.{key}"), errors);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                not_pascal_case(item, &format!("{at}[{i}]"), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where `body` breaks `schema` (one of the YAML's), one line each; empty when it conforms.
 fn validate(v: &Validator, schema: &Value, body: &Value, at: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    v.check(schema, body, at, &mut errors);
+    let mut errors: Vec<String> = v
+        .compile(schema)
+        .iter_errors(&fold_names(body))
+        .map(|e| format!("{at}{}: {e}", e.instance_path()))
+        .collect();
+    not_pascal_case(body, at, &mut errors);
     errors
 }
 
 #[test]
 fn the_validator_rejects_what_the_schema_forbids() {
     let spec = load_spec();
-    let v = Validator { spec: &spec };
+    let v = Validator::new(&spec);
     let schema = v
         .response_schema("/packages/v2/active")
         .expect("packages schema");
@@ -246,7 +235,7 @@ fn routes() -> Vec<(String, bool)> {
 #[tokio::test]
 async fn every_sandbox_response_validates_against_the_openapi_description() {
     let spec = load_spec();
-    let v = Validator { spec: &spec };
+    let v = Validator::new(&spec);
     let sb = start(config()).await;
     let owner = owner_key(&sb.sandbox);
     // Exercise the write paths first so changed records (finished, adjusted) are validated too.
@@ -342,8 +331,9 @@ async fn every_sandbox_response_validates_against_the_openapi_description() {
     // Error bodies the YAML describes (403/404/429/500 as ErrorResponse).
     let error_schema = &spec["components"]["schemas"]["ErrorResponse"];
     for status in [429, 500, 403, 404] {
-        let fault = json!({"status": status, "count": 1, "path_prefix": "/packages/"});
-        sb.add_fault(&fault).await;
+        let _fault = sb
+            .sandbox
+            .fail_next("/packages/", StatusCode::from_u16(status).unwrap(), 1);
         let (got, body) = sb
             .get(
                 &owner,

@@ -33,10 +33,7 @@ pub fn config() -> SandboxConfig {
 
 pub async fn start(config: SandboxConfig) -> Running {
     let sandbox = Sandbox::new(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = sandbox.spawn(listener).expect("spawn sandbox");
+    let addr = sandbox.start().await.expect("start sandbox");
     Running {
         sandbox,
         base: format!("http://{addr}"),
