@@ -9,6 +9,8 @@ mod m20261128_000003_metrc_keys;
 mod m20261128_000004_user_profiles;
 mod m20261128_000005_sync;
 mod m20261128_000006_submissions;
+mod m20261201_000001_users_must_change_password;
+mod m20261201_000002_submissions_idempotency;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_user_profiles::Migration),
             Box::new(m20261128_000005_sync::Migration),
             Box::new(m20261128_000006_submissions::Migration),
+            Box::new(m20261201_000001_users_must_change_password::Migration),
+            Box::new(m20261201_000002_submissions_idempotency::Migration),
         ]
     }
 }

@@ -73,6 +73,7 @@ pub struct ReferenceLists {
     pub waste_reasons: Vec<String>,
 }
 
+stored_as_string! {
 /// A facility's sync with Metrc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncState {
@@ -86,6 +87,7 @@ pub enum SyncState {
     Paused,
     /// The last run failed (Metrc down); retried with backoff.
     Failed,
+}
 }
 
 impl SyncState {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+stored_as_string! {
 /// What a submission does in Metrc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SubmissionAction {
@@ -11,6 +12,7 @@ pub enum SubmissionAction {
     FinishPackage,
     ChangePackageLocation,
     RecordPlantWaste,
+}
 }
 
 impl SubmissionAction {
@@ -29,24 +31,9 @@ impl SubmissionAction {
             SubmissionAction::RecordPlantWaste => "Record plant waste",
         }
     }
-
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionAction::AdjustPackage => "adjust_package",
-            SubmissionAction::FinishPackage => "finish_package",
-            SubmissionAction::ChangePackageLocation => "change_package_location",
-            SubmissionAction::RecordPlantWaste => "record_plant_waste",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<SubmissionAction> {
-        SubmissionAction::ALL
-            .into_iter()
-            .find(|a| a.as_str() == value)
-    }
 }
 
+stored_as_string! {
 /// Where a submission stands (the exact labels of Metrc Submissions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SubmissionStatus {
@@ -68,6 +55,7 @@ pub enum SubmissionStatus {
     /// An admin denied it (with a reason).
     Denied,
     Cancelled,
+}
 }
 
 impl SubmissionStatus {
@@ -99,7 +87,8 @@ impl SubmissionStatus {
         }
     }
 
-    /// The value stored in the database.
+    /// The value in the filter's URL query (`status=`), the same as the one stored in the
+    /// database (`ssr::entities` checks that they agree).
     pub fn as_str(self) -> &'static str {
         match self {
             SubmissionStatus::PendingApproval => "pending_approval",
@@ -115,6 +104,7 @@ impl SubmissionStatus {
         }
     }
 
+    /// The status of a URL query's `status=` value.
     pub fn parse(value: &str) -> Option<SubmissionStatus> {
         SubmissionStatus::ALL
             .into_iter()
@@ -199,6 +189,10 @@ impl ActionInput {
     }
 }
 
+/// The length of a submission token ([`NewSubmission::submit_token`]): 32 lowercase hex digits,
+/// 128 random bits.
+pub const SUBMIT_TOKEN_CHARS: usize = 32;
+
 /// A new submission from a work screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewSubmission {
@@ -208,6 +202,14 @@ pub struct NewSubmission {
     /// and confirmed.
     #[serde(default)]
     pub confirm_facility_key: bool,
+    /// The work form's token, [`SUBMIT_TOKEN_CHARS`] lowercase hex digits made in the browser
+    /// for one submission: the same on every submit of the form until one is stored (a retry
+    /// after a lost answer, a double click), a new one after. A repeated submit with the same
+    /// token returns the submission stored first instead of storing another; with other values
+    /// it is refused (docs/decisions.md, "A submission is submitted once"). Missing (empty) or
+    /// malformed: refused before any other work.
+    #[serde(default)]
+    pub submit_token: String,
 }
 
 /// What will happen if the user submits now (before anything is queued).
@@ -378,12 +380,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stored_values_round_trip_and_labels_are_the_screens() {
+    fn query_values_round_trip_and_labels_are_the_screens() {
         for s in SubmissionStatus::ALL {
             assert_eq!(SubmissionStatus::parse(s.as_str()), Some(s));
-        }
-        for a in SubmissionAction::ALL {
-            assert_eq!(SubmissionAction::parse(a.as_str()), Some(a));
         }
         assert_eq!(
             SubmissionStatus::PendingApproval.label(),

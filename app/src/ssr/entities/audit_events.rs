@@ -1,3 +1,4 @@
+use crate::ssr::queries::audit_events::AuditAction;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub at: ChronoDateTimeUtc,
     pub actor_user_id: Option<i32>,
     pub actor_ip: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub subject: String,
     /// JSON text; never a key.
     pub detail: String,

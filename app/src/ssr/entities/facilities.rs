@@ -1,3 +1,5 @@
+use crate::types::inventory::SyncState;
+use crate::types::keys::KeyStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,14 +17,14 @@ pub struct Model {
     /// age ciphertext (armored); `None` while the facility has no key.
     pub facility_key_ciphertext: Option<String>,
     pub key_fingerprint: Option<String>,
-    pub key_status: String,
+    pub key_status: KeyStatus,
     pub key_owner_name: Option<String>,
     pub key_is_owner: Option<bool>,
     pub key_set_at: Option<ChronoDateTimeUtc>,
     pub last_validated_at: Option<ChronoDateTimeUtc>,
     pub last_sync_at: Option<ChronoDateTimeUtc>,
-    /// `never`, `idle`, `running`, `paused`, `failed` (see `ssr::sync`).
-    pub sync_state: String,
+    /// Stored as `never`, `idle`, `running`, `paused`, `failed`.
+    pub sync_state: SyncState,
     pub sync_message: Option<String>,
     /// The current or last run's progress, JSON text.
     pub sync_progress: Option<String>,

@@ -1,3 +1,5 @@
+use crate::ssr::outbox::KeyKind;
+use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,15 +11,14 @@ pub struct Model {
     pub idempotency_key: String,
     pub user_id: i32,
     pub license_number: String,
-    pub action: String,
+    pub action: SubmissionAction,
     /// The Metrc row as sent (JSON text); never a key.
     #[sea_orm(column_type = "Text")]
     pub request: String,
-    /// `user` or `facility`.
-    pub key_kind: String,
+    pub key_kind: KeyKind,
     pub key_owner: String,
     pub compliant: bool,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<ChronoDateTimeUtc>,
     pub metrc_status: Option<i32>,
@@ -31,6 +32,9 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
     pub sent_at: Option<ChronoDateTimeUtc>,
+    /// The work form's token ([`crate::types::submissions::NewSubmission::submit_token`]),
+    /// unique per `user_id`; `None` for rows stored before it existed.
+    pub submit_token: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
+use crate::types::keys::KeyStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub ciphertext: String,
     #[sea_orm(unique)]
     pub fingerprint: String,
-    pub status: String,
+    pub status: KeyStatus,
     pub last_validated_at: Option<ChronoDateTimeUtc>,
     /// What Metrc said the key reaches at its last validation (`KeyValidation` JSON; no key).
     pub report: Option<String>,

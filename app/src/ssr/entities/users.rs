@@ -1,3 +1,4 @@
+use crate::types::auth::Role;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,12 +10,14 @@ pub struct Model {
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub can_submit: bool,
     pub requires_review: bool,
     pub active: bool,
     /// Works at every facility (new ones too); otherwise at those in `user_facilities`.
     pub all_facilities: bool,
+    /// Must change their password before anything else (a generated first-admin password).
+    pub must_change_password: bool,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

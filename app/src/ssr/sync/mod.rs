@@ -19,7 +19,7 @@ pub use worker::{RunReport, request_now, run_worker, sync_facility};
 
 use super::vault::VaultError;
 use crate::error::AppError;
-use crate::types::inventory::{SyncProgress, SyncState};
+use crate::types::inventory::SyncProgress;
 use sea_orm::DbErr;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -77,30 +77,6 @@ impl From<SyncError> for AppError {
             SyncError::Db(err) => err.into(),
         }
     }
-}
-
-/// The value of `facilities.sync_state`.
-pub fn state_str(state: SyncState) -> &'static str {
-    match state {
-        SyncState::Never => "never",
-        SyncState::Idle => "idle",
-        SyncState::Running => "running",
-        SyncState::Paused => "paused",
-        SyncState::Failed => "failed",
-    }
-}
-
-/// Reads `facilities.sync_state` (unknown values read as `Never`).
-pub fn parse_state(value: &str) -> SyncState {
-    [
-        SyncState::Idle,
-        SyncState::Running,
-        SyncState::Paused,
-        SyncState::Failed,
-    ]
-    .into_iter()
-    .find(|s| state_str(*s) == value)
-    .unwrap_or(SyncState::Never)
 }
 
 /// Reads `facilities.sync_progress`.
@@ -187,17 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn states_round_trip_and_unknown_reads_never() {
-        for s in [
-            SyncState::Never,
-            SyncState::Idle,
-            SyncState::Running,
-            SyncState::Paused,
-            SyncState::Failed,
-        ] {
-            assert_eq!(parse_state(state_str(s)), s);
-        }
-        assert_eq!(parse_state("bogus"), SyncState::Never);
+    fn progress_round_trips() {
         let p = SyncProgress {
             windows_done: 3,
             windows_total: 31,

@@ -114,7 +114,7 @@ async fn read(state: &AppState, license: &str) -> Result<MetrcLists, SyncError> 
         .facility_key_ciphertext
         .as_deref()
         .ok_or_else(|| SyncError::NoKey(f.license_number.clone()))?;
-    if KeyStatus::parse(&f.key_status) != Some(KeyStatus::Valid) {
+    if f.key_status != KeyStatus::Valid {
         return Err(SyncError::KeyNotValid(f.license_number.clone()));
     }
     let key = state.vault.decrypt(ciphertext)?;

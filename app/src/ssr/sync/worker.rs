@@ -3,7 +3,7 @@
 
 use super::schedule;
 use super::upsert::{self, SyncRecord};
-use super::{RunGuard, SyncError, parse_progress, parse_state, progress_json, state_str};
+use super::{RunGuard, SyncError, parse_progress, progress_json};
 use crate::ssr::entities::facilities as facility;
 use crate::ssr::queries::facilities::{self, SyncStatus};
 use crate::ssr::queries::sync_cursors;
@@ -14,6 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
 use metrc::{Resource, WindowPage};
+use sea_orm::ActiveEnum;
 use sea_orm::DbErr;
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
@@ -96,7 +97,7 @@ pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncErro
     if f.facility_key_ciphertext.is_none() {
         return Err(SyncError::NoKey(f.license_number));
     }
-    if KeyStatus::parse(&f.key_status) != Some(KeyStatus::Valid) {
+    if f.key_status != KeyStatus::Valid {
         return Err(SyncError::KeyNotValid(f.license_number));
     }
     if !state.sync.is_running(&f.license_number) {
@@ -104,7 +105,7 @@ pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncErro
             &state.db,
             f.id,
             SyncStatus {
-                state: state_str(SyncState::Running),
+                state: SyncState::Running,
                 message: None,
                 progress: None,
                 failures: f.sync_failures,
@@ -129,7 +130,7 @@ fn end_of_second(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn key_usable(f: &facility::Model) -> bool {
-    f.facility_key_ciphertext.is_some() && KeyStatus::parse(&f.key_status) == Some(KeyStatus::Valid)
+    f.facility_key_ciphertext.is_some() && f.key_status == KeyStatus::Valid
 }
 
 async fn run(
@@ -150,7 +151,7 @@ async fn run(
     }
     let key = state.vault.decrypt(ciphertext)?;
     // A facility paused for its key resumes every list from its cursors once the key is valid.
-    let force = force || parse_state(&f.sync_state) == SyncState::Paused;
+    let force = force || f.sync_state == SyncState::Paused;
     // Metrc's window bounds are whole seconds: the run's windows end at the next whole second,
     // so everything modified before the run began is in them.
     let now = end_of_second(Utc::now());
@@ -174,7 +175,7 @@ async fn run(
         .collect::<Vec<_>>();
     if plan.is_empty() {
         return Ok(RunReport {
-            state: parse_state(&f.sync_state),
+            state: f.sync_state,
             progress: parse_progress(f.sync_progress.as_deref()).unwrap_or_default(),
             message: f.sync_message.clone(),
             resources: Vec::new(),
@@ -190,7 +191,7 @@ async fn run(
         &state.db,
         f.id,
         SyncStatus {
-            state: state_str(SyncState::Running),
+            state: SyncState::Running,
             message: None,
             progress: Some(progress_json(&progress)),
             failures: f.sync_failures,
@@ -260,7 +261,7 @@ async fn run(
         &state.db,
         f.id,
         SyncStatus {
-            state: state_str(SyncState::Idle),
+            state: SyncState::Idle,
             message: message.as_deref(),
             progress: Some(progress_json(&progress)),
             failures: 0,
@@ -296,7 +297,7 @@ async fn pause(
         &state.db,
         f.id,
         SyncStatus {
-            state: state_str(SyncState::Paused),
+            state: SyncState::Paused,
             message: Some(message),
             progress: progress.as_ref().map(progress_json),
             failures: 0,
@@ -355,7 +356,7 @@ async fn failed(
         &state.db,
         f.id,
         SyncStatus {
-            state: state_str(SyncState::Failed),
+            state: SyncState::Failed,
             message: Some(&message),
             progress: Some(progress_json(&progress)),
             failures,
@@ -568,7 +569,7 @@ pub async fn run_worker(state: AppState) {
     match facilities::list(&state.db).await {
         Ok(all) => {
             for f in all {
-                if parse_state(&f.sync_state) == SyncState::Running {
+                if f.sync_state == SyncState::Running {
                     state.sync.request(&f.license_number);
                 }
             }
@@ -624,7 +625,7 @@ async fn next_runs(state: &AppState, free: usize) -> Result<Vec<(String, bool, R
         if state.sync.is_running(&f.license_number) {
             continue;
         }
-        let current = parse_state(&f.sync_state);
+        let current = f.sync_state;
         if !key_usable(&f) {
             if current != SyncState::Paused {
                 let message = if f.facility_key_ciphertext.is_none() {
@@ -661,7 +662,7 @@ fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
         }
         Ok(report) => tracing::warn!(
             license,
-            state = state_str(report.state),
+            state = %report.state.to_value(),
             message = report.message.as_deref().unwrap_or_default(),
             "sync run stopped"
         ),

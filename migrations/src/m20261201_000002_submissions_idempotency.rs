@@ -1,0 +1,66 @@
+//! A submission is stored once per form (issue 13, item 8): the token the work form sends with
+//! "Submit to Metrc", unique per submitting user, so a repeated submit (a retry after a lost
+//! answer, a double click) finds the first submission instead of making another. Rows stored
+//! before this migration have none (NULL: the index does not compare them). Why per user:
+//! docs/decisions.md, "A submission is submitted once".
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The unique index on (user, token).
+const INDEX: &str = "idx_submissions_user_submit_token";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Submissions::Table)
+                    .add_column(string_null(Submissions::SubmitToken))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name(INDEX)
+                    .table(Submissions::Table)
+                    .col(Submissions::UserId)
+                    .col(Submissions::SubmitToken)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(INDEX)
+                    .table(Submissions::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Submissions::Table)
+                    .drop_column(Submissions::SubmitToken)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Submissions {
+    Table,
+    /// The submitting user.
+    UserId,
+    /// The work form's token (32 lowercase hex digits), NULL for rows stored before it existed.
+    SubmitToken,
+}
