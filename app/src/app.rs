@@ -13,9 +13,11 @@ use leptos_meta::{Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-/// The HTML document around the app.
+/// The HTML document around the app, and its Content-Security-Policy header.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's Content-Security-Policy, with the nonce `HydrationScripts` puts on its scripts.
+    crate::ssr::csp::set_for_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -2,7 +2,11 @@
 // navigation that keeps page state), on desktop and on a touch tablet.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn, errorLines } from './support.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn, errorLines, failOnCspViolations } from './support.mjs';
+
+failOnCspViolations();
 
 let server;
 let browser;
@@ -93,6 +97,35 @@ test('on a touch tablet the controls are at least 44 px and nothing overflows', 
   assert.ok((await summary.boundingBox()).height >= 44);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+});
+
+test('a generated first-admin password leads to Profile until it is changed', async () => {
+  // No TRACEKEEPER_ADMIN_PASSWORD: the password is generated.
+  const fresh = await startServer({ TRACEKEEPER_ADMIN_PASSWORD: undefined });
+  try {
+    const generated = readFileSync(join(fresh.dataDir, 'first-admin-password.txt'), 'utf8').trim();
+    const page = await newPage(browser);
+    await signIn(page, fresh.base, { email: ADMIN.email, password: generated });
+    await page.waitForURL(`${fresh.base}/profile`);
+    await page.getByText('Change it below before doing anything else').waitFor();
+    await page.goto(`${fresh.base}/admin/users`);
+    await page.waitForURL(`${fresh.base}/profile`);
+    await hydrated(page);
+
+    await page.getByLabel('Current password').fill(generated);
+    await page.getByLabel('New password').fill('the admin chose this one');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    // The page opens up: the notice goes and the user's key section appears.
+    await page.getByText('Change it below before doing anything else').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Update' }).waitFor();
+    await page.goto(`${fresh.base}/admin/users`);
+    await page.getByRole('heading', { name: 'User Management' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/admin/users');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(errorLines(fresh), []);
+  } finally {
+    await fresh.stop();
+  }
 });
 
 test('the server logged no error while this file ran', () => {

@@ -6,7 +6,9 @@
 // server's logs, any page or any response the browser received.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines } from './support.mjs';
+import { ADMIN, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines, failOnCspViolations } from './support.mjs';
+
+failOnCspViolations();
 
 const RETAIL = 'C10-0000774-LIC';
 const DISTRIBUTION = 'C11-0000349-LIC';

@@ -5,7 +5,9 @@
 // export holds the filtered rows; the detail redacts keys, and no key leaks anywhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines } from './support.mjs';
+import { ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn, sandboxApi, sandboxEmployee, errorLines, failOnCspViolations } from './support.mjs';
+
+failOnCspViolations();
 
 const RETAIL = 'C10-0000774-LIC';
 const KEYLESS = { email: 'kim@example.test', password: 'kim-e2e-password', name: 'Kim Keyless' };

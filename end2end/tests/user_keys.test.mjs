@@ -7,8 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ADMIN, EMPLOYEE, DEBUG_LOGS, LeakCheck, startServer, launchBrowser, newPage, hydrated, signIn,
-  sandboxEmployee, errorLines,
+  sandboxEmployee, errorLines, failOnCspViolations,
 } from './support.mjs';
+
+failOnCspViolations();
 
 const RETAIL = 'C10-0000774-LIC';
 const NEW_USER = { name: 'Uma User', email: 'uma@example.test', password: 'uma-initial-password' };

@@ -97,7 +97,9 @@ pub struct ConfigArgs {
         global = true
     )]
     pub admin_email: String,
-    /// Password of the first admin; when unset, a random one is generated and logged once.
+    /// Password of the first admin; when unset, a random one is generated, written to
+    /// first-admin-password.txt in the data directory (mode 0600), and must be changed at first
+    /// sign-in.
     #[arg(
         long,
         env = "TRACEKEEPER_ADMIN_PASSWORD",
@@ -239,6 +241,44 @@ pub struct ConfigArgs {
         global = true
     )]
     pub outbox_reconcile_after_secs: u64,
+    /// Seconds by which Metrc's last-modified time of a package must precede an unanswered
+    /// write for it to prove the write did not land (the clocks may disagree by that much).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_OUTBOX_CLOCK_MARGIN_SECS",
+        default_value_t = app::ssr::outbox::DEFAULT_CLOCK_MARGIN_SECS,
+        value_parser = clap::value_parser!(u64).range(0..=3600),
+        global = true
+    )]
+    pub outbox_clock_margin_secs: u64,
+    /// Sign-in attempts per second from everyone together (each costs an argon2 hash): this
+    /// many at once, then one every 1/this seconds; past it every sign-in waits (429).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SIGN_IN_PER_SECOND",
+        default_value_t = app::ssr::throttle::DEFAULT_SIGN_IN_PER_SECOND,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub sign_in_per_second: u32,
+    /// The prefix length by which IPv6 clients are throttled at sign-in (IPv4 ones by address).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SIGN_IN_IPV6_PREFIX",
+        default_value_t = app::ssr::throttle::DEFAULT_IPV6_PREFIX,
+        value_parser = clap::value_parser!(u8).range(32..=128),
+        global = true
+    )]
+    pub sign_in_ipv6_prefix: u8,
+    /// Metrc key validations a user may start per minute (one at a time in any case).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_KEY_VALIDATIONS_PER_MINUTE",
+        default_value_t = app::ssr::validation_limit::DEFAULT_PER_MINUTE,
+        value_parser = clap::value_parser!(u32).range(1..=600),
+        global = true
+    )]
+    pub key_validations_per_minute: u32,
 }
 
 impl ConfigArgs {
@@ -280,7 +320,16 @@ impl ConfigArgs {
                 require_personal_key: self.require_personal_key,
                 write_timeout: std::time::Duration::from_secs(self.outbox_write_timeout_secs),
                 reconcile_after: std::time::Duration::from_secs(self.outbox_reconcile_after_secs),
+                clock_margin: std::time::Duration::from_secs(self.outbox_clock_margin_secs),
                 ..Default::default()
+            },
+            sign_in: app::ssr::throttle::ThrottleLimits {
+                ipv6_prefix: self.sign_in_ipv6_prefix,
+                ..Default::default()
+            }
+            .with_overall_per_second(self.sign_in_per_second),
+            key_validations: app::ssr::validation_limit::ValidationLimits {
+                per_minute: self.key_validations_per_minute,
             },
         })
     }
@@ -449,6 +498,45 @@ mod tests {
         assert!(config.identity.is_none());
         let cli = Cli::try_parse_from(["tracekeeper", "rotate-identity"]).unwrap();
         assert!(matches!(cli.command, Some(Command::RotateIdentity)));
+    }
+
+    #[test]
+    fn rate_limits_have_safe_defaults_and_bounds() {
+        let config = parse(&["tracekeeper"]).unwrap();
+        assert_eq!(config.sign_in.ipv6_prefix, 64);
+        assert_eq!(config.sign_in.overall_burst, 5);
+        assert_eq!(
+            config.sign_in.overall_period,
+            std::time::Duration::from_millis(200)
+        );
+        assert_eq!(config.key_validations.per_minute, 6);
+        let config = parse(&[
+            "tracekeeper",
+            "--sign-in-per-second",
+            "2",
+            "--sign-in-ipv6-prefix",
+            "56",
+            "--key-validations-per-minute",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(config.sign_in.overall_burst, 2);
+        assert_eq!(
+            config.sign_in.overall_period,
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(config.sign_in.ipv6_prefix, 56);
+        assert_eq!(config.key_validations.per_minute, 3);
+        for (flag, value) in [
+            ("--sign-in-per-second", "0"),
+            ("--sign-in-ipv6-prefix", "16"),
+            ("--key-validations-per-minute", "0"),
+        ] {
+            assert!(
+                Cli::try_parse_from(["tracekeeper", flag, value]).is_err(),
+                "{flag}"
+            );
+        }
     }
 
     #[test]

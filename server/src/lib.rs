@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod embedded_metrc;
 pub mod error;
+pub mod error_status;
 pub mod jobs;
 pub mod rotate;
 pub mod router;

@@ -1,8 +1,8 @@
-//! The axum router: health check, the Leptos app and its server functions, static files,
-//! sessions, a same-origin guard for state-changing requests, a request-body limit, security
+//! The axum router: health check, the Leptos app and its server functions (each error answered
+//! with its own status), static files, sessions, a same-origin guard for state-changing requests, a request-body limit, security
 //! headers on every response, and request tracing.
 
-use crate::security_headers;
+use crate::{error_status, security_headers};
 use app::ssr::client_addr::same_origin;
 use app::ssr::input::MAX_BODY_BYTES;
 use app::ssr::session_store::DbSessionStore;
@@ -46,6 +46,8 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // A server function's error answered with its own status (401, 403, 429, 503...).
+        .layer(middleware::from_fn(error_status::apply))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -59,7 +61,7 @@ pub fn router(state: AppState) -> Router {
             state.config.secure_cookies,
             security_headers::add,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(error_status::log_failure))
         .with_state(state)
 }
 

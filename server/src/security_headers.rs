@@ -1,4 +1,5 @@
-//! Headers every response carries (docs/design.md, "Security model"): the app is never framed,
+//! Headers every response carries (docs/design.md, "Security model"): a Content-Security-Policy
+//! (a page's own, with its nonce, else `app::ssr::csp::NOT_A_PAGE`), the app is never framed,
 //! browsers do not guess content types, other sites learn no more than the origin a link came
 //! from, and, when Tracekeeper is served over HTTPS, browsers keep to HTTPS.
 
@@ -26,9 +27,10 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
 /// and on a development machine it would pin `localhost` to HTTPS.
 pub fn headers(secure: bool) -> Vec<(HeaderName, HeaderValue)> {
     let mut headers = vec![
+        // A page sets its own, with its nonce (`app::ssr::csp`); this is for everything else.
         (
             CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
+            HeaderValue::from_static(app::ssr::csp::NOT_A_PAGE),
         ),
         (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),

@@ -8,7 +8,6 @@ use app::ssr::bootstrap;
 use app::ssr::config::{Config, DbKind};
 use app::ssr::db;
 use app::ssr::state::AppState;
-use app::ssr::throttle::ThrottleLimits;
 use app::ssr::vault::{KeyVault, VaultSettings};
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
@@ -101,40 +100,34 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
 
 impl Prepared {
     /// The state, with the Metrc client the server will use.
-    pub async fn with_metrc(
-        self,
-        metrc: metrc::Client,
-        throttle: ThrottleLimits,
-    ) -> Result<AppState, StartError> {
+    pub async fn with_metrc(self, metrc: metrc::Client) -> Result<AppState, StartError> {
         let options = leptos_options(self.config.addr);
-        Ok(AppState::new(self.config, self.db, self.vault, metrc, options, throttle).await?)
+        Ok(AppState::new(self.config, self.db, self.vault, metrc, options).await?)
     }
 }
 
 /// Everything a running server needs, ready to serve.
-pub async fn build_state(
-    config: Config,
-    metrc: metrc::Client,
-    throttle: ThrottleLimits,
-) -> Result<AppState, StartError> {
-    prepare(config).await?.with_metrc(metrc, throttle).await
+pub async fn build_state(config: Config, metrc: metrc::Client) -> Result<AppState, StartError> {
+    prepare(config).await?.with_metrc(metrc).await
 }
 
-/// Serves on an already-bound listener until `stop` resolves. Background jobs stop with it.
+/// Serves on an already-bound listener until `stop` resolves. Background jobs stop with it: the
+/// requests under way are answered, then the outbox's calls under way (up to the write timeout),
+/// then the server returns.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let jobs = jobs::spawn_all(&state);
-    let app = router::router(state);
+    let app = router::router(state.clone());
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stop)
     .await;
-    drop(jobs);
+    jobs.stop(&state).await;
     served.map_err(StartError::Serve)
 }
 
@@ -144,9 +137,7 @@ pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
     let prepared = prepare(config).await?;
     // Held for the server's lifetime: the embedded sandbox, when there is one, runs beside it.
     let target = metrc.start().await?;
-    let state = prepared
-        .with_metrc(metrc_client(&target)?, ThrottleLimits::default())
-        .await?;
+    let state = prepared.with_metrc(metrc_client(&target)?).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

@@ -2,11 +2,12 @@
 
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
+use crate::types::secret::Secret;
 use leptos::prelude::*;
 
 /// Signs in with email and password, then sends the browser to the home page.
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<(), AppError> {
+pub async fn login(email: String, password: Secret) -> Result<(), AppError> {
     use crate::ssr::{auth, client_addr, session, state::state, user_keys};
     use std::time::Duration;
 
@@ -15,6 +16,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 
     let st = state()?;
     let ip = client_addr::of_request(&st.config).await;
+    let password = password.into_secret();
     let user = auth::check_credentials(&st, &email, &password, ip).await?;
     session::start(&user).await?;
     tracing::info!(user_id = user.id, "signed in");
@@ -46,4 +48,20 @@ pub async fn signed_in_user() -> Result<Option<CurrentUser>, AppError> {
 
     let st = state()?;
     session::current_user(&st).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_arguments_hide_the_password_from_debug() {
+        let args = Login {
+            email: "dana@example.test".into(),
+            password: "hunter2-hunter2".into(),
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("dana@example.test"), "{shown}");
+    }
 }

@@ -3,18 +3,18 @@
 
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
+use crate::types::secret::Secret;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// "Update Key": the key and the facilities to give it to.
 ///
-/// It holds a key, so its `Debug` hides it; it is `Serialize` only because the browser must send
-/// it (in the request body).
-#[derive(Clone, Serialize, Deserialize)]
+/// It holds a key, so its `Debug` hides it ([`Secret`]); it is `Serialize` only because the
+/// browser must send it (in the request body).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AssignFacilityKeyInput {
-    pub key: String,
+    pub key: Secret,
     /// License numbers of the selected facilities (known ones and new ones the key reaches).
     pub licenses: Vec<String>,
     /// The admin confirmed assigning a key that is not the License Owner's (audited).
@@ -22,26 +22,16 @@ pub struct AssignFacilityKeyInput {
     pub confirm_not_owner: bool,
 }
 
-impl fmt::Debug for AssignFacilityKeyInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AssignFacilityKeyInput")
-            .field("key", &"[REDACTED]")
-            .field("licenses", &self.licenses)
-            .field("confirm_not_owner", &self.confirm_not_owner)
-            .finish()
-    }
-}
-
 /// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
 #[server(endpoint = "validate_facility_key")]
-pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppError> {
+pub async fn validate_facility_key(key: Secret) -> Result<KeyValidation, AppError> {
     use crate::ssr::{facility_keys, key_checks, session, state::state};
     use crate::types::auth::Role;
 
-    let key = secrecy::SecretString::from(key);
+    let key = key.into_secret();
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
-    let report = facility_keys::validate(&st, key).await?;
+    let admin = session::require_role(&st, Role::Admin).await?;
+    let report = facility_keys::validate(&st, admin.id, key).await?;
     Ok(key_checks::view(&st, &report).await?)
 }
 
@@ -50,15 +40,15 @@ pub async fn validate_facility_key(key: String) -> Result<KeyValidation, AppErro
 ///
 /// [`ValidationUpdate`]: crate::types::key_validation::ValidationUpdate
 #[server(endpoint = "validate_facility_key_live", output = StreamingText)]
-pub async fn validate_facility_key_live(key: String) -> Result<TextStream<AppError>, AppError> {
+pub async fn validate_facility_key_live(key: Secret) -> Result<TextStream<AppError>, AppError> {
     use crate::ssr::{facility_keys, session, state::state};
     use crate::types::auth::Role;
     use futures::StreamExt;
 
-    let key = secrecy::SecretString::from(key);
+    let key = key.into_secret();
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
-    let updates = facility_keys::validate_live(&st, key).await?;
+    let admin = session::require_role(&st, Role::Admin).await?;
+    let updates = facility_keys::validate_live(&st, admin.id, key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -78,7 +68,7 @@ pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<Assign
         licenses,
         confirm_not_owner,
     } = input;
-    let key = secrecy::SecretString::from(key);
+    let key = key.into_secret();
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
     let ip = crate::ssr::client_addr::of_request(&st.config)
@@ -115,4 +105,32 @@ pub async fn revalidate_facility(license: String) -> Result<FacilityRow, AppErro
     let st = state()?;
     session::require_role(&st, Role::Admin).await?;
     Ok(facility_keys::revalidate(&st, &license).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_argument_holding_a_facility_key_hides_it_from_debug() {
+        let key = || Secret::from("hunter2-facility-key");
+        let shown = [
+            format!("{:?}", ValidateFacilityKey { key: key() }),
+            format!("{:?}", ValidateFacilityKeyLive { key: key() }),
+            format!(
+                "{:?}",
+                AssignFacilityKey {
+                    input: AssignFacilityKeyInput {
+                        key: key(),
+                        licenses: vec!["C10-0000774-LIC".into()],
+                        confirm_not_owner: false,
+                    },
+                }
+            ),
+        ];
+        for shown in shown {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+    }
 }

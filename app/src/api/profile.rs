@@ -1,20 +1,39 @@
 //! /profile: what any signed-in user changes about themselves.
 
 use crate::error::AppError;
+use crate::types::secret::Secret;
 use leptos::prelude::*;
 
 /// "Change password": checks the current password, sets the new one (at least 12 characters),
-/// ends the user's other sessions and gives this browser a fresh one.
+/// ends the user's other sessions and gives this browser a fresh one. Allowed, and clears the
+/// demand, while the user must change their password (`AppError::PasswordChangeRequired`).
 #[server(endpoint = "change_password")]
-pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+pub async fn change_password(current: Secret, new: Secret) -> Result<(), AppError> {
     use crate::ssr::{profile, session, state::state};
 
-    let current = secrecy::SecretString::from(current);
-    let new = secrecy::SecretString::from(new);
+    let current = current.into_secret();
+    let new = new.into_secret();
     let st = state()?;
-    let user = session::require_user(&st).await?;
+    // The one server function a user who must change their password may call (besides signing
+    // in and out).
+    let user = session::require_user_changing_password(&st).await?;
     let ip = crate::ssr::client_addr::of_request(&st.config).await;
     profile::change_password(&st, user.id, ip, current, new).await?;
     // Every session of the user ended with the change; this browser stays signed in.
     session::start(&user).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_change_password_arguments_hide_both_passwords_from_debug() {
+        let args = ChangePassword {
+            current: "hunter2-current".into(),
+            new: "hunter2-new-one".into(),
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }

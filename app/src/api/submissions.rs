@@ -35,7 +35,10 @@ pub async fn preflight_submission(
 
 /// "Submit to Metrc": stores the submission (checked first) and queues it, or holds it for an
 /// admin's approval. The body is JSON: `{"input": {"license": "...", "input": {"AdjustPackage":
-/// {...}}, "confirm_facility_key": false}}`.
+/// {...}}, "confirm_facility_key": false, "submit_token": "<32 lowercase hex digits>"}}`. A
+/// token already stored by this user answers with that submission (nothing new is stored); with
+/// other values it is refused (400), as is a missing or malformed token
+/// (docs/decisions.md, "A submission is submitted once").
 #[server(endpoint = "submit", input = leptos::server_fn::codec::Json)]
 pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
     use crate::ssr::{outbox, session, state::state};

@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use crate::types::keys::KeyStatus;
+use crate::types::secret::Secret;
 use crate::types::user_keys::{SetUserKeyInput, UserKeyView};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -30,15 +31,15 @@ async fn target(
 #[server(endpoint = "validate_user_key_live", output = StreamingText)]
 pub async fn validate_user_key_live(
     user_id: Option<i32>,
-    key: String,
+    key: Secret,
 ) -> Result<TextStream<AppError>, AppError> {
     use crate::ssr::{state::state, user_keys};
     use futures::StreamExt;
 
-    let key = secrecy::SecretString::from(key);
+    let key = key.into_secret();
     let st = state()?;
     let (me, target) = target(&st, user_id).await?;
-    let updates = user_keys::validate_live(&st, target, me.is_admin(), key).await?;
+    let updates = user_keys::validate_live(&st, me.id, target, me.is_admin(), key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -57,7 +58,7 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
         key,
         confirm_facility_key,
     } = input;
-    let key = secrecy::SecretString::from(key);
+    let key = key.into_secret();
     let st = state()?;
     let (me, target) = target(&st, user_id).await?;
     let ip = crate::ssr::client_addr::of_request(&st.config)
@@ -84,4 +85,37 @@ pub async fn my_key_status() -> Result<KeyStatus, AppError> {
     let st = state()?;
     let me = session::require_user(&st).await?;
     Ok(user_keys::status(&st, me.id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_argument_holding_a_user_key_hides_it_from_debug() {
+        let key = || Secret::from("hunter2-user-key");
+        let shown = [
+            format!(
+                "{:?}",
+                ValidateUserKeyLive {
+                    user_id: Some(3),
+                    key: key(),
+                }
+            ),
+            format!(
+                "{:?}",
+                SetUserKey {
+                    input: SetUserKeyInput {
+                        user_id: Some(3),
+                        key: key(),
+                        confirm_facility_key: false,
+                    },
+                }
+            ),
+        ];
+        for shown in shown {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+    }
 }

@@ -50,7 +50,7 @@ pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
 
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
-    let password = secrecy::SecretString::from(input.password.clone().unwrap_or_default());
+    let password = input.password.clone().unwrap_or_default().into_secret();
     let profile = edit_of(&input);
     drop(input);
     let ip = crate::ssr::client_addr::of_request(&st.config)
@@ -73,7 +73,11 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
 
     let st = state()?;
     let admin = session::require_role(&st, Role::Admin).await?;
-    if input.password.as_deref().is_some_and(|p| !p.is_empty()) {
+    if input
+        .password
+        .as_ref()
+        .is_some_and(|p| !p.expose().is_empty())
+    {
         return Err(AppError::BadInput(
             "Passwords are not set here: each user changes their own on their Profile page.".into(),
         ));
@@ -125,4 +129,29 @@ pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
         ip: ip.as_deref(),
     };
     Ok(user_admin::reactivate_user(&st.db, actor, id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::auth::Role;
+
+    #[test]
+    fn the_create_user_arguments_hide_the_initial_password_from_debug() {
+        let args = CreateUser {
+            input: UserInput {
+                name: "Dana".into(),
+                email: "dana@example.test".into(),
+                role: Role::Employee,
+                all_facilities: true,
+                facilities: vec![],
+                can_submit: true,
+                requires_review: false,
+                password: Some("hunter2-hunter2".into()),
+            },
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+    }
 }

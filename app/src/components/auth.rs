@@ -36,13 +36,20 @@ pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
 
+/// Where a user who must change their password is sent ([`CurrentUser::must_change_password`]).
+pub const PASSWORD_CHANGE_PAGE: &str = "/profile";
+
 /// Shows `children` to signed-in users who have `role` (any role when `None`); sends everyone
-/// else to /login, and tells signed-in users without the role that they are not allowed.
+/// else to /login, and tells signed-in users without the role that they are not allowed. A user
+/// who must change their password is sent to [`PASSWORD_CHANGE_PAGE`] from every other page.
 #[component]
 pub fn RequireRole(
     /// The role the page needs; `None` for any signed-in user.
     #[prop(optional)]
     role: Option<Role>,
+    /// This is the page where a pending password change is made.
+    #[prop(optional)]
+    changes_password: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
     let auth = use_auth();
@@ -55,6 +62,9 @@ pub fn RequireRole(
                     // resources' sources) must not make this check run again. On the server a
                     // second run would build the page again and number its resources
                     // differently from the browser, and hydration would fail.
+                    Ok(Some(user)) if user.must_change_password && !changes_password => {
+                        view! { <Redirect path=PASSWORD_CHANGE_PAGE /> }.into_any()
+                    }
                     Ok(Some(user)) if role.is_none_or(|r| r == user.role) => {
                         untrack(|| children.read_value()()).into_any()
                     }

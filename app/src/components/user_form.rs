@@ -71,7 +71,7 @@ pub fn UserForm(
             },
             can_submit: can_submit.get_untracked(),
             requires_review: requires_review.get_untracked(),
-            password: with_password.then(|| password.get_untracked()),
+            password: with_password.then(|| password.get_untracked().into()),
         });
     };
 

@@ -24,7 +24,7 @@ pub fn UserKeySection(
     #[prop(optional)]
     admin_view: bool,
 ) -> impl IntoView {
-    let check = LiveKeyCheck::new(move |key| validate_user_key_live(user_id, key));
+    let check = LiveKeyCheck::new(move |key: String| validate_user_key_live(user_id, key.into()));
     let live = check.live;
     let key = RwSignal::new(String::new());
     let confirm_facility_key = RwSignal::new(false);
@@ -50,7 +50,7 @@ pub fn UserKeySection(
             save.dispatch(SetUserKey {
                 input: SetUserKeyInput {
                     user_id,
-                    key: key.get_untracked(),
+                    key: key.get_untracked().into(),
                     confirm_facility_key: confirm_facility_key.get_untracked(),
                 },
             });

@@ -66,7 +66,7 @@ fn choices(known: &[FacilityRow], live: &LiveValidation) -> Vec<Choice> {
 #[component]
 fn Integrations() -> impl IntoView {
     let facilities = use_admin_facilities().0;
-    let check = LiveKeyCheck::new(validate_facility_key_live);
+    let check = LiveKeyCheck::new(|key: String| validate_facility_key_live(key.into()));
     let live = check.live;
     let key = RwSignal::new(String::new());
     let selected = RwSignal::new(BTreeSet::<String>::new());
@@ -106,7 +106,7 @@ fn Integrations() -> impl IntoView {
         confirming.set(None);
         assign.dispatch(AssignFacilityKey {
             input: AssignFacilityKeyInput {
-                key: key.get_untracked(),
+                key: key.get_untracked().into(),
                 licenses: chosen.get_untracked().into_iter().collect(),
                 confirm_not_owner: override_owner.get_untracked(),
             },

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     view! {
-        <RequireRole>
+        <RequireRole changes_password=true>
             <Profile />
         </RequireRole>
     }
@@ -21,10 +21,17 @@ pub fn ProfilePage() -> impl IntoView {
 fn Profile() -> impl IntoView {
     let auth = use_auth();
     let user = move || auth.user.get().and_then(Result::ok).flatten();
+    // Until a generated password is changed, the server refuses everything else (the key too).
+    let must_change = move || user().is_some_and(|u| u.must_change_password);
     view! {
         <Title text="Profile" />
         <section class="page" aria-labelledby="profile-title">
             <h1 id="profile-title">"Profile"</h1>
+            <Show when=must_change>
+                <div class="banner banner-warn" role="alert">
+                    "Your password was generated when Tracekeeper was set up. Change it below before doing anything else."
+                </div>
+            </Show>
             <dl class="facts">
                 <dt>"Name"</dt>
                 <dd>{move || user().map(|u| u.name).unwrap_or_default()}</dd>
@@ -33,7 +40,9 @@ fn Profile() -> impl IntoView {
                 <dt>"Role"</dt>
                 <dd>{move || user().map(|u| u.role.label()).unwrap_or_default()}</dd>
             </dl>
-            <UserKeySection user_id=None />
+            <Show when=move || !must_change()>
+                <UserKeySection user_id=None />
+            </Show>
             <ChangePasswordForm />
         </section>
     }
@@ -42,16 +51,29 @@ fn Profile() -> impl IntoView {
 /// "Change password": the current one, then the new one.
 #[component]
 fn ChangePasswordForm() -> impl IntoView {
+    let auth = use_auth();
     let change = ServerAction::<ChangePassword>::new();
     let form = NodeRef::<leptos::html::Form>::new();
     // After a change the fields empty, so the passwords do not linger on screen.
     Effect::watch(
         move || change.version().get(),
         move |_, _, _| {
-            if matches!(change.value().get_untracked(), Some(Ok(())))
-                && let Some(form) = form.get_untracked()
-            {
+            if !matches!(change.value().get_untracked(), Some(Ok(()))) {
+                return;
+            }
+            if let Some(form) = form.get_untracked() {
                 form.reset();
+            }
+            // A pending password change is now done: the rest of the app opens. (Only then: the
+            // refetch rebuilds the page, and the success line above goes with it.)
+            let was_pending = auth
+                .user
+                .get_untracked()
+                .and_then(Result::ok)
+                .flatten()
+                .is_some_and(|u| u.must_change_password);
+            if was_pending {
+                auth.user.refetch();
             }
         },
         false,

@@ -5,6 +5,7 @@ use super::state::AppState;
 use super::{input, passwords};
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 
 /// Checks the credentials. An email or password past its length limit is refused first, as bad
@@ -13,9 +14,10 @@ use std::net::IpAddr;
 pub async fn check_credentials(
     st: &AppState,
     email: &str,
-    password: &str,
+    password: &SecretString,
     ip: Option<IpAddr>,
 ) -> Result<CurrentUser, AppError> {
+    let password = password.expose_secret();
     input::email(email)?;
     input::password(password)?;
     let email = users::normalize_email(email);

@@ -29,7 +29,9 @@ pub enum BootstrapError {
 /// password, one is generated and written to [`PASSWORD_FILE`] in the data directory (mode
 /// 0600, before the admin is created, so it cannot be lost), never to the log: returns that
 /// file's path (the caller logs the path); `None` when nothing was created or the password came
-/// from the configuration.
+/// from the configuration. A generated password must be changed at first sign-in
+/// (`must_change_password`; docs/decisions.md, "The first admin's password"); one the operator
+/// chose is not.
 pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     config: &Config,
@@ -49,8 +51,10 @@ pub async fn ensure_first_admin(
         secret_files::write(path, &format!("{password}\n"))?;
     }
     let hash = passwords::hash(password).await?;
-    users::insert(
-        db,
+    // The admin and, for a generated password, the change asked at first sign-in: together.
+    let txn = crate::ssr::db::begin_write(db).await?;
+    let admin = users::insert(
+        &txn,
         NewUser {
             email: &config.admin_email,
             name: "Administrator",
@@ -60,5 +64,9 @@ pub async fn ensure_first_admin(
         },
     )
     .await?;
+    if generated {
+        users::set_must_change_password(&txn, admin.id, true).await?;
+    }
+    txn.commit().await?;
     Ok(file)
 }

@@ -47,6 +47,11 @@ pub struct Config {
     /// How the outbox sends submissions (`TRACEKEEPER_REQUIRE_PERSONAL_KEY`,
     /// `TRACEKEEPER_OUTBOX_*`).
     pub outbox: super::outbox::OutboxSettings,
+    /// How fast sign-in attempts may come, per account, per address and overall
+    /// (`TRACEKEEPER_SIGN_IN_*`; docs/decisions.md, "Rate limits and status codes").
+    pub sign_in: super::throttle::ThrottleLimits,
+    /// How many Metrc key validations a user may start (`TRACEKEEPER_KEY_VALIDATIONS_PER_MINUTE`).
+    pub key_validations: super::validation_limit::ValidationLimits,
 }
 
 /// The sync schedule (`TRACEKEEPER_SYNC_*`).

@@ -7,10 +7,11 @@
 use super::entities::facilities as facility;
 use super::input;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
-use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
 use super::state::AppState;
+use super::validation_limit::Held;
 use super::vault::{VaultError, mask};
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityRow, RevalidationSummary};
@@ -19,12 +20,10 @@ use crate::types::keys::KeyStatus;
 use chrono::Utc;
 use futures::Stream;
 use metrc::ValidationReport;
+use sea_orm::ActiveEnum;
 use sea_orm::DbErr;
 use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// The audit action of a facility key change.
-pub const AUDIT_ACTION_SET: &str = "facility_key.set";
 
 /// Why a facility-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +46,8 @@ pub enum FacilityKeyError {
     NoKey,
     #[error("Metrc: {0}")]
     Metrc(metrc::Error),
+    #[error(transparent)]
+    Limited(#[from] super::validation_limit::Refused),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
     #[error("database: {0}")]
@@ -91,6 +92,7 @@ impl From<FacilityKeyError> for AppError {
                 tracing::warn!(error = %err, "Metrc call failed");
                 AppError::MetrcUnavailable(err.to_string())
             }
+            FacilityKeyError::Limited(refused) => refused.into(),
             FacilityKeyError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal
@@ -100,27 +102,36 @@ impl From<FacilityKeyError> for AppError {
     }
 }
 
-/// Validates `key` against Metrc: the licenses it reaches and every section probe.
+/// Validates `key` against Metrc: the licenses it reaches and every section probe. Counts as
+/// one of `asker`'s validations ([`validation_limit`]).
+///
+/// [`validation_limit`]: super::validation_limit
 pub async fn validate(
     state: &AppState,
+    asker: i32,
     key: SecretString,
 ) -> Result<ValidationReport, FacilityKeyError> {
     let key = clean_key(key)?;
+    let _running = state.key_validations.begin(asker)?;
     Ok(state.metrc.validate_key(&key).await?)
 }
 
 /// [`validate`] as it happens, for the live panel ([`key_checks::live`]); the key's holder says
-/// whether it is a user's own key (which Update Key refuses).
+/// whether it is a user's own key (which Update Key refuses). `asker`'s validation runs until
+/// the stream ends or is dropped.
 pub async fn validate_live(
     state: &AppState,
+    asker: i32,
     key: SecretString,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
     let key = clean_key(key)?;
     let holder = key_checks::holder(state, &state.vault.fingerprint(&key), None, true).await?;
-    Ok(key_checks::live(state, &key, holder, |error| {
+    let running = state.key_validations.begin(asker)?;
+    let updates = key_checks::live(state, &key, holder, |error| {
         FacilityKeyError::from(error).into()
     })
-    .await?)
+    .await?;
+    Ok(Held::new(running, updates))
 }
 
 /// The two-letter state of a Metrc host (`api-ca.metrc.com`, `sandbox-api-ca.metrc.com`), or
@@ -290,7 +301,7 @@ pub async fn assign(
         NewAuditEvent {
             actor_user_id: Some(actor_user_id),
             actor_ip,
-            action: AUDIT_ACTION_SET,
+            action: AuditAction::FacilityKeySet,
             subject: &subject.join(","),
             detail: serde_json::json!({
                 "licenses": subject,
@@ -358,7 +369,7 @@ fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<Strin
         license_type: f.license_type.clone(),
         masked_key,
         key_fingerprint_prefix: f.key_fingerprint.as_deref().map(fingerprint_prefix),
-        key_status: KeyStatus::parse(&f.key_status).unwrap_or(KeyStatus::Unvalidated),
+        key_status: f.key_status,
         key_owner_name: f.key_owner_name.clone().filter(|n| !n.is_empty()),
         key_is_owner: f.key_is_owner,
         key_age_days,
@@ -366,7 +377,7 @@ fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<Strin
             .is_some_and(|days| days >= i64::from(state.config.key_warn_after_days)),
         last_validated_at: f.last_validated_at,
         last_sync_at: f.last_sync_at,
-        sync_state: super::sync::parse_state(&f.sync_state),
+        sync_state: f.sync_state,
         sync_progress: super::sync::parse_progress(f.sync_progress.as_deref()),
         sync_message: f.sync_message.clone(),
     }
@@ -443,8 +454,8 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Fac
             }
         };
         for f in &group {
-            if f.key_status != status.as_str() {
-                tracing::info!(license = %f.license_number, from = %f.key_status, to = status.as_str(), "facility key status changed");
+            if f.key_status != status {
+                tracing::info!(license = %f.license_number, from = %f.key_status.to_value(), to = %status.to_value(), "facility key status changed");
             }
             facilities::set_key_status(&state.db, f.id, &fingerprint, status).await?;
         }

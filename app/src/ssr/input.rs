@@ -3,6 +3,7 @@
 //! a refusal is an [`InputError`] that names the field and the limit. Why each limit is what it
 //! is: docs/decisions.md, "Input bounds".
 
+use crate::types::submissions::SUBMIT_TOKEN_CHARS;
 use chrono::NaiveDate;
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -61,6 +62,11 @@ pub enum InputError {
     InvisibleCharacter { field: &'static str },
     #[error("The {field} is too early: Metrc takes dates from {min} on.")]
     TooEarly { field: &'static str, min: NaiveDate },
+    /// The work form's submission token is missing or not one the form makes.
+    #[error(
+        "This form sent no valid submission token ({SUBMIT_TOKEN_CHARS} lowercase hex digits): reload the page and submit again."
+    )]
+    NotASubmitToken,
 }
 
 impl From<InputError> for crate::error::AppError {
@@ -115,6 +121,20 @@ pub fn metrc_key(value: &str) -> Result<&str, InputError> {
         return Err(InputError::NotAMetrcKey);
     }
     Ok(key)
+}
+
+/// A work form's submission token ([`crate::types::submissions::NewSubmission::submit_token`]):
+/// exactly [`SUBMIT_TOKEN_CHARS`] lowercase hex digits, else [`InputError::NotASubmitToken`]
+/// (the length is checked first, so a long value costs nothing).
+pub fn submit_token(value: &str) -> Result<&str, InputError> {
+    if value.len() != SUBMIT_TOKEN_CHARS
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(InputError::NotASubmitToken);
+    }
+    Ok(value)
 }
 
 /// A character no one types in a name: controls, format characters (zero-width and
@@ -251,6 +271,29 @@ mod tests {
         let message = metrc_key("secret-ish-value!").unwrap_err().to_string();
         assert!(!message.contains("secret"), "{message}");
         assert!(message.contains("16 to 128"), "{message}");
+    }
+
+    #[test]
+    fn submit_tokens_are_exactly_32_lowercase_hex_digits() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(submit_token(token), Ok(token));
+        for bad in [
+            "",
+            &token[1..],
+            &format!("{token}0"),
+            "0123456789ABCDEF0123456789ABCDEF",
+            "0123456789abcdef0123456789abcdeg",
+            " 123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdé",
+        ] {
+            assert_eq!(
+                submit_token(bad),
+                Err(InputError::NotASubmitToken),
+                "{bad:?}"
+            );
+        }
+        let message = InputError::NotASubmitToken.to_string();
+        assert!(message.contains("reload the page"), "{message}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What signed-in users change about themselves on /profile: their password.
 
 use super::passwords::{self, PasswordError};
-use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::{sessions, users};
 use super::state::AppState;
 use super::user_admin::check_password_length;
@@ -10,9 +10,6 @@ use sea_orm::DbErr;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// The audit action of a password change.
-pub const AUDIT_PASSWORD_CHANGED: &str = "user.password_changed";
 
 /// Why a password change did not happen. No variant holds a password.
 #[derive(Debug, thiserror::Error)]
@@ -62,8 +59,9 @@ impl From<PasswordChangeError> for AppError {
     }
 }
 
-/// Replaces the user's password after checking the current one, and ends every session of
-/// theirs (the caller starts a fresh one for the browser that asked). Attempts are throttled
+/// Replaces the user's password after checking the current one, clears
+/// [`must_change_password`](crate::types::auth::CurrentUser::must_change_password), and ends
+/// every session of theirs (the caller starts a fresh one for the browser that asked). Attempts are throttled
 /// like sign-ins, so a signed-in session cannot be used to guess the password. Audited as
 /// `user.password_changed` (no password in it).
 pub async fn change_password(
@@ -101,6 +99,8 @@ pub async fn change_password(
 
     let txn = crate::ssr::db::begin_write(&state.db).await?;
     users::set_password_hash(&txn, user_id, hash).await?;
+    // A password the user chose: the change asked of a generated first-admin password is done.
+    users::set_must_change_password(&txn, user_id, false).await?;
     let sessions_ended = sessions::delete_for_user(&txn, user_id).await?;
     let ip_text = ip.map(|ip| ip.to_string());
     audit_events::record(
@@ -108,7 +108,7 @@ pub async fn change_password(
         NewAuditEvent {
             actor_user_id: Some(user_id),
             actor_ip: ip_text.as_deref(),
-            action: AUDIT_PASSWORD_CHANGED,
+            action: AuditAction::UserPasswordChanged,
             subject: &user.email,
             detail: serde_json::json!({ "user_id": user_id, "sessions_ended": sessions_ended }),
         },

@@ -1,5 +1,5 @@
-//! Who is signed in: reading and writing the server-side session, and the role guards every
-//! server function calls before doing anything.
+//! Who is signed in: reading and writing the server-side session, and the guards every server
+//! function calls before doing anything (signed in, role, no password change pending).
 
 use super::queries::users;
 use super::state::AppState;
@@ -50,12 +50,32 @@ pub async fn user_in(
     Ok(users::find_current(db, id).await?)
 }
 
-/// The signed-in user, or `Unauthenticated`.
+/// Whether `user` may do anything yet: `PasswordChangeRequired` while they must change their
+/// password ([`CurrentUser::must_change_password`]). The one rule every guard below and the CSV
+/// export apply.
+pub fn admit(user: CurrentUser) -> Result<CurrentUser, AppError> {
+    if user.must_change_password {
+        Err(AppError::PasswordChangeRequired)
+    } else {
+        Ok(user)
+    }
+}
+
+/// The signed-in user, or `Unauthenticated`; `PasswordChangeRequired` while they must change
+/// their password ([`admit`]). Every server function calls this (or [`require_role`]), except
+/// signing in and out, "who is signed in", and [`require_user_changing_password`]'s one.
 pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
+    admit(require_user_changing_password(state).await?)
+}
+
+/// The signed-in user, or `Unauthenticated`, even while they must change their password: for
+/// "Change password" only.
+pub async fn require_user_changing_password(state: &AppState) -> Result<CurrentUser, AppError> {
     current_user(state).await?.ok_or(AppError::Unauthenticated)
 }
 
-/// The signed-in user if they have `role`, else `Unauthenticated` / `Forbidden`.
+/// The signed-in user if they have `role`, else `Unauthenticated` / `Forbidden` (or
+/// `PasswordChangeRequired`, as [`require_user`]).
 pub async fn require_role(state: &AppState, role: Role) -> Result<CurrentUser, AppError> {
     let user = require_user(state).await?;
     if user.role == role {

@@ -3,7 +3,8 @@
 use super::config::{Config, DbKind};
 use super::passwords::{self, PasswordError};
 use super::sync::SyncHandle;
-use super::throttle::{LoginThrottle, ThrottleLimits};
+use super::throttle::LoginThrottle;
+use super::validation_limit::ValidationLimiter;
 use super::vault::KeyVault;
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db_kind: DbKind,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Metrc key validations per user: one at a time, a number per minute.
+    pub key_validations: Arc<ValidationLimiter>,
     /// A hash to verify against when an email is unknown (see `passwords::decoy_hash`).
     pub decoy_hash: Arc<str>,
     /// Encrypts, decrypts and fingerprints the stored Metrc keys.
@@ -41,16 +44,18 @@ impl AppState {
         vault: KeyVault,
         metrc: metrc::Client,
         leptos_options: LeptosOptions,
-        throttle: ThrottleLimits,
     ) -> Result<Self, PasswordError> {
         let db_kind = DbKind::of_url(&config.database_url).unwrap_or(DbKind::Sqlite);
         let outbox = Arc::new(super::outbox::OutboxHandle::new(config.outbox.clone()));
+        let login_throttle = Arc::new(LoginThrottle::new(config.sign_in));
+        let key_validations = Arc::new(ValidationLimiter::new(config.key_validations));
         Ok(Self {
             leptos_options,
             db,
             config: Arc::new(config),
             db_kind,
-            login_throttle: Arc::new(LoginThrottle::new(throttle)),
+            login_throttle,
+            key_validations,
             decoy_hash: passwords::decoy_hash().await?.into(),
             vault: Arc::new(vault),
             metrc,

@@ -1,15 +1,20 @@
-//! Login throttling per account and per client address (governor's keyed GCRA limiters).
-//! Every attempt counts, so a burst of guesses is slowed whichever account it aims at.
+//! Login throttling per account, per client address and overall (governor's GCRA limiters).
+//! Every attempt counts, so a burst of guesses is slowed whichever account it aims at; an
+//! attempt is admitted before its password is hashed, so argon2 runs no faster than the overall
+//! rate however many addresses the attempts come from. An IPv6 client is counted by its prefix
+//! (a /64 by default: one household or host usually has a whole /64), an IPv4 one by address.
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::IpAddr;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 pub struct LoginThrottle {
     per_account: DefaultKeyedRateLimiter<String>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    overall: DefaultDirectRateLimiter,
+    ipv6_prefix: u8,
     clock: DefaultClock,
 }
 
@@ -20,16 +25,57 @@ pub struct ThrottleLimits {
     pub account_period: Duration,
     pub ip_burst: u32,
     pub ip_period: Duration,
+    /// Attempts from everyone together (each one an argon2 hash): this many at once, then one
+    /// every `overall_period` (`TRACEKEEPER_SIGN_IN_PER_SECOND`).
+    pub overall_burst: u32,
+    pub overall_period: Duration,
+    /// The prefix length an IPv6 client is counted by (`TRACEKEEPER_SIGN_IN_IPV6_PREFIX`).
+    pub ipv6_prefix: u8,
+}
+
+/// Default of the overall sign-in rate, attempts per second.
+pub const DEFAULT_SIGN_IN_PER_SECOND: u32 = 5;
+/// Default of [`ThrottleLimits::ipv6_prefix`].
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+impl ThrottleLimits {
+    /// The overall limit as `per_second` attempts at once, then one every `1 / per_second` s.
+    pub fn with_overall_per_second(self, per_second: u32) -> Self {
+        let per_second = per_second.max(1);
+        Self {
+            overall_burst: per_second,
+            overall_period: Duration::from_secs(1) / per_second,
+            ..self
+        }
+    }
 }
 
 impl Default for ThrottleLimits {
-    /// 5 attempts per account then one every 12 s; 20 per address then one every 3 s.
+    /// 5 attempts per account then one every 12 s; 20 per address (an IPv6 /64) then one every
+    /// 3 s; 5 a second from everyone together.
     fn default() -> Self {
         Self {
             account_burst: 5,
             account_period: Duration::from_secs(12),
             ip_burst: 20,
             ip_period: Duration::from_secs(3),
+            overall_burst: 0,
+            overall_period: Duration::ZERO,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+        }
+        .with_overall_per_second(DEFAULT_SIGN_IN_PER_SECOND)
+    }
+}
+
+/// The address an attempt is counted under: an IPv4 address (also when written as an
+/// IPv4-mapped IPv6 one) as it is, an IPv6 address cut to its first `prefix` bits.
+pub fn client_key(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let bits = u32::from(prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
         }
     }
 }
@@ -46,21 +92,26 @@ impl LoginThrottle {
         Self {
             per_account: RateLimiter::keyed(quota(limits.account_burst, limits.account_period)),
             per_ip: RateLimiter::keyed(quota(limits.ip_burst, limits.ip_period)),
+            overall: RateLimiter::direct(quota(limits.overall_burst, limits.overall_period)),
+            ipv6_prefix: limits.ipv6_prefix,
             clock: DefaultClock::default(),
         }
     }
 
-    /// Records an attempt. `Err(wait)` when the account or the address must wait first.
+    /// Records an attempt, to be made only when this admits it (before the password is
+    /// hashed). `Err(wait)` when the address, the account or everyone together must wait first.
     pub fn attempt(&self, account: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
         let now = self.clock.now();
+        let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(now);
         if let Some(ip) = ip {
             self.per_ip
-                .check_key(&ip)
-                .map_err(|not_until| not_until.wait_time_from(now))?;
+                .check_key(&client_key(ip, self.ipv6_prefix))
+                .map_err(wait)?;
         }
         self.per_account
             .check_key(&account.to_owned())
-            .map_err(|not_until| not_until.wait_time_from(now))
+            .map_err(wait)?;
+        self.overall.check().map_err(wait)
     }
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
@@ -80,6 +131,9 @@ mod tests {
             account_period: Duration::from_secs(60),
             ip_burst: 5,
             ip_period: Duration::from_secs(60),
+            overall_burst: 100,
+            overall_period: Duration::from_secs(60),
+            ipv6_prefix: 64,
         }
     }
 
@@ -105,6 +159,33 @@ mod tests {
         assert!(
             t.attempt("fresh@x", Some("10.0.0.10".parse().unwrap()))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_prefix_and_ipv4_by_address() {
+        let key = |ip: &str, prefix| client_key(ip.parse().unwrap(), prefix).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 64), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 48), "2001:db8:1::");
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 128), "2001:db8:1:2:aaaa::1");
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 0), "::");
+        assert_eq!(key("10.1.2.3", 64), "10.1.2.3");
+        assert_eq!(key("::ffff:10.1.2.3", 64), "10.1.2.3");
+    }
+
+    #[test]
+    fn everyone_together_is_bounded_whatever_the_addresses_and_accounts() {
+        let t = LoginThrottle::new(ThrottleLimits {
+            overall_burst: 3,
+            ..limits()
+        });
+        for i in 0..3 {
+            let ip = format!("10.0.0.{i}").parse().unwrap();
+            assert!(t.attempt(&format!("user{i}@x"), Some(ip)).is_ok());
+        }
+        assert!(
+            t.attempt("fresh@x", Some("192.0.2.1".parse().unwrap()))
+                .is_err()
         );
     }
 }

@@ -7,7 +7,7 @@
 
 use super::input::{self, InputError, MAX_LICENSES};
 use super::passwords::{self, PasswordError};
-use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::users::{self, Profile};
 use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
 use crate::error::AppError;
@@ -17,14 +17,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
-
-/// The audit actions of this module.
-pub const AUDIT_USER_CREATED: &str = "user.created";
-pub const AUDIT_USER_UPDATED: &str = "user.updated";
-pub const AUDIT_USER_DEACTIVATED: &str = "user.deactivated";
-pub const AUDIT_USER_REACTIVATED: &str = "user.reactivated";
-/// A user's Metrc key deleted (here: because the user was deactivated).
-pub const AUDIT_USER_KEY_DELETED: &str = "user_key.deleted";
 
 /// Characters of a key fingerprint that may be audited.
 const FINGERPRINT_SHOWN: usize = 8;
@@ -260,7 +252,7 @@ pub async fn create_user(
         NewAuditEvent {
             actor_user_id: Some(actor.user_id),
             actor_ip: actor.ip,
-            action: AUDIT_USER_CREATED,
+            action: AuditAction::UserCreated,
             subject: &user.email,
             detail: json!({
                 "user_id": user.id,
@@ -383,7 +375,7 @@ pub async fn update_user(
         NewAuditEvent {
             actor_user_id: Some(actor.user_id),
             actor_ip: actor.ip,
-            action: AUDIT_USER_UPDATED,
+            action: AuditAction::UserUpdated,
             subject: &checked.email,
             detail: json!({ "user_id": id, "changes": changes }),
         },
@@ -411,7 +403,7 @@ pub async fn deactivate_user(
     let user = users::find(&txn, id)
         .await?
         .ok_or(UserAdminError::UnknownUser)?;
-    if user.active && user.role == Role::Admin.as_str() {
+    if user.active && user.role == Role::Admin {
         keep_an_admin(&txn, id).await?;
     }
     users::set_active(&txn, id, false).await?;
@@ -425,7 +417,7 @@ pub async fn deactivate_user(
         NewAuditEvent {
             actor_user_id: Some(actor.user_id),
             actor_ip: actor.ip,
-            action: AUDIT_USER_DEACTIVATED,
+            action: AuditAction::UserDeactivated,
             subject: &user.email,
             detail: json!({
                 "user_id": id,
@@ -444,7 +436,7 @@ pub async fn deactivate_user(
             NewAuditEvent {
                 actor_user_id: Some(actor.user_id),
                 actor_ip: actor.ip,
-                action: AUDIT_USER_KEY_DELETED,
+                action: AuditAction::UserKeyDeleted,
                 subject: &user.email,
                 detail: json!({
                     "user_id": id,
@@ -485,7 +477,7 @@ pub async fn reactivate_user(
             NewAuditEvent {
                 actor_user_id: Some(actor.user_id),
                 actor_ip: actor.ip,
-                action: AUDIT_USER_REACTIVATED,
+                action: AuditAction::UserReactivated,
                 subject: &user.email,
                 detail: json!({ "user_id": id }),
             },
@@ -502,7 +494,7 @@ pub async fn get_user(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, 
     let user = users::find(db, id)
         .await?
         .ok_or(UserAdminError::UnknownUser)?;
-    let role = Role::parse(&user.role).ok_or(UserAdminError::UnknownUser)?;
+    let role = user.role;
     let facilities = if user.all_facilities {
         Vec::new()
     } else {
@@ -622,7 +614,7 @@ mod tests {
 
         let events = audit_events::recent(&db, 10).await.unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].action, AUDIT_USER_CREATED);
+        assert_eq!(events[0].action, AuditAction::UserCreated);
         assert!(!events[0].detail.contains("a long enough password"));
     }
 
@@ -664,7 +656,7 @@ mod tests {
         let saved = update_user(&db, me, other.id, renamed).await.unwrap();
         assert_eq!(saved.name, "Olive");
         let events = audit_events::recent(&db, 1).await.unwrap();
-        assert_eq!(events[0].action, AUDIT_USER_UPDATED);
+        assert_eq!(events[0].action, AuditAction::UserUpdated);
         assert!(events[0].detail.contains("Olive"), "{}", events[0].detail);
     }
 

@@ -7,9 +7,10 @@
 //! to read which facility keys exist.
 
 use super::key_checks::{self, clean_key, fingerprint_prefix};
-use super::queries::audit_events::{self, NewAuditEvent};
+use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
+use super::validation_limit::Held;
 use super::vault::{VaultError, mask};
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
@@ -19,11 +20,9 @@ use crate::types::keys::KeyStatus;
 use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
 use futures::Stream;
 use metrc::{Capability, ValidationReport};
+use sea_orm::ActiveEnum;
 use sea_orm::{DbErr, EntityTrait};
 use secrecy::SecretString;
-
-/// The audit action of a user key change.
-pub const AUDIT_ACTION_SET: &str = "user_key.set";
 
 /// Why a user-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +43,8 @@ pub enum UserKeyError {
     FacilityKeyNeedsAdmin(Vec<String>),
     #[error("Metrc: {0}")]
     Metrc(metrc::Error),
+    #[error(transparent)]
+    Limited(#[from] super::validation_limit::Refused),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
     #[error("database: {0}")]
@@ -85,6 +86,7 @@ impl From<UserKeyError> for AppError {
                 tracing::warn!(error = %err, "Metrc call failed");
                 AppError::MetrcUnavailable(err.to_string())
             }
+            UserKeyError::Limited(refused) => refused.into(),
             UserKeyError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal
@@ -106,10 +108,14 @@ async fn active_user(
         .ok_or(UserKeyError::UnknownUser)
 }
 
-/// A key for `user_id` validated as it happens (the panel on the user's screens). `names`: the
-/// asker may see another holder's name (admins).
+/// A key for `user_id` validated as it happens (the panel on the user's screens), as one of
+/// `asker`'s validations ([`validation_limit`]), running until the stream ends or is dropped.
+/// `names`: the asker may see another holder's name (admins).
+///
+/// [`validation_limit`]: super::validation_limit
 pub async fn validate_live(
     state: &AppState,
+    asker: i32,
     user_id: i32,
     names: bool,
     key: SecretString,
@@ -118,13 +124,16 @@ pub async fn validate_live(
     active_user(state, user_id).await?;
     let holder =
         key_checks::holder(state, &state.vault.fingerprint(&key), Some(user_id), names).await?;
-    Ok(key_checks::live(state, &key, holder, |error| {
+    let running = state.key_validations.begin(asker)?;
+    let updates = key_checks::live(state, &key, holder, |error| {
         UserKeyError::from(error).into()
     })
-    .await?)
+    .await?;
+    Ok(Held::new(running, updates))
 }
 
-/// Sets `user_id`'s own key ("Update"): validated with Metrc first (an invalid key is not saved),
+/// Sets `user_id`'s own key ("Update"): validated with Metrc first (an invalid key is not saved;
+/// the validation is one of `actor`'s, [`super::validation_limit`]),
 /// refused if it is another user's, and if it is a facility key only with an admin's
 /// `confirm_facility_key`. One audit event records the change (fingerprint prefixes, never the
 /// key).
@@ -141,7 +150,10 @@ pub async fn set(
     let fingerprint = state.vault.fingerprint(&key);
     // Fail fast, before Metrc is asked; checked again below under the key-write lock.
     guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
-    let report = state.metrc.validate_key(&key).await?;
+    let report = {
+        let _running = state.key_validations.begin(actor.id)?;
+        state.metrc.validate_key(&key).await?
+    };
     if report.facilities.is_empty() {
         return Err(UserKeyError::ReachesNothing);
     }
@@ -162,7 +174,7 @@ pub async fn set(
         NewAuditEvent {
             actor_user_id: Some(actor.id),
             actor_ip,
-            action: AUDIT_ACTION_SET,
+            action: AuditAction::UserKeySet,
             subject: &user_id.to_string(),
             detail: serde_json::json!({
                 "user_id": user_id,
@@ -241,7 +253,7 @@ pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKey
     };
     Ok(UserKeyView {
         masked_key,
-        status: KeyStatus::parse(&row.status).unwrap_or(KeyStatus::Unvalidated),
+        status: row.status,
         last_validated_at: row.last_validated_at,
         validation,
         permissions,
@@ -259,7 +271,7 @@ async fn permissions(
     for f in &report.facilities {
         let facility = facilities::find_by_license(&state.db, &f.license_number).await?;
         let facility_key = facility
-            .filter(|row| row.key_status == KeyStatus::Valid.as_str())
+            .filter(|row| row.key_status == KeyStatus::Valid)
             .and_then(|row| row.facility_key_ciphertext);
         let listed = match (facility_key, f.employee_license_number.as_deref()) {
             (Some(ciphertext), Some(employee)) => {
@@ -291,7 +303,7 @@ async fn permissions(
 pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
     Ok(user_metrc_keys::find_for_user(&state.db, user_id)
         .await?
-        .and_then(|k| KeyStatus::parse(&k.status))
+        .map(|k| k.status)
         .unwrap_or(KeyStatus::Missing))
 }
 
@@ -302,7 +314,7 @@ pub async fn revalidate(state: &AppState, user_id: i32) -> Result<KeyStatus, Use
         return Ok(KeyStatus::Missing);
     };
     let status = check(state, &row.ciphertext).await?;
-    user_metrc_keys::set_status(&state.db, user_id, status).await?;
+    user_metrc_keys::set_status(&state.db, user_id, &row.fingerprint, status).await?;
     if status == KeyStatus::Invalid {
         tracing::warn!(user_id, "user key refused by Metrc: marked invalid");
     }
@@ -324,10 +336,11 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Use
     for row in user_metrc_keys::all(&state.db).await? {
         match check(state, &row.ciphertext).await {
             Ok(status) => {
-                if row.status != status.as_str() {
-                    tracing::info!(user_id = row.user_id, from = %row.status, to = status.as_str(), "user key status changed");
+                if row.status != status {
+                    tracing::info!(user_id = row.user_id, from = %row.status.to_value(), to = %status.to_value(), "user key status changed");
                 }
-                user_metrc_keys::set_status(&state.db, row.user_id, status).await?;
+                user_metrc_keys::set_status(&state.db, row.user_id, &row.fingerprint, status)
+                    .await?;
                 match status {
                     KeyStatus::Valid => summary.valid += 1,
                     _ => summary.invalid += 1,

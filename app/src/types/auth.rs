@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+stored_as_string! {
 /// A Tracekeeper role. Checked on the server in every server function that needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -11,11 +12,13 @@ pub enum Role {
     /// Own profile and work screens.
     Employee,
 }
+}
 
 impl Role {
     pub const ALL: [Role; 2] = [Role::Admin, Role::Employee];
 
-    /// The value stored in the database.
+    /// The value of the role's form field, the same as the one stored in the database
+    /// (`ssr::entities` checks that they agree).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -23,6 +26,7 @@ impl Role {
         }
     }
 
+    /// The role of a form field's value.
     pub fn parse(value: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == value)
     }
@@ -48,6 +52,10 @@ pub struct CurrentUser {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// They must change their password (on /profile) before anything else: set for a first
+    /// admin whose password Tracekeeper generated (docs/decisions.md, "The first admin's
+    /// password"). The server refuses every other server function meanwhile.
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -61,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_round_trips_through_its_stored_form() {
+    fn role_round_trips_through_its_form_value() {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+stored_as_string! {
 /// Where a stored key stands with Metrc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyStatus {
     /// No key is stored.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "none"))]
     Missing,
     /// Stored, not yet checked against Metrc.
     Unvalidated,
@@ -13,6 +15,7 @@ pub enum KeyStatus {
     Valid,
     /// Metrc refused it (401): revoked or regenerated. Sync stops until a valid key is set.
     Invalid,
+}
 }
 
 impl KeyStatus {
@@ -22,20 +25,6 @@ impl KeyStatus {
         KeyStatus::Valid,
         KeyStatus::Invalid,
     ];
-
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Missing => "none",
-            KeyStatus::Unvalidated => "unvalidated",
-            KeyStatus::Valid => "valid",
-            KeyStatus::Invalid => "invalid",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<KeyStatus> {
-        KeyStatus::ALL.into_iter().find(|s| s.as_str() == value)
-    }
 
     /// A user's key status as User Management shows it: `Assigned` once a key is stored (valid
     /// or not yet checked), `Missing` with none, `Invalid` when Metrc refused it.
@@ -51,14 +40,6 @@ impl KeyStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stored_values_round_trip() {
-        for status in KeyStatus::ALL {
-            assert_eq!(KeyStatus::parse(status.as_str()), Some(status));
-        }
-        assert_eq!(KeyStatus::parse("VALID"), None);
-    }
 
     #[test]
     fn user_key_labels() {

@@ -3,9 +3,9 @@
 
 use super::facilities::KeyValidation;
 use super::keys::KeyStatus;
+use super::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A user's key on their page and on /profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,25 +33,15 @@ pub struct LicensePermissions {
     pub gaps: Vec<String>,
 }
 
-/// "Update" on a user's key screens. Holds a key: its `Debug` hides it.
-#[derive(Clone, Serialize, Deserialize)]
+/// "Update" on a user's key screens. Holds a key: its `Debug` hides it ([`Secret`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetUserKeyInput {
     /// The user whose key this is; `None` for the signed-in user.
     pub user_id: Option<i32>,
-    pub key: String,
+    pub key: Secret,
     /// An admin confirmed giving a user a key that is a facility's key (audited).
     #[serde(default)]
     pub confirm_facility_key: bool,
-}
-
-impl fmt::Debug for SetUserKeyInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SetUserKeyInput")
-            .field("user_id", &self.user_id)
-            .field("key", &"[REDACTED]")
-            .field("confirm_facility_key", &self.confirm_facility_key)
-            .finish()
-    }
 }
 
 /// One thing the work screens do, and the Metrc permissions it needs (docs/metrc.md §5, §8).

@@ -3,9 +3,9 @@
 
 use super::auth::Role;
 use super::keys::KeyStatus;
+use super::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The `?filter=` value of User Management that lists only the users who would submit without
 /// a valid key of their own.
@@ -60,8 +60,8 @@ pub struct UserDetail {
 /// "Add user" and the user page's "Save": what the admin typed.
 ///
 /// `password` is the initial password: required to add a user, absent when editing (users change
-/// their own on /profile). `Debug` hides it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// their own on /profile). `Debug` hides it ([`Secret`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInput {
     pub name: String,
     pub email: String,
@@ -74,22 +74,7 @@ pub struct UserInput {
     pub can_submit: bool,
     pub requires_review: bool,
     #[serde(default)]
-    pub password: Option<String>,
-}
-
-impl fmt::Debug for UserInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserInput")
-            .field("name", &self.name)
-            .field("email", &self.email)
-            .field("role", &self.role)
-            .field("all_facilities", &self.all_facilities)
-            .field("facilities", &self.facilities)
-            .field("can_submit", &self.can_submit)
-            .field("requires_review", &self.requires_review)
-            .field("password", &self.password.as_ref().map(|_| "[REDACTED]"))
-            .finish()
-    }
+    pub password: Option<Secret>,
 }
 
 #[cfg(test)]

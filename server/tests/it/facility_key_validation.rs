@@ -8,19 +8,21 @@ use crate::support;
 use app::error::AppError;
 use app::ssr::facility_keys;
 use app::ssr::queries::audit_events;
+use app::ssr::queries::audit_events::AuditAction;
 use app::types::facilities::{
     AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility,
 };
 use app::types::keys::KeyStatus;
 use metrc::Section;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    Answer, CULTIVATION, DISTRIBUTION, RETAIL, add_fault, admin, assign, clear_faults, employee,
-    list, owner_key, regenerate_key, revalidate, sandbox_requests, validate,
+    Answer, CULTIVATION, DISTRIBUTION, RETAIL, admin, assign, employee, list, owner_key,
+    regenerate_key, revalidate, sandbox_requests, validate,
 };
-use support::{Backend, TestServer};
+use support::{Backend, HasSandbox, TestServer};
 
 /// Sections a retail license cannot use (it does not grow plants or record processing jobs).
 const RETAIL_NOT_APPLICABLE: &[Section] = &[
@@ -335,7 +337,7 @@ async fn the_owner_override_is_needed_and_recorded_only_for_licenses_the_key_doe
     assert!(!accepted.body.contains(&key));
     let events = audit_events::recent(&server.state.db, 10).await.unwrap();
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0].action, facility_keys::AUDIT_ACTION_SET);
+    assert_eq!(events[0].action, AuditAction::FacilityKeySet);
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();
     assert_eq!(detail["owner_override"], json!([DISTRIBUTION]));
     assert_eq!(detail["added"], json!([DISTRIBUTION]));
@@ -385,7 +387,9 @@ async fn when_metrc_is_down_nothing_changes_and_the_key_recovers(backend: Backen
     assert_eq!(audit_count(&server).await, 1);
     let (_, other_key) = owner_key(&server, "Otto Other", &[RETAIL, DISTRIBUTION]).await;
 
-    add_fault(&server, json!({ "status": 500, "count": 1000 })).await;
+    let fault = server
+        .sandbox()
+        .fail_next("", StatusCode::INTERNAL_SERVER_ERROR, 1000);
 
     let started = Instant::now();
     let down = validate(&server, &client, &other_key).await;
@@ -426,7 +430,7 @@ async fn when_metrc_is_down_nothing_changes_and_the_key_recovers(backend: Backen
         started.elapsed()
     );
 
-    clear_faults(&server).await;
+    drop(fault);
     let back: FacilityRow = revalidate(&server, &client, RETAIL).await.ok();
     assert_eq!(back.key_status, KeyStatus::Valid);
     assert!(back.last_validated_at > before[0].last_validated_at);
@@ -462,12 +466,12 @@ async fn short_429_bursts_are_retried_and_every_cell_still_comes_in(backend: Bac
     let client = admin(&server).await;
     let (_, key) = owner_key(&server, "Olivia Owner", &[RETAIL, CULTIVATION]).await;
     // The first two Metrc calls (the facilities call) and then two packages probes get 429.
-    add_fault(&server, json!({ "status": 429, "count": 2 })).await;
-    add_fault(
-        &server,
-        json!({ "status": 429, "count": 2, "path_prefix": "/packages/" }),
-    )
-    .await;
+    let _fault = server
+        .sandbox()
+        .fail_next("", StatusCode::TOO_MANY_REQUESTS, 2);
+    let _fault = server
+        .sandbox()
+        .fail_next("/packages/", StatusCode::TOO_MANY_REQUESTS, 2);
 
     let (answer, took) = timed_validate(&server, &client, &key).await;
     let report: KeyValidation = answer.ok();
@@ -499,7 +503,9 @@ async fn persistent_429s_end_in_a_clear_error_not_a_hang(backend: Backend) {
         let server = TestServer::start(&backend).await;
         let client = admin(&server).await;
         let (_, key) = owner_key(&server, "Olivia Owner", &[RETAIL]).await;
-        add_fault(&server, json!({ "status": 429, "count": 1000 })).await;
+        let _fault = server
+            .sandbox()
+            .fail_next("", StatusCode::TOO_MANY_REQUESTS, 1000);
         let (answer, took) = timed_validate(&server, &client, &key).await;
         match answer.err() {
             AppError::MetrcUnavailable(reason) => {
@@ -519,11 +525,11 @@ async fn persistent_429s_end_in_a_clear_error_not_a_hang(backend: Backend) {
         let server = TestServer::start(&backend).await;
         let client = admin(&server).await;
         let (_, key) = owner_key(&server, "Olivia Owner", &[RETAIL]).await;
-        add_fault(
-            &server,
-            json!({ "status": 429, "count": 1000, "path_prefix": Section::Sales.probe_path() }),
-        )
-        .await;
+        let _fault = server.sandbox().fail_next(
+            Section::Sales.probe_path(),
+            StatusCode::TOO_MANY_REQUESTS,
+            1000,
+        );
         let (answer, took) = timed_validate(&server, &client, &key).await;
         let report: KeyValidation = answer.ok();
         let mut got = cells(reached(&report, RETAIL));
@@ -562,11 +568,9 @@ async fn a_regenerated_key_stays_invalid_until_a_new_key_is_assigned(backend: Ba
     );
 
     // Metrc failing does not make the key look better (or different).
-    add_fault(
-        &server,
-        json!({ "status": 500, "count": 1000, "path_prefix": "/facilities" }),
-    )
-    .await;
+    let fault = server
+        .sandbox()
+        .fail_next("/facilities", StatusCode::INTERNAL_SERVER_ERROR, 1000);
     let down = revalidate(&server, &client, RETAIL).await;
     assert!(
         matches!(down.err(), AppError::MetrcUnavailable(_)),
@@ -577,7 +581,7 @@ async fn a_regenerated_key_stays_invalid_until_a_new_key_is_assigned(backend: Ba
     assert_eq!(row(&rows, RETAIL).key_status, KeyStatus::Invalid);
 
     // Metrc back: the old key is still refused, every time.
-    clear_faults(&server).await;
+    drop(fault);
     for _ in 0..2 {
         let again: FacilityRow = revalidate(&server, &client, RETAIL).await.ok();
         assert_eq!(again.key_status, KeyStatus::Invalid);

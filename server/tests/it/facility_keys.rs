@@ -6,10 +6,12 @@ use crate::support;
 
 use app::error::AppError;
 use app::ssr::facility_keys;
+use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
 use app::types::keys::KeyStatus;
+use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -17,7 +19,7 @@ use support::facility_keys::{
     CULTIVATION, DISTRIBUTION, RETAIL, admin, assign, employee, list, owner_key, revalidate,
     validate,
 };
-use support::{Backend, TestServer};
+use support::{Backend, HasSandbox, TestServer};
 
 /// Every text column of the key-bearing tables, read raw, and on SQLite the database files'
 /// bytes: none may contain `key`.
@@ -163,13 +165,9 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
     assert_eq!((summary.valid, summary.invalid, summary.failed), (1, 1, 0));
 
     // Metrc down: the status stays as it was and the error says so.
-    let fault = reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", server.sandbox_url))
-        .json(&json!({ "status": 500, "count": 5, "path_prefix": "/facilities" }))
-        .send()
-        .await
-        .expect("fault");
-    assert!(fault.status().is_success());
+    let _outage = server
+        .sandbox()
+        .fail_next("/facilities", StatusCode::INTERNAL_SERVER_ERROR, 5);
     let down = revalidate(&server, &client, RETAIL).await;
     assert!(
         matches!(down.err(), AppError::MetrcUnavailable(_)),
@@ -286,7 +284,7 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
     assert!(!accepted.body.contains(&staff_key));
     let events = audit_events::recent(&server.state.db, 10).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, "facility_key.set");
+    assert_eq!(events[0].action, AuditAction::FacilityKeySet);
     assert!(events[0].actor_ip.is_some());
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();
     assert_eq!(detail["owner_override"], json!([RETAIL]));

@@ -57,26 +57,7 @@ each_backend!(a_generated_first_admin_password_is_written_to_a_private_file_not_
 async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_log(
     backend: Backend,
 ) {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Log(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Log {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    // The test's runtime runs on this thread, so the server's start logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = support::LogCapture::start();
     let server = TestServer::start_custom(
         &backend,
         |config| config.admin_password = None,
@@ -99,7 +80,7 @@ async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_l
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let logged = log.text();
     assert!(logged.contains("created the first admin"), "{logged}");
     assert!(logged.contains(&file.display().to_string()), "{logged}");
     assert!(
@@ -110,6 +91,117 @@ async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_l
     let client = server.client();
     let response = server.login(&client, ADMIN_EMAIL, password).await;
     assert!(response.status().is_success(), "{}", response.status());
+}
+
+each_backend!(a_generated_first_admin_password_must_be_changed_before_anything_else);
+/// The first admin whose password Tracekeeper generated signs in, but every page sends them to
+/// /profile and every server function but "Change password" refuses (on the server, not only in
+/// the UI), until they change it; then the same calls succeed. An ordinary user is unaffected.
+async fn a_generated_first_admin_password_must_be_changed_before_anything_else(backend: Backend) {
+    let server = TestServer::start_custom(
+        &backend,
+        |config| config.admin_password = None,
+        Default::default(),
+        |_| {},
+    )
+    .await;
+    let file = server
+        .state
+        .config
+        .data_dir
+        .join(app::ssr::bootstrap::PASSWORD_FILE);
+    let generated = std::fs::read_to_string(&file).expect("the password file");
+    let generated = generated.trim();
+
+    let client = server.client();
+    let login = server.login(&client, ADMIN_EMAIL, generated).await;
+    assert!(login.status().is_success(), "{}", login.status());
+    assert!(
+        signed_in(&server, &client)
+            .await
+            .unwrap()
+            .must_change_password
+    );
+
+    let refused = server.call(&client, "list_users", &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_of(refused).await, AppError::PasswordChangeRequired);
+    let refused = server.call(&client, "my_key_status", &[]).await;
+    assert_eq!(error_of(refused).await, AppError::PasswordChangeRequired);
+    let export = client
+        .get(server.url(app::ssr::outbox::csv::EXPORT_PATH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::FORBIDDEN);
+    for path in ["/", "/admin/users", "/inventory/packages"] {
+        let page = server.page(&client, path).await;
+        assert!(page.status().is_redirection(), "{path}: {}", page.status());
+        assert_eq!(page.headers()["location"], "/profile", "{path}");
+    }
+    let profile = server.page(&client, "/profile").await;
+    assert_eq!(profile.status(), StatusCode::OK);
+    let html = profile.text().await.unwrap();
+    assert!(
+        html.contains("Change it below before doing anything else"),
+        "{html}"
+    );
+    assert!(html.contains("Change password"), "{html}");
+
+    let new_password = "the admin's own password";
+    let changed = server
+        .call(
+            &client,
+            "change_password",
+            &[("current", generated), ("new", new_password)],
+        )
+        .await;
+    assert!(changed.status().is_success(), "{}", changed.status());
+    assert!(
+        !signed_in(&server, &client)
+            .await
+            .unwrap()
+            .must_change_password
+    );
+    let listed = server.call(&client, "list_users", &[]).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(
+        server.page(&client, "/admin/users").await.status(),
+        StatusCode::OK
+    );
+    // Signing in again with the new password does not ask again.
+    let again = server.client();
+    assert!(
+        server
+            .login(&again, ADMIN_EMAIL, new_password)
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(
+        !signed_in(&server, &again)
+            .await
+            .unwrap()
+            .must_change_password
+    );
+
+    server
+        .add_user("emp@example.test", "employee-password", Role::Employee)
+        .await;
+    let employee = server.client();
+    let login = server
+        .login(&employee, "emp@example.test", "employee-password")
+        .await;
+    assert!(login.status().is_success());
+    assert!(
+        !signed_in(&server, &employee)
+            .await
+            .unwrap()
+            .must_change_password
+    );
+    let status = server.call(&employee, "my_key_status", &[]).await;
+    assert_eq!(status.status(), StatusCode::OK);
+    assert_eq!(server.page(&employee, "/").await.status(), StatusCode::OK);
 }
 
 each_backend!(every_response_carries_the_security_headers_and_https_adds_hsts_and_a_host_cookie);
@@ -162,6 +254,77 @@ async fn every_response_carries_the_security_headers_and_https_adds_hsts_and_a_h
             "{cookie}"
         );
     }
+}
+
+/// The nonce in a page's Content-Security-Policy, after checking that its `script-src` allows
+/// no inline script without it.
+fn csp_nonce(response: &reqwest::Response) -> String {
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a CSP header")
+        .to_owned();
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("script-src "))
+        .unwrap_or_else(|| panic!("no script-src: {csp}"));
+    assert!(!script_src.contains("'unsafe-inline'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    script_src
+        .split_whitespace()
+        .find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no nonce: {csp}"))
+        .to_owned()
+}
+
+/// Asserts that every `<script>` in `html` carries `nonce`, and that there is at least one.
+fn every_script_carries(html: &str, nonce: &str) {
+    let tags: Vec<&str> = html
+        .split("<script")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('>').expect("a closed tag")])
+        .collect();
+    assert!(
+        !tags.is_empty(),
+        "the page has its hydration script: {html}"
+    );
+    for tag in tags {
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "a script without the response's nonce {nonce}: <script{tag}>"
+        );
+    }
+}
+
+each_backend!(pages_run_only_scripts_that_carry_the_responses_fresh_nonce);
+/// A page's Content-Security-Policy allows no inline script but those carrying its nonce, every
+/// `<script>` Leptos writes (the hydration bootstrap, the resolved resources of an async page)
+/// carries that nonce, each response has a new one, and what is not a page loads nothing.
+async fn pages_run_only_scripts_that_carry_the_responses_fresh_nonce(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = server.client();
+    let mut nonces = std::collections::HashSet::new();
+    let signed_out = server.page(&client, "/login").await;
+    let missing = server.page(&client, "/no-such-page").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let login = server.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(login.status().is_success());
+    let first = server.page(&client, "/admin/users").await;
+    let second = server.page(&client, "/admin/users").await;
+    for page in [signed_out, missing, first, second] {
+        let nonce = csp_nonce(&page);
+        assert!(nonce.len() >= 16, "{nonce}");
+        every_script_carries(&page.text().await.unwrap(), &nonce);
+        assert!(nonces.insert(nonce), "a nonce used twice");
+    }
+
+    let not_a_page = server.call(&client, "signed_in_user", &[]).await;
+    assert_eq!(
+        not_a_page.headers()["content-security-policy"],
+        app::ssr::csp::NOT_A_PAGE
+    );
 }
 
 each_backend!(first_admin_signs_in_sees_users_and_signs_out);

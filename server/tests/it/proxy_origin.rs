@@ -6,6 +6,7 @@
 use crate::support;
 
 use app::ssr::queries::audit_events;
+use app::ssr::queries::audit_events::AuditAction;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::facility_keys::{Answer, admin};
@@ -33,7 +34,7 @@ async fn audited_address(server: &TestServer, forwarded: &str, email: &str) -> O
     .await;
     assert!(answer.status.is_success(), "{}", answer.body);
     let events = audit_events::recent(&server.state.db, 1).await.unwrap();
-    assert_eq!(events[0].action, "user.created");
+    assert_eq!(events[0].action, AuditAction::UserCreated);
     events[0].actor_ip.clone()
 }
 

@@ -1,6 +1,6 @@
 //! Who may not: one table of every admin server function and one of every admin page, each
-//! asked by an employee (Forbidden; a 403 "Not allowed" page with no admin data) and by a
-//! signed-out visitor (Unauthenticated; a 302 to /login), on every backend. Both tables are
+//! asked by an employee (Forbidden, answered 403; a 403 "Not allowed" page with no admin data) and
+//! by a signed-out visitor (Unauthenticated, answered 401; a 302 to /login), on every backend. Both tables are
 //! checked against the source: a new admin server function or `/admin` route that is not in them
 //! fails the test. Nothing a refused call would do happens: no user, key, audit event or Metrc
 //! call.
@@ -10,7 +10,7 @@ use crate::support;
 use app::error::AppError;
 use app::ssr::queries::audit_events;
 use app::types::auth::Role;
-use app::types::submissions::SubmissionFilter;
+use app::types::submissions::{SubmissionFilter, SubmissionStatus};
 use app::types::users::{UserDetail, UserSummary};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -240,6 +240,7 @@ async fn employees_and_signed_out_visitors_are_refused_every_admin_function_and_
         for (name, args) in &functions {
             let answer = call(site, client, name, args).await;
             assert_eq!(answer.err(), expected, "{who}: {name}");
+            assert_eq!(answer.status.as_u16(), expected.status(), "{who}: {name}");
             assert!(!answer.body.contains(&probe_key), "{who}: {name}");
         }
         for (_, path, heading) in &pages {
@@ -295,5 +296,8 @@ async fn employees_and_signed_out_visitors_are_refused_every_admin_function_and_
     );
     let users: Vec<UserSummary> = call(site, &w.admin, "list_users", &form(&[])).await.ok();
     assert!(users.iter().all(|u| u.email != "mallory@example.test"));
-    assert_eq!(row(&w.server, queued.id).await.status, "queued");
+    assert_eq!(
+        row(&w.server, queued.id).await.status,
+        SubmissionStatus::Queued
+    );
 }

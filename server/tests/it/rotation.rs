@@ -14,12 +14,13 @@ use app::types::submissions::{SubmissionDetail, SubmissionStatus};
 use app::types::user_keys::UserKeyView;
 use app::types::users::UserDetail;
 use chrono::Utc;
+use reqwest::StatusCode;
 use sea_orm::{Database, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
 use support::facility_keys::{
-    Answer, RETAIL, add_fault, adjustable_packages, admin, assign, clear_faults, employee, list,
-    owner_key, revalidate, sandbox_package,
+    Answer, RETAIL, adjustable_packages, admin, assign, employee, list, owner_key, revalidate,
+    sandbox_package,
 };
 use support::process::Binary;
 use support::submissions::{adjust, submitted, with_id, writes};
@@ -101,11 +102,11 @@ async fn rotating_the_identity_keeps_every_key_and_the_queued_work_is_sent_once(
     assert_eq!(facility_before.key_status, KeyStatus::Valid);
     let cara_before: UserKeyView = view_key(&server, &admin_client, Some(cara.id)).await.ok();
     let cara_client = signed_in(&server, "cara@example.test").await;
-    add_fault(
-        &sandbox,
-        json!({ "status": 503, "count": 10_000, "path_prefix": "/packages/v2/adjust" }),
-    )
-    .await;
+    let outage = sandbox.sandbox.fail_next(
+        "/packages/v2/adjust",
+        StatusCode::SERVICE_UNAVAILABLE,
+        10_000,
+    );
     let mut ids = Vec::new();
     for (label, _, unit) in &packages {
         ids.push(
@@ -132,7 +133,8 @@ async fn rotating_the_identity_keeps_every_key_and_the_queued_work_is_sent_once(
             let later = Utc::now() + chrono::Duration::seconds(2);
             let waiting = rows.len() == ids.len()
                 && rows.iter().all(|r| {
-                    r.status == "retrying" && r.next_attempt_at.is_some_and(|at| at > later)
+                    r.status == SubmissionStatus::Retrying
+                        && r.next_attempt_at.is_some_and(|at| at > later)
                 });
             if waiting {
                 Ok(())
@@ -148,7 +150,10 @@ async fn rotating_the_identity_keeps_every_key_and_the_queued_work_is_sent_once(
     .await;
     assert!(server.stop().await.success(), "a clean stop");
     let rows = submissions::Entity::find().all(&db).await.expect("rows");
-    assert!(rows.iter().all(|r| r.status == "retrying"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == SubmissionStatus::Retrying),
+        "{rows:?}"
+    );
     db.close().await.expect("close");
 
     // Rotate.
@@ -178,7 +183,7 @@ async fn rotating_the_identity_keeps_every_key_and_the_queued_work_is_sent_once(
     assert!(sealed_after.iter().all(|c| !sealed_before.contains(c)));
 
     // Second run, Metrc working again: the keys open and the queued work goes, once.
-    clear_faults(&sandbox).await;
+    drop(outage);
     let server = binary.serve(2).await;
     let admin_client = admin(&server).await;
     let facility_after = facility(&server, &admin_client).await;

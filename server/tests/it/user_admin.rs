@@ -6,6 +6,7 @@ use crate::support;
 
 use app::error::AppError;
 use app::ssr::entities::sessions;
+use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::ssr::user_admin;
 use app::types::auth::{CurrentUser, Role};
@@ -256,13 +257,10 @@ async fn an_admin_adds_a_user_who_signs_in_with_the_initial_password(backend: Ba
     let events = audit_events::recent(&server.state.db, 20)
         .await
         .expect("audit");
-    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    let actions: Vec<AuditAction> = events.iter().map(|e| e.action).collect();
     assert_eq!(
         actions,
-        vec![
-            user_admin::AUDIT_USER_UPDATED,
-            user_admin::AUDIT_USER_CREATED
-        ],
+        vec![AuditAction::UserUpdated, AuditAction::UserCreated],
         "refused changes leave no trace"
     );
     for event in &events {
@@ -397,7 +395,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
         .expect("audit");
     let deactivated = events
         .iter()
-        .find(|e| e.action == user_admin::AUDIT_USER_DEACTIVATED)
+        .find(|e| e.action == AuditAction::UserDeactivated)
         .expect("user.deactivated");
     let detail: Value = serde_json::from_str(&deactivated.detail).expect("json");
     assert_eq!(detail["user_id"], json!(worker.id));
@@ -406,7 +404,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
     assert_eq!(deactivated.actor_user_id, Some(admin_id));
     let key_deleted = events
         .iter()
-        .find(|e| e.action == user_admin::AUDIT_USER_KEY_DELETED)
+        .find(|e| e.action == AuditAction::UserKeyDeleted)
         .expect("user_key.deleted");
     assert_eq!(key_deleted.subject, "wes@example.test");
     let detail: Value = serde_json::from_str(&key_deleted.detail).expect("json");
@@ -447,7 +445,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
     let events = audit_events::recent(&server.state.db, 1)
         .await
         .expect("audit");
-    assert_eq!(events[0].action, user_admin::AUDIT_USER_REACTIVATED);
+    assert_eq!(events[0].action, AuditAction::UserReactivated);
 }
 
 each_backend!(the_list_shows_key_status_and_who_would_submit_under_the_facility_key);
@@ -487,7 +485,7 @@ async fn the_list_shows_key_status_and_who_would_submit_under_the_facility_key(b
             .await
             .expect("store key");
         if let Some(status) = status {
-            user_metrc_keys::set_status(db, user, status)
+            user_metrc_keys::set_status(db, user, sealed.fingerprint(), status)
                 .await
                 .expect("status");
         }
@@ -609,7 +607,7 @@ async fn a_user_changes_their_password_and_the_old_one_stops_working(backend: Ba
         .await
         .expect("audit");
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, app::ssr::profile::AUDIT_PASSWORD_CHANGED);
+    assert_eq!(events[0].action, AuditAction::UserPasswordChanged);
     assert_eq!(events[0].actor_user_id, Some(user_id));
     assert!(!events[0].detail.contains("brand-new-password"));
 }

@@ -8,8 +8,8 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::facilities;
-use app::ssr::{facility_keys, user_keys};
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, CellState, FacilityRow, KeyValidation};
 use app::types::key_validation::{KeyHolder, ValidationUpdate};
@@ -22,14 +22,14 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    CULTIVATION, DISTRIBUTION, RETAIL, add_fault, admin, assign, clear_faults, employee, list,
-    owner_key, regenerate_key, revalidate, sandbox_requests,
+    CULTIVATION, DISTRIBUTION, RETAIL, admin, assign, employee, list, owner_key, regenerate_key,
+    revalidate, sandbox_requests,
 };
 use support::user_keys::{
     add_named_user, admin_id, all_stored, audited, my_status, refused, set_key, signed_in, stored,
     updates, validate_live, view_key,
 };
-use support::{Backend, TestServer};
+use support::{Backend, HasSandbox, TestServer};
 
 /// A key Metrc has never issued.
 const BOGUS_KEY: &str = "nope1234nope1234nope";
@@ -175,7 +175,7 @@ async fn an_admin_sets_an_employees_key_which_is_validated_stored_sealed_masked_
 
     // Stored sealed: the ciphertext is an age file, opens to the key, and holds no plaintext.
     let row = stored(&server, uma).await.expect("a stored key");
-    assert_eq!(row.status, KeyStatus::Valid.as_str());
+    assert_eq!(row.status, KeyStatus::Valid);
     assert!(
         row.ciphertext
             .starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
@@ -196,10 +196,10 @@ async fn an_admin_sets_an_employees_key_which_is_validated_stored_sealed_masked_
     assert_not_stored(&server, &key).await;
 
     // Audited once, by the admin, with fingerprint prefixes only.
-    let events = audited(&server, user_keys::AUDIT_ACTION_SET).await;
+    let events = audited(&server, AuditAction::UserKeySet).await;
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
-    assert_eq!(event.action, "user_key.set");
+    assert_eq!(event.action, AuditAction::UserKeySet);
     assert_eq!(event.actor_user_id, Some(admin_id));
     assert_eq!(event.subject, uma.to_string());
     assert_eq!(event.actor_ip.as_deref(), Some("127.0.0.1"));
@@ -236,7 +236,7 @@ async fn an_admin_sets_an_employees_key_which_is_validated_stored_sealed_masked_
     assert_eq!(replaced.masked_key, Some(masked(&new_key)));
     assert_eq!(replaced.status, KeyStatus::Valid);
     assert_eq!(all_stored(&server).await.len(), 1);
-    let events = audited(&server, user_keys::AUDIT_ACTION_SET).await;
+    let events = audited(&server, AuditAction::UserKeySet).await;
     assert_eq!(events.len(), 2);
     let second = detail(&events[0]);
     assert_eq!(second["old_fingerprint"], json!(prefix));
@@ -246,12 +246,7 @@ async fn an_admin_sets_an_employees_key_which_is_validated_stored_sealed_masked_
     // Direction 1 of the guard: no facility key was written.
     let facilities_after: Vec<FacilityRow> = list(&server, &client).await.ok();
     assert_eq!(facilities_after, facilities_before);
-    assert_eq!(
-        audited(&server, facility_keys::AUDIT_ACTION_SET)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(audited(&server, AuditAction::FacilityKeySet).await.len(), 1);
 }
 
 each_backend!(an_invalid_or_regenerated_key_is_refused_and_nothing_is_saved);
@@ -292,11 +287,7 @@ async fn an_invalid_or_regenerated_key_is_refused_and_nothing_is_saved(backend: 
     assert!(text.contains("invalid"), "{text}");
     assert!(stored(&server, uma).await.is_none());
     assert!(all_stored(&server).await.is_empty());
-    assert!(
-        audited(&server, user_keys::AUDIT_ACTION_SET)
-            .await
-            .is_empty()
-    );
+    assert!(audited(&server, AuditAction::UserKeySet).await.is_empty());
     let log = sandbox_requests(&server).await;
     assert!(
         log.iter()
@@ -314,7 +305,7 @@ async fn an_invalid_or_regenerated_key_is_refused_and_nothing_is_saved(backend: 
     let text = refused(&set_key(&server, &client, Some(uma), &old_key, false).await);
     assert!(text.contains("invalid"), "{text}");
     assert_eq!(stored(&server, uma).await, Some(kept));
-    assert_eq!(audited(&server, user_keys::AUDIT_ACTION_SET).await.len(), 1);
+    assert_eq!(audited(&server, AuditAction::UserKeySet).await.len(), 1);
 }
 
 each_backend!(one_key_belongs_to_one_user);
@@ -353,12 +344,12 @@ async fn one_key_belongs_to_one_user(backend: Backend) {
     let ben_view: UserKeyView = view_key(&server, &client, Some(ben)).await.ok();
     assert_eq!(ben_view.masked_key, None);
     assert_eq!(ben_view.status, KeyStatus::Missing);
-    assert_eq!(audited(&server, user_keys::AUDIT_ACTION_SET).await.len(), 1);
+    assert_eq!(audited(&server, AuditAction::UserKeySet).await.len(), 1);
 
     // Setting Ann's own key for Ann again is no conflict.
     let again: UserKeyView = set_key(&server, &client, Some(ann), &key, false).await.ok();
     assert_eq!(again.masked_key, Some(masked(&key)));
-    let events = audited(&server, user_keys::AUDIT_ACTION_SET).await;
+    let events = audited(&server, AuditAction::UserKeySet).await;
     assert_eq!(events.len(), 2);
     let latest = detail(&events[0]);
     assert_eq!(latest["old_fingerprint"], latest["new_fingerprint"]);
@@ -416,11 +407,7 @@ async fn a_facility_key_becomes_a_users_key_only_when_an_admin_confirms_and_faci
         other => panic!("expected ConfirmFacilityKey, got {other:?}"),
     }
     assert!(stored(&server, uma).await.is_none());
-    assert!(
-        audited(&server, user_keys::AUDIT_ACTION_SET)
-            .await
-            .is_empty()
-    );
+    assert!(audited(&server, AuditAction::UserKeySet).await.is_empty());
 
     // Confirmed by the admin: saved, and the audit says whose facility key it is.
     let view: UserKeyView = set_key(&server, &client, Some(uma), &facility_key, true)
@@ -432,7 +419,7 @@ async fn a_facility_key_becomes_a_users_key_only_when_an_admin_confirms_and_faci
         reached(view.validation.as_ref().expect("validation")),
         sorted(&[RETAIL, DISTRIBUTION])
     );
-    let events = audited(&server, user_keys::AUDIT_ACTION_SET).await;
+    let events = audited(&server, AuditAction::UserKeySet).await;
     assert_eq!(events.len(), 1);
     let recorded = detail(&events[0]);
     let mut facility_key_of: Vec<String> =
@@ -447,9 +434,7 @@ async fn a_facility_key_becomes_a_users_key_only_when_an_admin_confirms_and_faci
     let models_after = facilities::list(&server.state.db).await.unwrap();
     assert_eq!(models_after, models_before);
     assert_eq!(
-        audited(&server, facility_keys::AUDIT_ACTION_SET)
-            .await
-            .len(),
+        audited(&server, AuditAction::FacilityKeySet).await.len(),
         1,
         "only the original assignment"
     );
@@ -498,12 +483,7 @@ async fn a_users_key_is_never_assigned_as_a_facility_key(backend: Backend) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        audited(&server, facility_keys::AUDIT_ACTION_SET)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(audited(&server, AuditAction::FacilityKeySet).await.len(), 1);
     // Refused before anything went to Metrc with it.
     assert_eq!(
         calls_by(&sandbox_requests(&server).await, owner_two),
@@ -541,7 +521,7 @@ async fn employees_set_and_see_only_their_own_key_and_signed_out_callers_nothing
         .await
         .ok();
     assert_eq!(by_id.masked_key, view.masked_key);
-    let events = audited(&server, user_keys::AUDIT_ACTION_SET).await;
+    let events = audited(&server, AuditAction::UserKeySet).await;
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.actor_user_id == Some(eve)));
     assert!(events.iter().all(|e| e.subject == eve.to_string()));
@@ -667,7 +647,7 @@ async fn signing_in_revalidates_the_users_key_with_metrc(backend: Backend) {
     assert_eq!(seen.status, KeyStatus::Invalid);
     assert_eq!(
         stored(&server, uma).await.expect("stored").status,
-        KeyStatus::Invalid.as_str()
+        KeyStatus::Invalid
     );
 
     // Her current key makes it valid again, and sign-in agrees.
@@ -679,11 +659,11 @@ async fn signing_in_revalidates_the_users_key_with_metrc(backend: Backend) {
 
     // Metrc slower than the sign-in cap (5 s): signing in does not wait for it, and the
     // status is left as it was.
-    add_fault(&server, json!({ "latency_ms": 9000 })).await;
+    let latency = server.sandbox().slow_down(Duration::from_secs(9));
     let started = Instant::now();
     let slow = signed_in(&server, "uma@example.test").await;
     let took = started.elapsed();
-    clear_faults(&server).await;
+    drop(latency);
     assert!(
         took >= Duration::from_secs(5) && took < Duration::from_millis(8000),
         "sign-in waited for the check, up to its cap: {took:?}"
@@ -952,7 +932,7 @@ async fn the_live_validation_names_who_holds_the_key_and_ends_with_done_or_one_f
     // Validating saves nothing.
     assert!(stored(&server, ben).await.is_none());
     assert_eq!(all_stored(&server).await.len(), 1);
-    assert_eq!(audited(&server, user_keys::AUDIT_ACTION_SET).await.len(), 1);
+    assert_eq!(audited(&server, AuditAction::UserKeySet).await.len(), 1);
 }
 
 each_backend!(racing_guards_never_make_one_key_both_a_users_and_a_facilitys);
@@ -967,7 +947,7 @@ async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: 
     let uma = add_named_user(&server, "uma@example.test", "Uma Employee", Role::Employee).await;
     let vic = add_named_user(&server, "vic@example.test", "Vic Employee", Role::Employee).await;
     let (_, key) = owner_key(&server, "Olivia Owner", &[RETAIL]).await;
-    add_fault(&server, json!({ "latency_ms": 1500 })).await;
+    let slow = server.sandbox().slow_down(Duration::from_millis(1500));
 
     let (as_user, as_facility) = tokio::join!(
         set_key(&server, &client, Some(uma), &key, false),
@@ -1000,12 +980,15 @@ async fn racing_guards_never_make_one_key_both_a_users_and_a_facilitys(backend: 
         ),
     }
 
+    // Two admins: one admin's key validations run one at a time.
+    add_named_user(&server, "ada@example.test", "Ada Admin", Role::Admin).await;
+    let second_admin = signed_in(&server, "ada@example.test").await;
     let (_, contested) = owner_key(&server, "Oscar Owner", &[DISTRIBUTION]).await;
     let (a, b) = tokio::join!(
         set_key(&server, &client, Some(uma), &contested, false),
-        set_key(&server, &client, Some(vic), &contested, false)
+        set_key(&server, &second_admin, Some(vic), &contested, false)
     );
-    clear_faults(&server).await;
+    drop(slow);
     let (winner, loser, loser_answer) = match (a.status.is_success(), b.status.is_success()) {
         (true, false) => (uma, vic, b),
         (false, true) => (vic, uma, a),
