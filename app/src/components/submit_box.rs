@@ -1,10 +1,18 @@
 //! The end of every work form: what will happen before anything is queued (the pre-flight: which
 //! key carries it, a missing Metrc permission named exactly, review by an admin), the
 //! confirmation a fallback to the facility key needs, "Submit to Metrc", and the result.
+//!
+//! Every submit of the form carries its submission token ([`NewSubmission::submit_token`]): made
+//! at the first "Submit to Metrc", sent again by every later submit until a submission is
+//! stored (a retry after an error or a lost answer, a double click), then dropped so the next
+//! submission gets a new one. The server stores a token once per user (docs/decisions.md, "A
+//! submission is submitted once").
 
 use crate::api::submissions::{Submit, preflight_submission};
 use crate::components::error_message::ErrorMessage;
-use crate::types::submissions::{ActionInput, NewSubmission, SubmissionAction, SubmissionRow};
+use crate::types::submissions::{
+    ActionInput, NewSubmission, SUBMIT_TOKEN_CHARS, SubmissionAction, SubmissionRow,
+};
 use leptos::prelude::*;
 
 #[component]
@@ -28,29 +36,44 @@ pub fn SubmitBox(
     let invalid = RwSignal::new(None::<String>);
     let submit = ServerAction::<Submit>::new();
     let license = StoredValue::new(license);
+    // This form's submission token, until a submission is stored with it.
+    let token = StoredValue::new(None::<String>);
     Effect::watch(
         move || submit.version().get(),
         move |_, _, _| {
-            if let (Some(Ok(row)), Some(on_queued)) = (submit.value().get_untracked(), on_queued) {
-                on_queued.run(row);
+            if let Some(Ok(row)) = submit.value().get_untracked() {
+                token.set_value(None);
+                if let Some(on_queued) = on_queued {
+                    on_queued.run(row);
+                }
             }
         },
         false,
     );
     let send = move |_| {
         invalid.set(None);
-        match request.run(()) {
-            Ok(input) => {
-                submit.dispatch(Submit {
-                    input: NewSubmission {
-                        license: license.get_value(),
-                        input,
-                        confirm_facility_key: confirmed.get_untracked(),
-                    },
-                });
-            }
-            Err(message) => invalid.set(Some(message)),
-        }
+        let input = match request.run(()) {
+            Ok(input) => input,
+            Err(message) => return invalid.set(Some(message)),
+        };
+        let submit_token = match token.get_value() {
+            Some(kept) => kept,
+            None => match new_token() {
+                Ok(made) => {
+                    token.set_value(Some(made.clone()));
+                    made
+                }
+                Err(message) => return invalid.set(Some(message)),
+            },
+        };
+        submit.dispatch(Submit {
+            input: NewSubmission {
+                license: license.get_value(),
+                input,
+                confirm_facility_key: confirmed.get_untracked(),
+                submit_token,
+            },
+        });
     };
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Checking your Metrc key…"</p> }>
@@ -99,4 +122,33 @@ pub fn SubmitBox(
             })
         }}
     }
+}
+
+/// A new submission token: [`SUBMIT_TOKEN_CHARS`] lowercase hex digits, 128 bits from the
+/// browser's `crypto.getRandomValues` (available on plain `http` too, unlike `randomUUID`).
+/// `Err` says what to do when the browser has no such source.
+fn new_token() -> Result<String, String> {
+    let bytes = random_bytes()?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    debug_assert_eq!(token.len(), SUBMIT_TOKEN_CHARS);
+    Ok(token)
+}
+
+#[cfg(feature = "hydrate")]
+fn random_bytes() -> Result<[u8; SUBMIT_TOKEN_CHARS / 2], String> {
+    let mut bytes = [0u8; SUBMIT_TOKEN_CHARS / 2];
+    web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).ok())
+        .ok_or_else(|| {
+            "This browser cannot make the random number a submission needs: use a current browser."
+                .to_owned()
+        })?;
+    Ok(bytes)
+}
+
+/// Only the browser submits the form (the button works once the page is hydrated).
+#[cfg(not(feature = "hydrate"))]
+fn random_bytes() -> Result<[u8; SUBMIT_TOKEN_CHARS / 2], String> {
+    Err("Submitting needs the page to finish loading: wait a moment and try again.".to_owned())
 }

@@ -13,7 +13,6 @@ use app::ssr::facility_keys;
 use app::ssr::queries::users;
 use app::ssr::state::AppState;
 use app::ssr::sync::schedule;
-use app::ssr::throttle::ThrottleLimits;
 use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
 use metrc::{Resource, Section};
 use secrecy::SecretString;
@@ -140,8 +139,10 @@ pub async fn keyed_state(
             ..sync
         },
         outbox: Default::default(),
+        sign_in: Default::default(),
+        key_validations: Default::default(),
     };
-    let state = server::startup::build_state(config, metrc, ThrottleLimits::default())
+    let state = server::startup::build_state(config, metrc)
         .await
         .expect("state");
     let admin_id = users::find_by_email(&state.db, "admin@localhost")

@@ -2,13 +2,20 @@
 //! `Sending` becomes `Unknown` (its call's answer was never seen: it is not resent blindly). Then
 //! it sends each facility's due submissions in order, several facilities at once; it wakes when
 //! something is queued (the `Notify` in `AppState`) and every `poll_every` (default 1 s) for
-//! backoffs that are over and unknown outcomes to reconcile with Metrc's data.
+//! backoffs that are over, rows stuck `Sending` (`outbox::stuck`), and unknown outcomes to
+//! reconcile with Metrc's data. When the server stops ([`app::ssr::outbox::OutboxHandle::stop`])
+//! it claims nothing more and waits for the calls under way, up to the write timeout and
+//! [`STORE_GRACE`] to store their answers, then exits; a call cut off there stays `Sending` and
+//! the next start makes it `Unknown`.
 
 use app::ssr::outbox;
 use app::ssr::state::AppState;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
+
+/// Time to store the answers of the calls under way at a stop, beyond the write timeout.
+pub const STORE_GRACE: Duration = Duration::from_secs(5);
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -18,7 +25,14 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         let mut drains: JoinSet<()> = JoinSet::new();
         loop {
             let settings = state.outbox.settings();
+            if state.outbox.is_stopping() {
+                finish(drains, settings.write_timeout + STORE_GRACE).await;
+                return;
+            }
             if !settings.paused {
+                if let Err(error) = outbox::sweep_stuck(&state).await {
+                    tracing::warn!(%error, "outbox: sweeping rows stuck Sending failed");
+                }
                 match outbox::due_facilities(&state).await {
                     Ok(due) => {
                         for license in due {
@@ -62,6 +76,24 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Waits for the drains under way (each ends after its current batch) up to `limit`; those still
+/// running then are cut off.
+async fn finish(mut drains: JoinSet<()>, limit: Duration) {
+    let under_way = drains.len();
+    let waited =
+        tokio::time::timeout(limit, async { while drains.join_next().await.is_some() {} }).await;
+    match waited {
+        Ok(()) => tracing::info!(
+            under_way,
+            "outbox stopped: the calls under way were answered"
+        ),
+        Err(_) => tracing::warn!(
+            left = drains.len(),
+            "outbox stopped before every call under way was answered: those rows stay Sending and become Unknown at the next start"
+        ),
+    }
 }
 
 /// Start-up recovery, retried until the database answers: nothing is sent before it is done.

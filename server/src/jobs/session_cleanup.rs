@@ -1,4 +1,5 @@
-//! Hourly: delete expired sessions and forget recovered login-throttle entries.
+//! Hourly: delete expired sessions and forget recovered login-throttle and key-validation
+//! limiter entries.
 
 use app::ssr::queries::sessions;
 use app::ssr::state::AppState;
@@ -18,6 +19,7 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 Err(err) => tracing::warn!(error = %err, "session cleanup failed"),
             }
             state.login_throttle.prune();
+            state.key_validations.prune();
         }
     })
 }

@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod conditional_transitions;
 mod csv_export;
 mod embedded_metrc;
 mod facility_key_validation;
@@ -19,11 +20,15 @@ mod outbox_bench;
 mod outbox_crash;
 mod plant_waste;
 mod proxy_origin;
+mod rate_limits;
 mod refusals;
 mod revalidation;
 mod rotation;
 mod startup_errors;
+mod status_codes;
+mod stored_enums;
 mod submissions_rules;
+mod submit_once;
 mod sync;
 mod user_admin;
 mod user_keys;

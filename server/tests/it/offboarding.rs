@@ -8,22 +8,24 @@
 use crate::support;
 
 use app::error::AppError;
-use app::ssr::outbox::HELD_MESSAGE;
-use app::ssr::user_admin;
+use app::ssr::outbox::{self, HELD_MESSAGE};
+use app::ssr::queries::audit_events::AuditAction;
 use app::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
 use app::types::users::UserDetail;
-use serde_json::{Value, json};
+use metrc::sandbox::Loss;
+use reqwest::StatusCode;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::Backend;
-use support::facility_keys::{CULTIVATION, RETAIL, add_fault, clear_faults, sandbox_package};
+use support::facility_keys::{CULTIVATION, RETAIL, sandbox_package};
 use support::submissions::{
     Employee, OWNER, World, adjust, finish, keyed_user, keyless_user, listed, packages_permission,
     row, submit, submitted, wait_for, with_id, world, writes,
 };
 use support::user_keys::audited;
+use support::{Backend, HasSandbox};
 
 /// `(license, employee name, status)` of each write to `path` in the sandbox's log.
 async fn calls(w: &World, path: &str) -> Vec<(String, String, u64)> {
@@ -65,11 +67,10 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
     let retail = w.packages(RETAIL).await;
 
     // Retrying: Metrc fails her adjustment once, and the retry waits.
-    add_fault(
-        &w.server,
-        json!({"status": 503, "count": 1, "path_prefix": "/packages/v2/adjust"}),
-    )
-    .await;
+    let fault =
+        w.server
+            .sandbox()
+            .fail_next("/packages/v2/adjust", StatusCode::SERVICE_UNAVAILABLE, 1);
     let (label, before, unit) = &cultivation[0];
     let retrying = dana_submits(&w, &dana, CULTIVATION, adjust(label, -1.0, unit)).await;
     wait_for(&w.server, retrying.id, SubmissionStatus::Retrying).await;
@@ -77,7 +78,7 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
     let queued = dana_submits(&w, &dana, CULTIVATION, finish(&cultivation[1].0)).await;
     assert_eq!(queued.status, SubmissionStatus::Queued);
     // Sending: Metrc is slow, her finish at the retail license is in its call.
-    add_fault(&w.server, json!({"latency_ms": 2000})).await;
+    let slow = w.server.sandbox().slow_down(Duration::from_millis(2000));
     let sending = dana_submits(&w, &dana, RETAIL, finish(&retail[0].0)).await;
     wait_for(&w.server, sending.id, SubmissionStatus::Sending).await;
 
@@ -86,7 +87,11 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
         .ok();
     for id in [retrying.id, queued.id] {
         let held = row(&w.server, id).await;
-        assert_eq!(held.status, "pending_approval", "submission {id}");
+        assert_eq!(
+            held.status,
+            SubmissionStatus::PendingApproval,
+            "submission {id}"
+        );
         assert_eq!(
             held.message.as_deref(),
             Some(HELD_MESSAGE),
@@ -95,23 +100,15 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
     }
     assert_ne!(
         row(&w.server, sending.id).await.status,
-        "pending_approval",
+        SubmissionStatus::PendingApproval,
         "a call under way is not held"
     );
-    let events = audited(&w.server, user_admin::AUDIT_USER_DEACTIVATED).await;
+    let events = audited(&w.server, AuditAction::UserDeactivated).await;
     let detail: Value = serde_json::from_str(&events[0].detail).expect("json");
     assert_eq!(detail["submissions_held"], 2);
 
     // The admin finds them under "Pending approval", to approve or deny.
-    let pending = listed(
-        &w.server,
-        &w.admin,
-        &SubmissionFilter {
-            tab: SubmissionTab::PendingApproval,
-            ..Default::default()
-        },
-    )
-    .await;
+    let pending = pending_approval(&w).await;
     let ids: BTreeSet<i64> = pending.iter().map(|r| r.id).collect();
     assert_eq!(ids, BTreeSet::from([retrying.id, queued.id]));
     assert!(
@@ -128,7 +125,7 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
     assert_eq!(after.err(), AppError::Unauthenticated);
 
     // The call under way finishes.
-    clear_faults(&w.server).await;
+    drop((fault, slow));
     wait_for(&w.server, sending.id, SubmissionStatus::Accepted).await;
     assert!(sandbox_package(&w.server, RETAIL, &retail[0].0).await["FinishedDate"].is_string());
 
@@ -196,7 +193,7 @@ async fn rows_of_a_call_under_way_that_must_go_again_wait_for_an_admin_once_thei
     .await;
     let (c, c_before, c_unit) = &retail[1];
     let other = dana_submits(&w, &dana, RETAIL, adjust(c, -1.0, c_unit)).await;
-    add_fault(&w.server, json!({"latency_ms": 1500})).await;
+    let slow = w.server.sandbox().slow_down(Duration::from_millis(1500));
     w.server.state.outbox.update(|s| s.paused = false);
     wait_for(&w.server, good.id, SubmissionStatus::Sending).await;
     let _: UserDetail = with_id(&w.server, &w.admin, "deactivate_user", dana.id)
@@ -212,7 +209,7 @@ async fn rows_of_a_call_under_way_that_must_go_again_wait_for_an_admin_once_thei
             "submission {id}"
         );
     }
-    clear_faults(&w.server).await;
+    drop(slow);
     assert_eq!(
         calls(&w, "/packages/v2/adjust").await,
         vec![(RETAIL.to_owned(), OWNER.to_owned(), 400)],
@@ -238,5 +235,127 @@ async fn rows_of_a_call_under_way_that_must_go_again_wait_for_an_admin_once_thei
         (now - (a_before - 1.0)).abs() < 1e-9,
         "{a}: {a_before} → {now}"
     );
-    assert_eq!(row(&w.server, other.id).await.status, "pending_approval");
+    assert_eq!(
+        row(&w.server, other.id).await.status,
+        SubmissionStatus::PendingApproval
+    );
+}
+
+each_backend!(an_unknown_outcome_found_not_recorded_waits_for_an_admin_once_its_user_is_gone);
+/// Two writes of Dana's whose calls got no answer (Metrc never carried them out): one an admin
+/// had retried after a failure, one nobody decided on. She is deactivated; reconciliation then
+/// finds them not recorded and queues them again. Neither goes out under the facility key: both
+/// wait for an admin, shown under "Pending approval" with the hold message, and an admin's
+/// approval sends one after all. The worker is paused: the test sends and reconciles as it does
+/// (`outbox::drain`, `outbox::reconcile_due`), so nothing moves before it looks.
+async fn an_unknown_outcome_found_not_recorded_waits_for_an_admin_once_its_user_is_gone(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let state = &w.server.state;
+    state.outbox.update(|s| {
+        s.paused = true;
+        s.write_timeout = Duration::from_millis(500);
+        s.reconcile_after = Duration::ZERO;
+    });
+    let dana = keyless_user(&w, "dana@example.test", "Dana Departing").await;
+    let retail = w.packages(RETAIL).await;
+    let (first_label, second_label) = (&retail[0].0, &retail[1].0);
+
+    // An admin's decision on the first: Metrc fails it once, the admin retries it.
+    let _unavailable =
+        w.server
+            .sandbox()
+            .fail_next("/packages/v2/finish", StatusCode::SERVICE_UNAVAILABLE, 1);
+    let retried = dana_submits(&w, &dana, RETAIL, finish(first_label)).await;
+    outbox::drain(state, RETAIL).await.expect("drain");
+    assert_eq!(
+        row(&w.server, retried.id).await.status,
+        SubmissionStatus::Retrying
+    );
+    let _: SubmissionDetail = with_id(&w.server, &w.admin, "retry_submission", retried.id)
+        .await
+        .ok();
+    let undecided = dana_submits(&w, &dana, RETAIL, finish(second_label)).await;
+
+    // Both go in one call that Metrc never carries out: Unknown.
+    let _lost = w
+        .server
+        .sandbox()
+        .lose_next(Loss::Request, "/packages/v2/finish", None, 1);
+    outbox::drain(state, RETAIL).await.expect("drain");
+    for id in [retried.id, undecided.id] {
+        assert_eq!(
+            row(&w.server, id).await.status,
+            SubmissionStatus::Unknown,
+            "submission {id}"
+        );
+    }
+
+    let _: UserDetail = with_id(&w.server, &w.admin, "deactivate_user", dana.id)
+        .await
+        .ok();
+    // Metrc's data says "not recorded": queued again, then held when they come up to be sent.
+    assert_eq!(outbox::reconcile_due(state).await.expect("reconcile"), 2);
+    outbox::drain(state, RETAIL).await.expect("drain");
+    for id in [retried.id, undecided.id] {
+        let held = row(&w.server, id).await;
+        assert_eq!(
+            (held.status, held.message.as_deref()),
+            (SubmissionStatus::PendingApproval, Some(HELD_MESSAGE)),
+            "submission {id}"
+        );
+    }
+    let pending = pending_approval(&w).await;
+    assert_eq!(
+        pending.iter().map(|r| r.id).collect::<BTreeSet<_>>(),
+        BTreeSet::from([retried.id, undecided.id])
+    );
+    let sent = support::eventually("the lost call logged", Duration::from_secs(30), || async {
+        let sent = calls(&w, "/packages/v2/finish").await;
+        if sent.len() >= 2 {
+            Ok(sent)
+        } else {
+            Err(format!("{sent:?}"))
+        }
+    })
+    .await;
+    assert_eq!(
+        sent,
+        vec![
+            (RETAIL.to_owned(), OWNER.to_owned(), 503),
+            (RETAIL.to_owned(), OWNER.to_owned(), 499),
+        ],
+        "nothing sent after the deactivation"
+    );
+    for label in [first_label, second_label] {
+        assert!(sandbox_package(&w.server, RETAIL, label).await["FinishedDate"].is_null());
+    }
+
+    // The hold is an admin's to lift: approved, it is sent.
+    let _: SubmissionDetail = with_id(&w.server, &w.admin, "approve_submission", undecided.id)
+        .await
+        .ok();
+    outbox::drain(state, RETAIL).await.expect("drain");
+    assert_eq!(
+        row(&w.server, undecided.id).await.status,
+        SubmissionStatus::Accepted
+    );
+    assert_eq!(
+        row(&w.server, retried.id).await.status,
+        SubmissionStatus::PendingApproval
+    );
+}
+
+/// The rows an admin sees under "Pending approval".
+async fn pending_approval(w: &World) -> Vec<SubmissionRow> {
+    listed(
+        &w.server,
+        &w.admin,
+        &SubmissionFilter {
+            tab: SubmissionTab::PendingApproval,
+            ..Default::default()
+        },
+    )
+    .await
 }

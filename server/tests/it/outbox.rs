@@ -8,25 +8,26 @@ use crate::support;
 use app::error::AppError;
 use app::ssr::entities::submissions::Model as Stored;
 use app::ssr::outbox;
+use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::submissions;
 use app::types::inventory::Page;
+use app::types::keys::KeyStatus;
 use app::types::submissions::{
     KeyUsed, Preflight, SubmissionDetail, SubmissionRow, SubmissionStatus,
 };
 use app::types::users::UserDetail;
+use metrc::sandbox::{FaultGuard, Loss};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::facility_keys::{
-    Answer, RETAIL, add_fault, clear_faults, regenerate_key, sandbox_package, sandbox_requests,
-};
+use support::facility_keys::{Answer, RETAIL, regenerate_key, sandbox_package, sandbox_requests};
 use support::submissions::{
     self as submissions_world, OWNER, World, adjust, finish, packages_permission, world,
     world_with, yesterday,
 };
 use support::user_keys::{audited, stored};
-use support::{Backend, TestServer, VENDOR_KEY};
+use support::{Backend, HasSandbox, TestServer, VENDOR_KEY};
 
 /// A Tracekeeper employee with a Metrc key of their own (a sandbox employee with `permissions`):
 /// `(user id, sandbox employee id, key, signed-in client)`.
@@ -140,7 +141,7 @@ async fn wait_until(w: &World, id: i64, what: &str, wanted: impl Fn(&Stored) -> 
         assert!(
             Instant::now() < deadline,
             "submission {id} is {} ({:?}, next look {:?}), not {what}",
-            now.status,
+            now.status.as_str(),
             now.message,
             now.next_attempt_at
         );
@@ -150,7 +151,7 @@ async fn wait_until(w: &World, id: i64, what: &str, wanted: impl Fn(&Stored) -> 
 
 /// Waits until submission `id` has `status` (30 s at most).
 async fn wait_for(w: &World, id: i64, status: SubmissionStatus) -> Stored {
-    wait_until(w, id, status.as_str(), |row| row.status == status.as_str()).await
+    wait_until(w, id, status.as_str(), |row| row.status == status).await
 }
 
 /// The positive witness that the worker has gone past every row of RETAIL stored before now:
@@ -395,7 +396,10 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
     let second = submitted(&w, &client, RETAIL, adjust(&b, -1.0, &unit)).await;
     assert_eq!(first.status, SubmissionStatus::PendingApproval);
     passed(&w, &uma, finish(&c)).await;
-    assert_eq!(row(&w, first.id).await.status, "pending_approval");
+    assert_eq!(
+        row(&w, first.id).await.status,
+        SubmissionStatus::PendingApproval
+    );
     assert!(
         writes(&w, "/packages/v2/adjust").await.is_empty(),
         "nothing is sent unapproved"
@@ -427,7 +431,7 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
     wait_for(&w, first.id, SubmissionStatus::Accepted).await;
     let after = quantity(&w, &a).await;
     assert!((after - (before - 1.0)).abs() < 1e-9);
-    let events = audited(&w.server, outbox::AUDIT_APPROVE).await;
+    let events = audited(&w.server, AuditAction::SubmissionApprove).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].subject, format!("submission:{}", first.id));
 
@@ -464,14 +468,14 @@ async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_
             .as_deref()
             .is_some_and(|d| d.contains("Wrong package"))
     );
-    let events = audited(&w.server, outbox::AUDIT_DENY).await;
+    let events = audited(&w.server, AuditAction::SubmissionDeny).await;
     assert!(events[0].detail.contains("Wrong package"));
     // A decision is final.
     let text = bad_input(call(&w, &w.admin, "approve_submission", &[("id", &id2)]).await);
     assert!(text.contains("Denied"), "{text}");
     passed(&w, &uma, finish(&d)).await;
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
-    assert_eq!(row(&w, second.id).await.status, "denied");
+    assert_eq!(row(&w, second.id).await.status, SubmissionStatus::Denied);
 }
 
 each_backend!(a_400_is_rejected_with_metrcs_message_and_the_innocent_rows_of_its_call_go_through);
@@ -558,7 +562,10 @@ async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid(backe
     assert!(why.contains("revoked or regenerated"), "{why}");
     assert!(why.contains("Nothing was recorded"), "{why}");
     assert_eq!(failed.metrc_status, Some(401));
-    assert_eq!(stored(&w.server, uma).await.expect("key").status, "invalid");
+    assert_eq!(
+        stored(&w.server, uma).await.expect("key").status,
+        KeyStatus::Invalid
+    );
     assert!(package(&w, RETAIL, &label).await["FinishedDate"].is_null());
     let shown = detail(&w, queued.id).await;
     assert!(shown.can_retry && shown.can_cancel);
@@ -586,7 +593,10 @@ async fn a_regenerated_user_key_fails_the_submission_and_is_marked_invalid(backe
     let again = wait_for(&w, queued.id, SubmissionStatus::Failed).await;
     assert!(again.message.unwrap_or_default().contains("invalid"));
     assert_eq!(writes(&w, "/packages/v2/finish").await.len(), calls);
-    assert_eq!(audited(&w.server, outbox::AUDIT_RETRY).await.len(), 1);
+    assert_eq!(
+        audited(&w.server, AuditAction::SubmissionRetry).await.len(),
+        1
+    );
 }
 
 each_backend!(rate_limits_and_server_errors_are_retried_with_backoff_then_accepted);
@@ -594,16 +604,14 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(ba
     let w = world(&backend).await;
     let (_, _, _, client) = uma(&w).await;
     let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
-    add_fault(
-        &w.server,
-        json!({"status": 429, "count": 1, "path_prefix": "/packages/v2/adjust"}),
-    )
-    .await;
-    add_fault(
-        &w.server,
-        json!({"status": 503, "count": 1, "path_prefix": "/packages/v2/adjust"}),
-    )
-    .await;
+    let _rate_limited =
+        w.server
+            .sandbox()
+            .fail_next("/packages/v2/adjust", StatusCode::TOO_MANY_REQUESTS, 1);
+    let _unavailable =
+        w.server
+            .sandbox()
+            .fail_next("/packages/v2/adjust", StatusCode::SERVICE_UNAVAILABLE, 1);
 
     // The first try as the worker makes it (its own `drain`, the worker paused): the 429 leaves
     // the row waiting for its backoff.
@@ -611,7 +619,7 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(ba
     let queued = submitted(&w, &client, RETAIL, adjust(&label, -1.0, &unit)).await;
     outbox::drain(&w.server.state, RETAIL).await.expect("drain");
     let retrying = row(&w, queued.id).await;
-    assert_eq!(retrying.status, "retrying");
+    assert_eq!(retrying.status, SubmissionStatus::Retrying);
     w.server.state.outbox.update(|s| s.paused = false);
     assert!(
         retrying
@@ -629,17 +637,16 @@ async fn rate_limits_and_server_errors_are_retried_with_backoff_then_accepted(ba
     assert_eq!(log.iter().filter(|e| e["status"] == 200).count(), 1);
     let after = quantity(&w, &label).await;
     assert!((after - (before - 1.0)).abs() < 1e-9, "recorded once");
-    clear_faults(&w.server).await;
 }
 
-/// Field case-10's body: a server fault Metrc answered with 400.
-fn case_10_fault(count: u32) -> Value {
-    json!({
-        "status": 400,
-        "count": count,
-        "path_prefix": "/packages/v2/adjust",
-        "body": {"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."}
-    })
+/// Field case-10: the next `count` adjustments get a server fault Metrc answered with 400.
+fn case_10_fault(w: &World, count: u32) -> FaultGuard {
+    w.server.sandbox().fail_next_with_body(
+        "/packages/v2/adjust",
+        StatusCode::BAD_REQUEST,
+        json!({"Message": "Could not load file or assembly 'System.Data.SqlClient, Version=0.0.0.0'. The system cannot find the file specified."}),
+        count,
+    )
 }
 
 each_backend!(case_10_server_fault_sent_as_400_is_retried_as_one_batch_then_accepted);
@@ -656,7 +663,7 @@ async fn case_10_server_fault_sent_as_400_is_retried_as_one_batch_then_accepted(
         queued.push((id, label.clone(), *before));
     }
     // Metrc fails the next two calls with the fault, then the fault clears.
-    add_fault(&w.server, case_10_fault(2)).await;
+    let _fault = case_10_fault(&w, 2);
     w.server.state.outbox.update(|s| s.paused = false);
     for (id, _, _) in &queued {
         let done = wait_for(&w, *id, SubmissionStatus::Accepted).await;
@@ -702,7 +709,7 @@ async fn case_10_a_lasting_server_fault_fails_with_metrcs_text_and_an_admin_retr
     let (_, _, _, client) = uma(&w).await;
     let (label, before, unit) = packages(&w, RETAIL).await.remove(0);
     w.server.state.outbox.update(|s| s.max_attempts = 3);
-    add_fault(&w.server, case_10_fault(100)).await;
+    let fault = case_10_fault(&w, 100);
     let queued = submitted(&w, &client, RETAIL, adjust(&label, -1.0, &unit)).await;
     let failed = wait_for(&w, queued.id, SubmissionStatus::Failed).await;
     assert_eq!(failed.attempts, 3, "bounded: max_attempts tries");
@@ -724,7 +731,7 @@ async fn case_10_a_lasting_server_fault_fails_with_metrcs_text_and_an_admin_retr
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 3);
 
     // The fault clears; the admin's Retry is accepted.
-    clear_faults(&w.server).await;
+    drop(fault);
     retry(&w, queued.id).await;
     wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
     let after = quantity(&w, &label).await;
@@ -816,15 +823,21 @@ fn move_to(label: &str, location: &str) -> Value {
 /// Arms the sandbox `fault` (a lost request or answer) with the worker paused and the outbox
 /// waiting [`LOST_AFTER`] for answers and `reconcile_after` before "not recorded". Returns the
 /// write timeout [`resume`] puts back.
-async fn lose(w: &World, reconcile_after: Duration, fault: Value) -> Duration {
+async fn lose(
+    w: &World,
+    reconcile_after: Duration,
+    loss: Loss,
+    path_prefix: &str,
+    count: u32,
+) -> (Duration, FaultGuard) {
     let normal = w.server.state.outbox.settings().write_timeout;
     w.server.state.outbox.update(|s| {
         s.write_timeout = LOST_AFTER;
         s.reconcile_after = reconcile_after;
         s.paused = true;
     });
-    add_fault(&w.server, fault).await;
-    normal
+    let fault = w.server.sandbox().lose_next(loss, path_prefix, None, count);
+    (normal, fault)
 }
 
 /// Sends RETAIL's queue as the worker does (its own `drain`) while the worker is paused, so
@@ -832,7 +845,7 @@ async fn lose(w: &World, reconcile_after: Duration, fault: Value) -> Duration {
 async fn send_unanswered(w: &World, id: i64) -> Stored {
     outbox::drain(&w.server.state, RETAIL).await.expect("drain");
     let unknown = row(w, id).await;
-    assert_eq!(unknown.status, "unknown");
+    assert_eq!(unknown.status, SubmissionStatus::Unknown);
     assert!(
         unknown
             .message
@@ -865,16 +878,11 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
 
     // A finish and a move Metrc records, whose answers never come: Unknown, not sent again,
     // then settled from Metrc's data as recorded.
-    let normal = lose(
-        &w,
-        Duration::from_secs(3),
-        json!({"lose_answer": {"count": 2, "path_prefix": "/packages/v2/"}}),
-    )
-    .await;
+    let (normal, _lost) = lose(&w, Duration::from_secs(3), Loss::Answer, "/packages/v2/", 2).await;
     let queued = submitted(&w, &client, RETAIL, finish(&to_finish)).await;
     let moving = submitted(&w, &client, RETAIL, move_to(&to_move, &there)).await;
     send_unanswered(&w, queued.id).await;
-    assert_eq!(row(&w, moving.id).await.status, "unknown");
+    assert_eq!(row(&w, moving.id).await.status, SubmissionStatus::Unknown);
     // Landed all the same: logged with the status Metrc would have answered, data changed.
     let finishes = writes(&w, "/packages/v2/finish").await;
     assert_eq!(fates(&finishes), vec![(200, true)]);
@@ -929,24 +937,23 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
         s.write_timeout = LOST_AFTER;
         s.reconcile_after = Duration::from_secs(600);
     });
-    add_fault(
-        &w.server,
-        json!({"lose_answer": {"path_prefix": "/packages/v2/adjust"}}),
-    )
-    .await;
+    let _lost_too = w
+        .server
+        .sandbox()
+        .lose_next(Loss::Answer, "/packages/v2/adjust", None, 1);
     let queued = submitted(&w, &client, RETAIL, adjust(&to_adjust, -1.0, &unit)).await;
     wait_for(&w, queued.id, SubmissionStatus::Unknown).await;
     w.server.state.outbox.update(|s| s.write_timeout = normal);
     // Witnesses: reconciliation looked at it and left it Unknown (its next look is ahead), and
     // a later submission of the facility went through.
     wait_until(&w, queued.id, "looked at and left Unknown", |row| {
-        row.status == "unknown" && row.next_attempt_at > Some(chrono::Utc::now())
+        row.status == SubmissionStatus::Unknown && row.next_attempt_at > Some(chrono::Utc::now())
     })
     .await;
     passed(&w, &client, finish(&witness)).await;
     assert_eq!(
         row(&w, queued.id).await.status,
-        "unknown",
+        SubmissionStatus::Unknown,
         "not resent blindly"
     );
     let adjusts = writes(&w, "/packages/v2/adjust").await;
@@ -985,7 +992,7 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
         "recorded exactly once ({before} → {after})"
     );
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
-    let events = audited(&w.server, outbox::AUDIT_RECONCILE).await;
+    let events = audited(&w.server, AuditAction::SubmissionReconcile).await;
     assert_eq!(events.len(), 1);
 }
 
@@ -999,10 +1006,12 @@ async fn an_unanswered_write_that_never_landed_is_settled_not_recorded_and_sent_
 
     // Metrc never carries the finish out (the request is held before it, and dropped once the
     // outbox gives up on it): Unknown, like a lost answer from the outside.
-    let normal = lose(
+    let (normal, _lost) = lose(
         &w,
         Duration::from_secs(1),
-        json!({"lose_request": {"path_prefix": "/packages/v2/finish"}}),
+        Loss::Request,
+        "/packages/v2/finish",
+        1,
     )
     .await;
     let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
@@ -1129,16 +1138,19 @@ async fn cancelled_and_held_submissions_are_never_sent(backend: Backend) {
         .await
         .ok();
     let waiting = row(&w, held.id).await;
-    assert_eq!(waiting.status, "pending_approval");
+    assert_eq!(waiting.status, SubmissionStatus::PendingApproval);
     assert_eq!(waiting.message.as_deref(), Some(outbox::HELD_MESSAGE));
-    assert_eq!(row(&w, cancel.id).await.status, "cancelled");
+    assert_eq!(row(&w, cancel.id).await.status, SubmissionStatus::Cancelled);
     w.server.state.outbox.update(|s| s.paused = false);
     // Sam, who submits with the facility key, adjusts (another Metrc path) after them.
     let (_, sam) = keyless_user(&w, "sam@example.test", "Sam Sentinel").await;
     let (label, _, unit) = &all[2];
     passed(&w, &sam, adjust(label, -1.0, unit)).await;
     assert!(writes(&w, "/packages/v2/finish").await.is_empty());
-    assert_eq!(row(&w, held.id).await.status, "pending_approval");
+    assert_eq!(
+        row(&w, held.id).await.status,
+        SubmissionStatus::PendingApproval
+    );
     let text = bad_input(call(&w, &w.admin, "cancel_submission", &[("id", &id)]).await);
     assert!(text.contains("Cancelled"), "{text}");
     assert_eq!(
@@ -1147,7 +1159,12 @@ async fn cancelled_and_held_submissions_are_never_sent(backend: Backend) {
             .err(),
         AppError::NotFound
     );
-    assert_eq!(audited(&w.server, outbox::AUDIT_CANCEL).await.len(), 1);
+    assert_eq!(
+        audited(&w.server, AuditAction::SubmissionCancel)
+            .await
+            .len(),
+        1
+    );
 }
 
 each_backend!(admin_functions_and_the_csv_export_are_for_admins_only);
@@ -1386,11 +1403,11 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
         .expect("reconcile");
     assert_eq!(
         row(&w, ids[3]).await.status,
-        "unknown",
+        SubmissionStatus::Unknown,
         "too early to say not recorded"
     );
     let finished_row = row(&w, ids[0]).await;
-    assert_eq!(finished_row.status, "accepted");
+    assert_eq!(finished_row.status, SubmissionStatus::Accepted);
     assert!(
         finished_row
             .message
@@ -1398,7 +1415,7 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
             .contains("is finished")
     );
     let moved_row = row(&w, ids[1]).await;
-    assert_eq!(moved_row.status, "accepted");
+    assert_eq!(moved_row.status, SubmissionStatus::Accepted);
     assert!(
         moved_row
             .message
@@ -1413,15 +1430,15 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
             .await
             .expect("reconcile");
         let now = row(&w, ids[3]).await;
-        if now.status != "unknown" {
+        if now.status != SubmissionStatus::Unknown {
             break now;
         }
         assert!(Instant::now() < deadline, "never settled: {now:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     // The adjusted package changed after the send: only an admin can tell.
-    assert_eq!(row(&w, ids[2]).await.status, "unknown");
-    assert_eq!(lost_row.status, "queued");
+    assert_eq!(row(&w, ids[2]).await.status, SubmissionStatus::Unknown);
+    assert_eq!(lost_row.status, SubmissionStatus::Queued);
     assert!(
         lost_row
             .message
@@ -1440,7 +1457,7 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     )
     .await
     .ok();
-    assert_eq!(row(&w, ids[2]).await.status, "accepted");
+    assert_eq!(row(&w, ids[2]).await.status, SubmissionStatus::Accepted);
     let after = quantity(&w, &adjusted.0).await;
     assert!((after - (adjusted.1 - 1.0)).abs() < 1e-9, "adjusted once");
     // Only the lost finish was sent (again) by the outbox.
@@ -1449,6 +1466,84 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     assert!(finishes.iter().all(|e| e["status"] == 200));
     assert_eq!(writes(&w, "/packages/v2/location").await.len(), 1);
     assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 1);
+}
+
+each_backend!(a_row_whose_answer_could_not_be_stored_becomes_unknown_and_later_rows_wait_for_it);
+async fn a_row_whose_answer_could_not_be_stored_becomes_unknown_and_later_rows_wait_for_it(
+    backend: Backend,
+) {
+    let w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    let state = &w.server.state;
+    // Reconciliation waits an hour: within the test, nothing but the sweep settles the row.
+    state.outbox.update(|s| {
+        s.paused = true;
+        s.reconcile_after = Duration::from_secs(3600);
+    });
+    // A row was claimed and sent ten minutes ago, and storing Metrc's answer failed: it is
+    // still `Sending`.
+    let stuck = submitted(&w, &client, RETAIL, finish(&all[0].0)).await.id;
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
+    assert_eq!(
+        submissions::mark_sending(&state.db, &[stuck], long_ago)
+            .await
+            .expect("db"),
+        1
+    );
+    let later = submitted(&w, &client, RETAIL, finish(&all[1].0)).await.id;
+
+    // The later row does not overtake it.
+    let due = outbox::due_facilities(state).await.expect("due");
+    assert!(!due.iter().any(|l| l == RETAIL), "{due:?}");
+    assert_eq!(outbox::drain(state, RETAIL).await.expect("drain"), 0);
+    assert_eq!(row(&w, later).await.status, SubmissionStatus::Queued);
+
+    // The worker's sweep makes it Unknown (never resent blindly); then the later row goes.
+    state.outbox.update(|s| s.paused = false);
+    let unknown = wait_for(&w, stuck, SubmissionStatus::Unknown).await;
+    assert_eq!(unknown.message.as_deref(), Some(outbox::stuck::UNSTORED));
+    assert_eq!(unknown.attempts, 1);
+    assert_eq!(
+        outcomes(&w, stuck).await,
+        vec!["No answer stored: the row stayed Sending".to_owned()]
+    );
+    wait_for(&w, later, SubmissionStatus::Accepted).await;
+    assert_eq!(
+        writes(&w, "/packages/v2/finish").await.len(),
+        1,
+        "sent once: the later row"
+    );
+}
+
+each_backend!(a_stopping_server_finishes_the_call_under_way_and_claims_nothing_more);
+async fn a_stopping_server_finishes_the_call_under_way_and_claims_nothing_more(backend: Backend) {
+    let mut w = world(&backend).await;
+    let (_, _, _, client) = uma(&w).await;
+    let all = packages(&w, RETAIL).await;
+    w.server.state.outbox.update(|s| s.paused = true);
+    let under_way = submitted(&w, &client, RETAIL, finish(&all[0].0)).await.id;
+    let next = submitted(&w, &client, RETAIL, adjust(&all[1].0, -1.0, &all[1].2))
+        .await
+        .id;
+    // Every Metrc call now takes two seconds: the server is asked to stop during the first.
+    let _slow = w.server.sandbox().slow_down(Duration::from_secs(2));
+    w.server.state.outbox.update(|s| s.paused = false);
+    wait_for(&w, under_way, SubmissionStatus::Sending).await;
+
+    w.server.stop().await;
+    let done = row(&w, under_way).await;
+    assert_eq!(
+        done.status,
+        SubmissionStatus::Accepted,
+        "the call under way finished: {done:?}"
+    );
+    assert_eq!(
+        row(&w, next).await.status,
+        SubmissionStatus::Queued,
+        "nothing more claimed"
+    );
+    assert_eq!(writes(&w, "/packages/v2/adjust").await.len(), 0);
 }
 
 each_backend!(a_502_or_504_from_a_gateway_is_unknown_never_resent_blindly);
@@ -1462,15 +1557,20 @@ async fn a_502_or_504_from_a_gateway_is_unknown_never_resent_blindly(backend: Ba
         s.reconcile_after = Duration::from_secs(600);
     });
     for (status, (label, _, _)) in [502, 504].into_iter().zip(&all) {
-        add_fault(
-            &w.server,
-            json!({"status": status, "count": 1, "path_prefix": "/packages/v2/finish"}),
-        )
-        .await;
+        let _gateway = w.server.sandbox().fail_next(
+            "/packages/v2/finish",
+            StatusCode::from_u16(status).unwrap(),
+            1,
+        );
         let queued = submitted(&w, &client, RETAIL, finish(label)).await;
         outbox::drain(&w.server.state, RETAIL).await.expect("drain");
         let after = row(&w, queued.id).await;
-        assert_eq!(after.status, "unknown", "{status}: {:?}", after.message);
+        assert_eq!(
+            after.status,
+            SubmissionStatus::Unknown,
+            "{status}: {:?}",
+            after.message
+        );
         assert!(
             after
                 .message
@@ -1481,7 +1581,7 @@ async fn a_502_or_504_from_a_gateway_is_unknown_never_resent_blindly(backend: Ba
         );
         // Not sent again by the worker: the gateway may have passed it on to Metrc.
         outbox::drain(&w.server.state, RETAIL).await.expect("drain");
-        assert_eq!(row(&w, queued.id).await.status, "unknown");
+        assert_eq!(row(&w, queued.id).await.status, SubmissionStatus::Unknown);
         assert_eq!(row(&w, queued.id).await.attempts, 1);
     }
     let finishes = writes(&w, "/packages/v2/finish").await;
@@ -1496,26 +1596,26 @@ async fn a_404_without_metrcs_body_while_reconciling_is_not_taken_for_no_such_pa
     let (_, _, _, client) = uma(&w).await;
     let (label, _, _) = packages(&w, RETAIL).await.remove(0);
     // The finish lands, its answer is lost; "not recorded" may be said at once.
-    let normal = lose(
-        &w,
-        Duration::ZERO,
-        json!({"lose_answer": {"path_prefix": "/packages/v2/finish"}}),
-    )
-    .await;
+    let (normal, _lost) = lose(&w, Duration::ZERO, Loss::Answer, "/packages/v2/finish", 1).await;
     let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
     send_unanswered(&w, queued.id).await;
     // A gateway answers the by-label lookup 404 with its own page, not Metrc's body.
-    add_fault(
-        &w.server,
-        json!({"status": 404, "count": 10, "path_prefix": format!("/packages/v2/{label}"),
-               "body": "<html><body><h1>404 Not Found</h1></body></html>"}),
-    )
-    .await;
+    let gateway = w.server.sandbox().fail_next_with_body(
+        &format!("/packages/v2/{label}"),
+        StatusCode::NOT_FOUND,
+        json!("<html><body><h1>404 Not Found</h1></body></html>"),
+        10,
+    );
     outbox::reconcile_due(&w.server.state)
         .await
         .expect("reconcile");
     let looked = row(&w, queued.id).await;
-    assert_eq!(looked.status, "unknown", "{:?}", looked.message);
+    assert_eq!(
+        looked.status,
+        SubmissionStatus::Unknown,
+        "{:?}",
+        looked.message
+    );
     let lookups = sandbox_requests(&w.server)
         .await
         .into_iter()
@@ -1523,7 +1623,7 @@ async fn a_404_without_metrcs_body_while_reconciling_is_not_taken_for_no_such_pa
         .count();
     assert!(lookups >= 1, "reconcile looked the label up");
     // Once Metrc itself answers, the finished package settles it: recorded, sent once.
-    clear_faults(&w.server).await;
+    drop(gateway);
     resume(&w, normal);
     let done = wait_for(&w, queued.id, SubmissionStatus::Accepted).await;
     assert_eq!(done.attempts, 1);

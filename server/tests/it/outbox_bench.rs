@@ -15,11 +15,9 @@ use app::types::submissions::{ActionInput, NewSubmission};
 use app::types::user_keys::UserKeyView;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::facility_keys::{
-    add_fault, adjustable_packages, admin, assign, clear_faults, employee, owner_key,
-};
+use support::facility_keys::{adjustable_packages, admin, assign, employee, owner_key};
 use support::user_keys::{add_named_user, set_key};
-use support::{Backend, TestServer};
+use support::{Backend, HasSandbox, TestServer};
 
 const SUBMISSIONS: usize = 1_000;
 const LATENCY_MS: u64 = 100;
@@ -89,6 +87,7 @@ async fn run(facilities: usize) -> (Duration, Duration) {
                 date: day,
             },
             confirm_facility_key: false,
+            submit_token: support::submissions::token(),
         };
         let state = state.clone();
         queueing.spawn(async move { outbox::submit(&state, user, new).await.expect("queued") });
@@ -98,7 +97,9 @@ async fn run(facilities: usize) -> (Duration, Duration) {
     }
     while queueing.join_next().await.is_some() {}
 
-    add_fault(&server, json!({ "latency_ms": LATENCY_MS })).await;
+    let slow = server
+        .sandbox()
+        .slow_down(Duration::from_millis(LATENCY_MS));
     let started = Instant::now();
     state.outbox.update(|s| s.paused = false);
     loop {
@@ -116,7 +117,7 @@ async fn run(facilities: usize) -> (Duration, Duration) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let wall = started.elapsed();
-    clear_faults(&server).await;
+    drop(slow);
     let per_facility = SUBMISSIONS.div_ceil(facilities);
     let calls = per_facility.div_ceil(metrc::MAX_WRITE_ROWS);
     let floor = Duration::from_millis(LATENCY_MS * calls as u64);

@@ -375,7 +375,10 @@ async fn submit_all(cara: &reqwest::Client, base: &str, inputs: Vec<(&str, Value
                 cara,
                 base,
                 "submit",
-                json!({ "input": { "license": license, "input": input, "confirm_facility_key": false } }),
+                json!({ "input": {
+                    "license": license, "input": input, "confirm_facility_key": false,
+                    "submit_token": support::submissions::token()
+                } }),
             )
             .await,
         )
@@ -660,7 +663,7 @@ async fn crash_and_recover(backend: &Backend) {
     for id in &stored {
         let d = detail(&admin, &base, *id).await;
         let call = |a: &app::types::submissions::Attempt| {
-            (d.row.license_number.clone(), a.at, d.row.action.as_str())
+            (d.row.license_number.clone(), a.at, d.row.action.label())
         };
         for a in &d.attempts {
             if a.http_status == Some(200) {

@@ -21,16 +21,17 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use metrc::sandbox::{SandboxConfig, Settings};
 use metrc::{PackageAdjustment, PackageFinish, Resource};
+use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 use support::facility_keys::{
-    Answer, DISTRIBUTION, RETAIL, add_fault, admin, assign, clear_faults, list, owner_key,
-    regenerate_key, revalidate, sandbox_requests,
+    Answer, DISTRIBUTION, RETAIL, admin, assign, list, owner_key, regenerate_key, revalidate,
+    sandbox_requests,
 };
-use support::{Backend, TestServer};
+use support::{Backend, HasSandbox, TestServer};
 
 /// A test server with the default settings: first syncs start at 2015-01-01, the sandbox is in
 /// its production profile (any window accepted; unwindowed reads empty or recent only).
@@ -220,7 +221,7 @@ async fn the_first_sync_stores_every_record_once_and_a_second_changes_nothing_bu
     let before = stored(&server, license).await;
     assert_eq!(before.len(), total, "no record stored twice");
     let row = facility_row(&server, license).await;
-    assert_eq!(row.sync_state, "idle");
+    assert_eq!(row.sync_state, SyncState::Idle);
     assert!(row.last_sync_at.is_some());
     assert_eq!(row.sync_message, None);
     let cursors = sync_cursors::for_license(&server.state.db, license)
@@ -272,14 +273,14 @@ async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_dup
     let (_, key) = facility(&server, license, "Adult-Use Cultivation", 450).await;
 
     // At 200 ms a call, a list's 32 windows take over 6 s: cut the run off after 2 s.
-    add_fault(&server, json!({"latency_ms": 200})).await;
+    let slow = server.sandbox().slow_down(Duration::from_millis(200));
     let cut = tokio::time::timeout(
         Duration::from_secs(2),
         sync::sync_facility(&server.state, license, false),
     )
     .await;
     assert!(cut.is_err(), "the run was still going when it was cut off");
-    clear_faults(&server).await;
+    drop(slow);
     let partial = stored(&server, license).await.len();
     let cursors = sync_cursors::for_license(&server.state.db, license)
         .await
@@ -306,7 +307,10 @@ async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_dup
     for (list, at) in &cursors {
         assert!(after[list] >= *at, "{list} cursor never goes back");
     }
-    assert_eq!(facility_row(&server, license).await.sync_state, "idle");
+    assert_eq!(
+        facility_row(&server, license).await.sync_state,
+        SyncState::Idle
+    );
 }
 
 each_backend!(
@@ -433,12 +437,8 @@ async fn a_regenerated_key_pauses_sync_until_a_new_key_is_set_then_it_resumes_fr
     let report = sync_now(&server, license).await;
     assert_eq!(report.state, SyncState::Paused, "{report:?}");
     let row = facility_row(&server, license).await;
-    assert_eq!(
-        row.key_status,
-        KeyStatus::Invalid.as_str(),
-        "the row turns red"
-    );
-    assert_eq!(row.sync_state, "paused");
+    assert_eq!(row.key_status, KeyStatus::Invalid, "the row turns red");
+    assert_eq!(row.sync_state, SyncState::Paused);
     assert!(
         row.sync_message
             .as_deref()
@@ -516,7 +516,10 @@ async fn a_regenerated_key_pauses_sync_until_a_new_key_is_set_then_it_resumes_fr
     .unwrap()
     .unwrap();
     assert_eq!(after.quantity, Some(package.quantity.unwrap() + 2.0));
-    assert_eq!(facility_row(&server, license).await.key_status, "valid");
+    assert_eq!(
+        facility_row(&server, license).await.key_status,
+        KeyStatus::Valid
+    );
 }
 
 each_backend!(metrc_failures_fail_with_backoff_keep_what_was_stored_and_recover);
@@ -524,15 +527,15 @@ async fn metrc_failures_fail_with_backoff_keep_what_was_stored_and_recover(backe
     let server = start(&backend).await;
     let license = "CCL-SYNC-4";
     let (_, key) = facility(&server, license, "Adult-Use Cultivation", 100).await;
-    add_fault(
-        &server,
-        json!({"status": 500, "count": 10_000, "path_prefix": "/packages/v2/active"}),
-    )
-    .await;
+    let fault = server.sandbox().fail_next(
+        "/packages/v2/active",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        10_000,
+    );
     let failed = sync_now(&server, license).await;
     assert_eq!(failed.state, SyncState::Failed, "{failed:?}");
     let row = facility_row(&server, license).await;
-    assert_eq!(row.sync_state, "failed");
+    assert_eq!(row.sync_state, SyncState::Failed);
     assert_eq!(row.sync_failures, 1);
     assert!(row.sync_retry_at.is_some_and(|at| at > Utc::now()));
     assert!(
@@ -544,7 +547,8 @@ async fn metrc_failures_fail_with_backoff_keep_what_was_stored_and_recover(backe
         row.sync_message
     );
     assert_eq!(
-        row.key_status, "valid",
+        row.key_status,
+        KeyStatus::Valid,
         "a Metrc failure says nothing about the key"
     );
     assert!(row.last_sync_at.is_none());
@@ -555,7 +559,7 @@ async fn metrc_failures_fail_with_backoff_keep_what_was_stored_and_recover(backe
     assert!(cursors.contains_key("LocationsActive"));
     assert!(!cursors.contains_key("PackagesActive"));
 
-    clear_faults(&server).await;
+    drop(fault);
     let recovered = sync_now(&server, license).await;
     assert_eq!(
         recovered.state,

@@ -3,11 +3,11 @@
 //! "Mark accepted" / "Mark not recorded". Every decision is one conditional status change and one
 //! audit event, in one transaction.
 
+use super::OutboxError;
 use super::queue::ROWS_PER_PAGE;
 use super::view::{self, CANCEL_FROM, RETRY_FROM};
-use super::{AUDIT_APPROVE, AUDIT_CANCEL, AUDIT_DENY, AUDIT_RECONCILE, AUDIT_RETRY, OutboxError};
 use crate::ssr::input;
-use crate::ssr::queries::audit_events::{self, NewAuditEvent};
+use crate::ssr::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
@@ -17,6 +17,7 @@ use crate::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
 use chrono::Utc;
+use sea_orm::ActiveEnum;
 
 /// The statuses of each tab (empty: any). "Failed" gathers what did not go through, or may not
 /// have: `Failed`, `Rejected` and `Unknown`.
@@ -128,7 +129,7 @@ struct Decision<'a> {
     from: &'a [SubmissionStatus],
     to: SubmissionStatus,
     verb: &'static str,
-    audit_action: &'static str,
+    audit_action: AuditAction,
     change: Change,
     reason: Option<&'a str>,
 }
@@ -168,8 +169,8 @@ async fn decide(
                 "submission_id": id,
                 "license": before.license_number,
                 "user_id": before.user_id,
-                "action": before.action,
-                "from": before.status,
+                "action": before.action.to_value(),
+                "from": before.status.as_str(),
                 "to": decision.to.as_str(),
                 "reason": decision.reason,
             }),
@@ -180,7 +181,7 @@ async fn decide(
     tracing::info!(
         submission = id,
         actor_user_id = actor.id,
-        from = %before.status,
+        from = before.status.as_str(),
         to = decision.to.as_str(),
         "submission decided by an admin"
     );
@@ -216,7 +217,7 @@ pub async fn retry(
             from: &RETRY_FROM,
             to: SubmissionStatus::Queued,
             verb: "retried",
-            audit_action: AUDIT_RETRY,
+            audit_action: AuditAction::SubmissionRetry,
             change: queued_now(format!("Queued again by {}.", actor.name), None, actor),
             reason: None,
         },
@@ -240,7 +241,7 @@ pub async fn cancel(
             from: &CANCEL_FROM,
             to: SubmissionStatus::Cancelled,
             verb: "cancelled",
-            audit_action: AUDIT_CANCEL,
+            audit_action: AuditAction::SubmissionCancel,
             change: Change {
                 message: Some(Some(format!(
                     "Cancelled by {}: not sent to Metrc.",
@@ -273,7 +274,7 @@ pub async fn approve(
             from: &[SubmissionStatus::PendingApproval],
             to: SubmissionStatus::Queued,
             verb: "approved",
-            audit_action: AUDIT_APPROVE,
+            audit_action: AuditAction::SubmissionApprove,
             change: queued_now(text.clone(), Some(text), actor),
             reason: None,
         },
@@ -306,7 +307,7 @@ pub async fn deny(
             from: &[SubmissionStatus::PendingApproval],
             to: SubmissionStatus::Denied,
             verb: "denied",
-            audit_action: AUDIT_DENY,
+            audit_action: AuditAction::SubmissionDeny,
             change: Change {
                 message: Some(Some(text.clone())),
                 decision: Some(Some(text)),
@@ -352,7 +353,7 @@ pub async fn reconcile_by_hand(
             from: &[SubmissionStatus::Unknown],
             to,
             verb: "reconciled",
-            audit_action: AUDIT_RECONCILE,
+            audit_action: AuditAction::SubmissionReconcile,
             change: queued_now(text.clone(), Some(text), actor),
             reason: Some(if accepted { "accepted" } else { "not recorded" }),
         },

@@ -101,7 +101,7 @@ pub fn render(rows: &[SubmissionRow]) -> String {
 }
 
 /// `GET /admin/metrc-submissions/export.csv`: the session is checked as for server functions
-/// (signed in: else 401; an admin: else 403).
+/// (signed in: else 401; an admin with no password change pending: else 403).
 pub async fn export(
     State(state): State<AppState>,
     session: Session,
@@ -114,9 +114,16 @@ pub async fn export(
         }
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    if !user.is_admin() {
-        return (StatusCode::FORBIDDEN, "You are not allowed to do that.\n").into_response();
-    }
+    let user = match session::admit(user) {
+        Ok(user) if user.is_admin() => user,
+        Ok(_) => {
+            return (StatusCode::FORBIDDEN, "You are not allowed to do that.\n").into_response();
+        }
+        Err(refused) => {
+            let status = StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return (status, format!("{refused}\n")).into_response();
+        }
+    };
     let filter = SubmissionFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let rows = match all_rows(&state, &filter, MAX_ROWS).await {
         Ok(rows) => rows,

@@ -11,7 +11,9 @@
 //! - [`send`]: the worker's side. Rows of one facility go in id order; consecutive rows of the
 //!   same action carried by the same key share one call (at most [`metrc::MAX_WRITE_ROWS`]).
 //!   Rows are marked `Sending` and committed before the call, so a crash never resends blindly:
-//!   start-up turns `Sending` into `Unknown` ([`recover_interrupted`]).
+//!   start-up turns `Sending` into `Unknown` ([`recover_interrupted`]), and so does a periodic
+//!   sweep for a row whose answer could not be stored ([`stuck`]); until then the facility's later
+//!   rows wait.
 //! - [`verdict`]: what Metrc's answer to a call means for each of its rows (pure: the table).
 //! - [`reconcile`]: an `Unknown` row is settled from Metrc's data where it tells (a finished or
 //!   moved package; a package untouched since the write was sent), else by an admin.
@@ -26,6 +28,7 @@ pub mod preflight;
 pub mod queue;
 pub mod reconcile;
 pub mod send;
+pub mod stuck;
 pub mod verdict;
 mod view;
 
@@ -33,22 +36,17 @@ pub use admin::{approve, cancel, deny, detail, list, reconcile_by_hand, retry};
 pub use preflight::preflight;
 pub use queue::{HELD_MESSAGE, hold_for_user, my_submissions, submit};
 pub use reconcile::reconcile_due;
-pub use send::{drain, due_facilities, recover_interrupted};
+pub use send::{drain, due_facilities};
+pub use stuck::{recover_interrupted, sweep_stuck};
 
 use super::vault::VaultError;
 use crate::error::AppError;
 use crate::types::submissions::SubmissionStatus;
 use sea_orm::DbErr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// Audit actions of the admin decisions on submissions.
-pub const AUDIT_APPROVE: &str = "submission.approve";
-pub const AUDIT_DENY: &str = "submission.deny";
-pub const AUDIT_RETRY: &str = "submission.retry";
-pub const AUDIT_CANCEL: &str = "submission.cancel";
-pub const AUDIT_RECONCILE: &str = "submission.reconcile";
 
 /// How the outbox behaves. Read from the configuration at start; tests and benchmarks may change
 /// it at run time through [`OutboxHandle::update`].
@@ -65,6 +63,10 @@ pub struct OutboxSettings {
     /// (`TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS`): a call still inside Metrc could land until
     /// then. A finished or moved package says "recorded" at once.
     pub reconcile_after: Duration,
+    /// How much earlier than the send Metrc's `LastModified` must be for the package to prove an
+    /// unanswered write did not land (`TRACEKEEPER_OUTBOX_CLOCK_MARGIN_SECS`): Metrc's clock and
+    /// ours may disagree by that much.
+    pub clock_margin: Duration,
     /// First backoff after a 429 or 5xx, doubled per attempt, of which a random half to all is
     /// waited (jitter); a `Retry-After` wins (waited in full, plus up to a tenth).
     pub backoff_base: Duration,
@@ -84,6 +86,8 @@ pub struct OutboxSettings {
 pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 30;
 /// Default of [`OutboxSettings::reconcile_after`], in seconds.
 pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 120;
+/// Default of [`OutboxSettings::clock_margin`], in seconds.
+pub const DEFAULT_CLOCK_MARGIN_SECS: u64 = 60;
 
 impl Default for OutboxSettings {
     fn default() -> Self {
@@ -91,6 +95,7 @@ impl Default for OutboxSettings {
             require_personal_key: false,
             write_timeout: Duration::from_secs(DEFAULT_WRITE_TIMEOUT_SECS),
             reconcile_after: Duration::from_secs(DEFAULT_RECONCILE_AFTER_SECS),
+            clock_margin: Duration::from_secs(DEFAULT_CLOCK_MARGIN_SECS),
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             max_attempts: 12,
@@ -107,13 +112,14 @@ impl Default for OutboxSettings {
 pub struct OutboxHandle {
     wake: Notify,
     settings: Mutex<OutboxSettings>,
+    stopping: AtomicBool,
 }
 
 impl OutboxHandle {
     pub fn new(settings: OutboxSettings) -> OutboxHandle {
         OutboxHandle {
-            wake: Notify::new(),
             settings: Mutex::new(settings),
+            ..Default::default()
         }
     }
 
@@ -144,32 +150,32 @@ impl OutboxHandle {
     pub async fn woken(&self) {
         self.wake.notified().await;
     }
+
+    /// The server is stopping: the worker claims nothing more, and the calls under way finish
+    /// (their answers stored) before it exits.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Whether [`OutboxHandle::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
 }
 
-/// Which key carries a submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which key carries a submission (`submissions.key_kind`: `user`, `facility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::None)",
+    rename_all = "snake_case"
+)]
 pub enum KeyKind {
     /// The acting user's own key.
     User,
     /// The facility's key (its owner shows in Metrc).
     Facility,
-}
-
-impl KeyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyKind::User => "user",
-            KeyKind::Facility => "facility",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<KeyKind> {
-        match value {
-            "user" => Some(KeyKind::User),
-            "facility" => Some(KeyKind::Facility),
-            _ => None,
-        }
-    }
 }
 
 /// Why an outbox operation did not happen. No variant holds a key.
@@ -190,6 +196,10 @@ pub enum OutboxError {
     UnknownFacility(String),
     #[error("no such submission")]
     NotFound,
+    /// A work form's token came back with other values than the submission stored with it
+    /// (`first`): nothing new was stored.
+    #[error("submit token of submission {first} reused with other values")]
+    TokenReused { first: i64 },
     /// The submission is not (or no longer) in a status that allows this.
     #[error("the submission is {now:?}; it cannot be {verb}")]
     Conflict {
@@ -220,6 +230,9 @@ impl From<OutboxError> for AppError {
                 "Tracekeeper does not know the facility {license}: an admin adds it with its facility key on the Integrations page."
             )),
             OutboxError::NotFound => AppError::NotFound,
+            OutboxError::TokenReused { first } => AppError::BadInput(format!(
+                "This form was already submitted (submission {first}) with other values: nothing new was stored. To submit these values too, reload the page and submit them again."
+            )),
             OutboxError::Conflict { now, verb } => AppError::BadInput(format!(
                 "This submission is {}: it cannot be {verb} now. Reload to see where it stands.",
                 now.label()

@@ -71,11 +71,8 @@ fn owner_of(facility: &facility::Model) -> String {
         .unwrap_or_else(|| "the License Owner".into())
 }
 
-fn usable(status: &str) -> bool {
-    matches!(
-        KeyStatus::parse(status),
-        Some(KeyStatus::Valid | KeyStatus::Unvalidated)
-    )
+fn usable(status: KeyStatus) -> bool {
+    matches!(status, KeyStatus::Valid | KeyStatus::Unvalidated)
 }
 
 /// What would happen if `user_id` submitted `action` at `license` now.
@@ -145,11 +142,11 @@ pub async fn check(
         ));
     }
 
-    let facility_key_valid = facility.facility_key_ciphertext.is_some()
-        && facility.key_status == KeyStatus::Valid.as_str();
+    let facility_key_valid =
+        facility.facility_key_ciphertext.is_some() && facility.key_status == KeyStatus::Valid;
     let own_key = user_metrc_keys::find_for_user(&state.db, user.id).await?;
     match own_key {
-        Some(key) if usable(&key.status) => {
+        Some(key) if usable(key.status) => {
             let report: Option<ValidationReport> = key
                 .report
                 .as_deref()

@@ -4,6 +4,7 @@
 
 use super::preflight::check;
 use super::{OutboxError, view};
+use crate::ssr::entities::submissions::Model as Submission;
 use crate::ssr::input::{self, MAX_LABEL_CHARS, MAX_PLANTS};
 use crate::ssr::queries::submissions::{self, NewSubmissionRow, Selection};
 use crate::ssr::state::AppState;
@@ -13,7 +14,8 @@ use crate::types::submissions::{
 };
 use chrono::{NaiveDate, Utc};
 use metrc::{PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ActiveEnum;
+use sea_orm::{ConnectionTrait, DbErr, SqlErr};
 use std::collections::HashMap;
 
 /// Largest quantity or weight accepted in one row.
@@ -165,13 +167,32 @@ fn idempotency_key() -> String {
 
 /// Stores `new` for `user_id` after the pre-flight check: refused when the check blocks it, or
 /// when the facility key would carry it and the user has not confirmed that. Wakes the worker.
+///
+/// Once per work form: the form's token ([`NewSubmission::submit_token`], checked before
+/// anything else) is stored with the row, unique per user. A submit whose token is already
+/// stored (a retry after a lost answer, a double click, two requests at once) returns that
+/// submission as it stands now, with no new row and no pre-flight check; with other values
+/// ([`OutboxError::TokenReused`]) it is refused. docs/decisions.md, "A submission is submitted
+/// once".
 pub async fn submit(
     state: &AppState,
     user_id: i32,
     new: NewSubmission,
 ) -> Result<SubmissionRow, OutboxError> {
+    let token = input::submit_token(&new.submit_token)?;
+    let license = new.license.trim();
+    input::text(license, "license number")?;
     let (action, request) = metrc_row(&new.input)?;
-    let plan = check(state, user_id, &new.license, action).await?;
+    let form = Form {
+        user_id,
+        license,
+        action,
+        request: &request,
+    };
+    if let Some(first) = submissions::find_by_token(&state.db, user_id, token).await? {
+        return repeated(state, &form, first).await;
+    }
+    let plan = check(state, user_id, license, action).await?;
     if let Some(why) = plan.preflight.blocked {
         return Err(OutboxError::Blocked(why));
     }
@@ -193,29 +214,41 @@ pub async fn submit(
     } else {
         (SubmissionStatus::Queued, None)
     };
-    let license = new.license.trim();
-    let stored = submissions::insert(
+    let inserted = submissions::insert(
         &state.db,
         NewSubmissionRow {
             idempotency_key: &idempotency_key(),
             user_id,
+            submit_token: Some(token),
             license_number: license,
-            action: action.as_str(),
-            request,
-            key_kind: carrier.kind.as_str(),
+            action,
+            request: request.clone(),
+            key_kind: carrier.kind,
             key_owner: &carrier.owner,
             compliant: carrier.kind == super::KeyKind::User,
             status,
             message,
         },
     )
-    .await?;
+    .await;
+    let stored = match inserted {
+        Ok(stored) => stored,
+        // The same form submitted twice at once: the other request stored it first (the unique
+        // index on user and token decides, on SQLite and PostgreSQL alike).
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return match submissions::find_by_token(&state.db, user_id, token).await? {
+                Some(first) => repeated(state, &form, first).await,
+                None => Err(err.into()),
+            };
+        }
+        Err(err) => return Err(err.into()),
+    };
     tracing::info!(
         submission = stored.id,
         user_id,
         license,
-        action = action.as_str(),
-        key = carrier.kind.as_str(),
+        action = %action.to_value(),
+        key = %carrier.kind.to_value(),
         status = status.as_str(),
         "submission stored"
     );
@@ -224,6 +257,48 @@ pub async fn submit(
     }
     let names = HashMap::from([(user_id, plan.user.name)]);
     Ok(view::row(&stored, &names))
+}
+
+/// One submit of a work form, checked: what [`submit`] would store.
+struct Form<'a> {
+    user_id: i32,
+    license: &'a str,
+    action: SubmissionAction,
+    /// The Metrc row (JSON text), as [`metrc_row`] makes it.
+    request: &'a str,
+}
+
+impl Form<'_> {
+    /// Whether `stored` is this form's submission: the same facility, action and Metrc row.
+    fn is(&self, stored: &Submission) -> bool {
+        stored.license_number == self.license
+            && stored.action == self.action
+            && stored.request == self.request
+    }
+}
+
+/// A submit whose token was stored before: the submission stored then, as it stands now, if it
+/// carries the same values; else refused.
+async fn repeated(
+    state: &AppState,
+    form: &Form<'_>,
+    first: Submission,
+) -> Result<SubmissionRow, OutboxError> {
+    if !form.is(&first) {
+        tracing::info!(
+            submission = first.id,
+            user_id = form.user_id,
+            "a submit token came back with other values: refused"
+        );
+        return Err(OutboxError::TokenReused { first: first.id });
+    }
+    tracing::info!(
+        submission = first.id,
+        user_id = form.user_id,
+        "a repeated submit: the submission stored first is returned"
+    );
+    let names = submissions::user_names(&state.db, [first.user_id]).await?;
+    Ok(view::row(&first, &names))
 }
 
 /// The user's own submissions, newest first (the work screens).

@@ -7,6 +7,12 @@
 //! - otherwise (an adjustment that changed the package, plant waste) an admin decides after
 //!   looking in Metrc ("Mark accepted" / "Mark not recorded").
 //!
+//! A settled row's decision is the reconciliation's, no admin's: an earlier approval or Retry is
+//! cleared (`decided_by`), so a row queued again whose user has been deactivated meanwhile is
+//! held for an admin by the send path like the rest of that user's work, never sent on the
+//! strength of a decision made while the user was active (docs/decisions.md, "Conditional
+//! transitions").
+//!
 //! [`OutboxSettings::reconcile_after`]: super::OutboxSettings::reconcile_after
 
 use super::{KeyKind, OutboxError};
@@ -24,8 +30,6 @@ use std::time::Duration;
 
 /// Rows looked at per pass.
 const PER_PASS: u64 = 50;
-/// How much earlier than the send Metrc's `LastModified` must be to prove the write did not land.
-const CLOCK_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
 /// What Metrc's data says about one unknown write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,10 +50,9 @@ pub async fn reconcile_due(state: &AppState) -> Result<usize, OutboxError> {
         let verdict = look(state, &row, now).await?;
         let (to, message, outcome) = match &verdict {
             Verdict::Undecided(at) => {
-                submissions::transition(
+                submissions::transition_examined(
                     &state.db,
-                    row.id,
-                    &[SubmissionStatus::Unknown],
+                    &row,
                     SubmissionStatus::Unknown,
                     Change {
                         next_attempt_at: Some(Some(*at)),
@@ -71,10 +74,9 @@ pub async fn reconcile_due(state: &AppState) -> Result<usize, OutboxError> {
             ),
         };
         let txn = crate::ssr::db::begin_write(&state.db).await?;
-        let moved = submissions::transition(
+        let moved = submissions::transition_examined(
             &txn,
-            row.id,
-            &[SubmissionStatus::Unknown],
+            &row,
             to,
             Change {
                 message: Some(Some(message)),
@@ -82,6 +84,9 @@ pub async fn reconcile_due(state: &AppState) -> Result<usize, OutboxError> {
                     "Reconciled automatically from Metrc's data: {}",
                     outcome.trim_start_matches("Reconciled: ")
                 ))),
+                // No admin made this decision: an earlier one does not carry over to the next
+                // attempt (a departed user's row is held when it comes up to be sent).
+                decided_by: Some(None),
                 next_attempt_at: Some(Some(now)),
                 ..Default::default()
             },
@@ -119,14 +124,14 @@ async fn reading_key(
     row: &Submission,
 ) -> Result<Option<SecretString>, OutboxError> {
     if let Some(f) = facilities::find_by_license(&state.db, &row.license_number).await?
-        && f.key_status == KeyStatus::Valid.as_str()
+        && f.key_status == KeyStatus::Valid
         && let Some(ciphertext) = f.facility_key_ciphertext
     {
         return Ok(Some(state.vault.decrypt(&ciphertext)?));
     }
-    if KeyKind::parse(&row.key_kind) == Some(KeyKind::User)
+    if row.key_kind == KeyKind::User
         && let Some(key) = user_metrc_keys::find_for_user(&state.db, row.user_id).await?
-        && key.status != KeyStatus::Invalid.as_str()
+        && key.status != KeyStatus::Invalid
     {
         return Ok(Some(state.vault.decrypt(&key.ciphertext)?));
     }
@@ -143,15 +148,20 @@ async fn look(
     now: DateTime<Utc>,
 ) -> Result<Verdict, OutboxError> {
     let settings = state.outbox.settings();
-    let after = chrono::Duration::from_std(settings.reconcile_after).unwrap_or_default();
-    let recheck = now
-        + chrono::Duration::from_std(
-            settings
-                .reconcile_after
-                .clamp(Duration::from_secs(1), Duration::from_secs(60)),
-        )
-        .unwrap_or_default();
-    let action = SubmissionAction::parse(&row.action);
+    let timing = Timing {
+        sent_at: row.sent_at.unwrap_or(row.updated_at),
+        now,
+        reconcile_after: chrono::Duration::from_std(settings.reconcile_after).unwrap_or_default(),
+        clock_margin: chrono::Duration::from_std(settings.clock_margin).unwrap_or_default(),
+        recheck: now
+            + chrono::Duration::from_std(
+                settings
+                    .reconcile_after
+                    .clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            )
+            .unwrap_or_default(),
+    };
+    let action = Some(row.action);
     let request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
     let label = text(&request, "Label").filter(|l| !l.is_empty());
     let (Some(action), Some(label)) = (action, label) else {
@@ -159,55 +169,207 @@ async fn look(
         return Ok(Verdict::Undecided(now + chrono::Duration::days(1)));
     };
     let Some(key) = reading_key(state, row).await? else {
-        return Ok(Verdict::Undecided(recheck));
+        return Ok(Verdict::Undecided(timing.recheck));
     };
     let found = state
         .metrc
         .package_by_label(&key, &row.license_number, label)
         .await;
     drop(key);
-    let sent_at = row.sent_at.unwrap_or(row.updated_at);
-    let settled_in_metrc = now >= sent_at + after;
     let package = match found {
-        Ok(Some(package)) => package,
-        Ok(None) if settled_in_metrc => {
-            return Ok(Verdict::NotRecorded(format!(
-                "Metrc knows no package {label}"
-            )));
-        }
-        Ok(None) => return Ok(Verdict::Undecided(recheck)),
+        Ok(found) => found,
         Err(error) => {
             tracing::debug!(submission = row.id, %error, "package lookup failed; looked at again later");
-            return Ok(Verdict::Undecided(recheck));
+            return Ok(Verdict::Undecided(timing.recheck));
         }
     };
-    match action {
-        SubmissionAction::FinishPackage
-            if package.is_finished == Some(true) || package.finished_date.is_some() =>
-        {
-            return Ok(Verdict::Recorded(format!("package {label} is finished")));
+    let seen = match &package {
+        None => None,
+        Some(package) => {
+            // Without an offset, Metrc's time is the facility's local time (docs/metrc.md §6).
+            let zone =
+                crate::ssr::sync::upsert::facility_zone(&state.db, &row.license_number).await?;
+            Some(Seen {
+                finished: package.is_finished == Some(true) || package.finished_date.is_some(),
+                location: package.location_name.as_deref(),
+                last_modified: package.last_modified.as_ref().and_then(|t| t.to_utc(zone)),
+            })
+        }
+    };
+    let write = Write {
+        action,
+        label,
+        location: text(&request, "Location"),
+    };
+    Ok(judge(&write, seen.as_ref(), &timing))
+}
+
+/// The write a submission made, as far as Metrc's package data can confirm it.
+struct Write<'a> {
+    action: SubmissionAction,
+    label: &'a str,
+    /// Where a change of location moves the package.
+    location: Option<&'a str>,
+}
+
+/// What Metrc shows of the package now.
+struct Seen<'a> {
+    finished: bool,
+    location: Option<&'a str>,
+    last_modified: Option<DateTime<Utc>>,
+}
+
+/// When the write was sent, and how long Metrc's data needs before it can say "not recorded".
+struct Timing {
+    sent_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    /// [`super::OutboxSettings::reconcile_after`].
+    reconcile_after: chrono::Duration,
+    /// [`super::OutboxSettings::clock_margin`]: Metrc's `LastModified` must be this much earlier
+    /// than the send to prove the write did not land (the clocks may disagree).
+    clock_margin: chrono::Duration,
+    /// When to look again if Metrc's data cannot tell yet.
+    recheck: DateTime<Utc>,
+}
+
+/// What Metrc's package data (`seen`, `None` when Metrc knows no such package) says about
+/// `write`: a pure decision, one unit test per case.
+fn judge(write: &Write, seen: Option<&Seen>, t: &Timing) -> Verdict {
+    let label = write.label;
+    let settled_in_metrc = t.now >= t.sent_at + t.reconcile_after;
+    let Some(seen) = seen else {
+        return if settled_in_metrc {
+            Verdict::NotRecorded(format!("Metrc knows no package {label}"))
+        } else {
+            Verdict::Undecided(t.recheck)
+        };
+    };
+    match write.action {
+        SubmissionAction::FinishPackage if seen.finished => {
+            return Verdict::Recorded(format!("package {label} is finished"));
         }
         SubmissionAction::ChangePackageLocation => {
-            if let (Some(at), Some(wanted)) =
-                (package.location_name.as_deref(), text(&request, "Location"))
+            if let (Some(at), Some(wanted)) = (seen.location, write.location)
                 && at.trim().eq_ignore_ascii_case(wanted)
             {
-                return Ok(Verdict::Recorded(format!("package {label} is at {at}")));
+                return Verdict::Recorded(format!("package {label} is at {at}"));
             }
         }
         _ => {}
     }
-    // Without an offset, Metrc's time is the facility's local time (docs/metrc.md §6).
-    let zone = crate::ssr::sync::upsert::facility_zone(&state.db, &row.license_number).await?;
-    let last_modified = package.last_modified.and_then(|t| t.to_utc(zone));
-    match last_modified {
-        // A second of margin for clocks that disagree: closer than that proves nothing.
-        Some(changed) if changed + CLOCK_MARGIN < sent_at && settled_in_metrc => {
-            Ok(Verdict::NotRecorded(format!(
+    match seen.last_modified {
+        Some(changed) if changed + t.clock_margin < t.sent_at && settled_in_metrc => {
+            Verdict::NotRecorded(format!(
                 "package {label} unchanged since before it was sent (last modified {})",
                 changed.format("%Y-%m-%d %H:%M:%S UTC")
-            )))
+            ))
         }
-        _ => Ok(Verdict::Undecided(recheck)),
+        _ => Verdict::Undecided(t.recheck),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    /// Sent at 0, looked at `now`, "not recorded" allowed from 120 s, a clock margin of 60 s.
+    fn timing(now: i64) -> Timing {
+        Timing {
+            sent_at: at(0),
+            now: at(now),
+            reconcile_after: chrono::Duration::seconds(120),
+            clock_margin: chrono::Duration::seconds(60),
+            recheck: at(now + 60),
+        }
+    }
+
+    const FINISH: Write = Write {
+        action: SubmissionAction::FinishPackage,
+        label: "1A4000000000000000000001",
+        location: None,
+    };
+
+    fn seen(finished: bool, location: Option<&str>, modified: Option<i64>) -> Seen<'_> {
+        Seen {
+            finished,
+            location,
+            last_modified: modified.map(at),
+        }
+    }
+
+    #[test]
+    fn a_finished_package_says_a_finish_was_recorded_at_once() {
+        let verdict = judge(&FINISH, Some(&seen(true, None, Some(5))), &timing(1));
+        assert!(matches!(verdict, Verdict::Recorded(e) if e.ends_with("is finished")));
+    }
+
+    #[test]
+    fn a_package_at_the_new_location_says_a_move_was_recorded() {
+        let write = Write {
+            action: SubmissionAction::ChangePackageLocation,
+            location: Some("Vault B"),
+            ..FINISH
+        };
+        let verdict = judge(
+            &write,
+            Some(&seen(false, Some(" vault b "), None)),
+            &timing(1),
+        );
+        assert!(matches!(verdict, Verdict::Recorded(e) if e.ends_with("is at  vault b ")));
+        let elsewhere = judge(
+            &write,
+            Some(&seen(false, Some("Vault A"), None)),
+            &timing(1),
+        );
+        assert_eq!(elsewhere, Verdict::Undecided(at(61)));
+    }
+
+    #[test]
+    fn no_such_package_is_not_recorded_only_once_reconcile_after_has_passed() {
+        assert_eq!(
+            judge(&FINISH, None, &timing(119)),
+            Verdict::Undecided(at(179))
+        );
+        assert!(matches!(
+            judge(&FINISH, None, &timing(120)),
+            Verdict::NotRecorded(e) if e.starts_with("Metrc knows no package")
+        ));
+    }
+
+    #[test]
+    fn an_unchanged_package_is_not_recorded_only_beyond_the_clock_margin() {
+        // Last modified 61 s before the send: beyond the 60 s margin, so not recorded.
+        let old = seen(false, None, Some(-61));
+        assert!(matches!(
+            judge(&FINISH, Some(&old), &timing(120)),
+            Verdict::NotRecorded(e) if e.contains("unchanged since before it was sent")
+        ));
+        // ... but not before `reconcile_after`.
+        assert_eq!(
+            judge(&FINISH, Some(&old), &timing(119)),
+            Verdict::Undecided(at(179))
+        );
+        // Within the margin (the clocks may disagree by that much), it proves nothing.
+        let close = seen(false, None, Some(-59));
+        assert_eq!(
+            judge(&FINISH, Some(&close), &timing(600)),
+            Verdict::Undecided(at(660))
+        );
+        // Changed after the send, or no time at all: an admin decides.
+        let later = seen(false, None, Some(3));
+        assert_eq!(
+            judge(&FINISH, Some(&later), &timing(600)),
+            Verdict::Undecided(at(660))
+        );
+        let timeless = seen(false, None, None);
+        assert_eq!(
+            judge(&FINISH, Some(&timeless), &timing(600)),
+            Verdict::Undecided(at(660))
+        );
     }
 }

@@ -21,74 +21,41 @@ use metrc::{
     MAX_WRITE_ROWS, PackageAdjustment, PackageFinish, PackageLocationChange, PlantWaste,
     WriteAccepted,
 };
+use sea_orm::ActiveEnum;
 use secrecy::SecretString;
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
-/// What a row says after a crash left its call without an answer.
-pub const INTERRUPTED: &str = "Sent, but the server stopped before Metrc answered: it may or may not be recorded. It is not sent again until Metrc's data (or an admin) says it was not recorded.";
-
-/// Start-up, before the worker runs: every row still `Sending` was in a call the previous run
-/// never saw answered. It becomes `Unknown` (never sent again blindly). Returns how many.
-pub async fn recover_interrupted(state: &AppState) -> Result<usize, OutboxError> {
-    let rows = submissions::sending(&state.db).await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let now = Utc::now();
-    let txn = crate::ssr::db::begin_write(&state.db).await?;
-    let mut attempts = Vec::with_capacity(rows.len());
-    for row in &rows {
-        submissions::transition(
-            &txn,
-            row.id,
-            &[SubmissionStatus::Sending],
-            SubmissionStatus::Unknown,
-            Change {
-                message: Some(Some(INTERRUPTED.to_owned())),
-                next_attempt_at: Some(Some(now)),
-                metrc_status: Some(None),
-                ..Default::default()
-            },
-        )
-        .await?;
-        let at = row.sent_at.unwrap_or(now);
-        attempts.push(NewAttempt {
-            submission_id: row.id,
-            at,
-            http_status: None,
-            outcome: "No answer: the server stopped during the call",
-            duration_ms: u64::try_from((now - at).num_milliseconds()).unwrap_or_default(),
-        });
-    }
-    submission_attempts::record_many(&txn, &attempts).await?;
-    txn.commit().await?;
-    tracing::warn!(
-        count = rows.len(),
-        "submissions were being sent when the server stopped: now Unknown until reconciled"
-    );
-    Ok(rows.len())
-}
-
 /// The facilities whose next submission is due now (the head of each queue: a head waiting for
-/// its backoff holds the rest of its facility back, to keep the order).
+/// its backoff holds the rest of its facility back, to keep the order; so does a row still
+/// `Sending`, until its answer is stored or [`super::stuck::sweep`] makes it `Unknown`).
 pub async fn due_facilities(state: &AppState) -> Result<Vec<String>, OutboxError> {
     let heads = submissions::queue_heads(&state.db).await?;
     let ids: Vec<i64> = heads.iter().map(|(_, id)| *id).collect();
+    let busy: BTreeSet<String> = submissions::sending(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|row| row.license_number)
+        .collect();
     let now = Utc::now();
     Ok(submissions::by_ids(&state.db, &ids)
         .await?
         .into_iter()
         .filter(|row| row.next_attempt_at.is_none_or(|at| at <= now))
+        .filter(|row| !busy.contains(&row.license_number))
         .map(|row| row.license_number)
         .collect())
 }
 
-/// Sends the facility's due submissions, in order, until none is due. Returns how many rows were
-/// sent (each try counts).
+/// Sends the facility's due submissions, in order, until none is due or the server is stopping
+/// ([`super::OutboxHandle::stop`]: the batch under way finishes, no other is claimed). Returns
+/// how many rows were sent (each try counts).
 pub async fn drain(state: &AppState, license: &str) -> Result<usize, OutboxError> {
     let mut sent = 0;
     loop {
+        if state.outbox.is_stopping() {
+            return Ok(sent);
+        }
         let batch = claim(state, license).await?;
         if batch.is_empty() {
             return Ok(sent);
@@ -98,14 +65,24 @@ pub async fn drain(state: &AppState, license: &str) -> Result<usize, OutboxError
 }
 
 /// What makes rows share one call: the action and the key that carries them.
-fn call_group(row: &Submission) -> (&str, &str, Option<i32>) {
-    let user = (row.key_kind == KeyKind::User.as_str()).then_some(row.user_id);
-    (row.action.as_str(), row.key_kind.as_str(), user)
+fn call_group(row: &Submission) -> (SubmissionAction, KeyKind, Option<i32>) {
+    let user = (row.key_kind == KeyKind::User).then_some(row.user_id);
+    (row.action, row.key_kind, user)
 }
 
 /// The next batch of the facility's queue, marked `Sending` (committed); empty when nothing is
-/// due.
+/// due, or while a row of the facility is still `Sending` (later rows never overtake it).
 async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, OutboxError> {
+    if !submissions::sending(&state.db, Some(license))
+        .await?
+        .is_empty()
+    {
+        tracing::debug!(
+            license,
+            "a row is still Sending: the facility's queue waits"
+        );
+        return Ok(Vec::new());
+    }
     let now = Utc::now();
     let queue = submissions::queue(&state.db, license, MAX_WRITE_ROWS as u64).await?;
     let queue = without_departed_users(
@@ -136,7 +113,7 @@ async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, Outbo
     Ok(submissions::by_ids(&state.db, &ids)
         .await?
         .into_iter()
-        .filter(|row| row.status == SubmissionStatus::Sending.as_str())
+        .filter(|row| row.status == SubmissionStatus::Sending)
         .collect())
 }
 
@@ -191,14 +168,14 @@ async fn carrier_key(
     state: &AppState,
     row: &Submission,
 ) -> Result<Result<SecretString, String>, OutboxError> {
-    match KeyKind::parse(&row.key_kind) {
-        Some(KeyKind::User) => {
+    match row.key_kind {
+        KeyKind::User => {
             let owner = &row.key_owner;
             match user_metrc_keys::find_for_user(&state.db, row.user_id).await? {
                 None => Ok(Err(format!(
                     "{owner} has no Metrc API key any more: nothing was sent. Set their key on their profile, then Retry."
                 ))),
-                Some(key) if key.status == KeyStatus::Invalid.as_str() => Ok(Err(format!(
+                Some(key) if key.status == KeyStatus::Invalid => Ok(Err(format!(
                     "{owner}'s Metrc API key is invalid (Metrc refused it): nothing was sent. Set the current key on their profile, then Retry."
                 ))),
                 Some(key) => Ok(Ok(state.vault.decrypt(&key.ciphertext)?)),
@@ -207,12 +184,10 @@ async fn carrier_key(
         _ => {
             let facility = facilities::find_by_license(&state.db, &row.license_number).await?;
             match facility {
-                Some(f) if f.key_status == KeyStatus::Valid.as_str() => {
-                    match f.facility_key_ciphertext {
-                        Some(ciphertext) => Ok(Ok(state.vault.decrypt(&ciphertext)?)),
-                        None => Ok(Err(no_facility_key(&row.license_number))),
-                    }
-                }
+                Some(f) if f.key_status == KeyStatus::Valid => match f.facility_key_ciphertext {
+                    Some(ciphertext) => Ok(Ok(state.vault.decrypt(&ciphertext)?)),
+                    None => Ok(Err(no_facility_key(&row.license_number))),
+                },
                 Some(f) if f.facility_key_ciphertext.is_some() => Ok(Err(format!(
                     "The facility key of {} is invalid (Metrc refused it): nothing was sent. Update it on the Integrations page, then Retry.",
                     row.license_number
@@ -265,7 +240,9 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
 /// after it was queued waits for an admin instead, `Pending approval` like the rest of that
 /// user's work ([`super::hold_for_user`]): it was in a call at the deactivation and came back to
 /// be sent again (a retry, the innocent rows of a refused call, an unknown outcome found not
-/// recorded). A row an admin has decided on (approved, retried) goes.
+/// recorded). A row an admin has decided on (approved, retried, marked not recorded) goes; an
+/// unknown outcome reconciled automatically carries no admin's decision any more
+/// ([`super::reconcile`] clears it), so it is held.
 async fn without_departed_users(
     state: &AppState,
     rows: Vec<Submission>,
@@ -339,7 +316,7 @@ async fn send_once(state: &AppState, rows: &[Submission]) -> Result<Tried, Outbo
 async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), OutboxError> {
     let first = &rows[0];
     let license = first.license_number.as_str();
-    let action = SubmissionAction::parse(&first.action).unwrap_or(SubmissionAction::AdjustPackage);
+    let action = first.action;
     let typed = match Rows::of(action, rows) {
         Ok(typed) => typed,
         Err(why) => {
@@ -364,7 +341,7 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
     let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
         license,
-        action = action.as_str(),
+        action = %action.to_value(),
         rows = rows.len(),
         elapsed_ms = ms,
         ok = matches!(answer, Ok(Ok(_))),
@@ -402,15 +379,21 @@ async fn probe_key(
     let license = &row.license_number;
     Ok(match state.metrc.facilities(key).await {
         Err(metrc::Error::KeyInvalid) => {
-            match KeyKind::parse(&row.key_kind).unwrap_or(KeyKind::Facility) {
+            // Onto the key that was refused only: one set meanwhile keeps its status.
+            let refused = state.vault.fingerprint(key);
+            match row.key_kind {
                 KeyKind::User => {
-                    user_metrc_keys::set_status(&state.db, row.user_id, KeyStatus::Invalid).await?;
+                    user_metrc_keys::set_status(
+                        &state.db,
+                        row.user_id,
+                        &refused,
+                        KeyStatus::Invalid,
+                    )
+                    .await?;
                     tracing::warn!(user_id = row.user_id, license = %license, "user key refused by Metrc on a write: marked invalid");
                 }
                 KeyKind::Facility => {
-                    // Onto the key that was refused only: one set meanwhile keeps its status.
                     if let Some(f) = facilities::find_by_license(&state.db, license).await? {
-                        let refused = state.vault.fingerprint(key);
                         facilities::set_key_status(&state.db, f.id, &refused, KeyStatus::Invalid)
                             .await?;
                     }

@@ -18,7 +18,7 @@
 
 use super::{KeyKind, OutboxSettings};
 use crate::ssr::entities::submissions::Model as Submission;
-use crate::types::submissions::{SubmissionAction, SubmissionStatus};
+use crate::types::submissions::SubmissionStatus;
 use chrono::{DateTime, Utc};
 use metrc::WriteAccepted;
 use std::time::Duration;
@@ -399,7 +399,7 @@ fn refused(rows: &[Submission], status: u16, key: &KeyProbe) -> Vec<Settle> {
     let owner = &first.key_owner;
     let (message, outcome) = match key {
         KeyProbe::Dead => {
-            let whose = match KeyKind::parse(&first.key_kind).unwrap_or(KeyKind::Facility) {
+            let whose = match first.key_kind {
                 KeyKind::User => format!(
                     "{owner}'s Metrc API key; it was revoked or regenerated in Metrc and is now marked invalid. Set the current key on their profile, then Retry"
                 ),
@@ -413,8 +413,7 @@ fn refused(rows: &[Submission], status: u16, key: &KeyProbe) -> Vec<Settle> {
             )
         }
         KeyProbe::Alive => {
-            let action =
-                SubmissionAction::parse(&first.action).unwrap_or(SubmissionAction::AdjustPackage);
+            let action = first.action;
             (
                 format!(
                     "Metrc refused this (HTTP {status}), nothing recorded: {owner}'s Metrc user lacks access for \"{}\" at {license} (it needs {}). Ask your Metrc admin to grant it, then Retry.",
@@ -463,6 +462,7 @@ fn backoff(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::submissions::SubmissionAction;
     use metrc::RowError;
 
     fn settings() -> OutboxSettings {
@@ -488,12 +488,12 @@ mod tests {
                 idempotency_key: format!("k{id}"),
                 user_id: 7,
                 license_number: "LIC-1".into(),
-                action: SubmissionAction::FinishPackage.as_str().into(),
+                action: SubmissionAction::FinishPackage,
                 request: "{}".into(),
-                key_kind: KeyKind::User.as_str().into(),
+                key_kind: KeyKind::User,
                 key_owner: "Ada".into(),
                 compliant: true,
-                status: SubmissionStatus::Sending.as_str().into(),
+                status: SubmissionStatus::Sending,
                 attempts: 1,
                 next_attempt_at: None,
                 metrc_status: None,
@@ -504,6 +504,7 @@ mod tests {
                 created_at: now(),
                 updated_at: now(),
                 sent_at: Some(now()),
+                submit_token: None,
             })
             .collect()
     }

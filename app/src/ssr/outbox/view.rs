@@ -3,20 +3,19 @@
 use super::KeyKind;
 use crate::ssr::entities::{submission_attempts, submissions};
 use crate::types::submissions::{
-    Attempt, KeyUsed, SubmissionAction, SubmissionDetail, SubmissionRow, SubmissionStatus,
+    Attempt, KeyUsed, SubmissionDetail, SubmissionRow, SubmissionStatus,
 };
 use serde_json::Value;
 use std::collections::HashMap;
 
 pub(super) fn status_of(model: &submissions::Model) -> SubmissionStatus {
-    // An unreadable status is shown as the one that asks a human to look.
-    SubmissionStatus::parse(&model.status).unwrap_or(SubmissionStatus::Unknown)
+    model.status
 }
 
 pub(super) fn key_used(model: &submissions::Model) -> KeyUsed {
-    match KeyKind::parse(&model.key_kind) {
-        Some(KeyKind::User) => KeyUsed::UserKey,
-        _ => KeyUsed::FacilityKey {
+    match model.key_kind {
+        KeyKind::User => KeyUsed::UserKey,
+        KeyKind::Facility => KeyUsed::FacilityKey {
             owner: model.key_owner.clone(),
         },
     }
@@ -50,7 +49,7 @@ pub(super) fn row(model: &submissions::Model, names: &HashMap<i32, String>) -> S
             .cloned()
             .unwrap_or_else(|| format!("User {}", model.user_id)),
         license_number: model.license_number.clone(),
-        action: SubmissionAction::parse(&model.action).unwrap_or(SubmissionAction::AdjustPackage),
+        action: model.action,
         subject: subject(&model.request),
         key_used: key_used(model),
         compliant: model.compliant,

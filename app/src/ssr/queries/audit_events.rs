@@ -7,11 +7,53 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect, Set,
 };
 
+/// What an audit event records (`audit_events.action`, stored as the string each names). A
+/// stored value none names is an error when read, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::None)"
+)]
+pub enum AuditAction {
+    /// A facility key was set (`ssr::facility_keys`).
+    #[sea_orm(string_value = "facility_key.set")]
+    FacilityKeySet,
+    /// A user's own key was set (`ssr::user_keys`).
+    #[sea_orm(string_value = "user_key.set")]
+    UserKeySet,
+    /// A user's own key was deleted on deactivation (`ssr::user_admin`).
+    #[sea_orm(string_value = "user_key.deleted")]
+    UserKeyDeleted,
+    /// The `ssr::user_admin` changes.
+    #[sea_orm(string_value = "user.created")]
+    UserCreated,
+    #[sea_orm(string_value = "user.updated")]
+    UserUpdated,
+    #[sea_orm(string_value = "user.deactivated")]
+    UserDeactivated,
+    #[sea_orm(string_value = "user.reactivated")]
+    UserReactivated,
+    /// A user changed their own password (`ssr::profile`).
+    #[sea_orm(string_value = "user.password_changed")]
+    UserPasswordChanged,
+    /// An admin's decisions on a submission (`ssr::outbox::admin`).
+    #[sea_orm(string_value = "submission.approve")]
+    SubmissionApprove,
+    #[sea_orm(string_value = "submission.deny")]
+    SubmissionDeny,
+    #[sea_orm(string_value = "submission.retry")]
+    SubmissionRetry,
+    #[sea_orm(string_value = "submission.cancel")]
+    SubmissionCancel,
+    #[sea_orm(string_value = "submission.reconcile")]
+    SubmissionReconcile,
+}
+
 pub struct NewAuditEvent<'a> {
     pub actor_user_id: Option<i32>,
     pub actor_ip: Option<&'a str>,
-    /// What was done, e.g. `facility_key.set`.
-    pub action: &'a str,
+    /// What was done.
+    pub action: AuditAction,
     /// What it was done to, e.g. a license number.
     pub subject: &'a str,
     pub detail: serde_json::Value,
@@ -25,7 +67,7 @@ pub async fn record(
         at: Set(Utc::now()),
         actor_user_id: Set(event.actor_user_id),
         actor_ip: Set(event.actor_ip.map(str::to_owned)),
-        action: Set(event.action.to_owned()),
+        action: Set(event.action),
         subject: Set(event.subject.to_owned()),
         detail: Set(event.detail.to_string()),
         ..Default::default()
@@ -61,7 +103,7 @@ mod tests {
                 NewAuditEvent {
                     actor_user_id: Some(1),
                     actor_ip: Some("127.0.0.1"),
-                    action: "facility_key.set",
+                    action: AuditAction::FacilityKeySet,
                     subject,
                     detail: serde_json::json!({"new_fingerprint": "0123abcd"}),
                 },
@@ -74,5 +116,29 @@ mod tests {
         assert_eq!(events[0].subject, "403-X0002");
         assert_eq!(events[0].actor_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(events[0].detail, r#"{"new_fingerprint":"0123abcd"}"#);
+    }
+
+    #[test]
+    fn stored_actions_are_unchanged() {
+        use sea_orm::{ActiveEnum, Iterable};
+        let stored: Vec<String> = AuditAction::iter().map(|a| a.to_value()).collect();
+        assert_eq!(
+            stored,
+            [
+                "facility_key.set",
+                "user_key.set",
+                "user_key.deleted",
+                "user.created",
+                "user.updated",
+                "user.deactivated",
+                "user.reactivated",
+                "user.password_changed",
+                "submission.approve",
+                "submission.deny",
+                "submission.retry",
+                "submission.cancel",
+                "submission.reconcile"
+            ]
+        );
     }
 }

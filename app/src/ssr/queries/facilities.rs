@@ -3,6 +3,7 @@
 
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::vault::SealedKey;
+use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -41,7 +42,7 @@ pub async fn insert(
         license_type: Set(new.license_type.to_owned()),
         state: Set(new.state.to_owned()),
         capabilities: Set(new.capabilities),
-        key_status: Set(KeyStatus::Missing.as_str().to_owned()),
+        key_status: Set(KeyStatus::Missing),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -95,7 +96,7 @@ pub async fn set_key(
             id: Set(id),
             facility_key_ciphertext: Set(Some(key.ciphertext().to_owned())),
             key_fingerprint: Set(Some(key.fingerprint().to_owned())),
-            key_status: Set(status.as_str().to_owned()),
+            key_status: Set(status),
             key_owner_name: Set(Some(owner.name.to_owned())),
             key_is_owner: Set(Some(owner.is_owner)),
             key_set_at: Set(Some(now)),
@@ -118,7 +119,7 @@ pub async fn set_key_status(
 ) -> Result<bool, DbErr> {
     let now = Utc::now();
     let written = facilities::Entity::update_many()
-        .col_expr(facilities::Column::KeyStatus, Expr::value(status.as_str()))
+        .col_expr(facilities::Column::KeyStatus, Expr::value(status))
         .col_expr(facilities::Column::LastValidatedAt, Expr::value(now))
         .col_expr(facilities::Column::UpdatedAt, Expr::value(now))
         .filter(facilities::Column::Id.eq(id))
@@ -161,8 +162,7 @@ pub async fn replace_key_ciphertext(
 
 /// A facility's sync state as the sync service records it (`ssr::sync`).
 pub struct SyncStatus<'a> {
-    /// `never`, `idle`, `running`, `paused`, `failed`.
-    pub state: &'a str,
+    pub state: SyncState,
     pub message: Option<&'a str>,
     /// JSON text.
     pub progress: Option<String>,
@@ -179,7 +179,7 @@ pub async fn set_sync_status(
 ) -> Result<(), DbErr> {
     let mut row = facilities::ActiveModel {
         id: Set(id),
-        sync_state: Set(status.state.to_owned()),
+        sync_state: Set(status.state),
         sync_message: Set(status.message.map(str::to_owned)),
         sync_progress: Set(status.progress),
         sync_failures: Set(status.failures),
@@ -235,7 +235,7 @@ pub(crate) mod tests {
         let db = test_db::fresh().await;
         let facility = insert(&db, new_facility("403-X0001")).await.unwrap();
         assert!(insert(&db, new_facility("403-X0001")).await.is_err());
-        assert_eq!(facility.key_status, "none");
+        assert_eq!(facility.key_status, KeyStatus::Missing);
         assert!(facility.facility_key_ciphertext.is_none());
         assert_eq!(
             find_by_license(&db, " 403-X0001 ").await.unwrap(),
@@ -286,7 +286,7 @@ pub(crate) mod tests {
         let resealed = vault.seal(&key).unwrap();
         replace_key_ciphertext(&db, a.id, &resealed).await.unwrap();
         let row = find_by_license(&db, "403-X0001").await.unwrap().unwrap();
-        assert_eq!(row.key_status, "invalid");
+        assert_eq!(row.key_status, KeyStatus::Invalid);
         assert_eq!(
             row.facility_key_ciphertext.as_deref(),
             Some(resealed.ciphertext())
@@ -324,11 +324,11 @@ pub(crate) mod tests {
                 .unwrap()
                 .key_status
         };
-        assert_eq!(status(&db).await, "valid");
+        assert_eq!(status(&db).await, KeyStatus::Valid);
         let written = set_key_status(&db, f.id, new.fingerprint(), KeyStatus::Invalid)
             .await
             .unwrap();
         assert!(written);
-        assert_eq!(status(&db).await, "invalid");
+        assert_eq!(status(&db).await, KeyStatus::Invalid);
     }
 }

@@ -4,7 +4,8 @@
 
 use super::super::entities::submissions::{self, Entity as Submissions};
 use super::super::entities::users::{self, Entity as Users};
-use crate::types::submissions::SubmissionStatus;
+use crate::ssr::outbox::KeyKind;
+use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -17,11 +18,13 @@ use std::collections::HashMap;
 pub struct NewSubmissionRow<'a> {
     pub idempotency_key: &'a str,
     pub user_id: i32,
+    /// The work form's token, unique per user (`None` only for rows made without a form).
+    pub submit_token: Option<&'a str>,
     pub license_number: &'a str,
-    pub action: &'a str,
+    pub action: SubmissionAction,
     /// The Metrc row (JSON text).
     pub request: String,
-    pub key_kind: &'a str,
+    pub key_kind: KeyKind,
     pub key_owner: &'a str,
     pub compliant: bool,
     pub status: SubmissionStatus,
@@ -36,13 +39,14 @@ pub async fn insert(
     submissions::ActiveModel {
         idempotency_key: Set(new.idempotency_key.to_owned()),
         user_id: Set(new.user_id),
+        submit_token: Set(new.submit_token.map(str::to_owned)),
         license_number: Set(new.license_number.to_owned()),
-        action: Set(new.action.to_owned()),
+        action: Set(new.action),
         request: Set(new.request),
-        key_kind: Set(new.key_kind.to_owned()),
+        key_kind: Set(new.key_kind),
         key_owner: Set(new.key_owner.to_owned()),
         compliant: Set(new.compliant),
-        status: Set(new.status.as_str().to_owned()),
+        status: Set(new.status),
         attempts: Set(0),
         next_attempt_at: Set(Some(now)),
         metrc_status: Set(None),
@@ -63,8 +67,22 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<submissio
     Submissions::find_by_id(id).one(db).await
 }
 
-fn statuses(list: &[SubmissionStatus]) -> Vec<&'static str> {
-    list.iter().map(|s| s.as_str()).collect()
+/// The submission `user_id` stored with the work form's token `token`, if any (at most one: the
+/// pair is unique).
+pub async fn find_by_token(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    token: &str,
+) -> Result<Option<submissions::Model>, DbErr> {
+    Submissions::find()
+        .filter(submissions::Column::UserId.eq(user_id))
+        .filter(submissions::Column::SubmitToken.eq(token))
+        .one(db)
+        .await
+}
+
+fn statuses(list: &[SubmissionStatus]) -> Vec<SubmissionStatus> {
+    list.to_vec()
 }
 
 /// Which rows a listing or export shows (all conditions together).
@@ -210,7 +228,7 @@ pub async fn mark_sending(
     Ok(Submissions::update_many()
         .col_expr(
             submissions::Column::Status,
-            Expr::value(SubmissionStatus::Sending.as_str()),
+            Expr::value(SubmissionStatus::Sending),
         )
         .col_expr(
             submissions::Column::Attempts,
@@ -240,7 +258,7 @@ pub async fn count_attempt(
         .col_expr(submissions::Column::SentAt, Expr::value(now))
         .col_expr(submissions::Column::UpdatedAt, Expr::value(now))
         .filter(submissions::Column::Id.is_in(ids.iter().copied()))
-        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending.as_str()))
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending))
         .exec(db)
         .await?
         .rows_affected)
@@ -266,10 +284,47 @@ pub async fn transition(
     to: SubmissionStatus,
     change: Change,
 ) -> Result<bool, DbErr> {
-    let now = Utc::now();
+    Ok(Submissions::update_many()
+        .set(moved(to, change))
+        .filter(submissions::Column::Id.eq(id))
+        .filter(submissions::Column::Status.is_in(statuses(from)))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Moves `row` to `to` with the fields of `change` only if it is still the very attempt that was
+/// read: the same status, attempt count and send time (an automatic decision made from an older
+/// read never lands on a later attempt; docs/decisions.md, "Conditional transitions"). Returns
+/// whether it was moved.
+pub async fn transition_examined(
+    db: &impl ConnectionTrait,
+    row: &submissions::Model,
+    to: SubmissionStatus,
+    change: Change,
+) -> Result<bool, DbErr> {
+    let sent_at = match row.sent_at {
+        Some(at) => submissions::Column::SentAt.eq(at),
+        None => submissions::Column::SentAt.is_null(),
+    };
+    Ok(Submissions::update_many()
+        .set(moved(to, change))
+        .filter(submissions::Column::Id.eq(row.id))
+        .filter(submissions::Column::Status.eq(row.status))
+        .filter(submissions::Column::Attempts.eq(row.attempts))
+        .filter(sent_at)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// The columns a move to `to` with `change` writes.
+fn moved(to: SubmissionStatus, change: Change) -> submissions::ActiveModel {
     let mut row = submissions::ActiveModel {
-        status: Set(to.as_str().to_owned()),
-        updated_at: Set(now),
+        status: Set(to),
+        updated_at: Set(Utc::now()),
         ..Default::default()
     };
     if let Some(v) = change.metrc_status {
@@ -290,23 +345,21 @@ pub async fn transition(
     if let Some(v) = change.decided_by {
         row.decided_by = Set(v);
     }
-    Ok(Submissions::update_many()
-        .set(row)
-        .filter(submissions::Column::Id.eq(id))
-        .filter(submissions::Column::Status.is_in(statuses(from)))
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+    row
 }
 
-/// Every row still `Sending`: at start-up, the calls a stopped server left without an answer.
-pub async fn sending(db: &impl ConnectionTrait) -> Result<Vec<submissions::Model>, DbErr> {
-    Submissions::find()
-        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending.as_str()))
-        .order_by_asc(submissions::Column::Id)
-        .all(db)
-        .await
+/// Every row still `Sending` (of one facility, or of all), oldest first: at start-up, the calls a
+/// stopped server left without an answer; later, rows whose answer could not be stored.
+pub async fn sending(
+    db: &impl ConnectionTrait,
+    license_number: Option<&str>,
+) -> Result<Vec<submissions::Model>, DbErr> {
+    let mut query =
+        Submissions::find().filter(submissions::Column::Status.eq(SubmissionStatus::Sending));
+    if let Some(license) = license_number {
+        query = query.filter(submissions::Column::LicenseNumber.eq(license));
+    }
+    query.order_by_asc(submissions::Column::Id).all(db).await
 }
 
 /// `Unknown` rows due for another look at Metrc's data, oldest first.
@@ -316,7 +369,7 @@ pub async fn unknown_due(
     limit: u64,
 ) -> Result<Vec<submissions::Model>, DbErr> {
     Submissions::find()
-        .filter(submissions::Column::Status.eq(SubmissionStatus::Unknown.as_str()))
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Unknown))
         .filter(
             Condition::any()
                 .add(submissions::Column::NextAttemptAt.is_null())
@@ -337,7 +390,7 @@ pub async fn hold_for_user(
 ) -> Result<u64, DbErr> {
     Ok(Submissions::update_many()
         .set(submissions::ActiveModel {
-            status: Set(SubmissionStatus::PendingApproval.as_str().to_owned()),
+            status: Set(SubmissionStatus::PendingApproval),
             message: Set(Some(message.to_owned())),
             updated_at: Set(Utc::now()),
             ..Default::default()
@@ -391,10 +444,11 @@ mod tests {
         NewSubmissionRow {
             idempotency_key: Box::leak(key.to_owned().into_boxed_str()),
             user_id,
+            submit_token: None,
             license_number: Box::leak(license.to_owned().into_boxed_str()),
-            action: "finish_package",
+            action: SubmissionAction::FinishPackage,
             request: r#"{"Label":"L1","ActualDate":"2026-01-02"}"#.into(),
-            key_kind: "user",
+            key_kind: KeyKind::User,
             key_owner: "Sam Sender",
             compliant: true,
             status: SubmissionStatus::Queued,
@@ -439,10 +493,10 @@ mod tests {
             1
         );
         let sent = find(&db, a.id).await.unwrap().unwrap();
-        assert_eq!(sent.status, "sending");
+        assert_eq!(sent.status, SubmissionStatus::Sending);
         assert_eq!(sent.attempts, 1);
         assert!(sent.sent_at.is_some());
-        assert_eq!(sending(&db).await.unwrap().len(), 1);
+        assert_eq!(sending(&db, None).await.unwrap().len(), 1);
         // Cancelling a row being sent is refused by the condition.
         assert!(
             !transition(
@@ -459,7 +513,7 @@ mod tests {
         assert_eq!(hold_for_user(&db, sam, "held").await.unwrap(), 1);
         assert_eq!(
             find(&db, c.id).await.unwrap().unwrap().status,
-            "pending_approval"
+            SubmissionStatus::PendingApproval
         );
         let counts = count_by_status(&db).await.unwrap();
         assert_eq!(counts.get("sending"), Some(&1));

@@ -20,7 +20,7 @@ pub async fn set_for_user(
         user_id: Set(user_id),
         ciphertext: Set(key.ciphertext().to_owned()),
         fingerprint: Set(key.fingerprint().to_owned()),
-        status: Set(KeyStatus::Unvalidated.as_str().to_owned()),
+        status: Set(KeyStatus::Unvalidated),
         last_validated_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -64,24 +64,28 @@ pub async fn find_by_fingerprint(
         .await
 }
 
-/// Records the outcome of a (re)validation of the user's key.
+/// Records the outcome of a (re)validation of the user's key, only while the user still holds
+/// the key that was validated (`fingerprint`, as read before the Metrc call): a key set meanwhile
+/// keeps its own status (docs/decisions.md, "Revalidation"). Returns whether the row was written.
 pub async fn set_status(
     db: &impl ConnectionTrait,
     user_id: i32,
+    fingerprint: &str,
     status: KeyStatus,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let now = Utc::now();
-    UserMetrcKeys::update_many()
+    let written = UserMetrcKeys::update_many()
         .set(user_metrc_keys::ActiveModel {
-            status: Set(status.as_str().to_owned()),
+            status: Set(status),
             last_validated_at: Set(Some(now)),
             updated_at: Set(now),
             ..Default::default()
         })
         .filter(user_metrc_keys::Column::UserId.eq(user_id))
+        .filter(user_metrc_keys::Column::Fingerprint.eq(fingerprint))
         .exec(db)
-        .await
-        .map(drop)
+        .await?;
+    Ok(written.rows_affected == 1)
 }
 
 /// Records a full validation of the user's key: its status and what it reached (a report with
@@ -95,7 +99,7 @@ pub async fn record_validation(
     let now = Utc::now();
     UserMetrcKeys::update_many()
         .set(user_metrc_keys::ActiveModel {
-            status: Set(status.as_str().to_owned()),
+            status: Set(status),
             last_validated_at: Set(Some(now)),
             report: Set(Some(report.to_owned())),
             updated_at: Set(now),
@@ -188,11 +192,15 @@ mod tests {
         let second = vault.seal(&SecretString::from("user-key-two")).unwrap();
 
         set_for_user(&db, uma, &first).await.unwrap();
-        set_status(&db, uma, KeyStatus::Valid).await.unwrap();
+        assert!(
+            set_status(&db, uma, first.fingerprint(), KeyStatus::Valid)
+                .await
+                .unwrap()
+        );
         set_for_user(&db, uma, &second).await.unwrap();
         let row = find_for_user(&db, uma).await.unwrap().unwrap();
         assert_eq!(row.fingerprint, second.fingerprint());
-        assert_eq!(row.status, "unvalidated");
+        assert_eq!(row.status, KeyStatus::Unvalidated);
         assert_eq!(ciphertexts(&db).await.unwrap().len(), 1);
 
         assert!(set_for_user(&db, vic, &second).await.is_err());
@@ -217,5 +225,29 @@ mod tests {
 
         delete_for_user(&db, uma).await.unwrap();
         assert!(find_for_user(&db, uma).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_validation_outcome_lands_only_on_the_key_it_validated() {
+        let db = test_db::fresh().await;
+        let vault = KeyVault::ephemeral();
+        let uma = add_user(&db, "uma@example.test").await;
+        let old = vault.seal(&SecretString::from("metrcuserkey0001")).unwrap();
+        set_for_user(&db, uma, &old).await.unwrap();
+        // A revalidation has read the old key; meanwhile the user sets a new one.
+        let new = vault.seal(&SecretString::from("metrcuserkey0002")).unwrap();
+        set_for_user(&db, uma, &new).await.unwrap();
+        // Metrc refuses the old key: that verdict does not land on the new key.
+        let written = set_status(&db, uma, old.fingerprint(), KeyStatus::Invalid)
+            .await
+            .unwrap();
+        assert!(!written);
+        let status = |db| async move { find_for_user(db, uma).await.unwrap().unwrap().status };
+        assert_eq!(status(&db).await, KeyStatus::Unvalidated);
+        let written = set_status(&db, uma, new.fingerprint(), KeyStatus::Invalid)
+            .await
+            .unwrap();
+        assert!(written);
+        assert_eq!(status(&db).await, KeyStatus::Invalid);
     }
 }

@@ -63,27 +63,6 @@ pub async fn regenerate_key(server: &impl HasSandbox, id: u64) -> String {
         .to_owned()
 }
 
-/// Injects a fault: `{status, count, path_prefix?}` or `{latency_ms}`.
-pub async fn add_fault(server: &impl HasSandbox, fault: Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", server.sandbox_url()))
-        .json(&fault)
-        .send()
-        .await
-        .expect("fault");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT, "fault {fault}");
-}
-
-/// Removes every injected fault.
-pub async fn clear_faults(server: &impl HasSandbox) {
-    let response = reqwest::Client::new()
-        .delete(format!("{}/sandbox/faults", server.sandbox_url()))
-        .send()
-        .await
-        .expect("clear faults");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-}
-
 /// The sandbox's log of Metrc calls, oldest first.
 pub async fn sandbox_requests(server: &impl HasSandbox) -> Vec<Value> {
     reqwest::Client::new()

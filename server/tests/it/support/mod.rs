@@ -11,6 +11,7 @@ use app::ssr::passwords;
 use app::ssr::queries::users::{self, NewUser};
 use app::ssr::state::AppState;
 use app::ssr::throttle::ThrottleLimits;
+use app::ssr::validation_limit::ValidationLimits;
 use app::types::auth::Role;
 use metrc::sandbox::{Sandbox, SandboxConfig};
 use rand::distr::{Alphanumeric, SampleString};
@@ -70,11 +71,12 @@ macro_rules! each_backend {
 pub const VENDOR_KEY: &str = "test-vendor-key-0123456789";
 
 /// A Metrc sandbox running in the test process, on a free port, accepting [`VENDOR_KEY`]. It
-/// stops when dropped.
+/// stops with the test's runtime.
 pub struct MetrcSandbox {
     /// Its address (the admin API is under `/sandbox/`), e.g. `http://127.0.0.1:1234`.
     pub url: String,
-    _sandbox: Sandbox,
+    /// The sandbox itself: typed faults (`fail_next`, `slow_down`, ...) and its request log.
+    pub sandbox: Sandbox,
 }
 
 impl MetrcSandbox {
@@ -89,32 +91,40 @@ impl MetrcSandbox {
             vendor_keys: vec![VENDOR_KEY.to_owned()],
             ..config
         });
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sandbox");
-        let addr = sandbox.spawn(listener).expect("sandbox");
+        let addr = sandbox.start().await.expect("sandbox");
         MetrcSandbox {
             url: format!("http://{addr}"),
-            _sandbox: sandbox,
+            sandbox,
         }
     }
 }
 
-/// Whatever has a Metrc sandbox to call: the sandbox helpers take any of them.
+/// Whatever has a Metrc sandbox: the sandbox helpers take any of them.
 pub trait HasSandbox {
     /// The sandbox's address, e.g. `http://127.0.0.1:1234`.
     fn sandbox_url(&self) -> &str;
+
+    /// The sandbox, for typed faults: `server.sandbox().fail_next("/packages/", status, 1)`.
+    fn sandbox(&self) -> &Sandbox;
 }
 
 impl HasSandbox for MetrcSandbox {
     fn sandbox_url(&self) -> &str {
         &self.url
     }
+
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 }
 
 impl HasSandbox for TestServer {
     fn sandbox_url(&self) -> &str {
         &self.sandbox_url
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        &self.metrc.sandbox
     }
 }
 
@@ -202,10 +212,11 @@ pub struct TestServer {
     /// The Metrc sandbox the server talks to (its admin API is under `/sandbox/`), e.g.
     /// `http://127.0.0.1:1234`.
     pub sandbox_url: String,
-    _sandbox: MetrcSandbox,
+    metrc: MetrcSandbox,
     pub state: AppState,
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -257,7 +268,15 @@ pub fn test_throttle() -> ThrottleLimits {
         account_period: Duration::from_secs(60),
         ip_burst: 50,
         ip_period: Duration::from_secs(1),
+        overall_burst: 100,
+        overall_period: Duration::from_millis(10),
+        ipv6_prefix: app::ssr::throttle::DEFAULT_IPV6_PREFIX,
     }
+}
+
+/// Key validations per user in tests: enough for every ordinary test (one at a time still).
+pub fn test_validation_limits() -> ValidationLimits {
+    ValidationLimits { per_minute: 600 }
 }
 
 impl TestServer {
@@ -299,6 +318,8 @@ impl TestServer {
                 ..Default::default()
             },
             outbox: Default::default(),
+            sign_in: test_throttle(),
+            key_validations: test_validation_limits(),
         };
         tweak(&mut config);
         let sandbox = MetrcSandbox::start_with(sandbox).await;
@@ -309,14 +330,14 @@ impl TestServer {
         );
         tweak_client(&mut client);
         let metrc = metrc::Client::new(client).expect("Metrc client");
-        let state = server::startup::build_state(config, metrc, test_throttle())
+        let state = server::startup::build_state(config, metrc)
             .await
             .expect("server state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = state.clone();
-        tokio::spawn(async move {
+        let serving = tokio::spawn(async move {
             let _ = server::startup::serve_on(listener, serving, async {
                 let _ = stopped.await;
             })
@@ -325,11 +346,23 @@ impl TestServer {
         TestServer {
             http: Endpoint { base },
             sandbox_url,
-            _sandbox: sandbox,
+            metrc: sandbox,
             state,
             backend: backend.clone(),
             stop: Some(stop),
+            serving: Some(serving),
             _dir: dir,
+        }
+    }
+
+    /// Stops the server as a signal would, and returns once it has stopped (its requests and the
+    /// outbox's calls under way finished).
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            serving.await.expect("the server task");
         }
     }
 
@@ -370,5 +403,51 @@ where
             ),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the server logs on this thread (down to DEBUG, without colours) while it lives. The
+/// tests' runtime runs on the test's thread (`#[tokio::test]`'s default), and so does a server
+/// started by the test, so its log lands here; work moved to other threads does not.
+pub struct LogCapture {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[derive(Clone)]
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    pub fn start() -> LogCapture {
+        let lines = std::sync::Arc::default();
+        let writer = CaptureWriter(std::sync::Arc::clone(&lines));
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        LogCapture {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
 }

@@ -129,7 +129,12 @@ pub fn finish(label: &str) -> Value {
     json!({ "FinishPackage": { "label": label, "date": yesterday() } })
 }
 
-/// "Submit to Metrc" (`confirm`: the user confirmed the facility-key warning).
+/// A new work form's submission token, as the browser makes it: 32 lowercase hex digits.
+pub fn token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// "Submit to Metrc" from a new form (`confirm`: the user confirmed the facility-key warning).
 pub async fn submit(
     site: &Endpoint,
     client: &reqwest::Client,
@@ -137,8 +142,21 @@ pub async fn submit(
     input: Value,
     confirm: bool,
 ) -> Answer {
+    submit_form(site, client, license, input, confirm, &token()).await
+}
+
+/// "Submit to Metrc" from the form whose submission token is `token`.
+pub async fn submit_form(
+    site: &Endpoint,
+    client: &reqwest::Client,
+    license: &str,
+    input: Value,
+    confirm: bool,
+    token: &str,
+) -> Answer {
     let body = json!({ "input": {
-        "license": license, "input": input, "confirm_facility_key": confirm
+        "license": license, "input": input, "confirm_facility_key": confirm,
+        "submit_token": token
     }});
     Answer::of(site.call_json(client, "submit", &body).await).await
 }
@@ -245,10 +263,10 @@ pub async fn wait_for(server: &TestServer, id: i64, status: SubmissionStatus) ->
     let what = format!("submission {id} {}", status.as_str());
     eventually(&what, PATIENCE, || async {
         let now = row(server, id).await;
-        if now.status == status.as_str() {
+        if now.status == status {
             Ok(now)
         } else {
-            Err(format!("{} ({:?})", now.status, now.message))
+            Err(format!("{} ({:?})", now.status.as_str(), now.message))
         }
     })
     .await

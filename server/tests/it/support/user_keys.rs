@@ -7,6 +7,7 @@ use app::error::AppError;
 use app::ssr::entities::audit_events::Model as AuditEvent;
 use app::ssr::entities::user_metrc_keys::Model as StoredUserKey;
 use app::ssr::passwords;
+use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::users::{self, NewUser};
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
@@ -140,7 +141,7 @@ pub async fn all_stored(server: &TestServer) -> Vec<StoredUserKey> {
 }
 
 /// Audit events with `action`, newest first.
-pub async fn audited(server: &TestServer, action: &str) -> Vec<AuditEvent> {
+pub async fn audited(server: &TestServer, action: AuditAction) -> Vec<AuditEvent> {
     audit_events::recent(&server.state.db, 1000)
         .await
         .expect("db")
