@@ -10,6 +10,7 @@ use app::ssr::db;
 use app::ssr::state::AppState;
 use app::ssr::vault::{KeyVault, VaultSettings};
 use leptos::config::LeptosOptions;
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::net::TcpListener;
@@ -158,54 +159,38 @@ pub async fn migrate(config: &Config) -> Result<(), StartError> {
 }
 
 /// `tracekeeper create-user`: the password comes from the first line of standard input, so it
-/// appears neither in the process list nor in the shell history.
+/// appears neither in the process list nor in the shell history. The user is created as User
+/// Management creates one (the same checks, audited as `user.created` by the operator), working
+/// at every facility.
 pub async fn create_user(
     config: &Config,
     args: crate::cli::CreateUserArgs,
 ) -> Result<(), StartError> {
-    use app::ssr::passwords;
-    use app::ssr::queries::users::{self, NewUser};
+    use app::ssr::actor::Actor;
+    use app::ssr::user_admin::{self, NewUserInput, UserEdit};
 
     let mut password = String::new();
     std::io::stdin().read_line(&mut password).map_err(|e| {
         StartError::CreateUser(format!("cannot read the password from standard input: {e}"))
     })?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
-    if password.chars().count() < passwords::MIN_LENGTH {
-        return Err(StartError::CreateUser(format!(
-            "the password must have at least {} characters",
-            passwords::MIN_LENGTH
-        )));
-    }
-    if !args.email.contains('@') || args.name.trim().is_empty() {
-        return Err(StartError::CreateUser(
-            "give a valid --email and a --name".into(),
-        ));
-    }
+    let password = SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned());
     let db = connect(config).await?;
-    if users::find_by_email(&db, &args.email)
-        .await
-        .map_err(|e| StartError::CreateUser(e.to_string()))?
-        .is_some()
-    {
-        return Err(StartError::CreateUser(format!(
-            "a user with email {} exists",
-            args.email
-        )));
-    }
-    let hash = passwords::hash(password).await?;
-    let user = users::insert(
-        &db,
-        NewUser {
-            email: &args.email,
-            name: &args.name,
-            password_hash: hash,
+    let input = NewUserInput {
+        profile: UserEdit {
+            name: args.name,
+            email: args.email,
             role: args.role.into(),
+            all_facilities: true,
+            facilities: Vec::new(),
             can_submit: args.can_submit,
+            requires_review: false,
         },
-    )
-    .await
-    .map_err(|e| StartError::CreateUser(e.to_string()))?;
+        password,
+        must_change_password: false,
+    };
+    let user = user_admin::create_user(&db, Actor::Operator, input)
+        .await
+        .map_err(|e| StartError::CreateUser(app::error::AppError::from(e).to_string()))?;
     tracing::info!(user_id = user.id, email = %user.email, "user created");
     Ok(())
 }

@@ -25,13 +25,12 @@ pub struct AssignFacilityKeyInput {
 /// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
 #[server(endpoint = "validate_facility_key")]
 pub async fn validate_facility_key(key: Secret) -> Result<KeyValidation, AppError> {
-    use crate::ssr::{facility_keys, key_checks, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, facility_keys, key_checks, state::state};
 
     let key = key.into_secret();
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
-    let report = facility_keys::validate(&st, admin.id, key).await?;
+    let admin = caller::admin(&st).await?;
+    let report = facility_keys::validate(&st, admin.user.id, key).await?;
     Ok(key_checks::view(&st, &report).await?)
 }
 
@@ -41,14 +40,13 @@ pub async fn validate_facility_key(key: Secret) -> Result<KeyValidation, AppErro
 /// [`ValidationUpdate`]: crate::types::key_validation::ValidationUpdate
 #[server(endpoint = "validate_facility_key_live", output = StreamingText)]
 pub async fn validate_facility_key_live(key: Secret) -> Result<TextStream<AppError>, AppError> {
-    use crate::ssr::{facility_keys, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, facility_keys, state::state};
     use futures::StreamExt;
 
     let key = key.into_secret();
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
-    let updates = facility_keys::validate_live(&st, admin.id, key).await?;
+    let admin = caller::admin(&st).await?;
+    let updates = facility_keys::validate_live(&st, admin.user.id, key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -60,8 +58,7 @@ pub async fn validate_facility_key_live(key: Secret) -> Result<TextStream<AppErr
 /// The body is JSON: `{"input": {"key": ..., "licenses": [...], "confirm_not_owner": false}}`.
 #[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json)]
 pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {
-    use crate::ssr::{facility_keys, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, facility_keys, state::state};
 
     let AssignFacilityKeyInput {
         key,
@@ -70,40 +67,27 @@ pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<Assign
     } = input;
     let key = key.into_secret();
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    Ok(facility_keys::assign(
-        &st,
-        admin.id,
-        ip.as_deref(),
-        key,
-        licenses,
-        confirm_not_owner,
-    )
-    .await?)
+    let admin = caller::admin(&st).await?;
+    Ok(facility_keys::assign(&st, admin.actor(), key, licenses, confirm_not_owner).await?)
 }
 
 /// Every facility with its masked key and key status (Facility Management).
 #[server(endpoint = "list_facilities")]
 pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
-    use crate::ssr::{facility_keys, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, facility_keys, state::state};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(facility_keys::list(&st).await?)
 }
 
 /// Checks a facility's key against Metrc now ("Revalidate now").
 #[server(endpoint = "revalidate_facility")]
 pub async fn revalidate_facility(license: String) -> Result<FacilityRow, AppError> {
-    use crate::ssr::{facility_keys, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, facility_keys, state::state};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(facility_keys::revalidate(&st, &license).await?)
 }
 

@@ -9,10 +9,10 @@ use leptos::prelude::*;
 /// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "page": 0}}`.
 #[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json)]
 pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, AppError> {
-    use crate::ssr::{inventory, session, state::state};
+    use crate::ssr::{caller, inventory, state::state};
 
     let st = state()?;
-    let user = session::require_user(&st).await?;
+    let user = caller::caller(&st).await?.user;
     Ok(inventory::list_packages(&st.db, &user, &filter).await?)
 }
 
@@ -20,20 +20,20 @@ pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, Ap
 /// JSON: `{"filter": {"license": null, "label": null, "page": 0}}`.
 #[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json)]
 pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError> {
-    use crate::ssr::{inventory, session, state::state};
+    use crate::ssr::{caller, inventory, state::state};
 
     let st = state()?;
-    let user = session::require_user(&st).await?;
+    let user = caller::caller(&st).await?.user;
     Ok(inventory::list_plants(&st.db, &user, &filter).await?)
 }
 
 /// `(license number, name)` of each facility the user works at.
 #[server(endpoint = "my_facilities")]
 pub async fn my_facilities() -> Result<Vec<(String, String)>, AppError> {
-    use crate::ssr::{inventory, session, state::state};
+    use crate::ssr::{caller, inventory, state::state};
 
     let st = state()?;
-    let user = session::require_user(&st).await?;
+    let user = caller::caller(&st).await?.user;
     Ok(inventory::my_facilities(&st.db, &user).await?)
 }
 
@@ -43,10 +43,10 @@ pub async fn my_facilities() -> Result<Vec<(String, String)>, AppError> {
 pub async fn reference_lists(
     license: String,
 ) -> Result<crate::types::inventory::ReferenceLists, AppError> {
-    use crate::ssr::{inventory, session, state::state, sync};
+    use crate::ssr::{caller, inventory, state::state, sync};
 
     let st = state()?;
-    let user = session::require_user(&st).await?;
+    let user = caller::caller(&st).await?.user;
     let license = license.trim();
     inventory::require_works_at(&st.db, &user, license).await?;
     Ok(sync::reference::lists(&st, license).await?)
@@ -56,10 +56,9 @@ pub async fn reference_lists(
 /// whatever the schedule. Refused while the facility's key is missing or invalid.
 #[server(endpoint = "sync_now")]
 pub async fn sync_now(license: String) -> Result<(), AppError> {
-    use crate::ssr::{session, state::state, sync};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, state::state, sync};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(sync::request_now(&st, license.trim()).await?)
 }

@@ -9,18 +9,17 @@ use leptos::prelude::*;
 /// demand, while the user must change their password (`AppError::PasswordChangeRequired`).
 #[server(endpoint = "change_password")]
 pub async fn change_password(current: Secret, new: Secret) -> Result<(), AppError> {
-    use crate::ssr::{profile, session, state::state};
+    use crate::ssr::{caller, profile, session, state::state};
 
     let current = current.into_secret();
     let new = new.into_secret();
     let st = state()?;
     // The one server function a user who must change their password may call (besides signing
     // in and out).
-    let user = session::require_user_changing_password(&st).await?;
-    let ip = crate::ssr::client_addr::of_request(&st.config).await;
-    profile::change_password(&st, user.id, ip, current, new).await?;
+    let me = caller::changing_password(&st).await?;
+    profile::change_password(&st, &me, current, new).await?;
     // Every session of the user ended with the change; this browser stays signed in.
-    session::start(&user).await
+    session::start(&me.user).await
 }
 
 #[cfg(test)]

@@ -10,14 +10,6 @@ use crate::types::submissions::{
 };
 use leptos::prelude::*;
 
-/// The caller's address, for the audit log.
-#[cfg(feature = "ssr")]
-async fn client_ip(st: &crate::ssr::state::AppState) -> Option<String> {
-    crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string())
-}
-
 /// What would happen if the signed-in user submitted `action` at `license` now: the key that
 /// would carry it, why it cannot be sent (a missing Metrc permission named exactly), what to
 /// confirm first, whether an admin reviews it.
@@ -26,11 +18,11 @@ pub async fn preflight_submission(
     license: String,
     action: SubmissionAction,
 ) -> Result<Preflight, AppError> {
-    use crate::ssr::{outbox, session, state::state};
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_user(&st).await?;
-    Ok(outbox::preflight(&st, me.id, &license, action).await?)
+    let me = caller::caller(&st).await?;
+    Ok(outbox::preflight(&st, me.user.id, &license, action).await?)
 }
 
 /// "Submit to Metrc": stores the submission (checked first) and queues it, or holds it for an
@@ -41,21 +33,21 @@ pub async fn preflight_submission(
 /// (docs/decisions.md, "A submission is submitted once").
 #[server(endpoint = "submit", input = leptos::server_fn::codec::Json)]
 pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
-    use crate::ssr::{outbox, session, state::state};
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_user(&st).await?;
-    Ok(outbox::submit(&st, me.id, input).await?)
+    let me = caller::caller(&st).await?;
+    Ok(outbox::submit(&st, me.user.id, input).await?)
 }
 
 /// The signed-in user's own submissions, newest first (`page` is 0-based).
 #[server(endpoint = "my_submissions")]
 pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
-    use crate::ssr::{outbox, session, state::state};
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_user(&st).await?;
-    Ok(outbox::my_submissions(&st, me.id, page).await?)
+    let me = caller::caller(&st).await?;
+    Ok(outbox::my_submissions(&st, me.user.id, page).await?)
 }
 
 /// Metrc Submissions: one page of the rows the filter selects, newest first. Admin only. The
@@ -63,71 +55,61 @@ pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> 
 /// "compliant": null, "page": 0}}`.
 #[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json)]
 pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<SubmissionRow>, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(outbox::list(&st, &filter).await?)
 }
 
 /// One submission in detail. Admin only.
 #[server(endpoint = "submission_detail")]
 pub async fn submission_detail(id: i64) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(outbox::detail(&st, id).await?)
 }
 
 /// "Retry": a failed submission (or one waiting for a backoff) is sent again now. Admin only.
 #[server(endpoint = "retry_submission")]
 pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip(&st).await;
-    Ok(outbox::retry(&st, &me, ip.as_deref(), id).await?)
+    let me = caller::admin(&st).await?;
+    Ok(outbox::retry(&st, me.actor(), id).await?)
 }
 
 /// "Cancel": a submission not sent yet never will be. Admin only.
 #[server(endpoint = "cancel_submission")]
 pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip(&st).await;
-    Ok(outbox::cancel(&st, &me, ip.as_deref(), id).await?)
+    let me = caller::admin(&st).await?;
+    Ok(outbox::cancel(&st, me.actor(), id).await?)
 }
 
 /// "Approve" a submission waiting for review: it is queued (audited). Admin only.
 #[server(endpoint = "approve_submission")]
 pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip(&st).await;
-    Ok(outbox::approve(&st, &me, ip.as_deref(), id).await?)
+    let me = caller::admin(&st).await?;
+    Ok(outbox::approve(&st, me.actor(), id).await?)
 }
 
 /// "Deny" a submission waiting for review, with a reason (required; audited). Admin only.
 #[server(endpoint = "deny_submission")]
 pub async fn deny_submission(id: i64, reason: String) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip(&st).await;
-    Ok(outbox::deny(&st, &me, ip.as_deref(), id, &reason).await?)
+    let me = caller::admin(&st).await?;
+    Ok(outbox::deny(&st, me.actor(), id, &reason).await?)
 }
 
 /// "Mark accepted" (`accepted: true`) or "Mark not recorded" (queued to be sent again) for a
@@ -137,11 +119,9 @@ pub async fn reconcile_submission(
     id: i64,
     accepted: bool,
 ) -> Result<types::SubmissionDetail, AppError> {
-    use crate::ssr::{outbox, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
-    let me = session::require_role(&st, Role::Admin).await?;
-    let ip = client_ip(&st).await;
-    Ok(outbox::reconcile_by_hand(&st, &me, ip.as_deref(), id, accepted).await?)
+    let me = caller::admin(&st).await?;
+    Ok(outbox::reconcile_by_hand(&st, me.actor(), id, accepted).await?)
 }

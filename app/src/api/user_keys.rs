@@ -10,17 +10,20 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
 
 /// The user a call is about: the signed-in user for `None` or their own id; anyone else only for
-/// admins. Returns the signed-in user and the target's id. `st` is read by the caller before
+/// admins. Returns the caller and the target's id. `st` is read by the server function before
 /// its first `.await` (see `state::state`).
 #[cfg(feature = "ssr")]
 async fn target(
     st: &crate::ssr::state::AppState,
     user_id: Option<i32>,
-) -> Result<(crate::types::auth::CurrentUser, i32), AppError> {
-    let me = crate::ssr::session::require_user(st).await?;
+) -> Result<(crate::ssr::caller::Caller, i32), AppError> {
+    let me = crate::ssr::caller::caller(st).await?;
     match user_id {
-        None => Ok((me.clone(), me.id)),
-        Some(id) if id == me.id || me.is_admin() => Ok((me, id)),
+        None => {
+            let id = me.user.id;
+            Ok((me, id))
+        }
+        Some(id) if id == me.user.id || me.user.is_admin() => Ok((me, id)),
         Some(_) => Err(AppError::Forbidden),
     }
 }
@@ -39,7 +42,8 @@ pub async fn validate_user_key_live(
     let key = key.into_secret();
     let st = state()?;
     let (me, target) = target(&st, user_id).await?;
-    let updates = user_keys::validate_live(&st, me.id, target, me.is_admin(), key).await?;
+    let updates =
+        user_keys::validate_live(&st, me.user.id, target, me.user.is_admin(), key).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -61,10 +65,7 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
     let key = key.into_secret();
     let st = state()?;
     let (me, target) = target(&st, user_id).await?;
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    Ok(user_keys::set(&st, &me, ip.as_deref(), target, key, confirm_facility_key).await?)
+    Ok(user_keys::set(&st, me.actor(), target, key, confirm_facility_key).await?)
 }
 
 /// A user's key, masked, with what it reaches and their Metrc permissions.
@@ -80,11 +81,11 @@ pub async fn user_key(user_id: Option<i32>) -> Result<UserKeyView, AppError> {
 /// The signed-in user's key status (the notice after sign-in), without asking Metrc.
 #[server(endpoint = "my_key_status")]
 pub async fn my_key_status() -> Result<KeyStatus, AppError> {
-    use crate::ssr::{session, state::state, user_keys};
+    use crate::ssr::{caller, state::state, user_keys};
 
     let st = state()?;
-    let me = session::require_user(&st).await?;
-    Ok(user_keys::status(&st, me.id).await?)
+    let me = caller::caller(&st).await?;
+    Ok(user_keys::status(&st, me.user.id).await?)
 }
 
 #[cfg(test)]

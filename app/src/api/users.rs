@@ -20,22 +20,20 @@ fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
 /// Every user, with their key status (User Management).
 #[server(endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    use crate::ssr::{queries::users, session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, queries::users, state::state};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(users::list(&st.db).await?)
 }
 
 /// One user in full (their page).
 #[server(endpoint = "get_user")]
 pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
-    use crate::ssr::{session, state::state, user_admin};
-    use crate::types::auth::Role;
+    use crate::ssr::{caller, state::state, user_admin};
 
     let st = state()?;
-    session::require_role(&st, Role::Admin).await?;
+    caller::admin(&st).await?;
     Ok(user_admin::get_user(&st.db, id).await?)
 }
 
@@ -44,35 +42,35 @@ pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
 /// "password"}}`; `password` is the initial password.
 #[server(endpoint = "create_user", input = leptos::server_fn::codec::Json)]
 pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
-    use crate::ssr::user_admin::{self, Actor, NewUserInput};
-    use crate::ssr::{session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::user_admin::{self, NewUserInput};
+    use crate::ssr::{caller, state::state};
 
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
+    let admin = caller::admin(&st).await?;
     let password = input.password.clone().unwrap_or_default().into_secret();
     let profile = edit_of(&input);
     drop(input);
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    let actor = Actor {
-        user_id: admin.id,
-        ip: ip.as_deref(),
-    };
-    Ok(user_admin::create_user(&st.db, actor, NewUserInput { profile, password }).await?)
+    Ok(user_admin::create_user(
+        &st.db,
+        admin.actor(),
+        NewUserInput {
+            profile,
+            password,
+            must_change_password: false,
+        },
+    )
+    .await?)
 }
 
 /// "Save" on the user's page: the same JSON body as [`create_user`] plus `"id"` beside
 /// `"input"`, with no password (users change their own on /profile).
 #[server(endpoint = "update_user", input = leptos::server_fn::codec::Json)]
 pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppError> {
-    use crate::ssr::user_admin::{self, Actor};
-    use crate::ssr::{session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::user_admin;
+    use crate::ssr::{caller, state::state};
 
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
+    let admin = caller::admin(&st).await?;
     if input
         .password
         .as_ref()
@@ -82,53 +80,30 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
             "Passwords are not set here: each user changes their own on their Profile page.".into(),
         ));
     }
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    let actor = Actor {
-        user_id: admin.id,
-        ip: ip.as_deref(),
-    };
-    Ok(user_admin::update_user(&st.db, actor, id, edit_of(&input)).await?)
+    Ok(user_admin::update_user(&st.db, admin.actor(), id, edit_of(&input)).await?)
 }
 
 /// "Deactivate": the user's sessions end at once and their stored Metrc key is deleted (their
 /// queued submissions will be held for an admin's decision once the outbox exists).
 #[server(endpoint = "deactivate_user")]
 pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
-    use crate::ssr::user_admin::{self, Actor};
-    use crate::ssr::{session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::user_admin;
+    use crate::ssr::{caller, state::state};
 
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    let actor = Actor {
-        user_id: admin.id,
-        ip: ip.as_deref(),
-    };
-    Ok(user_admin::deactivate_user(&st.db, actor, id).await?)
+    let admin = caller::admin(&st).await?;
+    Ok(user_admin::deactivate_user(&st.db, admin.actor(), id).await?)
 }
 
 /// "Reactivate": the user can sign in again.
 #[server(endpoint = "reactivate_user")]
 pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
-    use crate::ssr::user_admin::{self, Actor};
-    use crate::ssr::{session, state::state};
-    use crate::types::auth::Role;
+    use crate::ssr::user_admin;
+    use crate::ssr::{caller, state::state};
 
     let st = state()?;
-    let admin = session::require_role(&st, Role::Admin).await?;
-    let ip = crate::ssr::client_addr::of_request(&st.config)
-        .await
-        .map(|ip| ip.to_string());
-    let actor = Actor {
-        user_id: admin.id,
-        ip: ip.as_deref(),
-    };
-    Ok(user_admin::reactivate_user(&st.db, actor, id).await?)
+    let admin = caller::admin(&st).await?;
+    Ok(user_admin::reactivate_user(&st.db, admin.actor(), id).await?)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! First start: with no users at all, create the first admin.
 
+use super::actor::Actor;
 use super::config::Config;
-use super::passwords::{self, PasswordError};
-use super::queries::users::{self, NewUser};
+use super::passwords;
+use super::queries::users;
+use super::user_admin::{self, NewUserInput, UserAdminError, UserEdit};
 use super::vault::{VaultError, secret_files};
 use crate::types::auth::Role;
 use sea_orm::{DatabaseConnection, DbErr};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 
 /// Where a generated first-admin password is written, in the data directory (mode 0600).
@@ -16,8 +18,11 @@ pub const PASSWORD_FILE: &str = "first-admin-password.txt";
 pub enum BootstrapError {
     #[error(transparent)]
     Db(#[from] DbErr),
-    #[error(transparent)]
-    Password(#[from] PasswordError),
+    /// User Management refused the first admin (e.g. a malformed `TRACEKEEPER_ADMIN_EMAIL`).
+    #[error(
+        "cannot create the first admin (TRACEKEEPER_ADMIN_EMAIL, TRACEKEEPER_ADMIN_PASSWORD): {0}"
+    )]
+    Admin(#[from] UserAdminError),
     #[error("TRACEKEEPER_ADMIN_PASSWORD must have at least {min} characters", min = passwords::MIN_LENGTH)]
     WeakAdminPassword,
     /// The generated password could not be written (the admin is then not created).
@@ -25,7 +30,8 @@ pub enum BootstrapError {
     PasswordFile(#[from] VaultError),
 }
 
-/// Creates the first admin when the database has no users. When the configuration gives no
+/// Creates the first admin when the database has no users, through User Management's one way of
+/// creating a user (audited as `user.created` by the operator). When the configuration gives no
 /// password, one is generated and written to [`PASSWORD_FILE`] in the data directory (mode
 /// 0600, before the admin is created, so it cannot be lost), never to the log: returns that
 /// file's path (the caller logs the path); `None` when nothing was created or the password came
@@ -50,23 +56,20 @@ pub async fn ensure_first_admin(
     if let Some(path) = &file {
         secret_files::write(path, &format!("{password}\n"))?;
     }
-    let hash = passwords::hash(password).await?;
-    // The admin and, for a generated password, the change asked at first sign-in: together.
-    let txn = crate::ssr::db::begin_write(db).await?;
-    let admin = users::insert(
-        &txn,
-        NewUser {
-            email: &config.admin_email,
-            name: "Administrator",
-            password_hash: hash,
+    let admin = NewUserInput {
+        profile: UserEdit {
+            name: "Administrator".into(),
+            email: config.admin_email.clone(),
             role: Role::Admin,
+            all_facilities: true,
+            facilities: Vec::new(),
             can_submit: false,
+            requires_review: false,
         },
-    )
-    .await?;
-    if generated {
-        users::set_must_change_password(&txn, admin.id, true).await?;
-    }
-    txn.commit().await?;
+        password: SecretString::from(password),
+        // Asked in the same transaction as the admin is created.
+        must_change_password: generated,
+    };
+    user_admin::create_user(db, Actor::Operator, admin).await?;
     Ok(file)
 }

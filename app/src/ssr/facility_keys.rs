@@ -4,6 +4,7 @@
 //! A key is plaintext only inside a [`SecretString`] while a call needs it; it is never logged,
 //! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
 
+use super::actor::Actor;
 use super::entities::facilities as facility;
 use super::input;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
@@ -179,8 +180,7 @@ async fn refuse_user_key(state: &AppState, fingerprint: &str) -> Result<(), Faci
 /// New licenses are added from Metrc's description. One audit event records the change.
 pub async fn assign(
     state: &AppState,
-    actor_user_id: i32,
-    actor_ip: Option<&str>,
+    actor: Actor<'_>,
     key: SecretString,
     licenses: Vec<String>,
     confirm_not_owner: bool,
@@ -299,8 +299,7 @@ pub async fn assign(
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor_user_id),
-            actor_ip,
+            actor,
             action: AuditAction::FacilityKeySet,
             subject: &subject.join(","),
             detail: serde_json::json!({
@@ -315,7 +314,7 @@ pub async fn assign(
     .await?;
     txn.commit().await?;
     tracing::info!(
-        actor_user_id,
+        %actor,
         licenses = ?subject,
         fingerprint = %fingerprint_prefix(sealed.fingerprint()),
         owner_override = !owner_override.is_empty(),

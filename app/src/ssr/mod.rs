@@ -2,8 +2,10 @@
 //! key vault.
 //! Compiled only with the `ssr` feature; the browser bundle never sees this module.
 
+pub mod actor;
 pub mod auth;
 pub mod bootstrap;
+pub mod caller;
 pub mod client_addr;
 pub mod config;
 pub mod csp;

@@ -1,5 +1,6 @@
 //! What signed-in users change about themselves on /profile: their password.
 
+use super::caller::Caller;
 use super::passwords::{self, PasswordError};
 use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::{sessions, users};
@@ -8,7 +9,6 @@ use super::user_admin::check_password_length;
 use crate::error::AppError;
 use sea_orm::DbErr;
 use secrecy::{ExposeSecret, SecretString};
-use std::net::IpAddr;
 use std::time::Duration;
 
 /// Why a password change did not happen. No variant holds a password.
@@ -66,11 +66,11 @@ impl From<PasswordChangeError> for AppError {
 /// `user.password_changed` (no password in it).
 pub async fn change_password(
     state: &AppState,
-    user_id: i32,
-    ip: Option<IpAddr>,
+    caller: &Caller,
     current: SecretString,
     new: SecretString,
 ) -> Result<(), PasswordChangeError> {
+    let (user_id, ip) = (caller.user.id, caller.ip);
     super::input::password(current.expose_secret())?;
     super::input::password(new.expose_secret())?;
     state
@@ -102,12 +102,10 @@ pub async fn change_password(
     // A password the user chose: the change asked of a generated first-admin password is done.
     users::set_must_change_password(&txn, user_id, false).await?;
     let sessions_ended = sessions::delete_for_user(&txn, user_id).await?;
-    let ip_text = ip.map(|ip| ip.to_string());
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(user_id),
-            actor_ip: ip_text.as_deref(),
+            actor: caller.actor(),
             action: AuditAction::UserPasswordChanged,
             subject: &user.email,
             detail: serde_json::json!({ "user_id": user_id, "sessions_ended": sessions_ended }),

@@ -5,6 +5,7 @@
 //! Deactivation is immediate and complete in one transaction: the user's sessions end, their
 //! stored Metrc key is deleted (the audit log keeps that it happened) and their history stays.
 
+use super::actor::Actor;
 use super::input::{self, InputError, MAX_LICENSES};
 use super::passwords::{self, PasswordError};
 use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
@@ -103,17 +104,16 @@ impl From<UserAdminError> for AppError {
     }
 }
 
-/// Who makes a change, for the audit log.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    pub user_id: i32,
-    pub ip: Option<&'a str>,
-}
-
-/// "Add user". Holds the initial password, so it has no `Debug`.
+/// "Add user" (and `tracekeeper create-user`, and the first admin). The password is a
+/// `SecretString`, which `Debug` prints redacted.
+#[derive(Debug)]
 pub struct NewUserInput {
     pub profile: UserEdit,
+    /// The initial password.
     pub password: SecretString,
+    /// They must change it at first sign-in (`users.must_change_password`): set for a first
+    /// admin whose password Tracekeeper generated.
+    pub must_change_password: bool,
 }
 
 /// A user's profile as the admin sets it.
@@ -224,8 +224,9 @@ fn profile<'a>(edit: &UserEdit, checked: &'a Checked) -> Profile<'a> {
     }
 }
 
-/// Adds an active user who can sign in with the initial password at once. Audited as
-/// `user.created` (without the password).
+/// Adds an active user who can sign in with the initial password at once: the one way a user is
+/// created (User Management, `tracekeeper create-user` and the first admin, the last two as
+/// [`Actor::Operator`]). Audited as `user.created` (without the password).
 pub async fn create_user(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -234,6 +235,7 @@ pub async fn create_user(
     let NewUserInput {
         profile: edit,
         password,
+        must_change_password,
     } = input;
     check_bounds(&edit)?;
     check_password_length(password.expose_secret())?;
@@ -246,12 +248,14 @@ pub async fn create_user(
 
     let txn = crate::ssr::db::begin_write(db).await?;
     let user = users::insert_profile(&txn, profile(&edit, &checked), hash).await?;
+    if must_change_password {
+        users::set_must_change_password(&txn, user.id, true).await?;
+    }
     user_facilities::replace_for_user(&txn, user.id, &checked.facilities).await?;
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor.user_id),
-            actor_ip: actor.ip,
+            actor,
             action: AuditAction::UserCreated,
             subject: &user.email,
             detail: json!({
@@ -262,12 +266,13 @@ pub async fn create_user(
                 "facilities": checked.facilities,
                 "can_submit": edit.can_submit,
                 "requires_review": edit.requires_review,
+                "must_change_password": must_change_password,
             }),
         },
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(actor = actor.user_id, user_id = user.id, "user created");
+    tracing::info!(%actor, user_id = user.id, "user created");
     get_user(db, user.id).await
 }
 
@@ -307,7 +312,7 @@ pub async fn update_user(
 ) -> Result<UserDetail, UserAdminError> {
     check_bounds(&edit)?;
     let before = get_user(db, id).await?;
-    if id == actor.user_id && before.role == Role::Admin && edit.role != Role::Admin {
+    if actor.user_id() == Some(id) && before.role == Role::Admin && edit.role != Role::Admin {
         return Err(UserAdminError::CannotRemoveOwnAdmin);
     }
     let checked = check(db, &edit).await?;
@@ -373,8 +378,7 @@ pub async fn update_user(
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor.user_id),
-            actor_ip: actor.ip,
+            actor,
             action: AuditAction::UserUpdated,
             subject: &checked.email,
             detail: json!({ "user_id": id, "changes": changes }),
@@ -382,7 +386,7 @@ pub async fn update_user(
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(actor = actor.user_id, user_id = id, "user updated");
+    tracing::info!(%actor, user_id = id, "user updated");
     get_user(db, id).await
 }
 
@@ -396,7 +400,7 @@ pub async fn deactivate_user(
     actor: Actor<'_>,
     id: i32,
 ) -> Result<UserDetail, UserAdminError> {
-    if id == actor.user_id {
+    if actor.user_id() == Some(id) {
         return Err(UserAdminError::CannotDeactivateSelf);
     }
     let txn = crate::ssr::db::begin_write(db).await?;
@@ -415,8 +419,7 @@ pub async fn deactivate_user(
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor.user_id),
-            actor_ip: actor.ip,
+            actor,
             action: AuditAction::UserDeactivated,
             subject: &user.email,
             detail: json!({
@@ -434,8 +437,7 @@ pub async fn deactivate_user(
         audit_events::record(
             &txn,
             NewAuditEvent {
-                actor_user_id: Some(actor.user_id),
-                actor_ip: actor.ip,
+                actor,
                 action: AuditAction::UserKeyDeleted,
                 subject: &user.email,
                 detail: json!({
@@ -449,7 +451,7 @@ pub async fn deactivate_user(
     }
     txn.commit().await?;
     tracing::info!(
-        actor = actor.user_id,
+        %actor,
         user_id = id,
         sessions_ended,
         key_deleted = key.is_some(),
@@ -475,8 +477,7 @@ pub async fn reactivate_user(
         audit_events::record(
             &txn,
             NewAuditEvent {
-                actor_user_id: Some(actor.user_id),
-                actor_ip: actor.ip,
+                actor,
                 action: AuditAction::UserReactivated,
                 subject: &user.email,
                 detail: json!({ "user_id": id }),
@@ -485,7 +486,7 @@ pub async fn reactivate_user(
         .await?;
     }
     txn.commit().await?;
-    tracing::info!(actor = actor.user_id, user_id = id, "user reactivated");
+    tracing::info!(%actor, user_id = id, "user reactivated");
     get_user(db, id).await
 }
 
@@ -517,6 +518,7 @@ pub async fn get_user(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, 
 mod tests {
     use super::*;
     use crate::ssr::queries::test_db;
+    use crate::types::auth::CurrentUser;
 
     fn edit(email: &str) -> UserEdit {
         UserEdit {
@@ -534,13 +536,9 @@ mod tests {
         NewUserInput {
             profile: edit(email),
             password: SecretString::from(password.to_owned()),
+            must_change_password: false,
         }
     }
-
-    const ADMIN: Actor<'static> = Actor {
-        user_id: 1,
-        ip: Some("127.0.0.1"),
-    };
 
     #[test]
     fn an_admin_is_left_only_if_another_active_admin_exists() {
@@ -567,7 +565,7 @@ mod tests {
         let db = test_db::fresh().await;
         let created = create_user(
             &db,
-            ADMIN,
+            Actor::Operator,
             new_user(" Dana@Example.test", "a long enough password"),
         )
         .await
@@ -579,20 +577,20 @@ mod tests {
         assert!(matches!(
             create_user(
                 &db,
-                ADMIN,
+                Actor::Operator,
                 new_user("dana@example.test", "another long one")
             )
             .await,
             Err(UserAdminError::EmailTaken)
         ));
         assert!(matches!(
-            create_user(&db, ADMIN, new_user("eve@example.test", "short")).await,
+            create_user(&db, Actor::Operator, new_user("eve@example.test", "short")).await,
             Err(UserAdminError::PasswordTooShort)
         ));
         assert!(matches!(
             create_user(
                 &db,
-                ADMIN,
+                Actor::Operator,
                 new_user("not-an-email", "a long enough password")
             )
             .await,
@@ -601,14 +599,14 @@ mod tests {
         let mut nowhere = new_user("fay@example.test", "a long enough password");
         nowhere.profile.all_facilities = false;
         assert!(matches!(
-            create_user(&db, ADMIN, nowhere).await,
+            create_user(&db, Actor::Operator, nowhere).await,
             Err(UserAdminError::NoFacilities)
         ));
         let mut unknown = new_user("fay@example.test", "a long enough password");
         unknown.profile.all_facilities = false;
         unknown.profile.facilities = vec!["NOPE-1".into()];
         assert!(matches!(
-            create_user(&db, ADMIN, unknown).await,
+            create_user(&db, Actor::Operator, unknown).await,
             Err(UserAdminError::UnknownFacility(l)) if l == vec!["NOPE-1".to_owned()]
         ));
 
@@ -623,9 +621,16 @@ mod tests {
         let db = test_db::fresh().await;
         let mut admin = new_user("root@example.test", "a long enough password");
         admin.profile.role = Role::Admin;
-        let admin = create_user(&db, ADMIN, admin).await.unwrap();
-        let me = Actor {
-            user_id: admin.id,
+        let admin = create_user(&db, Actor::Operator, admin).await.unwrap();
+        let admin = CurrentUser {
+            id: admin.id,
+            name: admin.name,
+            email: admin.email,
+            role: admin.role,
+            must_change_password: false,
+        };
+        let me = Actor::User {
+            user: &admin,
             ip: None,
         };
         assert!(matches!(

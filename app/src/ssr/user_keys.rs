@@ -6,6 +6,7 @@
 //! Nothing here writes a facility's key: this module does not touch the facilities table except
 //! to read which facility keys exist.
 
+use super::actor::Actor;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
 use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
@@ -13,7 +14,6 @@ use super::state::AppState;
 use super::validation_limit::Held;
 use super::vault::{VaultError, mask};
 use crate::error::AppError;
-use crate::types::auth::CurrentUser;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
 use crate::types::keys::KeyStatus;
@@ -139,8 +139,7 @@ pub async fn validate_live(
 /// key).
 pub async fn set(
     state: &AppState,
-    actor: &CurrentUser,
-    actor_ip: Option<&str>,
+    actor: Actor<'_>,
     user_id: i32,
     key: SecretString,
     confirm_facility_key: bool,
@@ -151,7 +150,11 @@ pub async fn set(
     // Fail fast, before Metrc is asked; checked again below under the key-write lock.
     guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
     let report = {
-        let _running = state.key_validations.begin(actor.id)?;
+        // The operator is not a signed-in user: their validations are not limited.
+        let _running = actor
+            .user_id()
+            .map(|id| state.key_validations.begin(id))
+            .transpose()?;
         state.metrc.validate_key(&key).await?
     };
     if report.facilities.is_empty() {
@@ -172,8 +175,7 @@ pub async fn set(
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor.id),
-            actor_ip,
+            actor,
             action: AuditAction::UserKeySet,
             subject: &user_id.to_string(),
             detail: serde_json::json!({
@@ -188,7 +190,7 @@ pub async fn set(
     .await?;
     txn.commit().await?;
     tracing::info!(
-        actor_user_id = actor.id,
+        %actor,
         user_id,
         fingerprint = %fingerprint_prefix(sealed.fingerprint()),
         facility_key_confirmed = !facility_key_of.is_empty(),
@@ -202,7 +204,7 @@ pub async fn set(
 /// facility key this is (empty for a key of no facility).
 async fn guard(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: Actor<'_>,
     user_id: i32,
     fingerprint: &str,
     confirm_facility_key: bool,

@@ -8,9 +8,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use app::ssr::actor::Actor;
 use app::ssr::config::{Config, SyncSettings};
 use app::ssr::facility_keys;
-use app::ssr::queries::users;
 use app::ssr::state::AppState;
 use app::ssr::sync::schedule;
 use metrc::sandbox::{Sandbox, SandboxConfig, Settings};
@@ -145,15 +145,9 @@ pub async fn keyed_state(
     let state = server::startup::build_state(config, metrc)
         .await
         .expect("state");
-    let admin_id = users::find_by_email(&state.db, "admin@localhost")
-        .await
-        .expect("db")
-        .expect("first admin")
-        .id;
     facility_keys::assign(
         &state,
-        admin_id,
-        None,
+        Actor::Operator,
         SecretString::from(key.to_owned()),
         vec![license.to_owned()],
         false,

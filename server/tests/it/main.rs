@@ -15,6 +15,7 @@ mod input_bounds;
 mod key_age;
 mod live_validation;
 mod offboarding;
+mod operator;
 mod outbox;
 mod outbox_bench;
 mod outbox_crash;

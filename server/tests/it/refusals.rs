@@ -37,7 +37,8 @@ async fn call(site: &Endpoint, client: &reqwest::Client, name: &str, args: &Args
     Answer::of(response).await
 }
 
-/// The endpoints of the server functions in `app/src/api` that require the Admin role.
+/// The endpoints of the server functions in `app/src/api` that require the Admin role
+/// (`caller::admin`).
 fn admin_endpoints_in_source() -> BTreeSet<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/src/api");
     let mut found = BTreeSet::new();
@@ -49,7 +50,7 @@ fn admin_endpoints_in_source() -> BTreeSet<String> {
                 .and_then(|(_, rest)| rest.split_once('"'))
                 .map(|(name, _)| name.to_owned())
                 .expect("every server function names its endpoint");
-            if function.contains("require_role(") && function.contains("Role::Admin") {
+            if function.contains("caller::admin(") {
                 found.insert(name);
             }
         }

@@ -5,6 +5,7 @@
 
 use crate::support;
 
+use app::ssr::actor::Actor;
 use app::ssr::entities::{facilities as facility_rows, submissions as submission_rows};
 use app::ssr::outbox::KeyKind;
 use app::ssr::queries::audit_events::{self, AuditAction, NewAuditEvent};
@@ -94,8 +95,7 @@ async fn an_unknown_stored_value_is_an_error_not_a_default(backend: Backend) {
         audit_events::record(
             db,
             NewAuditEvent {
-                actor_user_id: Some(admin.id),
-                actor_ip: None,
+                actor: Actor::Operator,
                 action: AuditAction::UserCreated,
                 subject: "typed",
                 detail: serde_json::json!({}),

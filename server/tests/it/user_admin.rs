@@ -5,6 +5,7 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::actor::Actor;
 use app::ssr::entities::sessions;
 use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::{audit_events, user_metrc_keys};
@@ -636,11 +637,19 @@ fn edit_of(who: &UserDetail, role: Role) -> user_admin::UserEdit {
     }
 }
 
-fn actor(user: &UserDetail) -> user_admin::Actor<'static> {
-    user_admin::Actor {
-        user_id: user.id,
-        ip: None,
+/// `user` as the signed-in user a server function would act for.
+fn signed_in(user: &UserDetail) -> CurrentUser {
+    CurrentUser {
+        id: user.id,
+        name: user.name.clone(),
+        email: user.email.clone(),
+        role: user.role,
+        must_change_password: false,
     }
+}
+
+fn actor(user: &CurrentUser) -> Actor<'_> {
+    Actor::User { user, ip: None }
 }
 
 each_backend!(two_admins_taking_each_other_away_at_once_leave_one_admin);
@@ -665,11 +674,12 @@ async fn two_admins_taking_each_other_away_at_once_leave_one_admin(backend: Back
     assert_eq!(active_admins(&server).await, vec![first.id, second.id]);
     let db = &server.state.db;
     let last_admin = "This is the last active admin: make another user an admin first.";
+    let (first_user, second_user) = (signed_in(&first), signed_in(&second));
 
     // One after the other, as when the second request checked its role before the first wrote.
     let demoted = user_admin::update_user(
         db,
-        actor(&first),
+        actor(&first_user),
         second.id,
         edit_of(&second, Role::Employee),
     )
@@ -678,7 +688,7 @@ async fn two_admins_taking_each_other_away_at_once_leave_one_admin(backend: Back
     assert_eq!(demoted.role, Role::Employee);
     let refused = user_admin::update_user(
         db,
-        actor(&second),
+        actor(&second_user),
         first.id,
         edit_of(&first, Role::Employee),
     )
@@ -697,21 +707,21 @@ async fn two_admins_taking_each_other_away_at_once_leave_one_admin(backend: Back
             tokio::join!(
                 user_admin::update_user(
                     db,
-                    actor(&first),
+                    actor(&first_user),
                     second.id,
                     edit_of(&second, Role::Employee)
                 ),
                 user_admin::update_user(
                     db,
-                    actor(&second),
+                    actor(&second_user),
                     first.id,
                     edit_of(&first, Role::Employee)
                 ),
             )
         } else {
             tokio::join!(
-                user_admin::deactivate_user(db, actor(&first), second.id),
-                user_admin::deactivate_user(db, actor(&second), first.id),
+                user_admin::deactivate_user(db, actor(&first_user), second.id),
+                user_admin::deactivate_user(db, actor(&second_user), first.id),
             )
         };
         let succeeded = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
@@ -730,7 +740,7 @@ async fn two_admins_taking_each_other_away_at_once_leave_one_admin(backend: Back
 async fn two_active_admins(server: &TestServer, a: i32, b: i32) {
     let db = &server.state.db;
     let admins = active_admins(server).await;
-    let acting = user_admin::get_user(db, admins[0]).await.expect("an admin");
+    let acting = signed_in(&user_admin::get_user(db, admins[0]).await.expect("an admin"));
     for id in [a, b] {
         let user = user_admin::get_user(db, id).await.expect("user");
         if !user.active {

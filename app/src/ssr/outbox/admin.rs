@@ -6,12 +6,12 @@
 use super::OutboxError;
 use super::queue::ROWS_PER_PAGE;
 use super::view::{self, CANCEL_FROM, RETRY_FROM};
+use crate::ssr::actor::Actor;
 use crate::ssr::input;
 use crate::ssr::queries::audit_events::{self, AuditAction, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
-use crate::types::auth::CurrentUser;
 use crate::types::inventory::Page;
 use crate::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
@@ -136,8 +136,7 @@ struct Decision<'a> {
 
 async fn decide(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
     decision: Decision<'_>,
 ) -> Result<SubmissionDetail, OutboxError> {
@@ -161,8 +160,7 @@ async fn decide(
     audit_events::record(
         &txn,
         NewAuditEvent {
-            actor_user_id: Some(actor.id),
-            actor_ip: ip,
+            actor,
             action: decision.audit_action,
             subject: &format!("submission:{id}"),
             detail: serde_json::json!({
@@ -180,7 +178,7 @@ async fn decide(
     txn.commit().await?;
     tracing::info!(
         submission = id,
-        actor_user_id = actor.id,
+        %actor,
         from = before.status.as_str(),
         to = decision.to.as_str(),
         "submission decided by an admin"
@@ -191,12 +189,12 @@ async fn decide(
     detail(state, id).await
 }
 
-fn queued_now(message: String, decision: Option<String>, actor: &CurrentUser) -> Change {
+fn queued_now(message: String, decision: Option<String>, actor: Actor<'_>) -> Change {
     Change {
         message: Some(Some(message)),
         next_attempt_at: Some(Some(Utc::now())),
         decision: decision.map(Some),
-        decided_by: Some(Some(actor.id)),
+        decided_by: Some(actor.user_id()),
         ..Default::default()
     }
 }
@@ -204,21 +202,19 @@ fn queued_now(message: String, decision: Option<String>, actor: &CurrentUser) ->
 /// "Retry": a failed (or backing-off) submission is queued to be sent now.
 pub async fn retry(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
 ) -> Result<SubmissionDetail, OutboxError> {
     decide(
         state,
         actor,
-        ip,
         id,
         Decision {
             from: &RETRY_FROM,
             to: SubmissionStatus::Queued,
             verb: "retried",
             audit_action: AuditAction::SubmissionRetry,
-            change: queued_now(format!("Queued again by {}.", actor.name), None, actor),
+            change: queued_now(format!("Queued again by {}.", actor.name()), None, actor),
             reason: None,
         },
     )
@@ -228,14 +224,12 @@ pub async fn retry(
 /// "Cancel": a submission not sent (and not possibly in Metrc) will never be.
 pub async fn cancel(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
 ) -> Result<SubmissionDetail, OutboxError> {
     decide(
         state,
         actor,
-        ip,
         id,
         Decision {
             from: &CANCEL_FROM,
@@ -245,9 +239,9 @@ pub async fn cancel(
             change: Change {
                 message: Some(Some(format!(
                     "Cancelled by {}: not sent to Metrc.",
-                    actor.name
+                    actor.name()
                 ))),
-                decided_by: Some(Some(actor.id)),
+                decided_by: Some(actor.user_id()),
                 next_attempt_at: Some(None),
                 ..Default::default()
             },
@@ -260,15 +254,13 @@ pub async fn cancel(
 /// "Approve": a submission waiting for review is queued.
 pub async fn approve(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
 ) -> Result<SubmissionDetail, OutboxError> {
-    let text = format!("Approved by {}.", actor.name);
+    let text = format!("Approved by {}.", actor.name());
     decide(
         state,
         actor,
-        ip,
         id,
         Decision {
             from: &[SubmissionStatus::PendingApproval],
@@ -285,8 +277,7 @@ pub async fn approve(
 /// "Deny": a submission waiting for review is never sent; the reason is required and shown.
 pub async fn deny(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
     reason: &str,
 ) -> Result<SubmissionDetail, OutboxError> {
@@ -297,11 +288,10 @@ pub async fn deny(
         ));
     }
     input::note(reason, "reason")?;
-    let text = format!("Denied by {}: {reason}", actor.name);
+    let text = format!("Denied by {}: {reason}", actor.name());
     decide(
         state,
         actor,
-        ip,
         id,
         Decision {
             from: &[SubmissionStatus::PendingApproval],
@@ -311,7 +301,7 @@ pub async fn deny(
             change: Change {
                 message: Some(Some(text.clone())),
                 decision: Some(Some(text)),
-                decided_by: Some(Some(actor.id)),
+                decided_by: Some(actor.user_id()),
                 next_attempt_at: Some(None),
                 ..Default::default()
             },
@@ -325,29 +315,27 @@ pub async fn deny(
 /// Metrc: accepted, or queued to be sent again.
 pub async fn reconcile_by_hand(
     state: &AppState,
-    actor: &CurrentUser,
-    ip: Option<&str>,
+    actor: Actor<'_>,
     id: i64,
     accepted: bool,
 ) -> Result<SubmissionDetail, OutboxError> {
     let (to, text) = if accepted {
         (
             SubmissionStatus::Accepted,
-            format!("Marked accepted by {} after checking Metrc.", actor.name),
+            format!("Marked accepted by {} after checking Metrc.", actor.name()),
         )
     } else {
         (
             SubmissionStatus::Queued,
             format!(
                 "Marked not recorded by {} after checking Metrc: queued to be sent again.",
-                actor.name
+                actor.name()
             ),
         )
     };
     decide(
         state,
         actor,
-        ip,
         id,
         Decision {
             from: &[SubmissionStatus::Unknown],

@@ -1,6 +1,7 @@
 //! The `audit_events` table: who changed which key, when, from where. Never the key itself: the
 //! detail names fingerprints' first characters and license numbers.
 
+use super::super::actor::Actor;
 use super::super::entities::audit_events::{self, Entity as AuditEvents};
 use chrono::Utc;
 use sea_orm::{
@@ -49,9 +50,10 @@ pub enum AuditAction {
     SubmissionReconcile,
 }
 
+/// One event to record; its actor's user id and address are stored, the operator's as none.
 pub struct NewAuditEvent<'a> {
-    pub actor_user_id: Option<i32>,
-    pub actor_ip: Option<&'a str>,
+    /// Who did it.
+    pub actor: Actor<'a>,
     /// What was done.
     pub action: AuditAction,
     /// What it was done to, e.g. a license number.
@@ -65,8 +67,8 @@ pub async fn record(
 ) -> Result<audit_events::Model, DbErr> {
     audit_events::ActiveModel {
         at: Set(Utc::now()),
-        actor_user_id: Set(event.actor_user_id),
-        actor_ip: Set(event.actor_ip.map(str::to_owned)),
+        actor_user_id: Set(event.actor.user_id()),
+        actor_ip: Set(event.actor.ip().map(|ip| ip.to_string())),
         action: Set(event.action),
         subject: Set(event.subject.to_owned()),
         detail: Set(event.detail.to_string()),
@@ -93,16 +95,26 @@ pub async fn recent(
 mod tests {
     use super::*;
     use crate::ssr::queries::test_db;
+    use crate::types::auth::{CurrentUser, Role};
 
     #[tokio::test]
     async fn events_are_recorded_and_listed_newest_first() {
         let db = test_db::fresh().await;
+        let admin = CurrentUser {
+            id: 1,
+            name: "Admin".into(),
+            email: "admin@example.com".into(),
+            role: Role::Admin,
+            must_change_password: false,
+        };
         for subject in ["403-X0001", "403-X0002"] {
             record(
                 &db,
                 NewAuditEvent {
-                    actor_user_id: Some(1),
-                    actor_ip: Some("127.0.0.1"),
+                    actor: Actor::User {
+                        user: &admin,
+                        ip: Some([127, 0, 0, 1].into()),
+                    },
                     action: AuditAction::FacilityKeySet,
                     subject,
                     detail: serde_json::json!({"new_fingerprint": "0123abcd"}),
@@ -114,6 +126,7 @@ mod tests {
         let events = recent(&db, 10).await.unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].subject, "403-X0002");
+        assert_eq!(events[0].actor_user_id, Some(1));
         assert_eq!(events[0].actor_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(events[0].detail, r#"{"new_fingerprint":"0123abcd"}"#);
     }
