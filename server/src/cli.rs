@@ -7,6 +7,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use url::Url;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,7 +21,33 @@ pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
     #[command(flatten)]
-    pub metrc: crate::embedded_metrc::MetrcArgs,
+    pub metrc: MetrcArgs,
+}
+
+/// Which Metrc to talk to (`METRC_*`, `TRACEKEEPER_SANDBOX_ADDR`); `embedded_metrc` acts on it.
+#[derive(Debug, Args)]
+pub struct MetrcArgs {
+    /// Base URL of Metrc, e.g. https://api-ca.metrc.com. Unset: the embedded Metrc sandbox.
+    #[arg(long, env = "METRC_BASE_URL", global = true)]
+    pub metrc_base_url: Option<Url>,
+    /// Tracekeeper's vendor (integrator) API key. Required with METRC_BASE_URL; with the
+    /// embedded sandbox a random one is made up per start when unset.
+    #[arg(
+        long,
+        env = "METRC_VENDOR_KEY",
+        global = true,
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub metrc_vendor_key: Option<SecretString>,
+    /// Where the embedded Metrc sandbox listens (only when METRC_BASE_URL is unset).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SANDBOX_ADDR",
+        default_value = "127.0.0.1:3100",
+        global = true
+    )]
+    pub sandbox_addr: SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,7 +253,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS",
-        default_value_t = app::ssr::outbox::DEFAULT_WRITE_TIMEOUT_SECS,
+        default_value_t = app::ssr::config::DEFAULT_WRITE_TIMEOUT_SECS,
         value_parser = clap::value_parser!(u64).range(1..=600),
         global = true
     )]
@@ -236,7 +263,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS",
-        default_value_t = app::ssr::outbox::DEFAULT_RECONCILE_AFTER_SECS,
+        default_value_t = app::ssr::config::DEFAULT_RECONCILE_AFTER_SECS,
         value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
@@ -246,7 +273,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_OUTBOX_CLOCK_MARGIN_SECS",
-        default_value_t = app::ssr::outbox::DEFAULT_CLOCK_MARGIN_SECS,
+        default_value_t = app::ssr::config::DEFAULT_CLOCK_MARGIN_SECS,
         value_parser = clap::value_parser!(u64).range(0..=3600),
         global = true
     )]
@@ -256,7 +283,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_SIGN_IN_PER_SECOND",
-        default_value_t = app::ssr::throttle::DEFAULT_SIGN_IN_PER_SECOND,
+        default_value_t = app::ssr::config::DEFAULT_SIGN_IN_PER_SECOND,
         value_parser = clap::value_parser!(u32).range(1..=1000),
         global = true
     )]
@@ -265,7 +292,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_SIGN_IN_IPV6_PREFIX",
-        default_value_t = app::ssr::throttle::DEFAULT_IPV6_PREFIX,
+        default_value_t = app::ssr::config::DEFAULT_IPV6_PREFIX,
         value_parser = clap::value_parser!(u8).range(32..=128),
         global = true
     )]
@@ -274,7 +301,7 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "TRACEKEEPER_KEY_VALIDATIONS_PER_MINUTE",
-        default_value_t = app::ssr::validation_limit::DEFAULT_PER_MINUTE,
+        default_value_t = app::ssr::config::DEFAULT_KEY_VALIDATIONS_PER_MINUTE,
         value_parser = clap::value_parser!(u32).range(1..=600),
         global = true
     )]
@@ -287,7 +314,7 @@ impl ConfigArgs {
         let database_url = match self.database_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => {
                 if DbKind::of_url(&url).is_none() {
-                    return Err(StartError::DatabaseUrl(crate::startup::redact_url(&url)));
+                    return Err(StartError::DatabaseUrl(crate::error::redact_url(&url)));
                 }
                 url
             }
@@ -316,19 +343,19 @@ impl ConfigArgs {
                 slow_every: std::time::Duration::from_secs(self.sync_slow_every_secs),
                 history_start: self.sync_history_start,
             },
-            outbox: app::ssr::outbox::OutboxSettings {
+            outbox: app::ssr::config::OutboxSettings {
                 require_personal_key: self.require_personal_key,
                 write_timeout: std::time::Duration::from_secs(self.outbox_write_timeout_secs),
                 reconcile_after: std::time::Duration::from_secs(self.outbox_reconcile_after_secs),
                 clock_margin: std::time::Duration::from_secs(self.outbox_clock_margin_secs),
                 ..Default::default()
             },
-            sign_in: app::ssr::throttle::ThrottleLimits {
+            sign_in: app::ssr::config::ThrottleLimits {
                 ipv6_prefix: self.sign_in_ipv6_prefix,
                 ..Default::default()
             }
             .with_overall_per_second(self.sign_in_per_second),
-            key_validations: app::ssr::validation_limit::ValidationLimits {
+            key_validations: app::ssr::config::ValidationLimits {
                 per_minute: self.key_validations_per_minute,
             },
         })

@@ -2,39 +2,13 @@
 //! embedded Metrc sandbox (docs/design.md §9), started in-process on its own address with
 //! Metrc's routes at its root, seeded with the demo licenses, employees and keys.
 
+use crate::cli::MetrcArgs;
 use crate::error::StartError;
-use clap::Args;
 use metrc::sandbox::{Sandbox, SandboxConfig};
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::{ExposeSecret, SecretString};
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use url::Url;
-
-#[derive(Debug, Args)]
-pub struct MetrcArgs {
-    /// Base URL of Metrc, e.g. https://api-ca.metrc.com. Unset: the embedded Metrc sandbox.
-    #[arg(long, env = "METRC_BASE_URL", global = true)]
-    pub metrc_base_url: Option<Url>,
-    /// Tracekeeper's vendor (integrator) API key. Required with METRC_BASE_URL; with the
-    /// embedded sandbox a random one is made up per start when unset.
-    #[arg(
-        long,
-        env = "METRC_VENDOR_KEY",
-        global = true,
-        hide_env_values = true,
-        value_parser = crate::cli::secret
-    )]
-    pub metrc_vendor_key: Option<SecretString>,
-    /// Where the embedded Metrc sandbox listens (only when METRC_BASE_URL is unset).
-    #[arg(
-        long,
-        env = "TRACEKEEPER_SANDBOX_ADDR",
-        default_value = "127.0.0.1:3100",
-        global = true
-    )]
-    pub sandbox_addr: SocketAddr,
-}
 
 /// The Metrc the server uses, and the sandbox when it is embedded (kept alive with the server).
 pub struct MetrcTarget {

@@ -52,3 +52,15 @@ pub enum StartError {
     #[error("server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => raw.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}

@@ -2,11 +2,11 @@
 //! A library as well as a binary, so integration tests start the real server in-process.
 
 pub mod cli;
+pub mod commands;
 pub mod embedded_metrc;
 pub mod error;
 pub mod error_status;
 pub mod jobs;
-pub mod rotate;
 pub mod router;
 pub mod security_headers;
 pub mod shutdown;

@@ -17,9 +17,9 @@ fn main() -> ExitCode {
         let config = cli.config.into_config()?;
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::startup::serve(config, cli.metrc).await,
-            Command::Migrate => server::startup::migrate(&config).await,
-            Command::CreateUser(args) => server::startup::create_user(&config, args).await,
-            Command::RotateIdentity => server::rotate::rotate_identity(&config).await,
+            Command::Migrate => server::commands::migrate(&config).await,
+            Command::CreateUser(args) => server::commands::create_user(&config, args).await,
+            Command::RotateIdentity => server::commands::rotate_identity(&config).await,
         }
     });
     match result {

@@ -1,8 +1,9 @@
 //! Start-up: check the data directory, connect and migrate the database, create the first admin,
 //! build the state and the router, serve until asked to stop.
 
-use crate::embedded_metrc::{MetrcArgs, MetrcTarget};
-use crate::error::StartError;
+use crate::cli::MetrcArgs;
+use crate::embedded_metrc::MetrcTarget;
+use crate::error::{StartError, redact_url};
 use crate::{jobs, router, shutdown};
 use app::ssr::bootstrap;
 use app::ssr::config::{Config, DbKind};
@@ -10,22 +11,9 @@ use app::ssr::db;
 use app::ssr::state::AppState;
 use app::ssr::vault::{KeyVault, VaultSettings};
 use leptos::config::LeptosOptions;
-use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::net::TcpListener;
-
-/// The URL with any password replaced, fit for logs and error messages.
-pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("****"));
-            url.to_string()
-        }
-        Ok(url) => url.to_string(),
-        Err(_) => raw.split('@').next_back().unwrap_or_default().to_owned(),
-    }
-}
 
 /// Fails unless `dir` exists (or can be made) and a file can be written in it.
 fn check_data_dir(dir: &Path) -> Result<(), StartError> {
@@ -149,48 +137,4 @@ pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
         "Tracekeeper is listening on http://{addr}"
     );
     serve_on(listener, state, shutdown::signal()).await
-}
-
-/// `tracekeeper migrate`.
-pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    connect(config).await?;
-    tracing::info!("database is up to date");
-    Ok(())
-}
-
-/// `tracekeeper create-user`: the password comes from the first line of standard input, so it
-/// appears neither in the process list nor in the shell history. The user is created as User
-/// Management creates one (the same checks, audited as `user.created` by the operator), working
-/// at every facility.
-pub async fn create_user(
-    config: &Config,
-    args: crate::cli::CreateUserArgs,
-) -> Result<(), StartError> {
-    use app::ssr::actor::Actor;
-    use app::ssr::user_admin::{self, NewUserInput, UserEdit};
-
-    let mut password = String::new();
-    std::io::stdin().read_line(&mut password).map_err(|e| {
-        StartError::CreateUser(format!("cannot read the password from standard input: {e}"))
-    })?;
-    let password = SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned());
-    let db = connect(config).await?;
-    let input = NewUserInput {
-        profile: UserEdit {
-            name: args.name,
-            email: args.email,
-            role: args.role.into(),
-            all_facilities: true,
-            facilities: Vec::new(),
-            can_submit: args.can_submit,
-            requires_review: false,
-        },
-        password,
-        must_change_password: false,
-    };
-    let user = user_admin::create_user(&db, Actor::Operator, input)
-        .await
-        .map_err(|e| StartError::CreateUser(app::error::AppError::from(e).to_string()))?;
-    tracing::info!(user_id = user.id, email = %user.email, "user created");
-    Ok(())
 }

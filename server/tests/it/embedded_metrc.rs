@@ -1,7 +1,7 @@
 //! With no METRC_BASE_URL the server embeds the Metrc sandbox; with one it needs a vendor key.
 
 use secrecy::ExposeSecret;
-use server::embedded_metrc::MetrcArgs;
+use server::cli::MetrcArgs;
 use server::error::StartError;
 
 #[tokio::test]

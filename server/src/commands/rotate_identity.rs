@@ -3,13 +3,14 @@
 //! `app::ssr::vault::rotation`). Run it with the server stopped.
 
 use crate::error::StartError;
+use crate::startup::connect;
 use app::ssr::config::Config;
 use app::ssr::vault::rotation::{self, Rotation};
 use app::ssr::vault::{IdentityOrigin, KeyVault, VaultSettings};
 use secrecy::ExposeSecret;
 
 pub async fn rotate_identity(config: &Config) -> Result<(), StartError> {
-    let db = crate::startup::connect(config).await?;
+    let db = connect(config).await?;
     // Opening also finishes (or abandons) a rotation that was interrupted.
     let vault = KeyVault::open(&VaultSettings::from_config(config), &db).await?;
     let rotation = Rotation::begin(&vault)?;

@@ -1,0 +1,9 @@
+//! The one-shot commands: each runs, reports, and exits (`tracekeeper --help`).
+
+mod create_user;
+mod migrate;
+mod rotate_identity;
+
+pub use create_user::create_user;
+pub use migrate::migrate;
+pub use rotate_identity::rotate_identity;
