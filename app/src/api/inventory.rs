@@ -1,5 +1,5 @@
-//! Synced Metrc data for the work screens, and "Sync now". Any signed-in user reads the data of
-//! the facilities they work at (admins: all); only admins start a sync.
+//! Synced Metrc data for the work screens. Any signed-in user reads the data of the facilities
+//! they work at (admins: all).
 
 use crate::error::AppError;
 use crate::types::inventory::{PackageFilter, PackageRow, Page, PlantFilter, PlantRow};
@@ -50,15 +50,4 @@ pub async fn reference_lists(
     let license = license.trim();
     inventory::require_works_at(&st.db, &user, license).await?;
     Ok(sync::reference::lists(&st, license).await?)
-}
-
-/// "Sync now" (Facility Management): the facility syncs every list from its cursors at once,
-/// whatever the schedule. Refused while the facility's key is missing or invalid.
-#[server(endpoint = "sync_now")]
-pub async fn sync_now(license: String) -> Result<(), AppError> {
-    use crate::ssr::{caller, state::state, sync};
-
-    let st = state()?;
-    caller::admin(&st).await?;
-    Ok(sync::request_now(&st, license.trim()).await?)
 }

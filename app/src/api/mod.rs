@@ -6,5 +6,6 @@ pub mod facility_keys;
 pub mod inventory;
 pub mod profile;
 pub mod submissions;
+pub mod sync;
 pub mod user_keys;
 pub mod users;

@@ -3,7 +3,7 @@
 
 use crate::api::submissions::my_submissions;
 use crate::components::error_message::ErrorMessage;
-use crate::pages::submissions::{SubmissionHead, SubmissionTableRow};
+use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use leptos::prelude::*;
 use std::time::Duration;
 

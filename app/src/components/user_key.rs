@@ -6,10 +6,10 @@
 
 use crate::api::user_keys::{SetUserKey, user_key, validate_user_key_live};
 use crate::components::error_message::ErrorMessage;
+use crate::components::format::when;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
 use crate::components::validation_panel::ValidationPanel;
-use crate::pages::facilities::when;
 use crate::types::facilities::facility_label;
 use crate::types::key_validation::{KeyHolder, LiveValidation, Phase};
 use crate::types::keys::KeyStatus;

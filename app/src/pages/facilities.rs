@@ -3,13 +3,13 @@
 //! longer syncs until a valid key is set.
 
 use crate::api::facility_keys::RevalidateFacility;
-use crate::api::inventory::SyncNow;
+use crate::api::sync::SyncNow;
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
+use crate::components::format::when;
 use crate::types::facilities::FacilityRow;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -21,12 +21,6 @@ pub fn FacilitiesPage() -> impl IntoView {
             <Facilities />
         </AdminPage>
     }
-}
-
-/// A time as the tables show it (UTC, the same on server and browser).
-pub fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "Never".into())
 }
 
 #[component]

@@ -9,8 +9,8 @@ use crate::api::submissions::{
 };
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
+use crate::components::format::when;
 use crate::error::AppError;
-use crate::pages::facilities::when;
 use crate::types::submissions::SubmissionDetail;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -9,7 +9,7 @@ use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{Choice, FilterSelect, facility_choices};
 use crate::components::paging::{Pager, query_string, with_query};
-use crate::pages::facilities::when;
+use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use crate::types::inventory::Page;
 use crate::types::submissions::{SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab};
 use leptos::prelude::*;
@@ -185,61 +185,4 @@ fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl 
         <Pager total page=current page_size noun="submissions" href=page_href />
     }
     .into_any()
-}
-
-/// The head of a submissions table; `show_user` as for its rows.
-#[component]
-pub fn SubmissionHead(show_user: bool) -> impl IntoView {
-    view! {
-        <thead>
-            <tr>
-                <th scope="col">"Time"</th>
-                {show_user.then(|| view! { <th scope="col">"User"</th> })}
-                <th scope="col">"Facility"</th>
-                <th scope="col">"Action"</th>
-                <th scope="col">"Key used"</th>
-                <th scope="col">"Compliance"</th>
-                <th scope="col">"Status"</th>
-                <th scope="col">"Metrc's answer"</th>
-            </tr>
-        </thead>
-    }
-}
-
-/// One submission as a table row; admins' rows link to the detail and name the user.
-#[component]
-pub fn SubmissionTableRow(
-    row: SubmissionRow,
-    /// Admins' view: a user column and a link to the detail.
-    #[prop(default = true)]
-    show_user: bool,
-) -> impl IntoView {
-    let detail = format!("/admin/metrc-submissions/detail/{}", row.id);
-    let time = when(Some(row.created_at));
-    let compliant = row.compliant;
-    let status_class = match row.status {
-        SubmissionStatus::Accepted => "status status-ok",
-        SubmissionStatus::Rejected | SubmissionStatus::Failed | SubmissionStatus::Unknown => {
-            "status status-danger"
-        }
-        _ => "status",
-    };
-    view! {
-        <tr>
-            <td>
-                {if show_user {
-                    view! { <A href=detail attr:class="row-link">{time}</A> }.into_any()
-                } else {
-                    time.into_any()
-                }}
-            </td>
-            {show_user.then(|| view! { <td>{row.user_name}</td> })}
-            <td>{row.license_number}</td>
-            <td>{row.action.label()} <span class="note">{row.subject}</span></td>
-            <td>{row.key_used.label()}</td>
-            <td class:status-danger=!compliant>{if compliant { "Compliant" } else { "Not compliant" }}</td>
-            <td class=status_class>{row.status.label()}</td>
-            <td class="metrc-answer">{row.metrc_answer.unwrap_or_default()}</td>
-        </tr>
-    }
 }

@@ -5,7 +5,7 @@
 use crate::api::users::list_users;
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
-use crate::pages::facilities::when;
+use crate::components::format::when;
 use crate::types::key_validation::plural;
 use crate::types::keys::KeyStatus;
 use crate::types::users::{FILTER_NO_KEY, UserSummary};

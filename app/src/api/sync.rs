@@ -1,0 +1,15 @@
+//! "Sync now": only admins start a sync.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// "Sync now" (Facility Management): the facility syncs every list from its cursors at once,
+/// whatever the schedule. Refused while the facility's key is missing or invalid.
+#[server(endpoint = "sync_now")]
+pub async fn sync_now(license: String) -> Result<(), AppError> {
+    use crate::ssr::{caller, state::state, sync};
+
+    let st = state()?;
+    caller::admin(&st).await?;
+    Ok(sync::request_now(&st, license.trim()).await?)
+}

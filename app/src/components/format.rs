@@ -1,0 +1,24 @@
+//! How values read on every screen.
+
+use chrono::{DateTime, Utc};
+
+/// A time as the tables show it: `2026-12-01 06:00 UTC` (UTC, the same on server and browser),
+/// or `Never`.
+pub fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "Never".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_in_utc_to_the_minute_and_none_reads_never() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T06:00:59+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(when(Some(at)), "2026-12-01 05:00 UTC");
+        assert_eq!(when(None), "Never");
+    }
+}

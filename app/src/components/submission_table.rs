@@ -1,0 +1,63 @@
+//! A submissions table's head and rows: Metrc Submissions (admins) and a user's own submissions.
+
+use crate::components::format::when;
+use crate::types::submissions::{SubmissionRow, SubmissionStatus};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The head of a submissions table; `show_user` as for its rows.
+#[component]
+pub fn SubmissionHead(show_user: bool) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                <th scope="col">"Time"</th>
+                {show_user.then(|| view! { <th scope="col">"User"</th> })}
+                <th scope="col">"Facility"</th>
+                <th scope="col">"Action"</th>
+                <th scope="col">"Key used"</th>
+                <th scope="col">"Compliance"</th>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Metrc's answer"</th>
+            </tr>
+        </thead>
+    }
+}
+
+/// One submission as a table row; admins' rows link to the detail and name the user.
+#[component]
+pub fn SubmissionTableRow(
+    row: SubmissionRow,
+    /// Admins' view: a user column and a link to the detail.
+    #[prop(default = true)]
+    show_user: bool,
+) -> impl IntoView {
+    let detail = format!("/admin/metrc-submissions/detail/{}", row.id);
+    let time = when(Some(row.created_at));
+    let compliant = row.compliant;
+    let status_class = match row.status {
+        SubmissionStatus::Accepted => "status status-ok",
+        SubmissionStatus::Rejected | SubmissionStatus::Failed | SubmissionStatus::Unknown => {
+            "status status-danger"
+        }
+        _ => "status",
+    };
+    view! {
+        <tr>
+            <td>
+                {if show_user {
+                    view! { <A href=detail attr:class="row-link">{time}</A> }.into_any()
+                } else {
+                    time.into_any()
+                }}
+            </td>
+            {show_user.then(|| view! { <td>{row.user_name}</td> })}
+            <td>{row.license_number}</td>
+            <td>{row.action.label()} <span class="note">{row.subject}</span></td>
+            <td>{row.key_used.label()}</td>
+            <td class:status-danger=!compliant>{if compliant { "Compliant" } else { "Not compliant" }}</td>
+            <td class=status_class>{row.status.label()}</td>
+            <td class="metrc-answer">{row.metrc_answer.unwrap_or_default()}</td>
+        </tr>
+    }
+}
