@@ -4,7 +4,8 @@
 //!
 //! - [`schedule`]: which lists apply to a license, when each is due, backoff after failures.
 //! - [`upsert`]: records to rows, bulk upserts in chunks, cursors moved with the data.
-//! - [`worker`]: one facility's run ([`sync_facility`]) and the background loop ([`run_worker`]).
+//! - [`worker`]: one facility's run ([`sync_facility`]) and the steps of the background loop
+//!   (`server/src/jobs/sync.rs`).
 //! - [`reference`]: the reference lists the work forms choose from, cached for an hour.
 //!
 //! A run stores each window and moves the list's cursor in one transaction, so a crash or restart
@@ -15,7 +16,9 @@ pub mod schedule;
 pub mod upsert;
 pub mod worker;
 
-pub use worker::{RunReport, request_now, run_worker, sync_facility};
+pub use worker::{
+    Picked, RunReport, next_runs, request_now, resume_interrupted, run_logged, sync_facility,
+};
 
 use super::vault::VaultError;
 use crate::error::AppError;

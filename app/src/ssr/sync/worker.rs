@@ -1,5 +1,6 @@
-//! One facility's sync run ([`sync_facility`]), "Sync now" ([`request_now`]), and the background
-//! loop that runs due facilities, a few at once ([`run_worker`]).
+//! One facility's sync run ([`sync_facility`]), "Sync now" ([`request_now`]), and the steps of
+//! the background loop in `server/src/jobs/sync.rs`: [`resume_interrupted`], [`next_runs`] and
+//! [`run_logged`].
 
 use super::schedule;
 use super::upsert::{self, SyncRecord};
@@ -17,15 +18,10 @@ use metrc::{Resource, WindowPage};
 use sea_orm::ActiveEnum;
 use sea_orm::DbErr;
 use secrecy::SecretString;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
-/// Most facilities syncing at once (each stays under Metrc's per-license limits by itself; the
-/// vendor-wide limit is shared).
-pub const MAX_CONCURRENT: usize = 2;
-/// How often the worker looks for due facilities when nothing wakes it.
-pub const POLL: Duration = Duration::from_secs(30);
 /// Pages a walk may fetch ahead of the database (a window of 100,000 packages over 30 days is
 /// about 170 pages).
 const PAGES_AHEAD: usize = 512;
@@ -561,11 +557,9 @@ async fn advance(
         .map_err(PullError::Db)
 }
 
-/// The background loop (`server/src/jobs/sync.rs` spawns it): on every wake-up ("Sync now", a
-/// run ending) and every [`POLL`], starts the requested facilities, then (when the schedule is on)
-/// the due ones, at most [`MAX_CONCURRENT`] at once. Runs stop when the loop's task is dropped.
-pub async fn run_worker(state: AppState) {
-    // A run cut short by a stop still says "running": it resumes first, from its cursors.
+/// A run cut short by a stop still says "running": it is requested again, so it resumes first,
+/// from its cursors.
+pub async fn resume_interrupted(state: &AppState) {
     match facilities::list(&state.db).await {
         Ok(all) => {
             for f in all {
@@ -576,38 +570,35 @@ pub async fn run_worker(state: AppState) {
         }
         Err(err) => tracing::warn!(error = %err, "sync: could not read the facilities"),
     }
-    let mut runs = JoinSet::new();
-    loop {
-        let free = MAX_CONCURRENT.saturating_sub(runs.len());
-        match next_runs(&state, free).await {
-            Ok(picked) => {
-                for (license, force, guard) in picked {
-                    let st = state.clone();
-                    runs.spawn(async move {
-                        let result = run(&st, &license, force, guard).await;
-                        log_run(&license, &result);
-                    });
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "sync: could not pick due facilities"),
-        }
-        tokio::select! {
-            () = state.sync.woken() => {}
-            Some(_) = runs.join_next(), if !runs.is_empty() => {}
-            () = tokio::time::sleep(POLL) => {}
-        }
-    }
+}
+
+/// A facility picked to sync now: its license, whether it was asked for ("Sync now": every list,
+/// whatever the schedule), and the guard that marks it running.
+pub struct Picked {
+    pub license: String,
+    pub force: bool,
+    pub guard: RunGuard,
+}
+
+/// Runs a picked facility and logs how the run ended.
+pub async fn run_logged(state: &AppState, picked: Picked) {
+    let result = run(state, &picked.license, picked.force, picked.guard).await;
+    log_run(&picked.license, &result);
 }
 
 /// The facilities to start now (up to `free`): "Sync now" requests first, then due ones.
-async fn next_runs(state: &AppState, free: usize) -> Result<Vec<(String, bool, RunGuard)>, DbErr> {
+pub async fn next_runs(state: &AppState, free: usize) -> Result<Vec<Picked>, DbErr> {
     let mut picked = Vec::new();
     let mut later = Vec::new();
     for license in state.sync.take_requested() {
         if picked.len() >= free {
             later.push(license);
         } else if let Some(guard) = state.sync.begin(&license) {
-            picked.push((license, true, guard));
+            picked.push(Picked {
+                license,
+                force: true,
+                guard,
+            });
         }
         // Already running: that run covers the request.
     }
@@ -649,7 +640,11 @@ async fn next_runs(state: &AppState, free: usize) -> Result<Vec<(String, bool, R
                 schedule::is_due(r, cursor, f.last_sync_at, now, settings)
             });
         if due && let Some(guard) = state.sync.begin(&f.license_number) {
-            picked.push((f.license_number.clone(), false, guard));
+            picked.push(Picked {
+                license: f.license_number.clone(),
+                force: false,
+                guard,
+            });
         }
     }
     Ok(picked)
