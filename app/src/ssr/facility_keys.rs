@@ -5,10 +5,11 @@
 //! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
 
 use super::actor::Actor;
+use super::entities::audit_events::AuditAction;
 use super::entities::facilities as facility;
 use super::input;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
-use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
 use super::state::AppState;

@@ -1,8 +1,9 @@
 //! What signed-in users change about themselves on /profile: their password.
 
 use super::caller::Caller;
+use super::entities::audit_events::AuditAction;
 use super::passwords::{self, PasswordError};
-use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{sessions, users};
 use super::state::AppState;
 use super::user_admin::check_password_length;

@@ -4,6 +4,7 @@
 //! rate however many addresses the attempts come from. An IPv6 client is counted by its prefix
 //! (a /64 by default: one household or host usually has a whole /64), an IPv4 one by address.
 
+use super::config::ThrottleLimits;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::{IpAddr, Ipv6Addr};
@@ -16,55 +17,6 @@ pub struct LoginThrottle {
     overall: DefaultDirectRateLimiter,
     ipv6_prefix: u8,
     clock: DefaultClock,
-}
-
-/// How many attempts, and how fast they come back.
-#[derive(Debug, Clone, Copy)]
-pub struct ThrottleLimits {
-    pub account_burst: u32,
-    pub account_period: Duration,
-    pub ip_burst: u32,
-    pub ip_period: Duration,
-    /// Attempts from everyone together (each one an argon2 hash): this many at once, then one
-    /// every `overall_period` (`TRACEKEEPER_SIGN_IN_PER_SECOND`).
-    pub overall_burst: u32,
-    pub overall_period: Duration,
-    /// The prefix length an IPv6 client is counted by (`TRACEKEEPER_SIGN_IN_IPV6_PREFIX`).
-    pub ipv6_prefix: u8,
-}
-
-/// Default of the overall sign-in rate, attempts per second.
-pub const DEFAULT_SIGN_IN_PER_SECOND: u32 = 5;
-/// Default of [`ThrottleLimits::ipv6_prefix`].
-pub const DEFAULT_IPV6_PREFIX: u8 = 64;
-
-impl ThrottleLimits {
-    /// The overall limit as `per_second` attempts at once, then one every `1 / per_second` s.
-    pub fn with_overall_per_second(self, per_second: u32) -> Self {
-        let per_second = per_second.max(1);
-        Self {
-            overall_burst: per_second,
-            overall_period: Duration::from_secs(1) / per_second,
-            ..self
-        }
-    }
-}
-
-impl Default for ThrottleLimits {
-    /// 5 attempts per account then one every 12 s; 20 per address (an IPv6 /64) then one every
-    /// 3 s; 5 a second from everyone together.
-    fn default() -> Self {
-        Self {
-            account_burst: 5,
-            account_period: Duration::from_secs(12),
-            ip_burst: 20,
-            ip_period: Duration::from_secs(3),
-            overall_burst: 0,
-            overall_period: Duration::ZERO,
-            ipv6_prefix: DEFAULT_IPV6_PREFIX,
-        }
-        .with_overall_per_second(DEFAULT_SIGN_IN_PER_SECOND)
-    }
 }
 
 /// The address an attempt is counted under: an IPv4 address (also when written as an

@@ -6,9 +6,10 @@
 //! stored Metrc key is deleted (the audit log keeps that it happened) and their history stays.
 
 use super::actor::Actor;
+use super::entities::audit_events::AuditAction;
 use super::input::{self, InputError, MAX_LICENSES};
 use super::passwords::{self, PasswordError};
-use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::users::{self, Profile};
 use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
 use crate::error::AppError;

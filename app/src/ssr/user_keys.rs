@@ -7,8 +7,9 @@
 //! to read which facility keys exist.
 
 use super::actor::Actor;
+use super::entities::audit_events::AuditAction;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
-use super::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use super::validation_limit::Held;

@@ -3,6 +3,7 @@
 //! and Metrc's rate limits are shared with sync and the outbox, so one user must not be able to
 //! starve them (docs/decisions.md, "Rate limits and status codes").
 
+use super::config::ValidationLimits;
 use crate::error::AppError;
 use futures::Stream;
 use governor::clock::{Clock, DefaultClock};
@@ -13,25 +14,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-/// Default of [`ValidationLimits::per_minute`].
-pub const DEFAULT_PER_MINUTE: u32 = 6;
-
-/// How many validations a user may start (`TRACEKEEPER_KEY_VALIDATIONS_PER_MINUTE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ValidationLimits {
-    /// Validations a user may start in a burst; after it, one more every `60 / per_minute`
-    /// seconds. At least 1.
-    pub per_minute: u32,
-}
-
-impl Default for ValidationLimits {
-    fn default() -> Self {
-        Self {
-            per_minute: DEFAULT_PER_MINUTE,
-        }
-    }
-}
 
 /// Why a validation was not started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

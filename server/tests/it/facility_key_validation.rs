@@ -6,9 +6,9 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::facility_keys;
 use app::ssr::queries::audit_events;
-use app::ssr::queries::audit_events::AuditAction;
 use app::types::facilities::{
     AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility,
 };

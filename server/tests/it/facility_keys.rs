@@ -5,8 +5,8 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::facility_keys;
-use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};

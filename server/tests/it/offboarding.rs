@@ -8,8 +8,8 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::outbox::{self, HELD_MESSAGE};
-use app::ssr::queries::audit_events::AuditAction;
 use app::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };

@@ -6,8 +6,9 @@
 use crate::support;
 
 use app::ssr::db;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::audit_events::Model as AuditEvent;
-use app::ssr::queries::audit_events::{self, AuditAction};
+use app::ssr::queries::audit_events;
 use app::ssr::queries::users;
 use std::io::Write;
 use std::path::Path;

@@ -6,9 +6,9 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::submissions::Model as Stored;
 use app::ssr::outbox;
-use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::submissions;
 use app::types::inventory::Page;
 use app::types::keys::KeyStatus;

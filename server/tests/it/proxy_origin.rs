@@ -5,8 +5,8 @@
 
 use crate::support;
 
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::queries::audit_events;
-use app::ssr::queries::audit_events::AuditAction;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::facility_keys::{Answer, admin};

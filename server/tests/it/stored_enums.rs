@@ -6,9 +6,10 @@
 use crate::support;
 
 use app::ssr::actor::Actor;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::{facilities as facility_rows, submissions as submission_rows};
 use app::ssr::outbox::KeyKind;
-use app::ssr::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use app::ssr::queries::audit_events::{self, NewAuditEvent};
 use app::ssr::queries::facilities::{self, NewFacility};
 use app::ssr::queries::submissions::{self, NewSubmissionRow};
 use app::ssr::queries::{user_metrc_keys, users};

@@ -6,8 +6,8 @@ use crate::support;
 
 use app::error::AppError;
 use app::ssr::actor::Actor;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::sessions;
-use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::ssr::user_admin;
 use app::types::auth::{CurrentUser, Role};

@@ -8,7 +8,7 @@
 use crate::support;
 
 use app::error::AppError;
-use app::ssr::queries::audit_events::AuditAction;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::queries::facilities;
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, CellState, FacilityRow, KeyValidation};

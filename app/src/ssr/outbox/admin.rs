@@ -4,11 +4,12 @@
 //! audit event, in one transaction.
 
 use super::OutboxError;
-use super::queue::ROWS_PER_PAGE;
+use super::paging::{ROWS_PER_PAGE, page_of};
 use super::view::{self, CANCEL_FROM, RETRY_FROM};
 use crate::ssr::actor::Actor;
+use crate::ssr::entities::audit_events::AuditAction;
 use crate::ssr::input;
-use crate::ssr::queries::audit_events::{self, AuditAction, NewAuditEvent};
+use crate::ssr::queries::audit_events::{self, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
@@ -59,27 +60,6 @@ pub fn selection(filter: &SubmissionFilter) -> Option<Selection> {
             .map(str::to_owned),
         statuses,
         compliant,
-    })
-}
-
-pub(super) async fn page_of(
-    state: &AppState,
-    selection: &Selection,
-    page: u32,
-) -> Result<Page<SubmissionRow>, OutboxError> {
-    let (models, total) = submissions::page(
-        &state.db,
-        selection,
-        u64::from(page),
-        u64::from(ROWS_PER_PAGE),
-    )
-    .await?;
-    let names = submissions::user_names(&state.db, models.iter().map(|m| m.user_id)).await?;
-    Ok(Page {
-        rows: models.iter().map(|m| view::row(m, &names)).collect(),
-        total,
-        page,
-        page_size: ROWS_PER_PAGE,
     })
 }
 

@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod csv;
+mod paging;
 pub mod preflight;
 pub mod queue;
 pub mod reconcile;
@@ -39,72 +40,14 @@ pub use reconcile::reconcile_due;
 pub use send::{drain, due_facilities};
 pub use stuck::{recover_interrupted, sweep_stuck};
 
+use super::config::OutboxSettings;
 use super::vault::VaultError;
 use crate::error::AppError;
 use crate::types::submissions::SubmissionStatus;
 use sea_orm::DbErr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 use tokio::sync::Notify;
-
-/// How the outbox behaves. Read from the configuration at start; tests and benchmarks may change
-/// it at run time through [`OutboxHandle::update`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxSettings {
-    /// "Require a personal Metrc key to submit" (`TRACEKEEPER_REQUIRE_PERSONAL_KEY`): a user
-    /// without a valid key of their own cannot submit at all, instead of falling back to the
-    /// facility key.
-    pub require_personal_key: bool,
-    /// The longest the worker waits for Metrc's answer to a write
-    /// (`TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS`); past it the outcome is `Unknown`.
-    pub write_timeout: Duration,
-    /// How long after an unanswered write was sent Metrc's data may say it was not recorded
-    /// (`TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS`): a call still inside Metrc could land until
-    /// then. A finished or moved package says "recorded" at once.
-    pub reconcile_after: Duration,
-    /// How much earlier than the send Metrc's `LastModified` must be for the package to prove an
-    /// unanswered write did not land (`TRACEKEEPER_OUTBOX_CLOCK_MARGIN_SECS`): Metrc's clock and
-    /// ours may disagree by that much.
-    pub clock_margin: Duration,
-    /// First backoff after a 429 or 5xx, doubled per attempt, of which a random half to all is
-    /// waited (jitter); a `Retry-After` wins (waited in full, plus up to a tenth).
-    pub backoff_base: Duration,
-    /// Longest backoff, `Retry-After` included.
-    pub backoff_max: Duration,
-    /// Tries before a submission Metrc keeps failing becomes `Failed` (an admin may Retry it).
-    pub max_attempts: u32,
-    /// How often the worker looks for due retries and unknown outcomes without being woken.
-    pub poll_every: Duration,
-    /// Facilities sent to at once (one call at a time per facility, to keep their order).
-    pub concurrent_facilities: usize,
-    /// Nothing is sent while set (benchmarks queue everything first).
-    pub paused: bool,
-}
-
-/// Default of [`OutboxSettings::write_timeout`], in seconds.
-pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 30;
-/// Default of [`OutboxSettings::reconcile_after`], in seconds.
-pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 120;
-/// Default of [`OutboxSettings::clock_margin`], in seconds.
-pub const DEFAULT_CLOCK_MARGIN_SECS: u64 = 60;
-
-impl Default for OutboxSettings {
-    fn default() -> Self {
-        OutboxSettings {
-            require_personal_key: false,
-            write_timeout: Duration::from_secs(DEFAULT_WRITE_TIMEOUT_SECS),
-            reconcile_after: Duration::from_secs(DEFAULT_RECONCILE_AFTER_SECS),
-            clock_margin: Duration::from_secs(DEFAULT_CLOCK_MARGIN_SECS),
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
-            max_attempts: 12,
-            poll_every: Duration::from_secs(1),
-            concurrent_facilities: 8,
-            paused: false,
-        }
-    }
-}
 
 /// The outbox's shared handle in `AppState`: its settings, and the signal that wakes the worker
 /// when something is queued.

@@ -8,7 +8,7 @@ use crate::ssr::entities::submissions::Model as Submission;
 use crate::ssr::input::{self, MAX_LABEL_CHARS, MAX_PLANTS};
 use crate::ssr::queries::submissions::{self, NewSubmissionRow, Selection};
 use crate::ssr::state::AppState;
-use crate::types::inventory::{PAGE_SIZE, Page};
+use crate::types::inventory::Page;
 use crate::types::submissions::{
     ActionInput, NewSubmission, SubmissionAction, SubmissionRow, SubmissionStatus,
 };
@@ -311,7 +311,7 @@ pub async fn my_submissions(
         user_id: Some(user_id),
         ..Default::default()
     };
-    super::admin::page_of(state, &selection, page).await
+    super::paging::page_of(state, &selection, page).await
 }
 
 /// What a held submission says.
@@ -327,9 +327,6 @@ pub async fn hold_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<u6
     }
     Ok(held)
 }
-
-/// Rows per page of every submissions list.
-pub(super) const ROWS_PER_PAGE: u32 = PAGE_SIZE;
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@
 //! strength of a decision made while the user was active (docs/decisions.md, "Conditional
 //! transitions").
 //!
-//! [`OutboxSettings::reconcile_after`]: super::OutboxSettings::reconcile_after
+//! [`OutboxSettings::reconcile_after`]: crate::ssr::config::OutboxSettings::reconcile_after
 
 use super::{KeyKind, OutboxError};
 use crate::ssr::entities::submissions::Model as Submission;
@@ -223,9 +223,9 @@ struct Seen<'a> {
 struct Timing {
     sent_at: DateTime<Utc>,
     now: DateTime<Utc>,
-    /// [`super::OutboxSettings::reconcile_after`].
+    /// [`crate::ssr::config::OutboxSettings::reconcile_after`].
     reconcile_after: chrono::Duration,
-    /// [`super::OutboxSettings::clock_margin`]: Metrc's `LastModified` must be this much earlier
+    /// [`crate::ssr::config::OutboxSettings::clock_margin`]: Metrc's `LastModified` must be this much earlier
     /// than the send to prove the write did not land (the clocks may disagree).
     clock_margin: chrono::Duration,
     /// When to look again if Metrc's data cannot tell yet.

@@ -16,7 +16,8 @@
 //! | anything else | `Failed` with what Metrc said |
 //! | not sent (the stored request is unreadable, no usable key) | `Failed`, saying why |
 
-use super::{KeyKind, OutboxSettings};
+use super::KeyKind;
+use crate::ssr::config::OutboxSettings;
 use crate::ssr::entities::submissions::Model as Submission;
 use crate::types::submissions::SubmissionStatus;
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 //! the vault: ciphertext and fingerprint, never the key).
 
 use super::super::entities::facilities::{self, Entity as Facilities};
-use super::super::vault::SealedKey;
+use super::super::vault::sealed::SealedKey;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;

@@ -1,7 +1,7 @@
 //! The `user_metrc_keys` table: each user's own Metrc key (at most one), sealed by the vault.
 
 use super::super::entities::user_metrc_keys::{self, Entity as UserMetrcKeys};
-use super::super::vault::SealedKey;
+use super::super::vault::sealed::SealedKey;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;

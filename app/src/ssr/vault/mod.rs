@@ -16,12 +16,14 @@
 //! created while the database holds keys that a new one could not serve.
 
 pub mod rotation;
+pub mod sealed;
 pub(crate) mod secret_files;
 
 use super::config::Config;
 use age::x25519;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::{ConnectionTrait, DbErr};
+use sealed::SealedKey;
 use secrecy::zeroize::{Zeroize, Zeroizing};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -132,26 +134,6 @@ impl VaultSettings {
     }
 }
 
-/// A key as the database stores it. Only the vault makes one, so a plaintext key cannot end up in
-/// a ciphertext column by mistake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedKey {
-    ciphertext: String,
-    fingerprint: String,
-}
-
-impl SealedKey {
-    /// The armored age ciphertext.
-    pub fn ciphertext(&self) -> &str {
-        &self.ciphertext
-    }
-
-    /// HMAC-SHA256 of the key, 64 hex digits.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-}
-
 /// Where the identity came from, for messages and for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityOrigin {
@@ -253,10 +235,7 @@ impl KeyVault {
 
     /// Encrypts and fingerprints a key for storage.
     pub fn seal(&self, key: &SecretString) -> Result<SealedKey, VaultError> {
-        Ok(SealedKey {
-            ciphertext: self.encrypt(key)?,
-            fingerprint: self.fingerprint(key),
-        })
+        Ok(SealedKey::new(self.encrypt(key)?, self.fingerprint(key)))
     }
 
     /// The key as armored age ciphertext.

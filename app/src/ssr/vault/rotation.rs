@@ -21,10 +21,10 @@
 //! With `TRACEKEEPER_IDENTITY` there is no file: the command shows the new identity before step 2
 //! and the operator replaces the variable once step 2 has committed.
 
+use super::sealed::SealedKey;
 use super::secret_files;
 use super::{
-    IdentityOrigin, KeyVault, SealedKey, VaultError, decrypt_with, read_identity_file,
-    write_identity_file,
+    IdentityOrigin, KeyVault, VaultError, decrypt_with, read_identity_file, write_identity_file,
 };
 use crate::ssr::queries::{facilities, user_metrc_keys};
 use age::x25519;

@@ -6,12 +6,10 @@ pub mod process;
 pub mod submissions;
 pub mod user_keys;
 
-use app::ssr::config::Config;
+use app::ssr::config::{Config, ThrottleLimits, ValidationLimits};
 use app::ssr::passwords;
 use app::ssr::queries::users::{self, NewUser};
 use app::ssr::state::AppState;
-use app::ssr::throttle::ThrottleLimits;
-use app::ssr::validation_limit::ValidationLimits;
 use app::types::auth::Role;
 use metrc::sandbox::{Sandbox, SandboxConfig};
 use rand::distr::{Alphanumeric, SampleString};
@@ -270,7 +268,7 @@ pub fn test_throttle() -> ThrottleLimits {
         ip_period: Duration::from_secs(1),
         overall_burst: 100,
         overall_period: Duration::from_millis(10),
-        ipv6_prefix: app::ssr::throttle::DEFAULT_IPV6_PREFIX,
+        ipv6_prefix: app::ssr::config::DEFAULT_IPV6_PREFIX,
     }
 }
 

@@ -4,10 +4,10 @@
 use super::facility_keys::Answer;
 use super::{ADMIN_EMAIL, Endpoint, TestServer};
 use app::error::AppError;
+use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::audit_events::Model as AuditEvent;
 use app::ssr::entities::user_metrc_keys::Model as StoredUserKey;
 use app::ssr::passwords;
-use app::ssr::queries::audit_events::AuditAction;
 use app::ssr::queries::users::{self, NewUser};
 use app::ssr::queries::{audit_events, user_metrc_keys};
 use app::types::auth::Role;
