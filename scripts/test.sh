@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, one release build linted by clippy (server and browser), unit and
-# integration tests on SQLite and PostgreSQL (cargo-nextest), and Playwright end-to-end tests in
-# Chromium. Installs what it needs first. Stops at the first failing step; its last line is
+# The whole test suite: formatting, no import cycles, one release build linted by clippy (server
+# and browser), unit and integration tests on SQLite and PostgreSQL (cargo-nextest), and
+# Playwright end-to-end tests in Chromium. Installs what it needs first. Stops at the first failing step; its last line is
 # `N passed, N failed` over every test it ran (cargo and Playwright).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,8 @@ mkdir -p target
 : >target/test-steps.txt
 
 step "Formatting" cargo fmt --all --check
+step "No import cycles between modules" \
+    python3 scripts/lib/module_cycles.py app/src server/src metrc/src migrations/src
 
 # Clippy runs inside the builds below instead of in check builds of its own: cargo compiles the
 # workspace's crates through clippy-driver (what `cargo clippy` does for a check build), which lints
