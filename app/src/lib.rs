@@ -9,6 +9,8 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod pages;
+// Shared with the browser and read by other crates: every public item says what it is.
+#[warn(missing_docs)]
 pub mod types;
 
 #[cfg(feature = "ssr")]

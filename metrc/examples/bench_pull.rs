@@ -26,7 +26,9 @@ async fn main() {
         .await;
     let key = bench.add_owner(std::slice::from_ref(&license)).await;
     if !latency.is_zero() {
-        bench.latency(latency.as_millis() as u64).await;
+        bench
+            .latency(u64::try_from(latency.as_millis()).expect("milliseconds"))
+            .await;
     }
     let client = bench.client_with(|c| c.window = chrono::Duration::hours(24));
     let limits = client.config().limits;

@@ -39,7 +39,9 @@ async fn pull(licenses: usize, packages: usize, latency: Duration, wide: bool) {
         bench.add_license(number, "Distributor", packages).await;
     }
     let key = bench.add_owner(&numbers).await;
-    bench.latency(latency.as_millis() as u64).await;
+    bench
+        .latency(u64::try_from(latency.as_millis()).expect("milliseconds"))
+        .await;
     let to = Utc::now() + chrono::Duration::minutes(1);
     let (client, from, way) = if wide {
         let from = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).unwrap();

@@ -32,7 +32,9 @@ async fn main() {
         bench.add_license(number, TYPES[i % TYPES.len()], 5).await;
     }
     let key = bench.add_owner(&numbers).await;
-    bench.latency(LATENCY.as_millis() as u64).await;
+    bench
+        .latency(u64::try_from(LATENCY.as_millis()).expect("milliseconds"))
+        .await;
     let client = bench.client();
     let limits = client.config().limits;
 
@@ -93,7 +95,7 @@ async fn main() {
     );
 
     if skip_sequential {
-        let estimate = LATENCY * (probes as u32 + 1);
+        let estimate = LATENCY * (u32::try_from(probes).expect("probes") + 1);
         println!(
             "  sequential walk:  ~{:.1} s (estimated: calls x latency)",
             estimate.as_secs_f64()

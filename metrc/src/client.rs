@@ -170,7 +170,7 @@ impl Client {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                let elapsed_ms = started.elapsed().as_millis() as u64;
+                let elapsed_ms = elapsed_ms(started);
                 tracing::warn!(
                     method = "GET",
                     path,
@@ -189,7 +189,7 @@ impl Client {
             Ok(b) => b,
             Err(e) => return Err(self.read_failure(key, &e)),
         };
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed_ms = elapsed_ms(started);
         tracing::debug!(
             method = "GET",
             path,
@@ -236,7 +236,7 @@ impl Client {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                let elapsed_ms = started.elapsed().as_millis() as u64;
+                let elapsed_ms = elapsed_ms(started);
                 tracing::warn!(%method, path, license, elapsed_ms, connect = e.is_connect(), "Metrc write failed");
                 // Only a failed connect proves nothing reached Metrc.
                 return Err(if e.is_connect() {
@@ -250,7 +250,7 @@ impl Client {
         let retry_after = header(&response, reqwest::header::RETRY_AFTER);
         // Once a status is in, the outcome is known even if the body is lost.
         let body = response.bytes().await.unwrap_or_default();
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed_ms = elapsed_ms(started);
         tracing::info!(%method, path, license, status, elapsed_ms, rows_bytes = body.len(), "Metrc write");
         if !(200..300).contains(&status) {
             return Err(classify(
@@ -271,6 +271,11 @@ fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Op
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+/// Milliseconds since `started`, for the logs.
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -18,15 +18,27 @@ pub enum Error {
     /// 401 or 403 on any other call: the key's user has no access to this section of this
     /// license (or is not at the license at all). Metrc uses both codes; which one is uncertain.
     #[error("no access to this Metrc section for license {license} (HTTP {status})")]
-    NoAccess { license: String, status: u16 },
+    NoAccess {
+        /// The license of the call (its `licenseNumber`).
+        license: String,
+        /// The HTTP status Metrc answered: 401 or 403.
+        status: u16,
+    },
     /// 429. For a write this means it was not recorded (see [`crate::Client::adjust_packages`]).
     #[error("Metrc rate limit exceeded{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs_f64())).unwrap_or_default())]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        /// Metrc's `Retry-After`, when it sent one in seconds; `None` when it sent none or an
+        /// HTTP date (docs/metrc.md §9).
+        retry_after: Option<Duration>,
+    },
     /// 400: Metrc refused the call; nothing in it was recorded. `rows` holds Metrc's per-row
     /// messages (0-based rows) when it sent them, `message` its plain message otherwise.
     #[error("Metrc rejected the request: {}", describe_rejection(rows, message.as_deref()))]
     Rejected {
+        /// Metrc's per-row errors; empty when its body was not an array.
         rows: Vec<RowError>,
+        /// Metrc's `Message`, or an excerpt of a body of another shape; `None` when Metrc sent
+        /// row errors, or an empty non-JSON body.
         message: Option<String>,
     },
     /// Metrc failed inside: a 5xx, whatever the body (HTML and empty included), or a 400 whose
@@ -35,11 +47,22 @@ pub enum Error {
     /// recorded, except a 502 or 504, which may follow a recorded write
     /// ([`Error::write_not_recorded`]; see [`crate::Client::adjust_packages`]).
     #[error("Metrc failed with HTTP {status}: {excerpt}")]
-    Server { status: u16, excerpt: String },
+    Server {
+        /// The HTTP status: 5xx, or 400 for a server fault.
+        status: u16,
+        /// Metrc's message (for a 400) or an excerpt of the body, at most [`EXCERPT_CHARS`]
+        /// characters, keys blanked out.
+        excerpt: String,
+    },
     /// Any other status Metrc is not documented to send for this call (404 unknown path, 413,
     /// ...).
     #[error("unexpected HTTP {status} from Metrc: {excerpt}")]
-    UnexpectedStatus { status: u16, excerpt: String },
+    UnexpectedStatus {
+        /// The HTTP status Metrc answered.
+        status: u16,
+        /// An excerpt of the body, at most [`EXCERPT_CHARS`] characters, keys blanked out.
+        excerpt: String,
+    },
     /// A read did not complete within the configured timeout.
     #[error("Metrc did not answer in time")]
     Timeout,
@@ -53,10 +76,19 @@ pub enum Error {
     OutcomeUnknown(String),
     /// A 2xx answer that could not be read as the expected JSON.
     #[error("could not decode Metrc's answer: {excerpt}")]
-    Decode { excerpt: String },
+    Decode {
+        /// What could not be read (an excerpt of the body or of the record), or what was wrong
+        /// with it, at most [`EXCERPT_CHARS`] characters.
+        excerpt: String,
+    },
     /// More rows than Metrc takes in one write; nothing was sent.
     #[error("{got} rows in one write; Metrc takes at most {max}")]
-    TooManyRows { max: usize, got: usize },
+    TooManyRows {
+        /// The most rows one write takes ([`crate::MAX_WRITE_ROWS`]).
+        max: usize,
+        /// The rows the caller tried to send.
+        got: usize,
+    },
     /// The client's settings are unusable.
     #[error("invalid Metrc client configuration: {0}")]
     Config(String),
@@ -67,6 +99,8 @@ pub enum Error {
 pub struct RowError {
     /// 0-based index of the row in the request body; `None` if Metrc gave none.
     pub row: Option<usize>,
+    /// Metrc's text for the row, e.g. "Package X does not exist in the current Facility." (cut
+    /// to [`EXCERPT_CHARS`] characters, keys blanked out).
     pub message: String,
 }
 

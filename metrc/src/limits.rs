@@ -129,6 +129,8 @@ async fn acquire_owned(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
 fn paced(rps: u32) -> Quota {
     let rate = f64::from(rps.max(1)) * RATE_MARGIN;
     let period = Duration::from_secs_f64(1.0 / rate);
+    // Between 0 and `rps`: a u32 without loss.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let spare = (f64::from(rps.max(1)) - rate).floor() as u32;
     let burst = NonZeroU32::new(spare).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period)

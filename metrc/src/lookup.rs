@@ -59,7 +59,7 @@ impl Client {
 fn is_metrc_message(body: &str) -> bool {
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(obj)) => {
-            crate::types::tolerant::field(&obj, "Message").is_some_and(|m| m.is_string())
+            crate::types::tolerant::field(&obj, "Message").is_some_and(serde_json::Value::is_string)
         }
         _ => false,
     }

@@ -47,6 +47,8 @@ pub struct WindowPage<T> {
     /// Whether this is the window's last page: once its records (and those of the window's
     /// earlier pages) are stored, `window_end` is a safe cursor to resume from.
     pub window_complete: bool,
+    /// The page's records, decoded as `T`, in the order Metrc sent them. A record can come in
+    /// more than one page (the windows' overlap, a window read again): store records by `Id`.
     pub records: Vec<T>,
 }
 
@@ -292,7 +294,7 @@ fn window_count(
     if from >= to || size <= overlap {
         return 0;
     }
-    let nanos = |d: chrono::Duration| d.num_nanoseconds().map_or(u64::MAX, |n| n.unsigned_abs());
+    let nanos = |d: chrono::Duration| d.num_nanoseconds().map_or(u64::MAX, i64::unsigned_abs);
     let span = nanos(to - from);
     let (size, step) = (nanos(size), nanos(size - overlap).max(1));
     if span <= size {
@@ -537,24 +539,22 @@ fn window_pages<T: DeserializeOwned + Send + 'static>(
         if r.done {
             return None;
         }
-        let (number, page) = match r.first.take() {
-            Some(first) => (1, Ok(first)),
-            None => {
-                let in_flight = if r.backwards {
-                    1
-                } else {
-                    r.job.pages_in_flight
-                };
-                while r.pending.len() < in_flight && (1..=r.total.min(MAX_PAGES)).contains(&r.next)
-                {
-                    let (job, number, w) = (r.job.clone(), r.next, r.window);
-                    r.pending.push_back(Box::pin(async move {
-                        (number, job.page(w.start, w.end, number).await)
-                    }));
-                    r.next = if r.backwards { number - 1 } else { number + 1 };
-                }
-                r.pending.next().await?
+        let (number, page) = if let Some(first) = r.first.take() {
+            (1, Ok(first))
+        } else {
+            let in_flight = if r.backwards {
+                1
+            } else {
+                r.job.pages_in_flight
+            };
+            while r.pending.len() < in_flight && (1..=r.total.min(MAX_PAGES)).contains(&r.next) {
+                let (job, number, w) = (r.job.clone(), r.next, r.window);
+                r.pending.push_back(Box::pin(async move {
+                    (number, job.page(w.start, w.end, number).await)
+                }));
+                r.next = if r.backwards { number - 1 } else { number + 1 };
             }
+            r.pending.next().await?
         };
         let w = r.window;
         let item = page.and_then(|page| {

@@ -90,7 +90,7 @@ mod tests {
             "{d:?}"
         );
         let huge = Error::RateLimited {
-            retry_after: Some(Duration::from_secs(86_400)),
+            retry_after: Some(Duration::from_hours(24)),
         };
         assert!(backoff(&policy(), 1, &huge).unwrap() <= MAX_RETRY_AFTER + MAX_RETRY_AFTER / 10);
     }

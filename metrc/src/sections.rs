@@ -8,17 +8,36 @@ use serde::{Deserialize, Serialize};
 /// One area of Metrc. The order of [`Section::ALL`] is the column order of the validation panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Section {
+    /// The license's employees (`/employees/v2/`). Applies to every license.
     Employees,
+    /// The license's locations (rooms) (`/locations/v2/active`). Applies to every license.
     Locations,
+    /// The license's strains (`/strains/v2/active`). Applies to every license.
     Strains,
+    /// The license's items, the products packages hold (`/items/v2/active`). Applies to every
+    /// license.
     Items,
+    /// The license's packages (`/packages/v2/active`). Applies to every license.
     Packages,
+    /// Immature plants, tracked by batch (`/plantbatches/v2/active`). Only for licenses that can
+    /// grow plants.
     PlantBatches,
+    /// Tagged vegetative and flowering plants (`/plants/v2/vegetative`). Only for licenses that
+    /// can grow plants.
     Plants,
+    /// Harvests of the license's plants (`/harvests/v2/active`). Only for licenses that can grow
+    /// plants.
     Harvests,
+    /// Transfer manifests to and from the license (`/transfers/v2/incoming`). Applies to every
+    /// license.
     Transfers,
+    /// Sales receipts (`/sales/v2/receipts/active`). Only for licenses that sell to consumers or
+    /// patients.
     Sales,
+    /// Registered patients (`/patients/v2/active`). Only for licenses that have member patients
+    /// or sell to patients.
     Patients,
+    /// Processing jobs (`/processing/v2/active`). Only for licenses that record processing jobs.
     ProcessingJobs,
 }
 
@@ -26,10 +45,15 @@ pub enum Section {
 /// whether a section applies to a license at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capability {
+    /// `CanGrowPlants`: the license grows plants; Plant Batches, Plants and Harvests apply.
     CanGrowPlants,
+    /// `CanSellToConsumers`: the license sells to consumers; Sales applies.
     CanSellToConsumers,
+    /// `CanSellToPatients`: the license sells to patients; Sales and Patients apply.
     CanSellToPatients,
+    /// `CanHaveMemberPatients`: the license has member patients; Patients applies.
     CanHaveMemberPatients,
+    /// `CanRecordProcessingJobs`: the license records processing jobs; Processing Jobs applies.
     CanRecordProcessingJobs,
 }
 
@@ -43,6 +67,7 @@ pub enum Applicability {
 }
 
 impl Section {
+    /// Every section, in the validation panel's column order (also the order `Ord` sorts by).
     pub const ALL: [Section; 12] = [
         Section::Employees,
         Section::Locations,
@@ -149,7 +174,10 @@ impl Section {
 
     /// Which licenses can use this section at all.
     pub fn applicability(self) -> Applicability {
-        use Capability::*;
+        use Capability::{
+            CanGrowPlants, CanHaveMemberPatients, CanRecordProcessingJobs, CanSellToConsumers,
+            CanSellToPatients,
+        };
         match self {
             Section::PlantBatches | Section::Plants | Section::Harvests => {
                 Applicability::AnyOf(&[CanGrowPlants])
@@ -197,24 +225,40 @@ impl Capability {
 /// table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Resource {
+    /// Active packages (`/packages/v2/active`).
     PackagesActive,
+    /// Inactive packages (`/packages/v2/inactive`).
     PackagesInactive,
+    /// Plants in the vegetative phase (`/plants/v2/vegetative`).
     PlantsVegetative,
+    /// Plants in the flowering phase (`/plants/v2/flowering`).
     PlantsFlowering,
+    /// Inactive plants (`/plants/v2/inactive`).
     PlantsInactive,
+    /// Active plant batches (`/plantbatches/v2/active`).
     PlantBatchesActive,
+    /// Active harvests (`/harvests/v2/active`).
     HarvestsActive,
+    /// Active items (`/items/v2/active`).
     ItemsActive,
+    /// Active locations (`/locations/v2/active`).
     LocationsActive,
+    /// Active strains (`/strains/v2/active`).
     StrainsActive,
+    /// Transfers coming to the license (`/transfers/v2/incoming`).
     TransfersIncoming,
+    /// Transfers leaving the license (`/transfers/v2/outgoing`).
     TransfersOutgoing,
+    /// Active sales receipts (`/sales/v2/receipts/active`).
     SalesReceiptsActive,
+    /// Active patients (`/patients/v2/active`).
     PatientsActive,
+    /// Active processing jobs (`/processing/v2/active`).
     ProcessingActive,
 }
 
 impl Resource {
+    /// Every list the client walks and the sandbox serves with `lastModified` windows.
     pub const ALL: [Resource; 15] = [
         Resource::PackagesActive,
         Resource::PackagesInactive,

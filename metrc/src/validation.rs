@@ -27,12 +27,19 @@ pub enum CellStatus {
 /// One license a key reaches, and its cells.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FacilityReport {
+    /// `License.Number`; `""` when Metrc sent none.
     pub license_number: String,
+    /// The facility's `Name`; `None` when Metrc sent none.
     pub name: Option<String>,
+    /// The facility's `DisplayName`; `None` when Metrc sent none.
     pub display_name: Option<String>,
+    /// `License.LicenseType`; `None` when Metrc sent none.
     pub license_type: Option<String>,
-    /// Whether the key's user is the License Owner (`IsOwner`).
+    /// Whether the key's user is the License Owner (`IsOwner`, docs/metrc.md §4); `false` when
+    /// Metrc sent none.
     pub is_owner: bool,
+    /// Whether the key's user is a manager at this license (`IsManager`); `false` when Metrc
+    /// sent none.
     pub is_manager: bool,
     /// The key's user's own license number at this facility.
     pub employee_license_number: Option<String>,
@@ -45,6 +52,7 @@ pub struct FacilityReport {
 /// The result of validating one key. Holds no key: safe to store and send to a browser.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ValidationReport {
+    /// Every license the key reaches, in the order of Metrc's facilities answer.
     pub facilities: Vec<FacilityReport>,
 }
 
@@ -55,8 +63,11 @@ pub enum ValidationEvent {
     Facilities(Vec<FacilityReport>),
     /// Then one per (license, section), in completion order.
     Cell {
+        /// The license probed (`License.Number`).
         license_number: String,
+        /// The section probed.
         section: Section,
+        /// What the key can do there.
         status: CellStatus,
     },
 }

@@ -99,7 +99,10 @@ fn stated_limit(message: &str) -> Option<Duration> {
             continue;
         };
         if let Some(n) = number.filter(|n| n.is_finite() && *n > 0.0) {
-            return Some(Duration::seconds((n * seconds) as i64));
+            // `as` saturates: an absurd count of days reads as the longest duration.
+            #[allow(clippy::cast_possible_truncation)]
+            let seconds = (n * seconds) as i64;
+            return Some(Duration::seconds(seconds));
         }
     }
     None

@@ -1,6 +1,9 @@
 //! Tracekeeper accounts: who signs in, with which role.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{boolean, pk_auto, string, string_uniq, timestamp_with_time_zone},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -1,7 +1,10 @@
 //! Server-side sessions. The cookie holds only the session id; the data lives here, with the
 //! signed-in user's id in its own column so all of a user's sessions can be ended at once.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{integer_null, string_len, text, timestamp_with_time_zone},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -2,7 +2,13 @@
 //! audit log of who changed which key. Keys are stored only as age ciphertext plus an HMAC
 //! fingerprint; the audit log never holds a key.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        boolean_null, integer_null, integer_uniq, pk_auto, string, string_null, string_uniq, text,
+        text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    },
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

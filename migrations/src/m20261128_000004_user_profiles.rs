@@ -1,7 +1,10 @@
 //! Users' work and keys in more detail: the facilities each user works at (or all of them), and
 //! for each user key what Metrc said it can reach at its last validation (a report with no key).
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{boolean, integer, pk_auto, string, text_null},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

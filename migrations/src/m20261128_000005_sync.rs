@@ -3,7 +3,13 @@
 //! license, list and Metrc id, so a record stored twice is updated, never duplicated), and each
 //! facility's sync state for Facility Management.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        big_integer, big_pk_auto, double_null, integer, pk_auto, string, string_null, text,
+        text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    },
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

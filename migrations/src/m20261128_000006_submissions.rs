@@ -2,7 +2,13 @@
 //! stored before anything is sent, and each try at sending it. No key is ever stored here: a
 //! submission records which kind of key carries it and whose it is, never the key.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        big_integer, big_pk_auto, boolean, integer, integer_null, string, string_uniq, text,
+        text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    },
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

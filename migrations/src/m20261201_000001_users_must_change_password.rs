@@ -2,7 +2,7 @@
 //! Tracekeeper generated their password (docs/decisions.md, "The first admin's password").
 //! Existing users are not asked to.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{prelude::*, schema::boolean};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

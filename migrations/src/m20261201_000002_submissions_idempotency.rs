@@ -4,7 +4,7 @@
 //! before this migration have none (NULL: the index does not compare them). Why per user:
 //! docs/decisions.md, "A submission is submitted once".
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{prelude::*, schema::string_null};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

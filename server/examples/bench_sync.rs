@@ -88,7 +88,8 @@ async fn main() {
             .await
             .expect("count");
     assert_eq!(
-        active as usize, packages,
+        usize::try_from(active).unwrap(),
+        packages,
         "every active package stored once"
     );
     let mut stored = 0;

@@ -27,10 +27,10 @@ pub struct Cli {
 /// Which Metrc to talk to (`METRC_*`, `TRACEKEEPER_SANDBOX_ADDR`); `embedded_metrc` acts on it.
 #[derive(Debug, Args)]
 pub struct MetrcArgs {
-    /// Base URL of Metrc, e.g. https://api-ca.metrc.com. Unset: the embedded Metrc sandbox.
+    /// Base URL of Metrc, e.g. <https://api-ca.metrc.com>. Unset: the embedded Metrc sandbox.
     #[arg(long, env = "METRC_BASE_URL", global = true)]
     pub metrc_base_url: Option<Url>,
-    /// Tracekeeper's vendor (integrator) API key. Required with METRC_BASE_URL; with the
+    /// Tracekeeper's vendor (integrator) API key. Required with `METRC_BASE_URL`; with the
     /// embedded sandbox a random one is made up per start when unset.
     #[arg(
         long,
@@ -40,7 +40,7 @@ pub struct MetrcArgs {
         value_parser = secret
     )]
     pub metrc_vendor_key: Option<SecretString>,
-    /// Where the embedded Metrc sandbox listens (only when METRC_BASE_URL is unset).
+    /// Where the embedded Metrc sandbox listens (only when `METRC_BASE_URL` is unset).
     #[arg(
         long,
         env = "TRACEKEEPER_SANDBOX_ADDR",
@@ -139,7 +139,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "TRACEKEEPER_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
     /// The reverse proxies in front of Tracekeeper, comma-separated addresses or CIDR ranges
-    /// (10.0.0.0/8,::1): only a connection from one of them has its X-Forwarded-For believed
+    /// (`10.0.0.0/8,::1)`: only a connection from one of them has its X-Forwarded-For believed
     /// (for throttling and the audit log). Default: none.
     #[arg(
         long,
@@ -149,7 +149,7 @@ pub struct ConfigArgs {
         global = true
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// The address users open Tracekeeper at, scheme://host[:port] (https://tk.example.com):
+    /// The address users open Tracekeeper at, <scheme://host>[:port] (<https://tk.example.com)>:
     /// state-changing requests must then come from exactly this origin. Default: the Origin must
     /// name the Host the request was sent to.
     #[arg(
@@ -385,7 +385,8 @@ fn non_empty(value: Option<SecretString>) -> Option<SecretString> {
     value.filter(|v| !v.expose_secret().trim().is_empty())
 }
 
-/// A secret setting's value, kept out of `Debug` (clap's value parser).
+/// A secret setting's value, kept out of `Debug` (clap's value parser, hence the `Result`).
+#[allow(clippy::unnecessary_wraps)]
 pub(crate) fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(value))
 }
@@ -603,7 +604,7 @@ mod tests {
         let proxies: Vec<String> = config
             .trusted_proxies
             .iter()
-            .map(|n| n.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
         assert_eq!(

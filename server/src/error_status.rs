@@ -74,13 +74,13 @@ pub fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &t
     let latency_ms = latency.as_millis();
     match class {
         ServerErrorsFailureClass::StatusCode(status) if log_level(status) != Level::ERROR => {
-            tracing::warn!(%status, latency_ms, "response failed")
+            tracing::warn!(%status, latency_ms, "response failed");
         }
         ServerErrorsFailureClass::StatusCode(status) => {
-            tracing::error!(%status, latency_ms, "response failed")
+            tracing::error!(%status, latency_ms, "response failed");
         }
         ServerErrorsFailureClass::Error(error) => {
-            tracing::error!(%error, latency_ms, "response failed")
+            tracing::error!(%error, latency_ms, "response failed");
         }
     }
 }

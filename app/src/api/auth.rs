@@ -25,7 +25,7 @@ pub async fn login(email: String, password: Secret) -> Result<(), AppError> {
     match tokio::time::timeout(KEY_CHECK_WAIT, user_keys::revalidate(&st, user.id)).await {
         Ok(Ok(_)) => {}
         Ok(Err(err)) => {
-            tracing::warn!(user_id = user.id, error = %err, "user key not checked at sign-in")
+            tracing::warn!(user_id = user.id, error = %err, "user key not checked at sign-in");
         }
         Err(_) => tracing::warn!(user_id = user.id, "user key check at sign-in timed out"),
     }

@@ -73,12 +73,11 @@ pub fn same_origin(
     }
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(origin) = text(header::ORIGIN.as_str()) {
-        let matches = match public_origin {
-            Some(public) => origin.eq_ignore_ascii_case(public),
-            None => {
-                let host = origin.split_once("://").map(|(_, rest)| rest);
-                host.is_some() && host == text(header::HOST.as_str())
-            }
+        let matches = if let Some(public) = public_origin {
+            origin.eq_ignore_ascii_case(public)
+        } else {
+            let host = origin.split_once("://").map(|(_, rest)| rest);
+            host.is_some() && host == text(header::HOST.as_str())
         };
         return if matches {
             Ok(())

@@ -204,6 +204,7 @@ pub const DEFAULT_IPV6_PREFIX: u8 = 64;
 
 impl ThrottleLimits {
     /// The overall limit as `per_second` attempts at once, then one every `1 / per_second` s.
+    #[must_use]
     pub fn with_overall_per_second(self, per_second: u32) -> Self {
         let per_second = per_second.max(1);
         Self {

@@ -34,9 +34,10 @@ pub fn set_for_page() {
     let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    match HeaderValue::from_str(&page_policy(&nonce)) {
-        Ok(value) => response.insert_header(CONTENT_SECURITY_POLICY, value),
-        Err(_) => tracing::error!("the CSP nonce is not a valid header value"),
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
+    } else {
+        tracing::error!("the CSP nonce is not a valid header value");
     }
 }
 

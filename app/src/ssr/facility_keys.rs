@@ -250,30 +250,29 @@ pub async fn assign(
     let mut old_fingerprints = BTreeMap::new();
     for license in &licenses {
         let report = reports[license.as_str()];
-        let row = match facilities::find_by_license(&txn, license).await? {
-            Some(row) => row,
-            None => {
-                added.push(license.clone());
-                let license_type = report
-                    .license
-                    .as_ref()
-                    .and_then(|l| l.license_type.clone())
-                    .unwrap_or_default();
-                facilities::insert(
-                    &txn,
-                    NewFacility {
-                        license_number: license,
-                        name: report.name.as_deref().unwrap_or(license),
-                        license_type: &license_type,
-                        state: &us_state,
-                        capabilities: serde_json::to_string(
-                            &report.facility_type.clone().unwrap_or_default(),
-                        )
-                        .unwrap_or_else(|_| "{}".into()),
-                    },
-                )
-                .await?
-            }
+        let row = if let Some(row) = facilities::find_by_license(&txn, license).await? {
+            row
+        } else {
+            added.push(license.clone());
+            let license_type = report
+                .license
+                .as_ref()
+                .and_then(|l| l.license_type.clone())
+                .unwrap_or_default();
+            facilities::insert(
+                &txn,
+                NewFacility {
+                    license_number: license,
+                    name: report.name.as_deref().unwrap_or(license),
+                    license_type: &license_type,
+                    state: &us_state,
+                    capabilities: serde_json::to_string(
+                        &report.facility_type.clone().unwrap_or_default(),
+                    )
+                    .unwrap_or_else(|_| "{}".into()),
+                },
+            )
+            .await?
         };
         old_fingerprints.insert(
             license.clone(),
@@ -345,13 +344,12 @@ fn rows_of(
         .iter()
         .map(|f| {
             let masked_key = match &f.facility_key_ciphertext {
-                Some(ciphertext) => Some(match masks.get(ciphertext.as_str()) {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = mask(&state.vault.decrypt(ciphertext)?);
-                        masks.insert(ciphertext, m.clone());
-                        m
-                    }
+                Some(ciphertext) => Some(if let Some(m) = masks.get(ciphertext.as_str()) {
+                    m.clone()
+                } else {
+                    let m = mask(&state.vault.decrypt(ciphertext)?);
+                    masks.insert(ciphertext, m.clone());
+                    m
                 }),
                 None => None,
             };

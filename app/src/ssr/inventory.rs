@@ -237,6 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn employees_see_only_their_facilities_packages_in_pages() {
+        use sea_orm::{ActiveModelTrait, Set};
         let db = test_db::fresh().await;
         for (license, n) in [("A-1", 60), ("B-2", 5)] {
             let rows = (0..n)
@@ -269,7 +270,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(everything.total, 65, "all_facilities by default");
-        use sea_orm::{ActiveModelTrait, Set};
         crate::ssr::entities::users::ActiveModel {
             id: Set(user.id),
             all_facilities: Set(false),

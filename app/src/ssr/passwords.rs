@@ -30,13 +30,11 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 /// Whether `password` matches `stored`. A malformed stored hash never matches.
 pub async fn verify(password: String, stored: String) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .map_err(|_| PasswordError::Task)

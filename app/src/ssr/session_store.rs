@@ -46,7 +46,7 @@ impl SessionStore for DbSessionStore {
         let user_id = record
             .data
             .get(USER_ID_KEY)
-            .and_then(|v| v.as_i64())
+            .and_then(serde_json::Value::as_i64)
             .and_then(|v| i32::try_from(v).ok());
         q::upsert(
             &self.db,

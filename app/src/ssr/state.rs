@@ -72,7 +72,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The state, as leptos_axum provides it to every server function.
+/// The state, as `leptos_axum` provides it to every server function.
 ///
 /// Call it once, at the top of the server function, before its first `.await`, and pass the
 /// state down. `use_context` looks from the thread's current reactive owner up through *weak*

@@ -306,8 +306,7 @@ async fn permissions(
 pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
     Ok(user_metrc_keys::find_for_user(&state.db, user_id)
         .await?
-        .map(|k| k.status)
-        .unwrap_or(KeyStatus::Missing))
+        .map_or(KeyStatus::Missing, |k| k.status))
 }
 
 /// Checks the user's stored key with Metrc now (at sign-in, the start of a shift): a 401 marks it

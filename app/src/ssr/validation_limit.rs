@@ -31,7 +31,7 @@ impl From<Refused> for AppError {
         match refused {
             Refused::Running => AppError::ValidationRunning,
             Refused::Throttled(wait) => AppError::ValidationThrottled {
-                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
             },
         }
     }
@@ -44,7 +44,7 @@ fn lock(running: &Mutex<HashSet<i32>>) -> MutexGuard<'_, HashSet<i32>> {
     // The set is left consistent by every holder, so a poisoned lock is still usable.
     running
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub struct ValidationLimiter {

@@ -15,6 +15,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in the order the role picker lists them.
     pub const ALL: [Role; 2] = [Role::Admin, Role::Employee];
 
     /// The value of the role's form field, the same as the one stored in the database
@@ -31,6 +32,7 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == value)
     }
 
+    /// The role's name on screen ("Admin", "Employee"); also its `Display`.
     pub fn label(self) -> &'static str {
         match self {
             Role::Admin => "Admin",
@@ -48,9 +50,13 @@ impl fmt::Display for Role {
 /// The signed-in user as the pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
+    /// The user's id in Tracekeeper's database (`users.id`).
     pub id: i32,
+    /// The user's name, as the header shows it.
     pub name: String,
+    /// The address they sign in with.
     pub email: String,
+    /// What they may do: Admin or Employee.
     pub role: Role,
     /// They must change their password (on /profile) before anything else: set for a first
     /// admin whose password Tracekeeper generated (docs/decisions.md, "The first admin's
@@ -59,6 +65,7 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// Whether the user has the Admin role.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

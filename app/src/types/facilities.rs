@@ -9,13 +9,18 @@ use serde::{Deserialize, Serialize};
 /// One row of Facility Management.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FacilityRow {
+    /// Metrc's license number (`License.Number`, docs/metrc.md §4).
     pub license_number: String,
+    /// The facility's name per Metrc when it was added (`Name`); the license number when Metrc
+    /// sent none.
     pub name: String,
+    /// Metrc's `License.LicenseType` (docs/metrc.md §4); empty when Metrc sent none.
     pub license_type: String,
     /// `••••` and the key's last 4 characters; `None` while the facility has no key.
     pub masked_key: Option<String>,
     /// The key fingerprint's first 8 hex digits (to tell keys apart), if any.
     pub key_fingerprint_prefix: Option<String>,
+    /// Where the facility key stands with Metrc; `Missing` while the facility has none.
     pub key_status: KeyStatus,
     /// The key owner's name per Metrc, when known.
     pub key_owner_name: Option<String>,
@@ -26,7 +31,9 @@ pub struct FacilityRow {
     /// The key is old enough that Metrc may soon lapse it: the License Owner should generate a
     /// new one.
     pub key_expiring: bool,
+    /// When Metrc last accepted or refused the key (set, or revalidated), UTC; `None` if never.
     pub last_validated_at: Option<DateTime<Utc>>,
+    /// When the facility's last sync run completed, UTC; `None` until one has.
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Where the facility's sync with Metrc stands.
     pub sync_state: SyncState,
@@ -39,7 +46,10 @@ pub struct FacilityRow {
 /// What a key can do in one section of one license (mirrors the Metrc client's cell status).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CellState {
+    /// The section's probe succeeded: the key's user may read it (docs/metrc.md §5).
     Granted,
+    /// Metrc answered the probe 401 or 403: the key's user lacks the section's permission
+    /// (docs/metrc.md §3, §5).
     Denied,
     /// The license type cannot use this section ("Not available for this license type").
     NotApplicable,
@@ -52,20 +62,27 @@ pub enum CellState {
 pub struct SectionCell {
     /// The section's name, e.g. `Packages`, `Plant Batches`.
     pub section: String,
+    /// What the key can do there.
     pub status: CellState,
 }
 
 /// One license a validated key reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReachedFacility {
+    /// Metrc's license number (`License.Number`, docs/metrc.md §4).
     pub license_number: String,
+    /// Metrc's `Name` for the facility; empty when Metrc sent none.
     pub name: String,
+    /// Metrc's `License.LicenseType`; empty when Metrc sent none.
     pub license_type: String,
     /// `IsOwner`: the key's user is the License Owner here.
     pub is_owner: bool,
+    /// `IsManager`: Metrc marks the key's user a manager here (`false` when Metrc sent none).
     pub is_manager: bool,
     /// Tracekeeper already knows this license (else the panel marks it "New").
     pub known: bool,
+    /// One cell per section that has come in, in the order they came (all of them once
+    /// validation is done).
     pub cells: Vec<SectionCell>,
 }
 
@@ -75,6 +92,8 @@ pub struct KeyValidation {
     /// The sections probed for every license, in column order.
     #[serde(default)]
     pub sections: Vec<String>,
+    /// Every license the key's user works at, as `GET /facilities/v2/` lists them
+    /// (docs/metrc.md §4); empty when the key reaches none.
     pub facilities: Vec<ReachedFacility>,
 }
 
@@ -134,7 +153,10 @@ pub struct AssignOutcome {
 /// What a background revalidation found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevalidationSummary {
+    /// How many Metrc accepted: facilities when facility keys were checked, users when user
+    /// keys were.
     pub valid: usize,
+    /// How many Metrc refused (401); their keys are now marked invalid.
     pub invalid: usize,
     /// Metrc failed for these; their status was left as it was.
     pub failed: usize,
@@ -150,6 +172,8 @@ pub struct KeyHealth<'a> {
 }
 
 impl<'a> KeyHealth<'a> {
+    /// Sorts Facility Management's rows: a refused key counts as invalid only, never also as
+    /// expiring.
     pub fn of(rows: &'a [FacilityRow]) -> KeyHealth<'a> {
         KeyHealth {
             invalid: rows
@@ -163,6 +187,7 @@ impl<'a> KeyHealth<'a> {
         }
     }
 
+    /// No key is invalid or expiring: the banner stays hidden.
     pub fn is_healthy(&self) -> bool {
         self.invalid.is_empty() && self.expiring.is_empty()
     }

@@ -10,66 +10,104 @@ pub const PAGE_SIZE: u32 = 50;
 /// One synced active package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackageRow {
+    /// The license the package belongs to (synced with that facility's key).
     pub license_number: String,
+    /// Metrc's `Id` of the package.
     pub metrc_id: i64,
+    /// The package tag: 24 characters, e.g. `1A4000000000000000000123` (docs/metrc.md §7);
+    /// empty when Metrc sent none.
     pub label: String,
+    /// The item's name (`Item.Name`); empty when Metrc sent none.
     pub item: String,
+    /// What the package holds (`Quantity`), in `unit`; 0 when Metrc sent none.
     pub quantity: f64,
+    /// Metrc's `UnitOfMeasureName` of `quantity`; empty when Metrc sent none.
     pub unit: String,
+    /// Where the package is (`LocationName`, or v1's `RoomName`: docs/metrc.md §7); `None` when
+    /// Metrc names none.
     pub location: Option<String>,
+    /// Metrc's `LastModified`, UTC; `None` when absent, a placeholder, or a local time in an
+    /// unknown time zone (docs/metrc.md §6).
     pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// Filters of `/inventory/packages` (all optional; text filters match case-insensitively).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageFilter {
+    /// One license number, which the user must work at; `None` or empty: every facility they
+    /// work at.
     pub license: Option<String>,
     /// Part of the label.
     pub label: Option<String>,
+    /// Part of the item's name.
     pub item: Option<String>,
+    /// Part of the location's name.
     pub location: Option<String>,
-    /// 0-based.
+    /// The page to show, 0-based, [`PAGE_SIZE`] rows a page.
     pub page: u32,
 }
 
 /// One synced plant (vegetative or flowering).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlantRow {
+    /// The license the plant belongs to (synced with that facility's key).
     pub license_number: String,
+    /// Metrc's `Id` of the plant.
     pub metrc_id: i64,
+    /// The plant tag; empty when Metrc sent none.
     pub label: String,
+    /// Metrc's `StrainName`; `None` when Metrc sent none.
     pub strain: Option<String>,
     /// "Vegetative" or "Flowering".
     pub phase: String,
+    /// Where the plant is (`LocationName`, or v1's `RoomName`: docs/metrc.md §7); `None` when
+    /// Metrc names none.
     pub location: Option<String>,
+    /// Metrc's `LastModified`, UTC; `None` when absent, a placeholder, or a local time in an
+    /// unknown time zone (docs/metrc.md §6).
     pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// Filters of `/inventory/plants`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlantFilter {
+    /// One license number, which the user must work at; `None` or empty: every facility they
+    /// work at.
     pub license: Option<String>,
+    /// Part of the label, matched case-insensitively.
     pub label: Option<String>,
+    /// The page to show, 0-based, [`PAGE_SIZE`] rows a page.
     pub page: u32,
 }
 
 /// A page of rows and how many match in all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
+    /// This page's rows, at most `page_size`.
     pub rows: Vec<T>,
+    /// How many rows match in all, over every page.
     pub total: u64,
     /// 0-based.
     pub page: u32,
+    /// The most rows a page holds.
     pub page_size: u32,
 }
 
 /// Metrc's lists the work forms choose from, for one license.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferenceLists {
+    /// Names of Metrc's package adjustment reasons (`GET /packages/v2/adjust/reasons`,
+    /// docs/metrc.md §10).
     pub adjust_reasons: Vec<String>,
+    /// Names of the license's active locations, from synced data (not asked of Metrc).
     pub locations: Vec<String>,
+    /// Names of Metrc's active units of measure (`GET /unitsofmeasure/v2/active`, docs/metrc.md
+    /// §10).
     pub units: Vec<String>,
+    /// Names of Metrc's plant waste methods (`GET /plants/v2/waste/methods/all`, docs/metrc.md
+    /// §10).
     pub waste_methods: Vec<String>,
+    /// Names of Metrc's plant waste reasons (`GET /plants/v2/waste/reasons`, docs/metrc.md §10).
     pub waste_reasons: Vec<String>,
 }
 
@@ -81,6 +119,8 @@ pub enum SyncState {
     Never,
     /// Up to date as of the last sync; the next runs on schedule.
     Idle,
+    /// A run is under way. A run cut short by a stop keeps this state and resumes from its
+    /// cursors when Tracekeeper starts again.
     Running,
     /// Stopped: the facility key is invalid (or missing). Resumes from its cursors once a valid
     /// key is set.
@@ -91,6 +131,7 @@ pub enum SyncState {
 }
 
 impl SyncState {
+    /// The state as Facility Management words it, e.g. "Paused: key invalid".
     pub fn label(self) -> &'static str {
         match self {
             SyncState::Never => "Not synced yet",
@@ -105,7 +146,11 @@ impl SyncState {
 /// How far a running sync is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncProgress {
+    /// `lastModified` windows read and stored so far in this run (docs/metrc.md §6).
     pub windows_done: u32,
+    /// The windows the run expects in all, over every list it walks; grows when Metrc makes
+    /// the client narrow its windows.
     pub windows_total: u32,
+    /// Records stored so far in this run.
     pub records: u64,
 }

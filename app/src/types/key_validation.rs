@@ -12,14 +12,18 @@ use std::collections::BTreeSet;
 pub enum ValidationUpdate {
     /// The licenses the key reaches (no cells yet) and the sections each will get.
     Facilities {
+        /// The sections probed for every license, in column order.
         sections: Vec<String>,
+        /// Every license the key reaches, each with no cells yet.
         facilities: Vec<ReachedFacility>,
         /// Who holds this key in Tracekeeper already.
         holder: KeyHolder,
     },
     /// One cell has come in.
     Cell {
+        /// The license the cell belongs to.
         license_number: String,
+        /// The section and what the key can do there.
         cell: SectionCell,
     },
     /// Every cell has come in.
@@ -37,7 +41,10 @@ pub enum KeyHolder {
     /// The user whose key is being set already has it.
     ThisUser,
     /// Another user's own key (their name, for admins). Never a facility key, never shared.
-    OtherUser { name: Option<String> },
+    OtherUser {
+        /// Their name; `None` when the asker may not see it (only admins may).
+        name: Option<String>,
+    },
     /// The facility key of these licenses.
     Facilities(Vec<String>),
 }
@@ -59,7 +66,9 @@ pub enum Phase {
 /// The validation panel's state: the fold of [`ValidationUpdate`]s.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveValidation {
+    /// How far the validation has got.
     pub phase: Phase,
+    /// The licenses and cells that have come in so far.
     pub validation: KeyValidation,
     /// Who holds the key already.
     pub holder: KeyHolder,
@@ -189,20 +198,30 @@ impl LiveValidation {
 /// The one-line verdict above the validation panel (docs/design.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// No key yet: asks for one.
     Idle,
+    /// Metrc is being asked; cells are coming in.
     Checking {
+        /// Cells in so far.
         done: usize,
+        /// Cells expected in all; 0 until the licenses are known.
         total: usize,
     },
+    /// The key could not be validated: Metrc refused it or failed (the error says which).
     Failed(AppError),
+    /// Setting a facility key: the key is a user's own, so it cannot be a facility key.
     UserKey,
+    /// Metrc accepts the key but its user works at no license.
     ReachesNothing,
     /// The key is not the License Owner's for these selected licenses.
     NotOwner(Vec<String>),
     /// Valid: `fully` of the `selected` facilities have every applicable section granted.
     Valid {
+        /// Selected facilities where no section is denied or failed.
         fully: usize,
+        /// Facilities selected among those the key reaches.
         selected: usize,
+        /// Facilities the key reaches in all.
         reached: usize,
     },
     /// A user's key screens: the key is another user's own (their name, for admins).
@@ -211,6 +230,7 @@ pub enum Verdict {
     FacilityKey(Vec<String>),
     /// A user's key screens: valid, reaching this many facilities.
     UserKeyValid {
+        /// Facilities the key reaches.
         reached: usize,
     },
 }
@@ -349,7 +369,10 @@ mod tests {
     }
 
     fn selected(licenses: &[&str]) -> BTreeSet<String> {
-        licenses.iter().map(|l| l.to_string()).collect()
+        licenses
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     }
 
     fn started(facilities: Vec<ReachedFacility>) -> LiveValidation {

@@ -19,6 +19,7 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
+    /// Every status, from no key to a refused one.
     pub const ALL: [KeyStatus; 4] = [
         KeyStatus::Missing,
         KeyStatus::Unvalidated,

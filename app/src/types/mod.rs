@@ -1,8 +1,8 @@
 //! Types shared by the browser and the server (serde on both sides). No entities; a password or
 //! key only inside a [`secret::Secret`], which `Debug` prints as `[REDACTED]`.
 
-/// Wraps an enum stored in a string column: with `ssr`, derives SeaORM's active enum for it
-/// (each variant stored snake_case unless it says `sea_orm(string_value = ...)`); an unknown
+/// Wraps an enum stored in a string column: with `ssr`, derives `SeaORM`'s active enum for it
+/// (each variant stored `snake_case` unless it says `sea_orm(string_value = ...)`); an unknown
 /// stored value is an error when read (docs/decisions.md, "Typed columns").
 macro_rules! stored_as_string {
     ($item:item) => {

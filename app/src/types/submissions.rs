@@ -8,14 +8,19 @@ stored_as_string! {
 /// What a submission does in Metrc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SubmissionAction {
+    /// Changes a package's quantity: `POST /packages/v2/adjust` (docs/metrc.md §8).
     AdjustPackage,
+    /// Marks a package finished: `PUT /packages/v2/finish` (docs/metrc.md §8).
     FinishPackage,
+    /// Moves a package to another location: `PUT /packages/v2/location` (docs/metrc.md §8).
     ChangePackageLocation,
+    /// Records waste from plants: `POST /plants/v2/waste` (docs/metrc.md §8).
     RecordPlantWaste,
 }
 }
 
 impl SubmissionAction {
+    /// Every action Tracekeeper sends.
     pub const ALL: [SubmissionAction; 4] = [
         SubmissionAction::AdjustPackage,
         SubmissionAction::FinishPackage,
@@ -23,6 +28,7 @@ impl SubmissionAction {
         SubmissionAction::RecordPlantWaste,
     ];
 
+    /// The action as the screens word it, e.g. "Adjust package".
     pub fn label(self) -> &'static str {
         match self {
             SubmissionAction::AdjustPackage => "Adjust package",
@@ -39,11 +45,13 @@ stored_as_string! {
 pub enum SubmissionStatus {
     /// Waits for an admin (the user "Requires review on submissions").
     PendingApproval,
+    /// Stored and waiting its turn to be sent.
     Queued,
     /// Handed to Metrc; the answer has not come back yet.
     Sending,
     /// Metrc rate-limited or failed before accepting anything: sent again after a backoff.
     Retrying,
+    /// Metrc answered 2xx: the write is recorded (docs/metrc.md §8).
     Accepted,
     /// Metrc answered 400: nothing was recorded; its messages say why.
     Rejected,
@@ -54,11 +62,13 @@ pub enum SubmissionStatus {
     Unknown,
     /// An admin denied it (with a reason).
     Denied,
+    /// An admin cancelled it before it was sent: not in Metrc.
     Cancelled,
 }
 }
 
 impl SubmissionStatus {
+    /// Every status, in the order the status filter lists them.
     pub const ALL: [SubmissionStatus; 10] = [
         SubmissionStatus::PendingApproval,
         SubmissionStatus::Queued,
@@ -72,6 +82,7 @@ impl SubmissionStatus {
         SubmissionStatus::Cancelled,
     ];
 
+    /// The status as Metrc Submissions words it, e.g. "Pending approval".
     pub fn label(self) -> &'static str {
         match self {
             SubmissionStatus::PendingApproval => "Pending approval",
@@ -129,7 +140,10 @@ pub enum KeyUsed {
     /// The acting user's own key: Metrc attributes it to them (compliant).
     UserKey,
     /// The facility key: Metrc shows its owner as the submitter (not compliant).
-    FacilityKey { owner: String },
+    FacilityKey {
+        /// The facility key owner's name as Metrc shows it (or a description when unknown).
+        owner: String,
+    },
 }
 
 impl KeyUsed {
@@ -141,6 +155,7 @@ impl KeyUsed {
         }
     }
 
+    /// Whether Metrc attributes the write to the acting user: only with their own key.
     pub fn compliant(&self) -> bool {
         matches!(self, KeyUsed::UserKey)
     }
@@ -149,36 +164,59 @@ impl KeyUsed {
 /// What the user fills in on a work screen; one row of one Metrc write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ActionInput {
+    /// A package adjustment (Metrc's row: docs/metrc.md §8).
     AdjustPackage {
+        /// The package's label (`Label`): letters and digits only.
         label: String,
         /// Signed: negative takes away.
         quantity: f64,
+        /// The unit of `quantity` (`UnitOfMeasure`), a name from Metrc's units of measure.
         unit: String,
+        /// The adjustment reason (`AdjustmentReason`), a name from Metrc's list.
         reason: String,
+        /// Free text sent as `ReasonNote`; `None` or blank: none. Some reasons require one
+        /// (`RequiresNote`, docs/metrc.md §8).
         note: Option<String>,
+        /// The day of the adjustment (`AdjustmentDate`), not after today.
         date: NaiveDate,
     },
+    /// Finishing a package (docs/metrc.md §8).
     FinishPackage {
+        /// The package's label (`Label`): letters and digits only.
         label: String,
+        /// The day it was finished (`ActualDate`), not after today.
         date: NaiveDate,
     },
+    /// Moving a package (docs/metrc.md §8).
     ChangePackageLocation {
+        /// The package's label (`Label`): letters and digits only.
         label: String,
+        /// The new location's name (`Location`), from the license's locations.
         location: String,
+        /// The day of the move (`MoveDate`), not after today.
         date: NaiveDate,
     },
+    /// Waste from one or more plants, in one row (docs/metrc.md §8).
     RecordPlantWaste {
+        /// The plants' labels (`PlantLabels`); duplicates are dropped.
         plant_labels: Vec<String>,
+        /// The waste method (`WasteMethodName`), a name from Metrc's list.
         method: String,
+        /// The waste reason (`ReasonName`), a name from Metrc's list.
         reason: String,
+        /// The waste's weight (`WasteWeight`) in `unit`: above zero.
         weight: f64,
+        /// The unit of `weight` (`UnitOfMeasureName`).
         unit: String,
+        /// Free text sent as `Note`; `None` or blank: none.
         note: Option<String>,
+        /// The day of the waste (`WasteDate`), not after today.
         date: NaiveDate,
     },
 }
 
 impl ActionInput {
+    /// Which Metrc write this input becomes.
     pub fn action(&self) -> SubmissionAction {
         match self {
             ActionInput::AdjustPackage { .. } => SubmissionAction::AdjustPackage,
@@ -196,7 +234,9 @@ pub const SUBMIT_TOKEN_CHARS: usize = 32;
 /// A new submission from a work screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewSubmission {
+    /// The license number to send it for; the user must work there.
     pub license: String,
+    /// What the user filled in.
     pub input: ActionInput,
     /// The user saw "You have no Metrc API key: this will show in Metrc under <owner>'s name"
     /// and confirmed.
@@ -229,44 +269,65 @@ pub struct Preflight {
 /// One row of Metrc Submissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionRow {
+    /// The submission's id in Tracekeeper (`/admin/metrc-submissions/detail/<id>`).
     pub id: i64,
+    /// When the user submitted it, UTC.
     pub created_at: DateTime<Utc>,
+    /// The user who submitted it.
     pub user_id: i32,
+    /// That user's name; "User <id>" when the user is no longer found.
     pub user_name: String,
+    /// The license it is sent for.
     pub license_number: String,
+    /// Which Metrc write it is.
     pub action: SubmissionAction,
     /// What it was about, e.g. the package label.
     pub subject: String,
+    /// The key that carried it, or will.
     pub key_used: KeyUsed,
+    /// Sent with the user's own key, so Metrc attributes it to them; fixed when it is stored.
     pub compliant: bool,
+    /// Where it stands.
     pub status: SubmissionStatus,
-    /// Metrc's answer in one line (status code and messages), when there is one.
+    /// The latest word on it in one line: Metrc's answer (status code and messages) when there
+    /// is one, else Tracekeeper's own note (waiting for approval, cancelled by whom, why it
+    /// failed).
     pub metrc_answer: Option<String>,
 }
 
 /// The tabs of Metrc Submissions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubmissionTab {
+    /// Every submission.
     #[default]
     All,
+    /// Those waiting for an admin's approval.
     PendingApproval,
+    /// What did not go through, or may not have: `Failed`, `Rejected` and `Unknown`.
     Failed,
+    /// Those carried by a facility key: Metrc shows the key's owner as the submitter.
     NotCompliant,
 }
 
 /// Filters of Metrc Submissions (and of its CSV export).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionFilter {
+    /// The tab shown; its statuses and the `status` filter must agree, else nothing matches.
     pub tab: SubmissionTab,
+    /// Only this user's submissions; `None`: everyone's.
     pub user_id: Option<i32>,
+    /// Only this license's; `None` or empty: every license.
     pub license: Option<String>,
+    /// Only this status; `None`: any the tab shows.
     pub status: Option<SubmissionStatus>,
+    /// Only compliant (`Some(true)`) or non-compliant (`Some(false)`) ones; `None`: both.
     pub compliant: Option<bool>,
     /// 0-based.
     pub page: u32,
 }
 
 impl SubmissionTab {
+    /// Every tab, in the order they are shown.
     pub const ALL: [SubmissionTab; 4] = [
         SubmissionTab::All,
         SubmissionTab::PendingApproval,
@@ -274,6 +335,7 @@ impl SubmissionTab {
         SubmissionTab::NotCompliant,
     ];
 
+    /// The tab's title, e.g. "Not compliant".
     pub fn label(self) -> &'static str {
         match self {
             SubmissionTab::All => "All",
@@ -293,6 +355,7 @@ impl SubmissionTab {
         }
     }
 
+    /// The tab of a path segment ([`SubmissionTab::slug`]); `None` for an unknown one.
     pub fn from_slug(slug: &str) -> Option<SubmissionTab> {
         SubmissionTab::ALL.into_iter().find(|t| t.slug() == slug)
     }
@@ -349,27 +412,37 @@ impl SubmissionFilter {
 /// One try at sending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// When the call started, UTC.
     pub at: DateTime<Utc>,
     /// Metrc's HTTP status, if one came back.
     pub http_status: Option<u16>,
+    /// What came of it, in a few words.
     pub outcome: String,
+    /// How long the call took, in milliseconds; 0 when nothing was sent.
     pub duration_ms: u64,
 }
 
 /// A submission opened from its row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionDetail {
+    /// The submission as its row shows it.
     pub row: SubmissionRow,
     /// The request body as sent (JSON, pretty); keys are never part of it.
     pub request: String,
     /// Metrc's response body, if any.
     pub response: Option<String>,
+    /// Every try at sending, oldest first.
     pub attempts: Vec<Attempt>,
     /// An admin's decision (approve/deny) and its reason.
     pub decision: Option<String>,
+    /// `Failed` or `Retrying`: an admin may queue it to be sent again now.
     pub can_retry: bool,
+    /// Not sent, not being sent and not possibly in Metrc (`Pending approval`, `Queued`,
+    /// `Retrying`, `Failed`): an admin may cancel it.
     pub can_cancel: bool,
+    /// `Pending approval`: an admin may approve it (it is then queued).
     pub can_approve: bool,
+    /// `Pending approval`: an admin may deny it, with a reason.
     pub can_deny: bool,
     /// Unknown outcome: an admin may mark it accepted or not recorded after looking in Metrc.
     pub can_reconcile: bool,

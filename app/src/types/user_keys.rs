@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 pub struct UserKeyView {
     /// `••••` and the last 4 characters; `None` while the user has no key.
     pub masked_key: Option<String>,
+    /// Where the key stands with Metrc; `Missing` while the user has none.
     pub status: KeyStatus,
+    /// When Metrc last accepted or refused the key, UTC; `None` if never.
     pub last_validated_at: Option<DateTime<Utc>>,
     /// What the key reached at its last validation.
     pub validation: Option<KeyValidation>,
@@ -24,12 +26,16 @@ pub struct UserKeyView {
 /// A user's exact permissions at one license (`/employees/v2/permissions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicensePermissions {
+    /// Metrc's license number (`License.Number`, docs/metrc.md §4).
     pub license_number: String,
+    /// Metrc's `Name` for the facility; empty when Metrc sent none.
     pub name: String,
-    /// Metrc's permission names (lower case); `None` when no valid facility key here may list
-    /// employees' permissions.
+    /// Metrc's permission names (lower case, docs/metrc.md §5); `None` when they could not be
+    /// listed: no valid facility key here, Metrc named no `EmployeeLicenseNumber` for the user,
+    /// or Metrc refused or failed (listing needs Manage Employees on the facility key).
     pub permissions: Option<Vec<String>>,
-    /// What the work screens need that the user lacks, in words.
+    /// What the work screens need that the user lacks, in words ([`gaps`]); empty when none is
+    /// missing or `permissions` is `None`.
     pub gaps: Vec<String>,
 }
 
@@ -38,6 +44,8 @@ pub struct LicensePermissions {
 pub struct SetUserKeyInput {
     /// The user whose key this is; `None` for the signed-in user.
     pub user_id: Option<i32>,
+    /// The Metrc user key as typed; the server trims it and refuses anything but 16 to 128
+    /// letters and digits.
     pub key: Secret,
     /// An admin confirmed giving a user a key that is a facility's key (audited).
     #[serde(default)]
@@ -54,6 +62,9 @@ pub struct WorkNeed {
     pub plants_only: bool,
 }
 
+/// What the work screens need, with Metrc's permission names: viewing packages, adjusting them
+/// (which also covers finishing and moving them), and, where the license grows plants, recording
+/// plant waste (docs/metrc.md §5, §8). [`gaps`] reads it.
 pub const WORK_NEEDS: [WorkNeed; 3] = [
     WorkNeed {
         action: "view packages",
@@ -125,7 +136,7 @@ mod tests {
     use super::*;
 
     fn perms(names: &[&str]) -> Vec<String> {
-        names.iter().map(|n| n.to_string()).collect()
+        names.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

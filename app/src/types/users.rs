@@ -14,12 +14,19 @@ pub const FILTER_NO_KEY: &str = "no-key";
 /// One row of User Management.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
+    /// The user's id in Tracekeeper's database.
     pub id: i32,
+    /// The user's name as the screens show it.
     pub name: String,
+    /// The address they sign in with.
     pub email: String,
+    /// Admin or Employee.
     pub role: Role,
+    /// May send submissions to Metrc from the work screens.
     pub can_submit: bool,
+    /// Their submissions wait for an admin's approval before they are sent.
     pub requires_review: bool,
+    /// May sign in; a deactivated user cannot, and has no key.
     pub active: bool,
     /// The user's own Metrc key: `Missing` when none is stored.
     pub key_status: KeyStatus,
@@ -44,12 +51,19 @@ pub fn submits_without_own_key(can_submit: bool, active: bool, key_status: KeySt
 /// One user in full, for their page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {
+    /// The user's id in Tracekeeper's database.
     pub id: i32,
+    /// The user's name as the screens show it.
     pub name: String,
+    /// The address they sign in with.
     pub email: String,
+    /// Admin or Employee.
     pub role: Role,
+    /// May send submissions to Metrc from the work screens.
     pub can_submit: bool,
+    /// Their submissions wait for an admin's approval before they are sent.
     pub requires_review: bool,
+    /// May sign in; a deactivated user cannot, and has no key.
     pub active: bool,
     /// Works at every facility, including ones added later.
     pub all_facilities: bool,
@@ -63,16 +77,22 @@ pub struct UserDetail {
 /// their own on /profile). `Debug` hides it ([`Secret`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInput {
+    /// The user's name as the screens will show it.
     pub name: String,
+    /// The address they will sign in with.
     pub email: String,
+    /// Admin or Employee.
     pub role: Role,
     /// Works at every facility (new ones too); `facilities` is then ignored.
     pub all_facilities: bool,
     /// License numbers, when not `all_facilities`.
     #[serde(default)]
     pub facilities: Vec<String>,
+    /// May send submissions to Metrc from the work screens.
     pub can_submit: bool,
+    /// Their submissions will wait for an admin's approval before they are sent.
     pub requires_review: bool,
+    /// The initial password: required to add a user, `None` when editing one.
     #[serde(default)]
     pub password: Option<Secret>,
 }

@@ -120,6 +120,6 @@ fn rate_and_slots_floor(calls: usize, latency: Duration, rps: u32, slots: u32) -
         return Duration::ZERO;
     }
     let by_rate = Duration::from_secs_f64((calls - 1) as f64 / f64::from(rps)) + latency;
-    let by_slots = latency * calls.div_ceil(slots as usize) as u32;
+    let by_slots = latency * u32::try_from(calls.div_ceil(slots as usize)).expect("calls");
     by_rate.max(by_slots)
 }

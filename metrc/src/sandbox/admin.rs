@@ -1,5 +1,5 @@
 //! The admin API under `/sandbox/` (docs/design.md §10): not in real Metrc, no Basic auth. JSON
-//! bodies, snake_case keys; errors are `{"Message": "..."}` with 400 (404 for an unknown employee
+//! bodies, `snake_case` keys; errors are `{"Message": "..."}` with 400 (404 for an unknown employee
 //! or package).
 
 use std::collections::BTreeMap;
@@ -474,7 +474,10 @@ async fn change_settings(State(s): State<Sandbox>, bytes: Bytes) -> Result<Json<
                 )?;
             }
             "max_write_rows" => {
-                new.max_write_rows = limit(value, name)?.map(|n| n as usize);
+                // A positive count; `as` saturates an absurd one to the largest.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let rows = limit(value, name)?.map(|n| n as usize);
+                new.max_write_rows = rows;
             }
             other => {
                 return Err(ApiError::bad_request(format!(

@@ -44,6 +44,7 @@ impl Default for SandboxConfig {
 
 impl SandboxConfig {
     /// Spreads `total` active packages over the six demo licenses (at least one each).
+    #[must_use]
     pub fn with_total_packages(mut self, total: usize) -> Self {
         self.packages_per_license = total.div_ceil(super::seed::DEMO_LICENSE_COUNT).max(1);
         self
@@ -53,8 +54,8 @@ impl SandboxConfig {
 /// The sandbox's answers where Metrc's behaviour is uncertain or differs between deployments
 /// (docs/metrc.md §11). `Default` is the production profile: what v2 production answers, as
 /// integrators report it (docs/metrc.md §12). [`Settings::legacy`] is the sandbox's former,
-/// friendlier behaviour, for tests that need it. Every field can be changed on a running sandbox
-/// (`PUT /sandbox/settings`, docs/design.md §10).
+/// friendlier behaviour, for tests that need it. Every field but `rate_limits` can be changed on
+/// a running sandbox (`PUT /sandbox/settings`, docs/design.md §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Status for a key whose user lacks the section's permission, or asks for a section the
@@ -101,7 +102,7 @@ pub enum RecordShapes {
 
 impl Settings {
     /// A 24-hour window: [`Settings::max_window`] for the deployments that keep v1's limit.
-    pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    pub const DAY: Duration = Duration::from_hours(24);
 
     /// The production profile (the default).
     pub fn production() -> Settings {
@@ -144,9 +145,14 @@ impl Default for Settings {
 /// Metrc's documented GET limits (docs/metrc.md §9). Over any of them: 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
+    /// GETs per second for one license (its `licenseNumber`, when the license exists). Default
+    /// 50; 0 counts as 1.
     pub per_license_per_second: u32,
+    /// GETs in flight at once for one license. Default 10; 0 counts as 1.
     pub per_license_concurrent: u32,
+    /// GETs per second for one vendor key, over all its licenses. Default 150; 0 counts as 1.
     pub per_vendor_per_second: u32,
+    /// GETs in flight at once for one vendor key. Default 30; 0 counts as 1.
     pub per_vendor_concurrent: u32,
 }
 

@@ -55,12 +55,14 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Denied { status, .. } => *status,
-            ApiError::BadRequest(_) | ApiError::Rows(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound | ApiError::Admin(AdminError::UnknownEmployee(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::BadRequest(_) | ApiError::Rows(_) | ApiError::Admin(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Admin(AdminError::UnknownEmployee(_)) => StatusCode::NOT_FOUND,
-            ApiError::Admin(_) => StatusCode::BAD_REQUEST,
         }
     }
 }

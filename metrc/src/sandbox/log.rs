@@ -9,14 +9,22 @@ use serde::Serialize;
 /// Entries kept.
 pub const CAPACITY: usize = 100_000;
 
+/// One Metrc call the sandbox received, as `GET /sandbox/requests` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
+    /// When the call was logged (UTC): once it was answered, or, for a lost request, when it
+    /// started to be held.
     pub at: DateTime<Utc>,
+    /// The HTTP method (`GET`, `POST`, `PUT`).
     pub method: String,
+    /// The request path, without the query (`/packages/v2/active`).
     pub path: String,
+    /// The `licenseNumber` query parameter as sent (any key case, trimmed); `None` when absent
+    /// or empty.
     pub license: Option<String>,
     /// The employee whose key made the call; `None` when the key was unknown.
     pub employee_id: Option<u64>,
+    /// That employee's name; `None` when the key was unknown.
     pub employee_name: Option<String>,
     /// The status answered; for a lost answer, the one that would have been answered; 499 for a
     /// lost request whose caller hung up (never carried out).

@@ -70,10 +70,15 @@ struct Inner {
 /// `Serialize`.
 #[derive(Clone)]
 pub struct EmployeeInfo {
+    /// The sandbox's id for the employee, from 1 in order of creation (the `{id}` of the admin
+    /// API's `/sandbox/employees/{id}/...` routes).
     pub id: u64,
+    /// The employee's full name.
     pub name: String,
     /// `License.EmployeeLicenseNumber` in the facilities response.
     pub employee_license_number: String,
+    /// The employee's current user key (48 letters and digits): the Basic password of their
+    /// Metrc calls. Regenerating it makes the previous one invalid (docs/metrc.md §3).
     pub api_key: String,
     /// License numbers the employee works at.
     pub licenses: Vec<String>,
@@ -107,6 +112,8 @@ impl Sandbox {
         }
     }
 
+    /// The configuration the sandbox was built from (its settings as at start, not as changed
+    /// since: see [`Sandbox::settings`]).
     pub fn config(&self) -> &SandboxConfig {
         &self.inner.config
     }

@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn windows() {
         let now = Utc::now();
-        let day = Some(Duration::from_secs(86_400));
+        let day = Some(Duration::from_hours(24));
         let ok =
             p("lastModifiedStart=2026-01-01T00:00:00Z&lastModifiedEnd=2026-01-01T23:00:00%2B00:00");
         assert!(ok.window(day, now).is_ok());

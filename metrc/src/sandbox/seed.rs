@@ -176,7 +176,7 @@ fn seed_demo(model: &mut Model, packages: usize, anchor: DateTime<Utc>) {
             .filter_map(|(i, g)| {
                 Some((
                     numbers.get(*i)?.clone(),
-                    g.iter().map(|s| s.to_string()).collect(),
+                    g.iter().map(std::string::ToString::to_string).collect(),
                 ))
             })
             .collect();

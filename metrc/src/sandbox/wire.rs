@@ -1,4 +1,4 @@
-//! Metrc's JSON: PascalCase objects built from the model, the paging envelope, reference lists.
+//! Metrc's JSON: `PascalCase` objects built from the model, the paging envelope, reference lists.
 //! Fields the sandbox has no data for are sent as Metrc sends empty ones (`null`, `false`, `0`).
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};

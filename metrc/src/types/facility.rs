@@ -11,21 +11,36 @@ use crate::sections::{Capability, Section};
 metrc_record! {
     /// One license the key's user works at, as `GET /facilities/v2/` describes it.
     pub struct Facility {
+        /// `FacilityId`: Metrc's numeric id of the facility.
         facility_id: i64,
         /// `0001-01-01` (Metrc's "none", in its own example) reads as `None`.
         hire_date: NaiveDate,
+        /// `IsOwner`: whether the key's user is the License Owner of this license (docs/metrc.md
+        /// §4).
         is_owner: bool,
+        /// `IsManager`: whether the key's user is a manager at this license.
         is_manager: bool,
+        /// `IsFinancialContact`: whether the key's user is this license's financial contact.
         is_financial_contact: bool,
+        /// `Email`, as Metrc sends it; Tracekeeper does not read it.
         email: String,
+        /// `Occupations`: the key's user's occupations at this license (e.g. `["Owner"]`).
         occupations: Vec<String>,
+        /// `Name`: the facility's name.
         name: String,
+        /// `Alias`: another name Metrc holds for the facility.
         alias: String,
+        /// `DisplayName`: the name Metrc shows for the facility.
         display_name: String,
+        /// `CredentialedDate`, as Metrc sends it; Tracekeeper does not read it.
         credentialed_date: NaiveDate,
+        /// `SupportActivationDate`, as Metrc sends it; Tracekeeper does not read it.
         support_activation_date: NaiveDate,
+        /// `SupportExpirationDate`, as Metrc sends it; Tracekeeper does not read it.
         support_expiration_date: NaiveDate,
+        /// `FacilityType`: the license's capability flags (docs/metrc.md §4).
         facility_type: FacilityType,
+        /// `License`: the license's number, type and dates, and the key's user's own number at it.
         license: License,
     }
 }
@@ -33,10 +48,16 @@ metrc_record! {
 metrc_record! {
     /// The license part of a [`Facility`].
     pub struct License {
+        /// `Number`: the license number, the `licenseNumber` of every call about this license.
         number: String,
+        /// `EmployeeLicenseNumber`: the key's user's own license number at this license
+        /// (docs/metrc.md §4).
         employee_license_number: String,
+        /// `StartDate`: the day the license starts.
         start_date: NaiveDate,
+        /// `EndDate`: the day the license ends.
         end_date: NaiveDate,
+        /// `LicenseType`: the license type's name, as Metrc words it.
         license_type: String,
     }
 }
@@ -67,6 +88,7 @@ impl FacilityType {
         value.and_then(serde_json::Value::as_bool) == Some(true)
     }
 
+    /// Whether the flag of `capability` is `true` ([`FacilityType::flag`]).
     pub fn has(&self, capability: Capability) -> bool {
         self.flag(capability.flag_name())
     }
@@ -98,9 +120,13 @@ impl Facility {
 metrc_record! {
     /// One employee of a license (`GET /employees/v2/`).
     pub struct Employee {
+        /// `FullName`: the employee's name.
         full_name: String,
+        /// `License`: the employee's own license.
         license: EmployeeLicense,
+        /// `IsOwner`: whether the employee is the License Owner.
         is_owner: bool,
+        /// `IsManager`: whether the employee is a manager at the license.
         is_manager: bool,
     }
 }
@@ -109,9 +135,14 @@ metrc_record! {
     /// An employee's own license (the `EmployeeLicenseNumber` used by
     /// `/employees/v2/permissions`).
     pub struct EmployeeLicense {
+        /// `Number`: the employee's own license number (the `employeeLicenseNumber` of
+        /// `/employees/v2/permissions`, docs/metrc.md §5).
         number: String,
+        /// `StartDate`: the day the employee's license starts.
         start_date: NaiveDate,
+        /// `EndDate`: the day the employee's license ends.
         end_date: NaiveDate,
+        /// `LicenseType`: the employee license's type, as Metrc words it.
         license_type: String,
     }
 }

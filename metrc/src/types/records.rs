@@ -10,21 +10,37 @@ use super::tolerant::metrc_record;
 metrc_record! {
     /// A package (`/packages/v2/active`, `/packages/v2/inactive`, `/packages/v2/{label}`).
     pub struct Package {
+        /// `Id`: Metrc's numeric id of the package.
         id: i64,
+        /// `Label`: the package's tag, 24 characters (`1A4000000000000000000123`; docs/metrc.md
+        /// §7).
         label: String,
+        /// `PackageType`: the kind of package, as Metrc words it.
         package_type: String,
         /// v2 `LocationName`; `RoomName` where only the older name is sent.
         location_name: String = ["LocationName", "RoomName"],
+        /// `Quantity`: what the package holds, in `unit_of_measure_name`.
         quantity: f64,
+        /// `UnitOfMeasureName`: the unit of `quantity` (e.g. `Grams`).
         unit_of_measure_name: String,
+        /// `UnitOfMeasureAbbreviation`: that unit's short form (e.g. `g`).
         unit_of_measure_abbreviation: String,
+        /// `PackagedDate`: the day the package was made.
         packaged_date: NaiveDate,
+        /// `LabTestingState`: where the package stands in lab testing, as Metrc words it.
         lab_testing_state: String,
+        /// `IsOnHold`: whether the package is on hold.
         is_on_hold: bool,
+        /// `IsFinished`: whether the package is finished.
         is_finished: bool,
+        /// `FinishedDate`: the day the package was finished; `None` while it is not.
         finished_date: NaiveDate,
+        /// `ArchivedDate`: the day the package was archived; `None` while it is not.
         archived_date: NaiveDate,
+        /// `LastModified`: when Metrc last changed the package; the field `lastModified` windows
+        /// filter on (docs/metrc.md §6).
         last_modified: MetrcTime,
+        /// `Item`: the item (product) the package holds.
         item: PackageItem,
     }
 }
@@ -32,10 +48,15 @@ metrc_record! {
 metrc_record! {
     /// The item a [`Package`] holds.
     pub struct PackageItem {
+        /// `Id`: Metrc's numeric id of the item.
         id: i64,
+        /// `Name`: the item's name.
         name: String,
+        /// `ProductCategoryName`: the item's product category (e.g. `Buds`).
         product_category_name: String,
+        /// `UnitOfMeasureName`: the unit the item is counted or weighed in.
         unit_of_measure_name: String,
+        /// `StrainName`: the item's strain, where it has one.
         strain_name: String,
     }
 }
@@ -43,18 +64,31 @@ metrc_record! {
 metrc_record! {
     /// A plant (`/plants/v2/vegetative`, `/plants/v2/flowering`, ...).
     pub struct Plant {
+        /// `Id`: Metrc's numeric id of the plant.
         id: i64,
+        /// `Label`: the plant's tag.
         label: String,
+        /// `State`: the plant's state, as Metrc words it.
         state: String,
+        /// `GrowthPhase`: the plant's growth phase (vegetative, flowering, ...), as Metrc words it.
         growth_phase: String,
+        /// `PlantBatchName`: the batch the plant came from.
         plant_batch_name: String,
+        /// `PlantBatchTypeName`: that batch's type (`Seed`, `Clone`).
         plant_batch_type_name: String,
+        /// `StrainName`: the plant's strain.
         strain_name: String,
+        /// The plant's location: v2 `LocationName`; `RoomName` where only the older name is sent.
         location_name: String = ["LocationName", "RoomName"],
+        /// `PlantedDate`: the day the plant was planted.
         planted_date: NaiveDate,
+        /// `VegetativeDate`: the day the plant entered the vegetative phase.
         vegetative_date: NaiveDate,
+        /// `FloweringDate`: the day the plant entered the flowering phase; `None` before.
         flowering_date: NaiveDate,
+        /// `DestroyedDate`: the day the plant was destroyed; `None` while it is not.
         destroyed_date: NaiveDate,
+        /// `LastModified`: when Metrc last changed the plant (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }
@@ -63,7 +97,9 @@ metrc_record! {
     /// A plant batch (`/plantbatches/v2/active`). v2 renamed v1's `Count` and `Type` (field
     /// case-04).
     pub struct PlantBatch {
+        /// `Id`: Metrc's numeric id of the batch.
         id: i64,
+        /// `Name`: the batch's name.
         name: String,
         /// The batch's type (`Seed`, `Clone`): v2 `PlantBatchTypeName`, v1 `Type`.
         r#type: String = ["PlantBatchTypeName", "Type"],
@@ -72,9 +108,13 @@ metrc_record! {
         count: i64 = ["UntrackedCount", "Count"],
         /// Plants of the batch already tagged (`TrackedCount`, v2 only).
         tracked_count: i64 = ["TrackedCount"],
+        /// `StrainName`: the batch's strain.
         strain_name: String,
+        /// The batch's location: v2 `LocationName`; `RoomName` where only the older name is sent.
         location_name: String = ["LocationName", "RoomName"],
+        /// `PlantedDate`: the day the batch was planted.
         planted_date: NaiveDate,
+        /// `LastModified`: when Metrc last changed the batch (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }
@@ -82,13 +122,22 @@ metrc_record! {
 metrc_record! {
     /// A harvest (`/harvests/v2/active`).
     pub struct Harvest {
+        /// `Id`: Metrc's numeric id of the harvest.
         id: i64,
+        /// `Name`: the harvest's name.
         name: String,
+        /// `HarvestType`: the kind of harvest, as Metrc words it.
         harvest_type: String,
+        /// Where the harvest dries: v2 `DryingLocationName`; `DryingRoomName` where only the older
+        /// name is sent.
         drying_location_name: String = ["DryingLocationName", "DryingRoomName"],
+        /// `CurrentWeight`: the harvest's weight now, in `unit_of_weight_name`.
         current_weight: f64,
+        /// `UnitOfWeightName`: the unit of `current_weight` (e.g. `Grams`).
         unit_of_weight_name: String,
+        /// `HarvestStartDate`: the day the harvest began.
         harvest_start_date: NaiveDate,
+        /// `LastModified`: when Metrc last changed the harvest (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }
@@ -96,15 +145,23 @@ metrc_record! {
 metrc_record! {
     /// An item (product) (`/items/v2/active`).
     pub struct Item {
+        /// `Id`: Metrc's numeric id of the item.
         id: i64,
+        /// `Name`: the item's name.
         name: String,
+        /// `ProductCategoryName`: the item's product category.
         product_category_name: String,
         /// A name in `/items/v2/active` (`Buds`); Metrc sends a number here inside a package's
         /// `Item`, which this view leaves out (`raw` keeps it).
         product_category_type: String,
+        /// `UnitOfMeasureName`: the unit the item is counted or weighed in.
         unit_of_measure_name: String,
+        /// `StrainName`: the item's strain, where it has one.
         strain_name: String,
+        /// `IsUsed`: whether any package uses the item, as Metrc says.
         is_used: bool,
+        /// `LastModified`: when Metrc last changed the item; v2 sends none, so usually `None`
+        /// (docs/metrc.md §11).
         last_modified: MetrcTime,
     }
 }
@@ -112,9 +169,13 @@ metrc_record! {
 metrc_record! {
     /// A location (`/locations/v2/active`).
     pub struct Location {
+        /// `Id`: Metrc's numeric id of the location.
         id: i64,
+        /// `Name`: the location's name, what a location change names (`Location`).
         name: String,
+        /// `LocationTypeName`: the location's type, as Metrc words it.
         location_type_name: String,
+        /// `LastModified`: when Metrc last changed the location (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }
@@ -122,14 +183,23 @@ metrc_record! {
 metrc_record! {
     /// A strain (`/strains/v2/active`).
     pub struct Strain {
+        /// `Id`: Metrc's numeric id of the strain.
         id: i64,
+        /// `Name`: the strain's name.
         name: String,
+        /// `TestingStatus`: the strain's testing status, as Metrc words it.
         testing_status: String,
+        /// `ThcLevel`: the strain's THC level, as Metrc sends it.
         thc_level: f64,
+        /// `CbdLevel`: the strain's CBD level, as Metrc sends it.
         cbd_level: f64,
+        /// `IndicaPercentage`: the strain's indica share, in percent.
         indica_percentage: f64,
+        /// `SativaPercentage`: the strain's sativa share, in percent.
         sativa_percentage: f64,
+        /// `IsUsed`: whether anything uses the strain, as Metrc says.
         is_used: bool,
+        /// `LastModified`: when Metrc last changed the strain (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }
@@ -137,15 +207,26 @@ metrc_record! {
 metrc_record! {
     /// A transfer manifest (`/transfers/v2/incoming`, `/transfers/v2/outgoing`).
     pub struct Transfer {
+        /// `Id`: Metrc's numeric id of the transfer.
         id: i64,
+        /// `ManifestNumber`: the transfer's manifest number.
         manifest_number: String,
+        /// `ShipperFacilityLicenseNumber`: the license that ships.
         shipper_facility_license_number: String,
+        /// `ShipperFacilityName`: the name of the facility that ships.
         shipper_facility_name: String,
+        /// `ShipmentTypeName`: the kind of shipment, as Metrc words it.
         shipment_type_name: String,
+        /// `CreatedDateTime`: when the manifest was created.
         created_date_time: MetrcTime,
+        /// `CreatedByUserName`: the Metrc user who created the manifest, how Metrc shows
+        /// attribution (docs/metrc.md §7).
         created_by_user_name: String,
+        /// `PackageCount`: the packages on the manifest.
         package_count: i64,
+        /// `ReceivedDateTime`: when the transfer was received; `None` until then.
         received_date_time: MetrcTime,
+        /// `LastModified`: when Metrc last changed the transfer (docs/metrc.md §6).
         last_modified: MetrcTime,
     }
 }

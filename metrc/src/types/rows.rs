@@ -1,4 +1,4 @@
-//! Rows of the writes the app sends. Serialised in Metrc's PascalCase.
+//! Rows of the writes the app sends. Serialised in Metrc's `PascalCase`.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PackageAdjustment {
+    /// The package's tag, 24 characters (`1A4000000000000000000123`; docs/metrc.md §7).
     pub label: String,
     /// Signed: negative removes.
     pub quantity: f64,
@@ -14,6 +15,7 @@ pub struct PackageAdjustment {
     pub unit_of_measure: String,
     /// One of [`crate::Client::adjust_reasons`].
     pub adjustment_reason: String,
+    /// The day the adjustment happened (`2015-12-15`).
     pub adjustment_date: NaiveDate,
     /// Required by Metrc when the reason says `RequiresNote`.
     pub reason_note: Option<String>,
@@ -23,7 +25,9 @@ pub struct PackageAdjustment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PackageFinish {
+    /// The package's tag, 24 characters (docs/metrc.md §7).
     pub label: String,
+    /// The day the package was finished.
     pub actual_date: NaiveDate,
 }
 
@@ -31,12 +35,14 @@ pub struct PackageFinish {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PackageLocationChange {
+    /// The package's tag, 24 characters (docs/metrc.md §7).
     pub label: String,
     /// The new location's name.
     pub location: String,
     /// Only where the state uses sublocations; left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sublocation: Option<String>,
+    /// The day the package moved.
     pub move_date: NaiveDate,
 }
 
@@ -46,13 +52,20 @@ pub struct PackageLocationChange {
 pub struct PlantWaste {
     /// One of [`crate::Client::waste_methods`].
     pub waste_method_name: String,
+    /// What the waste was mixed with (e.g. `"Soil"`).
     pub mixed_material: String,
+    /// How much waste, in `unit_of_measure_name`.
     pub waste_weight: f64,
+    /// The unit of `waste_weight`, a unit name (e.g. `"Grams"`).
     pub unit_of_measure_name: String,
     /// One of [`crate::Client::waste_reasons`].
     pub reason_name: String,
+    /// Free text about the waste; sent as `null` when `None`.
     pub note: Option<String>,
+    /// The day the waste happened.
     pub waste_date: NaiveDate,
+    /// Tags of the plants the waste came from (docs/metrc.md §8: Metrc's documentation example
+    /// has `PlantLabels`).
     pub plant_labels: Vec<String>,
 }
 

@@ -8,7 +8,7 @@
 //! - **Key names are case-insensitive.** A field is found whatever the case of its key
 //!   (`LastModified`, `lastModified`, `lastmodified`: some states answer in camelCase); where an
 //!   object holds two spellings of one key, the one that starts with a capital (Metrc's
-//!   PascalCase) wins.
+//!   `PascalCase`) wins.
 //! - **v2 names first, v1 names as fallbacks.** A field may name several wire keys: the first is
 //!   Metrc's v2 name, the others older names Metrc still sends somewhere; the first present,
 //!   non-null and readable one wins.
@@ -35,7 +35,7 @@ pub(crate) fn normalise(key: &str) -> String {
         .collect()
 }
 
-/// The value of `name` in `obj`, whatever the case of its key (PascalCase preferred when an
+/// The value of `name` in `obj`, whatever the case of its key (`PascalCase` preferred when an
 /// object has two spellings). For envelopes and answers that are not records.
 pub fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     key_of(obj, name).and_then(|key| obj.get(key))
@@ -69,6 +69,8 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Indexes `obj` by key, compared as [`field`] compares them (case and underscores ignored);
+    /// of two spellings of one key, the one that starts with a capital wins, else the first.
     pub fn new(obj: &'a Map<String, Value>) -> Fields<'a> {
         let mut index: HashMap<String, (&'a str, &'a Value)> = HashMap::with_capacity(obj.len());
         for (key, v) in obj {
@@ -97,6 +99,7 @@ impl<'a> Fields<'a> {
 /// A type a record's field can be read as, from one JSON value; `None` when the value does not
 /// fit.
 pub trait FromWire: Sized {
+    /// Reads `value`; `None` when it does not fit (never an error: docs/metrc.md §7).
     fn from_wire(value: &Value) -> Option<Self>;
 }
 

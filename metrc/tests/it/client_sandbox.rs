@@ -311,7 +311,7 @@ async fn a_refused_window_is_read_again_narrower_with_no_gap() {
     // A deployment that states no limit: the client steps down 365, 31, 7 days, 1 day.
     let env = env_with(SandboxConfig {
         settings: Settings {
-            max_window: Some(std::time::Duration::from_secs(3 * 86_400)),
+            max_window: Some(std::time::Duration::from_hours(72)),
             ..Settings::production()
         },
         ..SandboxConfig::default()
@@ -493,7 +493,7 @@ async fn paging_across_many_pages_in_one_long_window_matches_daily_windows() {
         pages
             .iter()
             .enumerate()
-            .all(|(i, p)| p.page == i as u32 + 1 && p.total_pages == 50)
+            .all(|(i, p)| p.page == u32::try_from(i).unwrap() + 1 && p.total_pages == 50)
     );
     assert!(
         pages[..49]
@@ -909,7 +909,9 @@ async fn validate_key_owner_partial_distribution_regenerated_and_failing() {
     assert!(matches!(&events[0], metrc::ValidationEvent::Facilities(f) if f.len() == 2));
     assert_eq!(events.len(), 1 + 2 * Section::ALL.len());
     let mut folded = metrc::ValidationReport::default();
-    events.into_iter().for_each(|e| folded.apply(e));
+    for e in events {
+        folded.apply(e);
+    }
     assert_eq!(folded, partial);
 
     // Metrc failing on one section: an Error cell, the rest unaffected.

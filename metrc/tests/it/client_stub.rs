@@ -210,20 +210,8 @@ async fn facilities_sends_basic_auth_and_reads_camel_case() {
 }
 
 /// The body of field case-06 (`GET /packages/v2/{label}` in camelCase), and the same package in
-/// PascalCase: both read alike through the one decoder.
+/// `PascalCase`: both read alike through the one decoder.
 fn case_06_body(camel: bool) -> Value {
-    let body = json!({
-        "id": 10041, "label": "ABCDEF012345670000010041", "packageType": "Product",
-        "locationId": 3, "locationName": "Vault", "sublocationId": null, "sublocationName": null,
-        "quantity": 0.0, "unitOfMeasureName": "Grams", "unitOfMeasureAbbreviation": "g",
-        "packagedDate": "2026-01-02", "labTestingState": "TestPassed",
-        "isOnHold": false, "isFinished": true, "finishedDate": "2026-01-20", "archivedDate": null,
-        "lastModified": "2026-01-20T17:02:44.513+00:00",
-        "item": {"id": 900001, "name": "Example Flower 3.5g", "productCategoryName": "Bud/Flower - Each", "unitOfMeasureName": "Grams"}
-    });
-    if camel {
-        return body;
-    }
     fn pascal(v: Value) -> Value {
         match v {
             Value::Object(map) => map
@@ -237,6 +225,18 @@ fn case_06_body(camel: bool) -> Value {
                 .into(),
             other => other,
         }
+    }
+    let body = json!({
+        "id": 10041, "label": "ABCDEF012345670000010041", "packageType": "Product",
+        "locationId": 3, "locationName": "Vault", "sublocationId": null, "sublocationName": null,
+        "quantity": 0.0, "unitOfMeasureName": "Grams", "unitOfMeasureAbbreviation": "g",
+        "packagedDate": "2026-01-02", "labTestingState": "TestPassed",
+        "isOnHold": false, "isFinished": true, "finishedDate": "2026-01-20", "archivedDate": null,
+        "lastModified": "2026-01-20T17:02:44.513+00:00",
+        "item": {"id": 900_001, "name": "Example Flower 3.5g", "productCategoryName": "Bud/Flower - Each", "unitOfMeasureName": "Grams"}
+    });
+    if camel {
+        return body;
     }
     pascal(body)
 }
@@ -507,7 +507,7 @@ async fn walk_pages_within_windows_and_accepts_camel_envelopes() {
     let to = from + chrono::Duration::hours(30);
     let pages: Vec<_> =
         quick_client_with(stub.url.clone(), VENDOR, Duration::from_millis(300), |c| {
-            c.window = chrono::Duration::hours(24)
+            c.window = chrono::Duration::hours(24);
         })
         .walk::<Package>(&user(), "L", Resource::PackagesActive, from, to)
         .collect()
@@ -653,11 +653,11 @@ async fn a_walk_from_2015_reads_items_production_answers_only_within_a_window() 
         }
         json_answer(json!({
             "Data": [
-                {"Id": 900001, "Name": "Example Flower 3.5g", "ProductCategoryName": "Bud/Flower - Each",
+                {"Id": 900_001, "Name": "Example Flower 3.5g", "ProductCategoryName": "Bud/Flower - Each",
                  "ProductCategoryType": "Buds", "QuantityType": "CountBased", "UnitOfMeasureName": "Each",
                  "StrainId": 501, "StrainName": "Example Kush", "IsUsed": true,
                  "CreatedDateTime": "2024-03-02T16:10:05.13+00:00"},
-                {"Id": 900002, "Name": "Example Vape 1g", "ProductCategoryName": "Vape Cartridge - Each",
+                {"Id": 900_002, "Name": "Example Vape 1g", "ProductCategoryName": "Vape Cartridge - Each",
                  "ProductCategoryType": "Concentrate", "QuantityType": "CountBased", "UnitOfMeasureName": "Each",
                  "StrainId": null, "StrainName": null, "IsUsed": true,
                  "CreatedDateTime": "2025-12-17T18:42:59.61+00:00"}

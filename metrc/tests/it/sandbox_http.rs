@@ -136,7 +136,7 @@ async fn paging_envelope_walks_every_record_once_in_last_modified_order() {
     };
     let (status, first) = sb.get(&owner, &path(1)).await;
     assert_eq!(status, StatusCode::OK);
-    let total = first["TotalRecords"].as_u64().expect("TotalRecords") as usize;
+    let total = usize::try_from(first["TotalRecords"].as_u64().expect("TotalRecords")).unwrap();
     assert_eq!(total, 250);
     assert_eq!(first["Total"], first["TotalRecords"]);
     assert_eq!(first["TotalPages"], json!(13));

@@ -1,10 +1,10 @@
-//! Every 200 the sandbox gives for a route that Metrc's v2 OpenAPI description (the community
+//! Every 200 the sandbox gives for a route that Metrc's v2 `OpenAPI` description (the community
 //! one, docs/metrc.md §1) describes validates against that route's response schema.
 //!
 //! The `jsonschema` crate validates, over a copy of the YAML's schemas made JSON Schema 2020-12
-//! (OpenAPI 3.0's `nullable` as a `null` alternative, `format: int32` as its bounds) and a copy of
+//! (`OpenAPI` 3.0's `nullable` as a `null` alternative, `format: int32` as its bounds) and a copy of
 //! the body, both with property names lower-cased: the YAML writes camelCase where Metrc sends
-//! PascalCase, and the sandbox's names must be PascalCase as Metrc's are (checked on the body
+//! `PascalCase`, and the sandbox's names must be `PascalCase` as Metrc's are (checked on the body
 //! itself). `pattern` is not checked: the YAML's date-time pattern insists on a `Z` where Metrc
 //! sends `+00:00` offsets, and Metrc's own documentation wins (docs/metrc.md §6); likewise a
 //! `date-time` may be a local time without zone, as Metrc sends sales times.
@@ -80,7 +80,7 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// An OpenAPI 3.0 schema as JSON Schema 2020-12 with lower-cased property names: `nullable`
+/// An `OpenAPI` 3.0 schema as JSON Schema 2020-12 with lower-cased property names: `nullable`
 /// becomes a `null` alternative, `format: int32` its bounds, `date-time` [`METRC_DATE_TIME`];
 /// `pattern`, other formats and documentation keywords are dropped.
 fn fold_schema(schema: &Value) -> Value {
@@ -152,7 +152,7 @@ fn fold_names(body: &Value) -> Value {
     }
 }
 
-/// Every property name in `body` that is not PascalCase, as Metrc's are.
+/// Every property name in `body` that is not `PascalCase`, as Metrc's are.
 fn not_pascal_case(body: &Value, at: &str, errors: &mut Vec<String>) {
     match body {
         Value::Object(object) => {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use app::ssr::actor::Actor;
-use app::ssr::config::{Config, SyncSettings};
+use app::ssr::config::{Config, OutboxSettings, SyncSettings, ThrottleLimits, ValidationLimits};
 use app::ssr::facility_keys;
 use app::ssr::state::AppState;
 use app::ssr::sync::schedule;
@@ -138,9 +138,9 @@ pub async fn keyed_state(
             scheduled: false,
             ..sync
         },
-        outbox: Default::default(),
-        sign_in: Default::default(),
-        key_validations: Default::default(),
+        outbox: OutboxSettings::default(),
+        sign_in: ThrottleLimits::default(),
+        key_validations: ValidationLimits::default(),
     };
     let state = server::startup::build_state(config, metrc)
         .await

@@ -59,8 +59,8 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 }
             }
             tokio::select! {
-                _ = state.outbox.woken() => {}
-                _ = tokio::time::sleep(settings.poll_every) => {}
+                () = state.outbox.woken() => {}
+                () = tokio::time::sleep(settings.poll_every) => {}
                 Some(done) = drains.join_next_with_id(), if !drains.is_empty() => {
                     let id = match &done {
                         Ok((id, ())) => *id,
@@ -84,15 +84,16 @@ async fn finish(mut drains: JoinSet<()>, limit: Duration) {
     let under_way = drains.len();
     let waited =
         tokio::time::timeout(limit, async { while drains.join_next().await.is_some() {} }).await;
-    match waited {
-        Ok(()) => tracing::info!(
+    if let Ok(()) = waited {
+        tracing::info!(
             under_way,
             "outbox stopped: the calls under way were answered"
-        ),
-        Err(_) => tracing::warn!(
+        );
+    } else {
+        tracing::warn!(
             left = drains.len(),
             "outbox stopped before every call under way was answered: those rows stay Sending and become Unknown at the next start"
-        ),
+        );
     }
 }
 

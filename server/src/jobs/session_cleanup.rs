@@ -6,7 +6,7 @@ use app::ssr::state::AppState;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-const EVERY: Duration = Duration::from_secs(60 * 60);
+const EVERY: Duration = Duration::from_hours(1);
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {

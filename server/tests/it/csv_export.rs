@@ -72,7 +72,7 @@ async fn the_csv_of_each_filter_holds_exactly_the_rows_its_listing_holds_over_ev
     )
     .await;
     edit_user(&w.server, &w.admin, rita.id, |u| {
-        u["requires_review"] = json!(true)
+        u["requires_review"] = json!(true);
     })
     .await;
 

@@ -1,4 +1,4 @@
-//! With no METRC_BASE_URL the server embeds the Metrc sandbox; with one it needs a vendor key.
+//! With no `METRC_BASE_URL` the server embeds the Metrc sandbox; with one it needs a vendor key.
 
 use secrecy::ExposeSecret;
 use server::cli::MetrcArgs;

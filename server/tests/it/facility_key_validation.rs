@@ -492,7 +492,7 @@ async fn short_429_bursts_are_retried_and_every_cell_still_comes_in(backend: Bac
         .iter()
         .flat_map(|l| statuses(&log, Section::Packages.probe_path(), Some(l)))
         .collect();
-    packages.sort();
+    packages.sort_unstable();
     assert_eq!(packages, vec![200, 200, 429, 429]);
 }
 
@@ -509,7 +509,7 @@ async fn persistent_429s_end_in_a_clear_error_not_a_hang(backend: Backend) {
         let (answer, took) = timed_validate(&server, &client, &key).await;
         match answer.err() {
             AppError::MetrcUnavailable(reason) => {
-                assert!(reason.contains("rate limit"), "{reason}")
+                assert!(reason.contains("rate limit"), "{reason}");
             }
             other => panic!("expected MetrcUnavailable, got {other:?}"),
         }
@@ -535,7 +535,7 @@ async fn persistent_429s_end_in_a_clear_error_not_a_hang(backend: Backend) {
         let mut got = cells(reached(&report, RETAIL));
         match got.remove("Sales") {
             Some(CellState::Error(reason)) => {
-                assert!(reason.contains("rate limit"), "{reason}")
+                assert!(reason.contains("rate limit"), "{reason}");
             }
             other => panic!("expected an Error cell for Sales, got {other:?}"),
         }

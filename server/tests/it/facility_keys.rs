@@ -76,7 +76,7 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
         .iter()
         .map(|f| f.license_number.as_str())
         .collect();
-    reached.sort();
+    reached.sort_unstable();
     assert_eq!(reached, vec![RETAIL, DISTRIBUTION]);
     assert!(report.facilities.iter().all(|f| f.is_owner && !f.known));
     assert!(report.facilities.iter().all(|f| !f.cells.is_empty()));
@@ -147,7 +147,7 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
             assert!(
                 reason.contains("mistyped, revoked or regenerated"),
                 "{reason}"
-            )
+            );
         }
         other => panic!("expected KeyRefused, got {other:?}"),
     }
@@ -234,7 +234,7 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
     let refused = assign(&server, &client, &user_key, &[CULTIVATION], true).await;
     match refused.err() {
         AppError::KeyRefused(reason) => {
-            assert!(reason.contains("user's own Metrc key"), "{reason}")
+            assert!(reason.contains("user's own Metrc key"), "{reason}");
         }
         other => panic!("expected KeyRefused, got {other:?}"),
     }
@@ -300,7 +300,7 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
             assert!(
                 reason.contains("mistyped, revoked or regenerated"),
                 "{reason}"
-            )
+            );
         }
         other => panic!("expected KeyRefused, got {other:?}"),
     }

@@ -4,6 +4,7 @@ use crate::support;
 
 use app::error::AppError;
 use app::types::auth::{CurrentUser, Role};
+use metrc::sandbox::SandboxConfig;
 use reqwest::StatusCode;
 use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
 
@@ -61,7 +62,7 @@ async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_l
     let server = TestServer::start_custom(
         &backend,
         |config| config.admin_password = None,
-        Default::default(),
+        SandboxConfig::default(),
         |_| {},
     )
     .await;
@@ -101,7 +102,7 @@ async fn a_generated_first_admin_password_must_be_changed_before_anything_else(b
     let server = TestServer::start_custom(
         &backend,
         |config| config.admin_password = None,
-        Default::default(),
+        SandboxConfig::default(),
         |_| {},
     )
     .await;
@@ -214,7 +215,7 @@ async fn every_response_carries_the_security_headers_and_https_adds_hsts_and_a_h
         let server = TestServer::start_custom(
             &backend,
             |config| config.secure_cookies = secure,
-            Default::default(),
+            SandboxConfig::default(),
             |_| {},
         )
         .await;
@@ -479,11 +480,11 @@ async fn signed_out_visitors_are_sent_to_sign_in(backend: Backend) {
 
 each_backend!(deactivated_users_cannot_sign_in);
 async fn deactivated_users_cannot_sign_in(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     let server = TestServer::start(&backend).await;
     let id = server
         .add_user("gone@example.test", "employee-password", Role::Employee)
         .await;
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     let user = app::ssr::entities::users::Entity::find_by_id(id)
         .one(&server.state.db)
         .await

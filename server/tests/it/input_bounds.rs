@@ -244,7 +244,7 @@ async fn sixteen_oversized_bodies_are_refused_at_once_and_the_server_stays_respo
     // Health checks while the storm lasts.
     let mut slowest = Duration::ZERO;
     let mut checks = 0;
-    while !storm.iter().all(|t| t.is_finished()) {
+    while !storm.iter().all(tokio::task::JoinHandle::is_finished) {
         let asked = Instant::now();
         let status = health.get(&healthz).send().await.unwrap().status();
         assert!(status.is_success());

@@ -9,7 +9,7 @@ use app::error::AppError;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::submissions::Model as Stored;
 use app::ssr::outbox;
-use app::ssr::queries::submissions;
+use app::ssr::queries::submissions::{self, Selection};
 use app::types::inventory::Page;
 use app::types::keys::KeyStatus;
 use app::types::submissions::{
@@ -303,7 +303,7 @@ async fn without_a_key_of_their_own_the_facility_key_carries_it_once_confirmed_n
 
     let text = bad_input(submit(&w, &client, RETAIL, finish(&label), false).await);
     assert!(text.contains(&warning), "{text}");
-    let (none, total) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+    let (none, total) = submissions::page(&w.server.state.db, &Selection::default(), 0, 10)
         .await
         .expect("db");
     assert!(
@@ -362,6 +362,8 @@ async fn the_require_a_personal_key_setting_blocks_the_facility_key_fallback(bac
 }
 
 each_backend!(a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_reason);
+// `w` and the packages `a` to `d`, in the order the story uses them.
+#[allow(clippy::many_single_char_names)]
 async fn a_reviewed_users_work_waits_for_approval_then_is_sent_or_denied_with_a_reason(
     backend: Backend,
 ) {
@@ -823,7 +825,7 @@ fn move_to(label: &str, location: &str) -> Value {
 /// Arms the sandbox `fault` (a lost request or answer) with the worker paused and the outbox
 /// waiting [`LOST_AFTER`] for answers and `reconcile_after` before "not recorded". Returns the
 /// write timeout [`resume`] puts back.
-async fn lose(
+fn lose(
     w: &World,
     reconcile_after: Duration,
     loss: Loss,
@@ -878,7 +880,7 @@ async fn an_unanswered_write_is_unknown_never_resent_blindly_and_is_reconciled(b
 
     // A finish and a move Metrc records, whose answers never come: Unknown, not sent again,
     // then settled from Metrc's data as recorded.
-    let (normal, _lost) = lose(&w, Duration::from_secs(3), Loss::Answer, "/packages/v2/", 2).await;
+    let (normal, _lost) = lose(&w, Duration::from_secs(3), Loss::Answer, "/packages/v2/", 2);
     let queued = submitted(&w, &client, RETAIL, finish(&to_finish)).await;
     let moving = submitted(&w, &client, RETAIL, move_to(&to_move, &there)).await;
     send_unanswered(&w, queued.id).await;
@@ -1012,8 +1014,7 @@ async fn an_unanswered_write_that_never_landed_is_settled_not_recorded_and_sent_
         Loss::Request,
         "/packages/v2/finish",
         1,
-    )
-    .await;
+    );
     let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
     send_unanswered(&w, queued.id).await;
     let dropped = until_written(&w, "/packages/v2/finish", 1).await;
@@ -1071,7 +1072,7 @@ async fn the_preflight_names_the_missing_metrc_permission_exactly(backend: Backe
     );
     let text = bad_input(submit(&w, &client, RETAIL, adjust(&label, -1.0, &unit), false).await);
     assert!(text.contains("lacks Manage Packages Inventory"), "{text}");
-    let (rows, _) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+    let (rows, _) = submissions::page(&w.server.state.db, &Selection::default(), 0, 10)
         .await
         .expect("db");
     assert!(rows.is_empty());
@@ -1113,7 +1114,7 @@ async fn bad_input_is_refused_with_what_to_fix(backend: Backend) {
             .err(),
         AppError::Unauthenticated
     );
-    let (rows, _) = submissions::page(&w.server.state.db, &Default::default(), 0, 10)
+    let (rows, _) = submissions::page(&w.server.state.db, &Selection::default(), 0, 10)
         .await
         .expect("db");
     assert!(rows.is_empty());
@@ -1596,7 +1597,7 @@ async fn a_404_without_metrcs_body_while_reconciling_is_not_taken_for_no_such_pa
     let (_, _, _, client) = uma(&w).await;
     let (label, _, _) = packages(&w, RETAIL).await.remove(0);
     // The finish lands, its answer is lost; "not recorded" may be said at once.
-    let (normal, _lost) = lose(&w, Duration::ZERO, Loss::Answer, "/packages/v2/finish", 1).await;
+    let (normal, _lost) = lose(&w, Duration::ZERO, Loss::Answer, "/packages/v2/finish", 1);
     let queued = submitted(&w, &client, RETAIL, finish(&label)).await;
     send_unanswered(&w, queued.id).await;
     // A gateway answers the by-label lookup 404 with its own page, not Metrc's body.

@@ -111,7 +111,7 @@ async fn run(facilities: usize) -> (Duration, Duration) {
             .map(|(_, n)| *n)
             .sum();
         assert_eq!(other, 0, "{counts:?}");
-        if accepted as usize == SUBMISSIONS {
+        if usize::try_from(accepted).unwrap() == SUBMISSIONS {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -634,15 +634,13 @@ async fn crash_and_recover(backend: &Backend) {
                 .as_f64()
                 .expect("quantity");
             if (now - (before - 1.0)).abs() < 1e-9 {
-                let marked = Endpoint {
-                    base: base.to_string(),
-                }
-                .post(&admin, "/api/reconcile_submission")
-                .header("Accept", "application/json")
-                .form(&[("id", r.id.to_string().as_str()), ("accepted", "true")])
-                .send()
-                .await
-                .expect("call");
+                let marked = Endpoint { base: base.clone() }
+                    .post(&admin, "/api/reconcile_submission")
+                    .header("Accept", "application/json")
+                    .form(&[("id", r.id.to_string().as_str()), ("accepted", "true")])
+                    .send()
+                    .await
+                    .expect("call");
                 // Refused only when it left Unknown meanwhile (not recorded, sent again).
                 if !marked.status().is_success() {
                     let now = detail(&admin, &base, r.id).await.row.status;

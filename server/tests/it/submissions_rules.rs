@@ -6,7 +6,7 @@
 use crate::support;
 
 use app::error::AppError;
-use app::ssr::queries::submissions;
+use app::ssr::queries::submissions::{self, Selection};
 use app::types::submissions::{Preflight, SubmissionRow, SubmissionStatus};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -40,7 +40,7 @@ async fn refused(w: &World, who: &Employee, license: &str, input: Value, why: &s
             other => panic!("expected BadInput, got {other:?}"),
         }
     }
-    let (_, stored) = submissions::page(&w.server.state.db, &Default::default(), 0, 1)
+    let (_, stored) = submissions::page(&w.server.state.db, &Selection::default(), 0, 1)
         .await
         .expect("db");
     assert_eq!(stored, 0, "nothing is stored");
@@ -52,7 +52,7 @@ async fn a_user_who_may_not_submit_to_metrc_is_refused_until_an_admin_allows_it(
     let uma = uma(&w).await;
     let (label, _, unit) = w.packages(RETAIL).await.remove(0);
     let off = edit_user(&w.server, &w.admin, uma.id, |u| {
-        u["can_submit"] = json!(false)
+        u["can_submit"] = json!(false);
     })
     .await;
     assert!(!off.can_submit);
@@ -62,7 +62,7 @@ async fn a_user_who_may_not_submit_to_metrc_is_refused_until_an_admin_allows_it(
 
     // Allowed again: the same submission goes through.
     edit_user(&w.server, &w.admin, uma.id, |u| {
-        u["can_submit"] = json!(true)
+        u["can_submit"] = json!(true);
     })
     .await;
     let queued = submitted(

@@ -1,7 +1,7 @@
 //! Sync with Metrc against the sandbox (in its production profile unless a test says otherwise),
 //! on every backend: the first sync stores every record exactly once, whatever its age, in one
 //! window per list where Metrc accepts it and in 24-hour windows where it does not (the field
-//! cases of issue 12: case_01, case_02), a second one changes nothing but the cursors, changes in
+//! cases of issue 12: `case_01`, `case_02`), a second one changes nothing but the cursors, changes in
 //! Metrc come in on the next sync, a run cut off mid-way resumes from its cursors with no gaps and
 //! no duplicates, a regenerated key pauses sync until a new key is set (then it resumes from the
 //! cursors), Metrc failures fail with backoff and recover, a distribution license has no plant
@@ -158,7 +158,7 @@ async fn every_list_as_in_sandbox(
             .await
             .expect("count");
         assert_eq!(
-            count as usize,
+            usize::try_from(count).unwrap(),
             expected.len(),
             "{resource:?} on {backend:?}"
         );
@@ -570,9 +570,12 @@ async fn metrc_failures_fail_with_backoff_keep_what_was_stored_and_recover(backe
     assert_eq!((row.sync_failures, row.sync_retry_at), (0, None));
     let expected = sandbox_ids(&server, &key, license, Resource::PackagesActive).await;
     assert_eq!(
-        records::count(&server.state.db, license, "PackagesActive")
-            .await
-            .unwrap() as usize,
+        usize::try_from(
+            records::count(&server.state.db, license, "PackagesActive")
+                .await
+                .unwrap()
+        )
+        .unwrap(),
         expected.len()
     );
 }
@@ -1026,7 +1029,7 @@ async fn case_01_items_locations_and_strains_read_without_a_window_come_back_emp
             .await
             .unwrap();
         assert_eq!(
-            stored as usize,
+            usize::try_from(stored).unwrap(),
             expected.len(),
             "{resource:?} on {backend:?}"
         );
@@ -1181,7 +1184,7 @@ async fn the_first_sync_brings_every_active_package_where_windows_are_capped_at_
     );
     let days = (Utc::now().date_naive() - server.state.config.sync.history_start).num_days();
     assert!(
-        report.progress.windows_total as i64 >= 7 * days,
+        i64::from(report.progress.windows_total) >= 7 * days,
         "{} windows over {days} days",
         report.progress.windows_total
     );

@@ -42,7 +42,10 @@ fn masked(key: &str) -> String {
 
 /// The sorted license numbers.
 fn sorted(licenses: &[&str]) -> Vec<String> {
-    let mut all: Vec<String> = licenses.iter().map(|l| l.to_string()).collect();
+    let mut all: Vec<String> = licenses
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     all.sort();
     all
 }
@@ -924,7 +927,7 @@ async fn the_live_validation_names_who_holds_the_key_and_ends_with_done_or_one_f
     let live = updates(&answer);
     match live.as_slice() {
         [ValidationUpdate::Failed(AppError::KeyRefused(text))] => {
-            assert!(text.contains("invalid"), "{text}")
+            assert!(text.contains("invalid"), "{text}");
         }
         other => panic!("expected a single Failed, got {other:?}"),
     }

@@ -1,6 +1,6 @@
-//! SeaORM entities, one per table, mirroring `migrations/`. Queries live in `ssr::queries`.
+//! `SeaORM` entities, one per table, mirroring `migrations/`. Queries live in `ssr::queries`.
 //!
-//! Statuses, roles, actions and key kinds are typed columns: SeaORM active enums over the string
+//! Statuses, roles, actions and key kinds are typed columns: `SeaORM` active enums over the string
 //! columns of `migrations/` (`SyncState`, `KeyStatus`, `Role`, `SubmissionAction`,
 //! `SubmissionStatus`, `KeyKind`, `AuditAction`). A stored value no variant names is an error
 //! when the row is read (`DbErr::Type`), never a default (docs/decisions.md).

@@ -130,8 +130,7 @@ async fn decide(
         txn.rollback().await?;
         let now = submissions::find(&state.db, id)
             .await?
-            .map(|m| view::status_of(&m))
-            .unwrap_or(SubmissionStatus::Unknown);
+            .map_or(SubmissionStatus::Unknown, |m| view::status_of(&m));
         return Err(OutboxError::Conflict {
             now,
             verb: decision.verb,

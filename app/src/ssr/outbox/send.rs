@@ -168,32 +168,29 @@ async fn carrier_key(
     state: &AppState,
     row: &Submission,
 ) -> Result<Result<SecretString, String>, OutboxError> {
-    match row.key_kind {
-        KeyKind::User => {
-            let owner = &row.key_owner;
-            match user_metrc_keys::find_for_user(&state.db, row.user_id).await? {
-                None => Ok(Err(format!(
-                    "{owner} has no Metrc API key any more: nothing was sent. Set their key on their profile, then Retry."
-                ))),
-                Some(key) if key.status == KeyStatus::Invalid => Ok(Err(format!(
-                    "{owner}'s Metrc API key is invalid (Metrc refused it): nothing was sent. Set the current key on their profile, then Retry."
-                ))),
-                Some(key) => Ok(Ok(state.vault.decrypt(&key.ciphertext)?)),
-            }
+    if row.key_kind == KeyKind::User {
+        let owner = &row.key_owner;
+        match user_metrc_keys::find_for_user(&state.db, row.user_id).await? {
+            None => Ok(Err(format!(
+                "{owner} has no Metrc API key any more: nothing was sent. Set their key on their profile, then Retry."
+            ))),
+            Some(key) if key.status == KeyStatus::Invalid => Ok(Err(format!(
+                "{owner}'s Metrc API key is invalid (Metrc refused it): nothing was sent. Set the current key on their profile, then Retry."
+            ))),
+            Some(key) => Ok(Ok(state.vault.decrypt(&key.ciphertext)?)),
         }
-        _ => {
-            let facility = facilities::find_by_license(&state.db, &row.license_number).await?;
-            match facility {
-                Some(f) if f.key_status == KeyStatus::Valid => match f.facility_key_ciphertext {
-                    Some(ciphertext) => Ok(Ok(state.vault.decrypt(&ciphertext)?)),
-                    None => Ok(Err(no_facility_key(&row.license_number))),
-                },
-                Some(f) if f.facility_key_ciphertext.is_some() => Ok(Err(format!(
-                    "The facility key of {} is invalid (Metrc refused it): nothing was sent. Update it on the Integrations page, then Retry.",
-                    row.license_number
-                ))),
-                _ => Ok(Err(no_facility_key(&row.license_number))),
-            }
+    } else {
+        let facility = facilities::find_by_license(&state.db, &row.license_number).await?;
+        match facility {
+            Some(f) if f.key_status == KeyStatus::Valid => match f.facility_key_ciphertext {
+                Some(ciphertext) => Ok(Ok(state.vault.decrypt(&ciphertext)?)),
+                None => Ok(Err(no_facility_key(&row.license_number))),
+            },
+            Some(f) if f.facility_key_ciphertext.is_some() => Ok(Err(format!(
+                "The facility key of {} is invalid (Metrc refused it): nothing was sent. Update it on the Integrations page, then Retry.",
+                row.license_number
+            ))),
+            _ => Ok(Err(no_facility_key(&row.license_number))),
         }
     }
 }

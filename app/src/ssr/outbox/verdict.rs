@@ -543,6 +543,7 @@ mod tests {
 
     #[test]
     fn a_400_with_row_errors_rejects_the_rows_at_fault_and_sends_the_others_again() {
+        use SubmissionStatus::*;
         let v = judge(
             failed(metrc::Error::Rejected {
                 rows: vec![RowError {
@@ -553,7 +554,6 @@ mod tests {
             }),
             &rows(3),
         );
-        use SubmissionStatus::*;
         assert_eq!(statuses(&v), [Sending, Rejected, Sending]);
         assert_eq!(
             v.settled[1].message,
@@ -724,7 +724,10 @@ mod tests {
         let v = judge(late(500, timeout), &rows(1));
         assert_eq!(statuses(&v), [SubmissionStatus::Unknown]);
         // A moment earlier it is an ordinary 5xx; a server fault sent as 400 is never late.
-        let v = judge(late(500, timeout - Duration::from_millis(1)), &rows(1));
+        let v = judge(
+            late(500, timeout.checked_sub(Duration::from_millis(1)).unwrap()),
+            &rows(1),
+        );
         assert_eq!(statuses(&v), [SubmissionStatus::Retrying]);
         let v = judge(late(400, timeout), &rows(1));
         assert_eq!(statuses(&v), [SubmissionStatus::Retrying]);

@@ -284,7 +284,7 @@ mod tests {
     use crate::ssr::queries::test_db;
     use sea_orm::ActiveModelTrait;
 
-    fn new_user<'a>(email: &'a str, role: Role) -> NewUser<'a> {
+    fn new_user(email: &str, role: Role) -> NewUser<'_> {
         NewUser {
             email,
             name: "Dana Grower",

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long Metrc's reference lists are reused before being read again.
-pub const TTL: Duration = Duration::from_secs(60 * 60);
+pub const TTL: Duration = Duration::from_hours(1);
 
 /// Metrc's lists for one license, as read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

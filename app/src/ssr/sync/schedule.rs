@@ -146,7 +146,7 @@ pub fn store_now(held: usize, hold: usize, window_closed: bool, since_store: Dur
 /// First wait after a failed run.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// Longest wait between failed runs.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(60 * 60);
+pub const BACKOFF_MAX: Duration = Duration::from_hours(1);
 
 /// How long a facility waits after `failures` failed runs in a row: 1 min, doubling, at most 1 h,
 /// of which a half to all is waited ("equal jitter"; `spread`, 0 to 1, says where), so that
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(backoff(1, 1.0), Duration::from_secs(60));
         assert_eq!(backoff(2, 1.0), Duration::from_secs(120));
         assert_eq!(backoff(3, 1.0), Duration::from_secs(240));
-        assert_eq!(backoff(6, 1.0), Duration::from_secs(1920));
+        assert_eq!(backoff(6, 1.0), Duration::from_mins(32));
         assert_eq!(backoff(7, 1.0), BACKOFF_MAX);
         assert_eq!(backoff(u32::MAX, 1.0), BACKOFF_MAX);
     }

@@ -173,12 +173,11 @@ pub fn dedup_last(rows: Vec<NewRecord>) -> Vec<NewRecord> {
     let mut at: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
     let mut out: Vec<NewRecord> = Vec::with_capacity(rows.len());
     for row in rows {
-        match at.get(&row.metrc_id) {
-            Some(&i) => out[i] = row,
-            None => {
-                at.insert(row.metrc_id, out.len());
-                out.push(row);
-            }
+        if let Some(&i) = at.get(&row.metrc_id) {
+            out[i] = row;
+        } else {
+            at.insert(row.metrc_id, out.len());
+            out.push(row);
         }
     }
     out

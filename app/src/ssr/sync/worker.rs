@@ -270,7 +270,7 @@ async fn run(
         license,
         windows = progress.windows_done,
         records = progress.records,
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "sync done"
     );
     Ok(RunReport {
@@ -653,7 +653,7 @@ pub async fn next_runs(state: &AppState, free: usize) -> Result<Vec<Picked>, DbE
 fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
     match result {
         Ok(report) if report.state == SyncState::Idle => {
-            tracing::debug!(license, records = report.progress.records, "sync run ended")
+            tracing::debug!(license, records = report.progress.records, "sync run ended");
         }
         Ok(report) => tracing::warn!(
             license,

@@ -179,19 +179,18 @@ impl KeyVault {
     ) -> Result<KeyVault, VaultError> {
         let stored = rotation::stored_keys(db).await?;
         let fingerprint_mac = load_fingerprint_mac(settings, stored.len())?;
-        let (identity, origin) = match &settings.identity {
-            Some(text) => (
+        let (identity, origin) = if let Some(text) = &settings.identity {
+            (
                 parse_identity(text.expose_secret()).ok_or(VaultError::EnvIdentity)?,
                 IdentityOrigin::Env,
-            ),
-            None => {
-                let path = &settings.identity_file;
-                rotation::recover(path, &stored)?;
-                (
-                    load_identity_file(path, stored.len())?,
-                    IdentityOrigin::File(path.clone()),
-                )
-            }
+            )
+        } else {
+            let path = &settings.identity_file;
+            rotation::recover(path, &stored)?;
+            (
+                load_identity_file(path, stored.len())?,
+                IdentityOrigin::File(path.clone()),
+            )
         };
         let vault = KeyVault::new(identity, fingerprint_mac, origin);
         vault.check_decrypts(&stored)?;

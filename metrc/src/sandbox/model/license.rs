@@ -13,7 +13,7 @@ pub enum LicenseKind {
     Microbusiness,
 }
 
-/// Every boolean flag of Metrc's `FacilityType` (as in the community OpenAPI description).
+/// Every boolean flag of Metrc's `FacilityType` (as in the community `OpenAPI` description).
 pub const FACILITY_FLAGS: &[&str] = &[
     "IsMedical",
     "IsRetail",

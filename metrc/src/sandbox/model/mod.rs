@@ -305,7 +305,8 @@ impl Model {
 
     pub fn employee(&self, id: u64) -> Option<&Employee> {
         id.checked_sub(1)
-            .and_then(|i| self.employees.get(i as usize))
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.employees.get(i))
     }
 
     /// The employee whose current key this is.
@@ -325,9 +326,10 @@ impl Model {
         self.keys.insert(key.clone(), id);
         if let Some(e) = id
             .checked_sub(1)
-            .and_then(|i| self.employees.get_mut(i as usize))
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.employees.get_mut(i))
         {
-            e.api_key = key.clone();
+            e.api_key.clone_from(&key);
         }
         Ok(key)
     }
@@ -421,7 +423,12 @@ mod tests {
     fn grants(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
         pairs
             .iter()
-            .map(|(l, p)| (l.to_string(), p.iter().map(|s| s.to_string()).collect()))
+            .map(|(l, p)| {
+                (
+                    l.to_string(),
+                    p.iter().map(std::string::ToString::to_string).collect(),
+                )
+            })
             .collect()
     }
 

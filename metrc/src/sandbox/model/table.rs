@@ -168,7 +168,7 @@ mod tests {
         table.extend((0..10).rev().map(|i| Row {
             id: i,
             list: Resource::PackagesActive,
-            at: at(i as u32),
+            at: at(u32::try_from(i).unwrap()),
         }));
         let slot = (0, Resource::PackagesActive);
         let page = table.page(slot, Some(at(2)), Some(at(5)), 1, 2);

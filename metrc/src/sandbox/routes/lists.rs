@@ -63,6 +63,8 @@ fn selected(
 /// A per-license list (`/packages/v2/active`, ...): section permission, `lastModified` window
 /// (a read without one answers as `Settings::unwindowed_reads` says), paging, oldest first,
 /// records shaped as `Settings::record_shapes` says.
+// An axum handler is an `async fn` even when it awaits nothing.
+#[allow(clippy::unused_async)]
 pub async fn list(
     list: Resource,
     State(sandbox): State<Sandbox>,

@@ -24,7 +24,7 @@ const PACKAGE_INVENTORY: Need = Need::AllOf(
 );
 const PLANT_WASTE: Need = Need::AllOf(Section::Plants, &["Manage Plants Waste"]);
 
-/// Metrc binds JSON property names case-insensitively; rows are read as PascalCase, so a
+/// Metrc binds JSON property names case-insensitively; rows are read as `PascalCase`, so a
 /// camelCase key is accepted by upper-casing its first letter.
 fn pascal_keys(row: Value) -> Value {
     match row {
@@ -142,9 +142,9 @@ fn put_empty<R: DeserializeOwned + 'static>(
     )
 }
 
-/// The write routes. Permissions: adjust and finish as Metrc's v2 OpenAPI description says (View
+/// The write routes. Permissions: adjust and finish as Metrc's v2 `OpenAPI` description says (View
 /// Packages + Manage Packages Inventory); location the same (a guess: Metrc documents it per
-/// state, and the OpenAPI description names Create/Submit/Discontinue Packages instead:
+/// state, and the `OpenAPI` description names Create/Submit/Discontinue Packages instead:
 /// docs/metrc.md §8); plant waste Manage Plants Waste.
 pub fn router() -> Router<Sandbox> {
     Router::new()

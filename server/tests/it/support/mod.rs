@@ -135,6 +135,8 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    /// A method, so a test asks the server it talks to for its client.
+    #[allow(clippy::unused_self)]
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
@@ -315,7 +317,7 @@ impl TestServer {
                 scheduled: false,
                 ..Default::default()
             },
-            outbox: Default::default(),
+            outbox: app::ssr::config::OutboxSettings::default(),
             sign_in: test_throttle(),
             key_validations: test_validation_limits(),
         };
@@ -419,7 +421,7 @@ impl std::io::Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -446,6 +448,12 @@ impl LogCapture {
 
     /// Everything logged so far.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.lines.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        String::from_utf8_lossy(
+            &self
+                .lines
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
     }
 }
