@@ -15,6 +15,7 @@ started=$SECONDS
 ensure_toolchain
 ensure_cargo_leptos
 ensure_wasm_bindgen
+ensure_leptosfmt
 ensure_wasm_opt
 npm_ci_in end2end
 ensure_chromium
@@ -23,8 +24,11 @@ mkdir -p target
 : >target/test-steps.txt
 
 step "Formatting" cargo fmt --all --check
+# The `view!` macros, which rustfmt leaves alone (`leptosfmt app/src` formats them).
+step "Formatting the view! macros" leptosfmt --check --quiet app/src
 step "No import cycles between modules" \
     python3 scripts/lib/module_cycles.py app/src server/src metrc/src migrations/src
+step "Every component prop documented" python3 scripts/lib/component_props.py app/src
 
 # Clippy runs inside the builds below instead of in check builds of its own: cargo compiles the
 # workspace's crates through clippy-driver (what `cargo clippy` does for a check build), which lints

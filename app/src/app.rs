@@ -44,7 +44,11 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/tracekeeper.css" />
         <Title formatter=|page: String| {
-            if page.is_empty() { "Tracekeeper".to_owned() } else { format!("{page} · Tracekeeper") }
+            if page.is_empty() {
+                "Tracekeeper".to_owned()
+            } else {
+                format!("{page} · Tracekeeper")
+            }
         } />
         <Router>
             <a class="skip-link" href="#main">
@@ -58,7 +62,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/facilities") view=FacilitiesPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/integrations") view=IntegrationsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/integrations")
+                        view=IntegrationsPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                     // Before "/admin/users/:id": the first matching route wins.
                     <Route path=path!("/admin/users/new") view=NewUserPage ssr=SsrMode::Async />
@@ -66,8 +74,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/inventory/packages") view=PackagesPage ssr=SsrMode::Async />
                     <Route path=path!("/inventory/plants") view=PlantsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/metrc-submissions/detail/:id") view=SubmissionPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/metrc-submissions/:tab") view=SubmissionsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/metrc-submissions/detail/:id")
+                        view=SubmissionPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/admin/metrc-submissions/:tab")
+                        view=SubmissionsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -4,6 +4,7 @@
 # crates, npm packages and Debian packages. No tool downloads binaries of its own.
 
 CARGO_LEPTOS_VERSION="0.3.11"
+LEPTOSFMT_VERSION="0.1.33"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -44,6 +45,14 @@ ensure_cargo_leptos() {
   if cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then return; fi
   say "Installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
   cargo install --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+}
+
+# leptosfmt, which formats the `view!` macros (rustfmt leaves macros alone); the test command
+# checks with it.
+ensure_leptosfmt() {
+  if leptosfmt --version 2>/dev/null | grep -q " $LEPTOSFMT_VERSION\$"; then return; fi
+  say "Installing leptosfmt $LEPTOSFMT_VERSION (about 4 minutes, once)"
+  cargo install --locked leptosfmt --version "$LEPTOSFMT_VERSION"
 }
 
 # wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (cargo-leptos would

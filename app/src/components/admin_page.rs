@@ -21,12 +21,16 @@ pub fn use_admin_facilities() -> AdminFacilities {
 }
 
 #[component]
-pub fn AdminPage(children: ChildrenFn) -> impl IntoView {
+pub fn AdminPage(
+    /// The page's content: shown only to an admin, below the key-health banner, and able to read
+    /// the shared facility list (`use_admin_facilities`).
+    children: ChildrenFn,
+) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <RequireRole role=Role::Admin>
             {
-                let facilities = AdminFacilities(Resource::new(|| (), |_| list_facilities()));
+                let facilities = AdminFacilities(Resource::new(|| (), |()| list_facilities()));
                 provide_context(facilities);
                 view! {
                     <KeyHealthBanner facilities />
@@ -40,7 +44,10 @@ pub fn AdminPage(children: ChildrenFn) -> impl IntoView {
 /// Counts facilities whose key is invalid (no sync) or old enough to lapse soon, and links to
 /// them. Shows nothing while every key is healthy.
 #[component]
-fn KeyHealthBanner(facilities: AdminFacilities) -> impl IntoView {
+fn KeyHealthBanner(
+    /// The admin page's shared facility list, whose key statuses the banner counts.
+    facilities: AdminFacilities,
+) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -48,7 +55,10 @@ fn KeyHealthBanner(facilities: AdminFacilities) -> impl IntoView {
                 let health = KeyHealth::of(&rows);
                 let invalid = (!health.invalid.is_empty()).then(|| invalid_banner(&health));
                 let expiring = (!health.expiring.is_empty()).then(|| expiring_banner(&health));
-                view! { {invalid} {expiring} }
+                view! {
+                    {invalid}
+                    {expiring}
+                }
             })}
         </Transition>
     }

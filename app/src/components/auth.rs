@@ -3,6 +3,7 @@
 
 use crate::api::auth::{Login, Logout, signed_in_user};
 use crate::components::hydration::HydratedMarker;
+use crate::components::loading::Loading;
 use crate::components::status_page::StatusPage;
 use crate::error::AppError;
 use crate::types::auth::{CurrentUser, Role};
@@ -50,38 +51,36 @@ pub fn RequireRole(
     /// This is the page where a pending password change is made.
     #[prop(optional)]
     changes_password: bool,
+    /// The page, shown once the signed-in user may see it.
     children: ChildrenFn,
 ) -> impl IntoView {
     let auth = use_auth();
     let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let page = match auth.user.await {
+    let page = move || {
+        Suspend::new(async move {
+            let page = match auth.user.await {
+                Ok(Some(user)) if user.must_change_password && !changes_password => {
+                    view! { <Redirect path=PASSWORD_CHANGE_PAGE /> }.into_any()
+                }
+                Ok(Some(user)) if role.is_none_or(|r| r == user.role) => {
                     // Untracked: what the page reads while it is built (its address, its
                     // resources' sources) must not make this check run again. On the server a
                     // second run would build the page again and number its resources
                     // differently from the browser, and hydration would fail.
-                    Ok(Some(user)) if user.must_change_password && !changes_password => {
-                        view! { <Redirect path=PASSWORD_CHANGE_PAGE /> }.into_any()
-                    }
-                    Ok(Some(user)) if role.is_none_or(|r| r == user.role) => {
-                        untrack(|| children.read_value()()).into_any()
-                    }
-                    Ok(Some(_)) => view! { <NotAllowed /> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(err) => {
-                        view! { <crate::components::error_message::ErrorMessage error=err /> }
-                            .into_any()
-                    }
-                };
-                view! {
-                    {page}
-                    <HydratedMarker />
+                    untrack(|| children.read_value()()).into_any()
                 }
-            })}
-        </Suspense>
-    }
+                Ok(Some(_)) => view! { <NotAllowed /> }.into_any(),
+                Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                Err(err) => view! { <crate::components::error_message::ErrorMessage error=err /> }
+                    .into_any(),
+            };
+            view! {
+                {page}
+                <HydratedMarker />
+            }
+        })
+    };
+    view! { <Suspense fallback=|| view! { <Loading text="Loading…" /> }>{page}</Suspense> }
 }
 
 /// What a signed-in user sees on a page their role does not allow.

@@ -10,11 +10,13 @@ pub type Choice = (String, String);
 
 #[component]
 pub fn FilterSelect(
+    /// The label's text before the select ("Facility", "Status").
     label: &'static str,
     /// The query parameter.
     name: &'static str,
     /// The text of the empty choice ("All my facilities", "Any status").
     any: &'static str,
+    /// The choices after the empty one, in order: the value in the address and the text shown.
     choices: Vec<Choice>,
     /// The value in the address now ("" when the filter is off).
     current: String,
@@ -24,14 +26,19 @@ pub fn FilterSelect(
         .into_iter()
         .map(|(value, text)| {
             let selected = value == current;
-            view! { <option value=value selected=selected>{text}</option> }
+            view! {
+                <option value=value selected=selected>
+                    {text}
+                </option>
+            }
         })
         .collect_view();
     view! {
         <label>
-            {label}
-            <select name=name>
-                <option value="" selected=off>{any}</option>
+            {label} <select name=name>
+                <option value="" selected=off>
+                    {any}
+                </option>
                 {options}
             </select>
         </label>
@@ -52,14 +59,14 @@ pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) 
 /// A labelled search box of a GET filter form, showing the value in the address now.
 #[component]
 pub fn SearchField(
+    /// The label's text before the box ("Label", "Item").
     label: &'static str,
     /// The query parameter.
     name: &'static str,
+    /// The value in the address now; `None` leaves the box empty.
     current: Option<String>,
 ) -> impl IntoView {
-    view! {
-        <label>{label} <input type="search" name=name value=current.unwrap_or_default() /></label>
-    }
+    view! { <label>{label} <input type="search" name=name value=current.unwrap_or_default() /></label> }
 }
 
 /// A filter's text from the address: `None` when absent or blank.

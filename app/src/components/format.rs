@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 /// A time as the tables show it: `2026-12-01 06:00 UTC` (UTC, the same on server and browser),
 /// or `Never`.
 pub fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "Never".into())
+    at.map_or_else(
+        || "Never".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 #[cfg(test)]

@@ -47,7 +47,13 @@ pub fn Header() -> impl IntoView {
                                 <nav class="app-nav" aria-label="Main">
                                     {WORK_PAGES
                                         .iter()
-                                        .map(|(href, label)| view! { <A href=*href attr:class="nav-link">{*label}</A> })
+                                        .map(|(href, label)| {
+                                            view! {
+                                                <A href=*href attr:class="nav-link">
+                                                    {*label}
+                                                </A>
+                                            }
+                                        })
                                         .collect_view()}
                                     <Show when=move || is_admin>
                                         <details class="menu" node_ref=menu>

@@ -10,7 +10,10 @@ pub fn KeyHelp() -> impl IntoView {
             <summary>"Where do I find my Metrc API key?"</summary>
             <ol>
                 <li>"Sign in to Metrc and open your profile (your name, top right)."</li>
-                <li>"Open " <strong>"API Keys"</strong> " and press " <strong>"Generate"</strong> " if there is no current key."</li>
+                <li>
+                    "Open " <strong>"API Keys"</strong> " and press " <strong>"Generate"</strong>
+                    " if there is no current key."
+                </li>
                 <li>"Copy the whole " <strong>"Current API Key"</strong> " and paste it here."</li>
             </ol>
             <p>

@@ -151,10 +151,16 @@ async fn follow(
 /// dictionary service). `on_edit` runs before each check, to drop answers about the last key.
 #[component]
 pub fn KeyInput(
+    /// The input's `id`, which its label points to (unique on the page).
     id: &'static str,
+    /// The label's text ("Facility API key", "Metrc API Key").
     label: &'static str,
+    /// The key as typed: the form sends it when saving, and setting it empty clears the box.
     key: RwSignal<String>,
+    /// The live check each edit restarts after a pause in typing; the validation panel shows it.
     check: LiveKeyCheck,
+    /// Runs on every edit, before the check restarts: the page drops its confirmations and the
+    /// last save's result, which were about the previous key.
     on_edit: Callback<()>,
 ) -> impl IntoView {
     view! {

@@ -9,6 +9,7 @@ pub mod header;
 pub mod hydration;
 pub mod key_help;
 pub mod live_validation;
+pub mod loading;
 pub mod my_submissions;
 pub mod paging;
 pub mod select_options;

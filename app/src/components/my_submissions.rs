@@ -3,6 +3,7 @@
 
 use crate::api::submissions::my_submissions;
 use crate::components::error_message::ErrorMessage;
+use crate::components::loading::Loading;
 use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use leptos::prelude::*;
 use std::time::Duration;
@@ -32,21 +33,33 @@ pub fn MySubmissions(
     view! {
         <section class="my-submissions" aria-labelledby="my-submissions-title">
             <h2 id="my-submissions-title">"My submissions"</h2>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match rows.await {
-                        Ok(page) if page.rows.is_empty() => view! { <p class="muted">"None yet."</p> }.into_any(),
-                        Ok(page) => view! {
-                            <div class="table-wrap">
-                                <table class="submissions">
-                                    <SubmissionHead show_user=false />
-                                    <tbody>
-                                        {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=false /> }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                        Ok(page) if page.rows.is_empty() => {
+                            view! { <p class="muted">"None yet."</p> }.into_any()
                         }
-                        .into_any(),
+                        Ok(page) => {
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="submissions">
+                                        <SubmissionHead show_user=false />
+                                        <tbody>
+                                            {page
+                                                .rows
+                                                .into_iter()
+                                                .map(|row| {
+                                                    view! { <SubmissionTableRow row show_user=false /> }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}

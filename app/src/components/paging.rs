@@ -37,6 +37,7 @@ pub fn Pager(
     total: u64,
     /// 0-based.
     page: u32,
+    /// Rows per page: with `total`, the number of pages (0 counts as 1).
     page_size: u32,
     /// What the rows are called ("packages").
     noun: &'static str,

@@ -16,7 +16,11 @@ pub fn select_options(
             .map(|v| {
                 let is_selected = selected.as_deref() == Some(v.as_str());
                 let text = v.clone();
-                view! { <option value=v selected=is_selected>{text}</option> }
+                view! {
+                    <option value=v selected=is_selected>
+                        {text}
+                    </option>
+                }
             })
             .collect_view()}
     }

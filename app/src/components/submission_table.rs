@@ -7,7 +7,10 @@ use leptos_router::components::A;
 
 /// The head of a submissions table; `show_user` as for its rows.
 #[component]
-pub fn SubmissionHead(show_user: bool) -> impl IntoView {
+pub fn SubmissionHead(
+    /// Adds the "User" column (admins' view); must match the rows' `show_user`.
+    show_user: bool,
+) -> impl IntoView {
     view! {
         <thead>
             <tr>
@@ -27,6 +30,7 @@ pub fn SubmissionHead(show_user: bool) -> impl IntoView {
 /// One submission as a table row; admins' rows link to the detail and name the user.
 #[component]
 pub fn SubmissionTableRow(
+    /// The submission: when, facility, action, key used, compliance, status and Metrc's answer.
     row: SubmissionRow,
     /// Admins' view: a user column and a link to the detail.
     #[prop(default = true)]
@@ -46,7 +50,12 @@ pub fn SubmissionTableRow(
         <tr>
             <td>
                 {if show_user {
-                    view! { <A href=detail attr:class="row-link">{time}</A> }.into_any()
+                    view! {
+                        <A href=detail attr:class="row-link">
+                            {time}
+                        </A>
+                    }
+                        .into_any()
                 } else {
                     time.into_any()
                 }}
@@ -55,7 +64,9 @@ pub fn SubmissionTableRow(
             <td>{row.license_number}</td>
             <td>{row.action.label()} <span class="note">{row.subject}</span></td>
             <td>{row.key_used.label()}</td>
-            <td class:status-danger=!compliant>{if compliant { "Compliant" } else { "Not compliant" }}</td>
+            <td class:status-danger=!compliant>
+                {if compliant { "Compliant" } else { "Not compliant" }}
+            </td>
             <td class=status_class>{row.status.label()}</td>
             <td class="metrc-answer">{row.metrc_answer.unwrap_or_default()}</td>
         </tr>

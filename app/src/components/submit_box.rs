@@ -10,6 +10,7 @@
 
 use crate::api::submissions::{Submit, preflight_submission};
 use crate::components::error_message::ErrorMessage;
+use crate::components::loading::Loading;
 use crate::types::submissions::{
     ActionInput, NewSubmission, SUBMIT_TOKEN_CHARS, SubmissionAction, SubmissionRow,
 };
@@ -17,7 +18,11 @@ use leptos::prelude::*;
 
 #[component]
 pub fn SubmitBox(
+    /// License number of the facility the submission is for: the pre-flight checks the user's
+    /// key and permissions there, and the submission is queued for it.
     license: String,
+    /// What is submitted (adjust, finish, change location, record waste): the pre-flight names
+    /// the Metrc permission it needs if the key lacks it.
     action: SubmissionAction,
     /// Builds the request from the form, or says what to fix (checked before anything is sent).
     request: Callback<(), Result<ActionInput, String>>,
@@ -76,7 +81,9 @@ pub fn SubmitBox(
         });
     };
     view! {
-        <Transition fallback=|| view! { <p class="loading" role="status">"Checking your Metrc key…"</p> }>
+        <Transition fallback=|| {
+            view! { <Loading text="Checking your Metrc key…" /> }
+        }>
             {move || Suspend::new(async move {
                 match preflight.await {
                     Err(error) => view! { <ErrorMessage error /> }.into_any(),
@@ -85,41 +92,103 @@ pub fn SubmitBox(
                         let warning = check.warning.clone();
                         let needs_confirm = warning.is_some();
                         let can_send = move || {
-                            blocked.is_none() && (!needs_confirm || confirmed.get()) && !submit.pending().get()
+                            blocked.is_none() && (!needs_confirm || confirmed.get())
+                                && !submit.pending().get()
                         };
                         view! {
-                            {check.key_used.as_ref().map(|k| view! { <p class="note">{format!("Sent with: {}", k.label())}</p> })}
-                            {check.blocked.clone().map(|why| view! { <p class="error" role="alert">{why}</p> })}
-                            {check.needs_approval.then(|| view! { <p class="note">"An admin reviews your submissions before they are sent to Metrc."</p> })}
-                            {warning.map(|text| view! {
-                                <div class="override" role="alert">
-                                    <p>{text}</p>
-                                </div>
-                                <label class="choice">
-                                    <input type="checkbox" prop:checked=move || confirmed.get() on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
-                                    "I understand, submit anyway"
-                                </label>
-                            })}
-                            <button type="button" class="primary" disabled=move || !can_send() on:click=send>
-                                {move || if submit.pending().get() { "Submitting…" } else { "Submit to Metrc" }}
+                            {check
+                                .key_used
+                                .as_ref()
+                                .map(|k| {
+                                    view! {
+                                        <p class="note">{format!("Sent with: {}", k.label())}</p>
+                                    }
+                                })}
+                            {check
+                                .blocked
+                                .clone()
+                                .map(|why| {
+                                    view! {
+                                        <p class="error" role="alert">
+                                            {why}
+                                        </p>
+                                    }
+                                })}
+                            {check
+                                .needs_approval
+                                .then(|| {
+                                    view! {
+                                        <p class="note">
+                                            "An admin reviews your submissions before they are sent to Metrc."
+                                        </p>
+                                    }
+                                })}
+                            {warning
+                                .map(|text| {
+                                    view! {
+                                        <div class="override" role="alert">
+                                            <p>{text}</p>
+                                        </div>
+                                        <label class="choice">
+                                            <input
+                                                type="checkbox"
+                                                prop:checked=move || confirmed.get()
+                                                on:change=move |ev| confirmed.set(event_target_checked(&ev))
+                                            />
+                                            "I understand, submit anyway"
+                                        </label>
+                                    }
+                                })}
+                            <button
+                                type="button"
+                                class="primary"
+                                disabled=move || !can_send()
+                                on:click=send
+                            >
+                                {move || {
+                                    if submit.pending().get() {
+                                        "Submitting…"
+                                    } else {
+                                        "Submit to Metrc"
+                                    }
+                                }}
                             </button>
                         }
-                        .into_any()
+                            .into_any()
                     }
                 }
             })}
         </Transition>
-        {move || invalid.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         {move || {
-            submit.value().get().map(|result| match result {
-                Ok(row) => view! {
-                    <p class="success" role="status">
-                        {format!("Submission stored: {}. {}", row.status.label(), row.key_used.label())}
-                    </p>
-                }
-                .into_any(),
-                Err(error) => view! { <ErrorMessage error /> }.into_any(),
-            })
+            invalid
+                .get()
+                .map(|message| {
+                    view! {
+                        <p class="error" role="alert">
+                            {message}
+                        </p>
+                    }
+                })
+        }}
+        {move || {
+            submit
+                .value()
+                .get()
+                .map(|result| match result {
+                    Ok(row) => {
+                        view! {
+                            <p class="success" role="status">
+                                {format!(
+                                    "Submission stored: {}. {}",
+                                    row.status.label(),
+                                    row.key_used.label(),
+                                )}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                })
         }}
     }
 }
@@ -129,7 +198,12 @@ pub fn SubmitBox(
 /// `Err` says what to do when the browser has no such source.
 fn new_token() -> Result<String, String> {
     let bytes = random_bytes()?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = bytes.iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     debug_assert_eq!(token.len(), SUBMIT_TOKEN_CHARS);
     Ok(token)
 }

@@ -6,6 +6,7 @@
 //! (never a password in a URL); once hydrated it hands a [`UserInput`] to `on_submit`.
 
 use crate::components::admin_page::use_admin_facilities;
+use crate::components::loading::Loading;
 use crate::types::auth::Role;
 use crate::types::facilities::{FacilityRow, facility_label};
 use crate::types::users::UserInput;
@@ -151,7 +152,14 @@ pub fn UserForm(
 
 /// "Role": Admin or Employee.
 #[component]
-fn RoleSelect(role: RwSignal<Role>, initial: Role, locked: bool) -> impl IntoView {
+fn RoleSelect(
+    /// The chosen role; the form sends it on submit.
+    role: RwSignal<Role>,
+    /// The role selected when the form opens (the user's stored role, or a new user's default).
+    initial: Role,
+    /// The select is disabled, with a hint why (an admin editing themselves).
+    locked: bool,
+) -> impl IntoView {
     view! {
         <label for="user-role">"Role"</label>
         <select
@@ -190,7 +198,10 @@ fn RoleSelect(role: RwSignal<Role>, initial: Role, locked: bool) -> impl IntoVie
 /// "All facilities" (the default: every facility, including ones added later) and one checkbox
 /// per facility. Unticking one facility while "All facilities" is on keeps the others.
 #[component]
-fn FacilitiesField(pick: FacilityPick) -> impl IntoView {
+fn FacilitiesField(
+    /// "All facilities" or the chosen license numbers; the checkboxes set it, the form sends it.
+    pick: FacilityPick,
+) -> impl IntoView {
     let facilities = use_admin_facilities().0;
     let initial_all = pick.all.get_untracked();
     view! {
@@ -215,7 +226,9 @@ fn FacilitiesField(pick: FacilityPick) -> impl IntoView {
             <p id="all-facilities-hint" class="hint">
                 "Includes facilities added later."
             </p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading facilities…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match facilities.await {
                         Ok(rows) if rows.is_empty() => {
@@ -239,13 +252,18 @@ fn FacilitiesField(pick: FacilityPick) -> impl IntoView {
 }
 
 #[component]
-fn FacilityBoxes(rows: Vec<FacilityRow>, pick: FacilityPick) -> impl IntoView {
+fn FacilityBoxes(
+    /// Every facility in Tracekeeper, one checkbox each (license number and name).
+    rows: Vec<FacilityRow>,
+    /// What is ticked: "All facilities" ticks every box; unticking one then keeps all the others.
+    pick: FacilityPick,
+) -> impl IntoView {
     let licenses: Vec<String> = rows.iter().map(|r| r.license_number.clone()).collect();
     rows.into_iter()
         .map(|row| {
             let license = row.license_number.clone();
-            let initially = pick.all.get_untracked()
-                || pick.chosen.with_untracked(|c| c.contains(&license));
+            let initially =
+                pick.all.get_untracked() || pick.chosen.with_untracked(|c| c.contains(&license));
             let checked = {
                 let license = license.clone();
                 move || pick.all.get() || pick.chosen.with(|c| c.contains(&license))
@@ -275,7 +293,12 @@ fn FacilityBoxes(rows: Vec<FacilityRow>, pick: FacilityPick) -> impl IntoView {
             };
             view! {
                 <label class="choice">
-                    <input type="checkbox" checked=initially prop:checked=checked on:change=toggle />
+                    <input
+                        type="checkbox"
+                        checked=initially
+                        prop:checked=checked
+                        on:change=toggle
+                    />
                     {facility_label(&row.license_number, &row.name)}
                 </label>
             }

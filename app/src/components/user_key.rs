@@ -9,6 +9,7 @@ use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
+use crate::components::loading::Loading;
 use crate::components::validation_panel::ValidationPanel;
 use crate::types::facilities::facility_label;
 use crate::types::key_validation::{KeyHolder, LiveValidation, Phase};
@@ -88,7 +89,9 @@ pub fn UserKeySection(
             <p class="lede">
                 "Everything sent to Metrc with this key shows under this person's name. It is theirs alone: never a facility's key."
             </p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading the key…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading the key…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match stored.await {
                         Ok(view) => view! { <StoredKey view /> }.into_any(),
@@ -119,7 +122,9 @@ pub fn UserKeySection(
                                         <input
                                             type="checkbox"
                                             prop:checked=move || confirm_facility_key.get()
-                                            on:change=move |ev| confirm_facility_key.set(event_target_checked(&ev))
+                                            on:change=move |ev| {
+                                                confirm_facility_key.set(event_target_checked(&ev));
+                                            }
                                         />
                                         {format!(
                                             "Use the facility key of {} as this user's own key anyway. Their submissions will show in Metrc under the License Owner's name, not theirs: not compliant. This is recorded in the audit log.",
@@ -145,12 +150,22 @@ pub fn UserKeySection(
                     save.value()
                         .get()
                         .map(|result| match result {
-                            Ok(_) => view! { <p class="success" role="status">"Key saved: Metrc accepted it."</p> }.into_any(),
+                            Ok(_) => {
+                                view! {
+                                    <p class="success" role="status">
+                                        "Key saved: Metrc accepted it."
+                                    </p>
+                                }
+                                    .into_any()
+                            }
                             Err(error) => view! { <ErrorMessage error /> }.into_any(),
                         })
                 }}
             </form>
-            <ValidationPanel check verdict=Signal::derive(move || live.with(LiveValidation::user_verdict)) />
+            <ValidationPanel
+                check
+                verdict=Signal::derive(move || live.with(LiveValidation::user_verdict))
+            />
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     stored.await.ok().map(|view| view! { <Permissions rows=view.permissions /> })
@@ -163,7 +178,10 @@ pub fn UserKeySection(
 
 /// The saved key: masked, its status, when Metrc last confirmed it, and how to fix a dead one.
 #[component]
-fn StoredKey(view: UserKeyView) -> impl IntoView {
+fn StoredKey(
+    /// The user's saved key as the server holds it: masked key, status and last validation.
+    view: UserKeyView,
+) -> impl IntoView {
     let status = match view.status {
         KeyStatus::Missing => "Missing",
         KeyStatus::Invalid => "Invalid",
@@ -180,7 +198,9 @@ fn StoredKey(view: UserKeyView) -> impl IntoView {
                 }}
             </dd>
             <dt>"Status"</dt>
-            <dd class:status-danger=invalid class="status">{status}</dd>
+            <dd class:status-danger=invalid class="status">
+                {status}
+            </dd>
             <dt>"Last validated"</dt>
             <dd>{when(view.last_validated_at)}</dd>
         </dl>
@@ -197,7 +217,11 @@ fn StoredKey(view: UserKeyView) -> impl IntoView {
 
 /// The user's exact Metrc permissions per license, and what the work screens need that they lack.
 #[component]
-fn Permissions(rows: Vec<LicensePermissions>) -> impl IntoView {
+fn Permissions(
+    /// Per license the saved key reaches: the user's Metrc permissions there and what they lack.
+    /// Empty shows nothing.
+    rows: Vec<LicensePermissions>,
+) -> impl IntoView {
     (!rows.is_empty()).then(|| {
         view! {
             <section class="permissions" aria-labelledby="permissions-title">
@@ -218,7 +242,10 @@ fn Permissions(rows: Vec<LicensePermissions>) -> impl IntoView {
                                     let listed = match &row.permissions {
                                         Some(p) if p.is_empty() => "None".to_owned(),
                                         Some(p) => p.join(", "),
-                                        None => "Not available: no valid facility key here may list employees' permissions.".to_owned(),
+                                        None => {
+                                            "Not available: no valid facility key here may list employees' permissions."
+                                                .to_owned()
+                                        }
                                     };
                                     let gaps = if row.permissions.is_some() && row.gaps.is_empty() {
                                         "Nothing".to_owned()
@@ -227,7 +254,9 @@ fn Permissions(rows: Vec<LicensePermissions>) -> impl IntoView {
                                     };
                                     view! {
                                         <tr>
-                                            <th scope="row">{facility_label(&row.license_number, &row.name)}</th>
+                                            <th scope="row">
+                                                {facility_label(&row.license_number, &row.name)}
+                                            </th>
                                             <td>{listed}</td>
                                             <td class:status-danger=!row.gaps.is_empty()>{gaps}</td>
                                         </tr>
@@ -245,7 +274,7 @@ fn Permissions(rows: Vec<LicensePermissions>) -> impl IntoView {
 /// After sign-in: tells a user whose own key Metrc refuses how to fix it.
 #[component]
 pub fn KeyNotice() -> impl IntoView {
-    let status = Resource::new(|| (), |_| crate::api::user_keys::my_key_status());
+    let status = Resource::new(|| (), |()| crate::api::user_keys::my_key_status());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -255,8 +284,7 @@ pub fn KeyNotice() -> impl IntoView {
                             <div class="notice" role="alert">
                                 <p>
                                     "Metrc no longer accepts your Metrc API key (it was regenerated or revoked), so your submissions cannot be sent under your name. Generate a new key in Metrc (your profile > API Keys) and paste it on "
-                                    <a href="/profile">"your profile"</a>
-                                    "."
+                                    <a href="/profile">"your profile"</a> "."
                                 </p>
                             </div>
                         }

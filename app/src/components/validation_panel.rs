@@ -14,13 +14,17 @@ pub const NOT_REACHED_CAUSE: &str = "Likely cause: the key owner is not an emplo
 
 #[component]
 pub fn ValidationPanel(
+    /// The live check whose progress, facility grid and causes the panel shows; "Retry" runs it
+    /// again.
     check: LiveKeyCheck,
     /// The one-line verdict: each key screen words it for what it sets.
     #[prop(into)]
     verdict: Signal<Verdict>,
 ) -> impl IntoView {
     let live = check.live;
-    let progress = Memo::new(move |_| live.with(|l| l.progress()));
+    let progress = Memo::new(move |_| {
+        live.with(super::super::types::key_validation::LiveValidation::progress)
+    });
     let sections = Memo::new(move |_| live.with(|l| l.validation.sections.clone()));
     let licenses = Memo::new(move |_| {
         live.with(|l| {
@@ -44,7 +48,11 @@ pub fn ValidationPanel(
     };
 
     view! {
-        <section class="validation-panel" aria-labelledby="validation-title" aria-busy=move || checking().to_string()>
+        <section
+            class="validation-panel"
+            aria-labelledby="validation-title"
+            aria-busy=move || checking().to_string()
+        >
             <h2 id="validation-title">"Validation"</h2>
             <p
                 class="verdict"
@@ -72,12 +80,16 @@ pub fn ValidationPanel(
             <Show when=move || !licenses.with(Vec::is_empty)>
                 <div class="table-wrap">
                     <table class="validation-grid">
-                        <caption class="visually-hidden">"What the key can reach, by facility and section"</caption>
+                        <caption class="visually-hidden">
+                            "What the key can reach, by facility and section"
+                        </caption>
                         <thead>
                             <tr>
                                 <th scope="col">"Facility"</th>
                                 <For each=move || sections.get() key=|s| s.clone() let:section>
-                                    <th scope="col" class="section-head">{section}</th>
+                                    <th scope="col" class="section-head">
+                                        {section}
+                                    </th>
                                 </For>
                             </tr>
                         </thead>
@@ -89,10 +101,30 @@ pub fn ValidationPanel(
                     </table>
                 </div>
                 <ul class="legend" aria-label="Legend">
-                    <li><span class="cell-icon granted" aria-hidden="true">"✓"</span>" Granted"</li>
-                    <li><span class="cell-icon denied" aria-hidden="true">"✗"</span>" Denied"</li>
-                    <li><span class="cell-icon na" aria-hidden="true">"–"</span>" Not available for this license type"</li>
-                    <li><span class="cell-icon error" aria-hidden="true">"!"</span>" Error: Metrc did not answer; retry"</li>
+                    <li>
+                        <span class="cell-icon granted" aria-hidden="true">
+                            "✓"
+                        </span>
+                        " Granted"
+                    </li>
+                    <li>
+                        <span class="cell-icon denied" aria-hidden="true">
+                            "✗"
+                        </span>
+                        " Denied"
+                    </li>
+                    <li>
+                        <span class="cell-icon na" aria-hidden="true">
+                            "–"
+                        </span>
+                        " Not available for this license type"
+                    </li>
+                    <li>
+                        <span class="cell-icon error" aria-hidden="true">
+                            "!"
+                        </span>
+                        " Error: Metrc did not answer; retry"
+                    </li>
                 </ul>
                 <Causes check />
             </Show>
@@ -103,8 +135,11 @@ pub fn ValidationPanel(
 /// One facility's row of the grid; each cell updates on its own as its probe returns.
 #[component]
 fn FacilityCells(
+    /// The live check the row reads its facility and cells from.
     check: LiveKeyCheck,
+    /// License number of the facility this row shows.
     license: String,
+    /// The sections probed (the grid's columns), one cell each.
     sections: Memo<Vec<String>>,
 ) -> impl IntoView {
     let live = check.live;
@@ -121,7 +156,10 @@ fn FacilityCells(
                     <span class="facility-label">{f.label()}</span>
                     <span class="facility-type">{f.license_type.clone()}</span>
                     {new.then(|| view! { <span class="badge badge-new">"New"</span> })}
-                    {not_owner.then(|| view! { <span class="badge badge-warn">"Not the License Owner"</span> })}
+                    {not_owner
+                        .then(|| {
+                            view! { <span class="badge badge-warn">"Not the License Owner"</span> }
+                        })}
                 }
             })
         })
@@ -147,7 +185,10 @@ fn FacilityCells(
 
 /// One cell: an icon for the eye, a word for screen readers and tests.
 #[component]
-fn Cell(state: Memo<Option<CellState>>) -> impl IntoView {
+fn Cell(
+    /// The probe's result for this facility and section; `None` while it runs ("Checking").
+    state: Memo<Option<CellState>>,
+) -> impl IntoView {
     move || {
         let (class, icon, label, title) = match state.get() {
             None => ("cell pending", "…", "Checking".to_owned(), String::new()),
@@ -172,7 +213,10 @@ fn Cell(state: Memo<Option<CellState>>) -> impl IntoView {
 
 /// Beside failures: which sections, the likely cause and the fix.
 #[component]
-fn Causes(check: LiveKeyCheck) -> impl IntoView {
+fn Causes(
+    /// The live check whose facilities with denied or failed sections are listed.
+    check: LiveKeyCheck,
+) -> impl IntoView {
     let live = check.live;
     let troubled = Memo::new(move |_| {
         live.with(|l| {
@@ -198,7 +242,11 @@ fn Causes(check: LiveKeyCheck) -> impl IntoView {
                                 <li>
                                     <strong>{f.label()}</strong>
                                     {(!denied.is_empty())
-                                        .then(|| view! { <p>{format!("Denied: {denied}. {DENIED_CAUSE}")}</p> })}
+                                        .then(|| {
+                                            view! {
+                                                <p>{format!("Denied: {denied}. {DENIED_CAUSE}")}</p>
+                                            }
+                                        })}
                                     {(!failed.is_empty())
                                         .then(|| {
                                             view! {

@@ -7,6 +7,7 @@ use crate::api::sync::SyncNow;
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
+use crate::components::loading::Loading;
 use crate::types::facilities::FacilityRow;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
@@ -50,8 +51,8 @@ fn Facilities() -> impl IntoView {
         }
     });
     let failed = move || {
-        let revalidated = revalidate.value().get().and_then(|result| result.err());
-        revalidated.or_else(|| sync_now.value().get().and_then(|result| result.err()))
+        let revalidated = revalidate.value().get().and_then(std::result::Result::err);
+        revalidated.or_else(|| sync_now.value().get().and_then(std::result::Result::err))
     };
     view! {
         <Title text="Facility Management" />
@@ -62,7 +63,9 @@ fn Facilities() -> impl IntoView {
                 <A href="/admin/integrations">"Integrations"</A> "."
             </p>
             {move || failed().map(|error| view! { <ErrorMessage error /> })}
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading facilities…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match facilities.await {
                         Ok(rows) if rows.is_empty() => {
@@ -86,8 +89,11 @@ fn Facilities() -> impl IntoView {
 
 #[component]
 fn FacilityTable(
+    /// Every facility in Tracekeeper, one row each (never empty: the page says so instead).
     rows: Vec<FacilityRow>,
+    /// "Revalidate now" of every row: checks a facility's key with Metrc again.
     revalidate: ServerAction<RevalidateFacility>,
+    /// "Sync now" of every row: syncs a facility's data from Metrc now.
     sync_now: ServerAction<SyncNow>,
 ) -> impl IntoView {
     view! {
@@ -119,8 +125,14 @@ fn FacilityTable(
 
 #[component]
 fn FacilityTableRow(
+    /// The facility: name, license, masked key with its owner and age, key status, last
+    /// validation and last sync.
     row: FacilityRow,
+    /// Dispatched by "Revalidate now" (shown only when the facility has a key); the button says
+    /// "Revalidating…" while it runs for this license.
     revalidate: ServerAction<RevalidateFacility>,
+    /// Dispatched by "Sync now" (enabled only with a valid key); the button says "Syncing…"
+    /// while it runs for this license or the facility's sync is running.
     sync_now: ServerAction<SyncNow>,
 ) -> impl IntoView {
     let invalid = row.key_status == KeyStatus::Invalid;
@@ -151,9 +163,7 @@ fn FacilityTableRow(
     let revalidate_label = format!("Revalidate now: {}", row.license_number);
     let status = match row.key_status {
         KeyStatus::Valid => view! { <span class="status status-ok">"Valid"</span> }.into_any(),
-        KeyStatus::Invalid => view! {
-            <span class="status status-danger">"Key invalid: data no longer syncs with Metrc"</span>
-        }
+        KeyStatus::Invalid => view! { <span class="status status-danger">"Key invalid: data no longer syncs with Metrc"</span> }
         .into_any(),
         KeyStatus::Unvalidated => {
             view! { <span class="status">"Not checked yet"</span> }.into_any()
@@ -173,9 +183,7 @@ fn FacilityTableRow(
     let expiring = row.key_expiring.then(|| {
         let who = row
             .key_owner_name
-            .clone()
-            .map(|name| format!("the License Owner ({name})"))
-            .unwrap_or_else(|| "the License Owner".into());
+            .clone().map_or_else(|| "the License Owner".into(), |name| format!("the License Owner ({name})"));
         format!(
             "Key is {} days old: Metrc lapses keys after about a year. Ask {who} to generate a new key.",
             row.key_age_days.unwrap_or_default()
@@ -193,7 +201,10 @@ fn FacilityTableRow(
                     Some(mask) => view! { <code class="masked-key">{mask}</code> }.into_any(),
                     None => view! { <span class="muted">"None"</span> }.into_any(),
                 }}
-                {row.key_owner_name.clone().map(|name| view! { <span class="key-owner">{name}</span> })}
+                {row
+                    .key_owner_name
+                    .clone()
+                    .map(|name| view! { <span class="key-owner">{name}</span> })}
                 {age.map(|age| view! { <span class="key-age">{age}</span> })}
                 {not_owner.map(|text| view! { <span class="note">{text}</span> })}
                 {expiring.map(|text| view! { <span class="note note-warn">{text}</span> })}
@@ -205,45 +216,51 @@ fn FacilityTableRow(
             </td>
             <td>
                 <div class="row-actions">
-                <button
-                    type="button"
-                    class="secondary"
-                    aria-label=sync_label
-                    disabled={
-                        let syncing = syncing.clone();
-                        move || !can_sync || syncing()
-                    }
-                    on:click={
-                        let license = license.clone();
-                        move |_| {
-                            sync_now.dispatch(SyncNow { license: license.clone() });
-                        }
-                    }
-                >
-                    {
-                        let syncing = syncing.clone();
-                        move || if syncing() { "Syncing…" } else { "Sync now" }
-                    }
-                </button>
-                <Show when=move || has_key>
                     <button
                         type="button"
                         class="secondary"
-                        aria-label=revalidate_label.clone()
-                        disabled=busy.clone()
+                        aria-label=sync_label
+                        disabled={
+                            let syncing = syncing.clone();
+                            move || !can_sync || syncing()
+                        }
                         on:click={
                             let license = license.clone();
                             move |_| {
-                                revalidate.dispatch(RevalidateFacility { license: license.clone() });
+                                sync_now
+                                    .dispatch(SyncNow {
+                                        license: license.clone(),
+                                    });
                             }
                         }
                     >
                         {
-                            let busy = busy.clone();
-                            move || if busy() { "Revalidating…" } else { "Revalidate now" }
+                            let syncing = syncing.clone();
+                            move || if syncing() { "Syncing…" } else { "Sync now" }
                         }
                     </button>
-                </Show>
+                    <Show when=move || has_key>
+                        <button
+                            type="button"
+                            class="secondary"
+                            aria-label=revalidate_label.clone()
+                            disabled=busy.clone()
+                            on:click={
+                                let license = license.clone();
+                                move |_| {
+                                    revalidate
+                                        .dispatch(RevalidateFacility {
+                                            license: license.clone(),
+                                        });
+                                }
+                            }
+                        >
+                            {
+                                let busy = busy.clone();
+                                move || if busy() { "Revalidating…" } else { "Revalidate now" }
+                            }
+                        </button>
+                    </Show>
                 </div>
             </td>
         </tr>
@@ -252,7 +269,10 @@ fn FacilityTableRow(
 
 /// The "Last sync" cell: when, the state, and while running how far; why, when failed or paused.
 #[component]
-fn SyncCell(row: FacilityRow) -> impl IntoView {
+fn SyncCell(
+    /// The facility: its last sync time, sync state, progress while running, and sync message.
+    row: FacilityRow,
+) -> impl IntoView {
     let class = match row.sync_state {
         SyncState::Idle => "status status-ok",
         SyncState::Failed | SyncState::Paused => "status status-danger",
@@ -270,7 +290,14 @@ fn SyncCell(row: FacilityRow) -> impl IntoView {
     view! {
         <span class="sync-time">{when(row.last_sync_at)}</span>
         <span class=class>{row.sync_state.label()}</span>
-        {progress.map(|text| view! { <span class="note" role="status">{text}</span> })}
+        {progress
+            .map(|text| {
+                view! {
+                    <span class="note" role="status">
+                        {text}
+                    </span>
+                }
+            })}
         {row.sync_message.map(|text| view! { <span class="note">{text}</span> })}
     }
 }

@@ -18,7 +18,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Home() -> impl IntoView {
     let auth = use_auth();
-    let user = move || auth.user.get().and_then(|u| u.ok()).flatten();
+    let user = move || auth.user.get().and_then(std::result::Result::ok).flatten();
     view! {
         <Title text="Home" />
         <KeyNotice />
@@ -26,7 +26,9 @@ fn Home() -> impl IntoView {
             <h1 id="home-title">
                 "Welcome, " {move || user().map(|u| u.name).unwrap_or_default()}
             </h1>
-            <p>"Tracekeeper keeps your Metrc connection healthy and every submission attributed."</p>
+            <p>
+                "Tracekeeper keeps your Metrc connection healthy and every submission attributed."
+            </p>
             <Show when=move || user().is_some_and(|u| u.is_admin())>
                 <ul class="cards" role="list">
                     <li>

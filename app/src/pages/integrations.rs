@@ -10,6 +10,7 @@ use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
+use crate::components::loading::Loading;
 use crate::components::validation_panel::{NOT_REACHED_CAUSE, ValidationPanel};
 use crate::types::facilities::{FacilityRow, facility_label};
 use crate::types::key_validation::{LiveValidation, Phase};
@@ -170,6 +171,13 @@ fn Integrations() -> impl IntoView {
         })
     };
 
+    let on_edit = Callback::new(move |()| {
+        confirming.set(None);
+        // The last outcome was about another key.
+        if assign.value().with_untracked(Option::is_some) {
+            assign.value().set(None);
+        }
+    });
     view! {
         <Title text="Integrations" />
         <section class="page" aria-labelledby="integrations-title">
@@ -179,20 +187,10 @@ fn Integrations() -> impl IntoView {
             </p>
             <KeyHelp />
             <form class="key-form" on:submit=update_key>
-                <KeyInput
-                    id="facility-key"
-                    label="Facility API key"
-                    key
-                    check
-                    on_edit=Callback::new(move |()| {
-                        confirming.set(None);
-                        // The last outcome was about another key.
-                        if assign.value().with_untracked(Option::is_some) {
-                            assign.value().set(None);
-                        }
-                    })
-                />
-                <Transition fallback=|| view! { <p class="loading" role="status">"Loading facilities…"</p> }>
+                <KeyInput id="facility-key" label="Facility API key" key check on_edit />
+                <Transition fallback=|| {
+                    view! { <Loading text="Loading facilities…" /> }
+                }>
                     {move || Suspend::new(async move {
                         let known = facilities.await.unwrap_or_default();
                         view! { <FacilityChoices known live selected /> }
@@ -204,7 +202,11 @@ fn Integrations() -> impl IntoView {
                 />
                 <Show when=move || !not_owner.with(Vec::is_empty)>
                     <label class="override">
-                        <input type="checkbox" prop:checked=move || override_owner.get() on:change=move |ev| override_owner.set(event_target_checked(&ev)) />
+                        <input
+                            type="checkbox"
+                            prop:checked=move || override_owner.get()
+                            on:change=move |ev| override_owner.set(event_target_checked(&ev))
+                        />
                         {move || {
                             format!(
                                 "Use this key anyway for {}, although it is not the License Owner's there. Metrc will show that employee as the submitter. This override is recorded in the audit log.",
@@ -218,15 +220,27 @@ fn Integrations() -> impl IntoView {
                         .get()
                         .map(|denied| {
                             view! {
-                                <div class="confirm" role="alertdialog" aria-labelledby="confirm-text">
+                                <div
+                                    class="confirm"
+                                    role="alertdialog"
+                                    aria-labelledby="confirm-text"
+                                >
                                     <p id="confirm-text">
                                         {format!(
                                             "Some sections are denied for this key: {}. Those facilities will not sync or submit there until the key owner gets access.",
                                             denied.join("; "),
                                         )}
                                     </p>
-                                    <button type="button" on:click=move |_| send()>"Update Key anyway"</button>
-                                    <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                                    <button type="button" on:click=move |_| send()>
+                                        "Update Key anyway"
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        on:click=move |_| confirming.set(None)
+                                    >
+                                        "Cancel"
+                                    </button>
                                 </div>
                             }
                         })
@@ -244,8 +258,12 @@ fn Integrations() -> impl IntoView {
 /// reaches are marked "New", known ones it does not reach are disabled with the likely cause.
 #[component]
 fn FacilityChoices(
+    /// The facilities already in Tracekeeper, listed first.
     known: Vec<FacilityRow>,
+    /// The live validation of the pasted key: licenses it reaches that are not known are added
+    /// as "New"; once it is done, known ones it does not reach are disabled.
     live: RwSignal<LiveValidation>,
+    /// License numbers ticked; "Update Key" gives the key to those the key reaches.
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
     let options = Memo::new(move |_| live.with(|l| choices(&known, l)));
@@ -266,7 +284,9 @@ fn FacilityChoices(
             <legend>"Facilities for this key"</legend>
             <Show
                 when=move || !options.with(Vec::is_empty)
-                fallback=|| view! { <p class="muted">"Paste a key to see the facilities it reaches."</p> }
+                fallback=|| {
+                    view! { <p class="muted">"Paste a key to see the facilities it reaches."</p> }
+                }
             >
                 <label class="choice select-all">
                     <input
@@ -298,14 +318,28 @@ fn FacilityChoices(
                                     disabled=unreachable
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
-                                        selected.update(|s| {
-                                            if on { s.insert(license.clone()); } else { s.remove(&license); }
-                                        });
+                                        selected
+                                            .update(|s| {
+                                                if on {
+                                                    s.insert(license.clone());
+                                                } else {
+                                                    s.remove(&license);
+                                                }
+                                            });
                                     }
                                 />
                                 {choice.label.clone()}
-                                {choice.new.then(|| view! { <span class="badge badge-new">"New"</span> })}
-                                {unreachable.then(|| view! { <span class="note">{format!("Not reached by this key. {NOT_REACHED_CAUSE}")}</span> })}
+                                {choice
+                                    .new
+                                    .then(|| view! { <span class="badge badge-new">"New"</span> })}
+                                {unreachable
+                                    .then(|| {
+                                        view! {
+                                            <span class="note">
+                                                {format!("Not reached by this key. {NOT_REACHED_CAUSE}")}
+                                            </span>
+                                        }
+                                    })}
                             </label>
                         }
                     }

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
-    let error = move || auth.login.value().get().and_then(|r| r.err());
+    let error = move || auth.login.value().get().and_then(std::result::Result::err);
     view! {
         <Title text="Sign in" />
         <section class="page narrow" aria-labelledby="login-title">

@@ -8,6 +8,7 @@ use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
     FilterSelect, SearchField, facility_choices, query_page, query_text,
 };
+use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
 use crate::components::paging::{Pager, with_query};
 use crate::components::select_options::select_options;
@@ -93,7 +94,7 @@ fn Packages() -> impl IntoView {
         })
     });
     let packages = Resource::new(move || filter.get(), list_packages);
-    let facilities = Resource::new(|| (), |_| my_facilities());
+    let facilities = Resource::new(|| (), |()| my_facilities());
     let open = RwSignal::new(None::<Open>);
     let queued = RwSignal::new(0_u32);
     view! {
@@ -115,17 +116,39 @@ fn Packages() -> impl IntoView {
                             />
                             <SearchField label="Label" name="label" current=current.label.clone() />
                             <SearchField label="Item" name="item" current=current.item.clone() />
-                            <SearchField label="Location" name="location" current=current.location.clone() />
+                            <SearchField
+                                label="Location"
+                                name="location"
+                                current=current.location.clone()
+                            />
                         }
                     })}
                 </Transition>
-                <button type="submit" class="secondary">"Search"</button>
+                <button type="submit" class="secondary">
+                    "Search"
+                </button>
             </Form>
-            {move || open.get().map(|o| view! { <ActionPanel open=o close=Callback::new(move |_| open.set(None)) on_queued=Callback::new(move |_| queued.update(|n| *n += 1)) /> })}
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading packages…"</p> }>
+            {move || {
+                open.get()
+                    .map(|o| {
+                        view! {
+                            <ActionPanel
+                                open=o
+                                close=Callback::new(move |()| open.set(None))
+                                on_queued=Callback::new(move |_| queued.update(|n| *n += 1))
+                            />
+                        }
+                    })
+            }}
+            <Transition fallback=|| {
+                view! { <Loading text="Loading packages…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match packages.await {
-                        Ok(page) => view! { <PackageTable page filter=filter.get_untracked() open /> }.into_any(),
+                        Ok(page) => {
+                            view! { <PackageTable page filter=filter.get_untracked() open /> }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
@@ -137,12 +160,22 @@ fn Packages() -> impl IntoView {
 
 #[component]
 fn PackageTable(
+    /// The packages of this page that match the filter, and the total for the pager; no rows
+    /// shows "No packages match".
     page: Page<PackageRow>,
+    /// The filter in the address, kept by the pager's links.
     filter: PackageFilter,
+    /// The package and action in the action panel: each row's "Adjust", "Finish" and "Change
+    /// location" set it.
     open: RwSignal<Option<Open>>,
 ) -> impl IntoView {
     if page.rows.is_empty() {
-        return view! { <p class="empty">"No packages match. Packages appear here once their facility has synced with Metrc."</p> }.into_any();
+        return view! {
+            <p class="empty">
+                "No packages match. Packages appear here once their facility has synced with Metrc."
+            </p>
+        }
+        .into_any();
     }
     let (total, current, page_size) = (page.total, page.page, page.page_size);
     let page_href = Callback::new(move |n: u32| {
@@ -178,7 +211,9 @@ fn PackageTable(
                             let label = p.label.clone();
                             view! {
                                 <tr>
-                                    <th scope="row"><code>{p.label.clone()}</code></th>
+                                    <th scope="row">
+                                        <code>{p.label.clone()}</code>
+                                    </th>
                                     <td>{p.item.clone()}</td>
                                     <td>{format!("{} {}", p.quantity, p.unit)}</td>
                                     <td>{p.location.clone().unwrap_or_default()}</td>
@@ -193,7 +228,14 @@ fn PackageTable(
                                                         type="button"
                                                         class="secondary"
                                                         aria-label=format!("{text}: {label}")
-                                                        on:click=move |_| open.set(Some(Open { package: package.clone(), action }))
+                                                        on:click=move |_| {
+                                                            open.set(
+                                                                Some(Open {
+                                                                    package: package.clone(),
+                                                                    action,
+                                                                }),
+                                                            );
+                                                        }
                                                     >
                                                         {text}
                                                     </button>
@@ -216,8 +258,11 @@ fn PackageTable(
 /// The form of one action on one package, and its submit box.
 #[component]
 fn ActionPanel(
+    /// The package and the action on it that the form is for.
     open: Open,
+    /// "Close": the page closes the panel.
     close: Callback<()>,
+    /// Called with the stored submission once it is queued: the page refreshes "My submissions".
     on_queued: Callback<crate::types::submissions::SubmissionRow>,
 ) -> impl IntoView {
     let Open { package, action } = open;
@@ -286,8 +331,18 @@ fn ActionPanel(
     view! {
         <section class="action-panel" aria-labelledby="action-title" tabindex="-1" node_ref=panel>
             <h2 id="action-title">{heading}</h2>
-            <p class="note">{format!("{} · {} {} now · {}", package.item, package.quantity, package.unit, package.license_number)}</p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading Metrc's lists…"</p> }>
+            <p class="note">
+                {format!(
+                    "{} · {} {} now · {}",
+                    package.item,
+                    package.quantity,
+                    package.unit,
+                    package.license_number,
+                )}
+            </p>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading Metrc's lists…" /> }
+            }>
                 {move || Suspend::new(async move {
                     let lists = lists.await;
                     let (reasons, units, locations) = match &lists {
@@ -298,37 +353,90 @@ fn ActionPanel(
                     view! {
                         {error}
                         <div class="form-grid">
-                            {(action == SubmissionAction::AdjustPackage).then(|| view! {
-                                <label>"Quantity"
-                                    <input type="number" step="any" inputmode="decimal" required prop:value=move || quantity.get() on:input=move |ev| quantity.set(event_target_value(&ev)) />
-                                    <span class="note">"Negative to take away."</span>
-                                </label>
-                                <label>"Unit"
-                                    <select on:change=move |ev| unit.set(event_target_value(&ev))>
-                                        {select_options(units.clone(), None, Some(unit.get_untracked()))}
-                                    </select>
-                                </label>
-                                <label>"Reason"
-                                    <select required on:change=move |ev| reason.set(event_target_value(&ev))>
-                                        {select_options(reasons.clone(), Some("Choose a reason"), None)}
-                                    </select>
-                                </label>
-                                <label>"Note" <input type="text" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) /></label>
-                            })}
-                            {(action == SubmissionAction::ChangePackageLocation).then(|| view! {
-                                <label>"Location"
-                                    <select required on:change=move |ev| location.set(event_target_value(&ev))>
-                                        {select_options(locations.clone(), Some("Choose a location"), None)}
-                                    </select>
-                                </label>
-                            })}
-                            <label>"Date" <input type="date" required prop:value=move || date.get() on:input=move |ev| date.set(event_target_value(&ev)) /></label>
+                            {(action == SubmissionAction::AdjustPackage)
+                                .then(|| {
+                                    view! {
+                                        <label>
+                                            "Quantity"
+                                            <input
+                                                type="number"
+                                                step="any"
+                                                inputmode="decimal"
+                                                required
+                                                prop:value=move || quantity.get()
+                                                on:input=move |ev| quantity.set(event_target_value(&ev))
+                                            /> <span class="note">"Negative to take away."</span>
+                                        </label>
+                                        <label>
+                                            "Unit"
+                                            <select on:change=move |ev| {
+                                                unit.set(event_target_value(&ev));
+                                            }>
+                                                {select_options(
+                                                    units.clone(),
+                                                    None,
+                                                    Some(unit.get_untracked()),
+                                                )}
+                                            </select>
+                                        </label>
+                                        <label>
+                                            "Reason"
+                                            <select
+                                                required
+                                                on:change=move |ev| reason.set(event_target_value(&ev))
+                                            >
+                                                {select_options(
+                                                    reasons.clone(),
+                                                    Some("Choose a reason"),
+                                                    None,
+                                                )}
+                                            </select>
+                                        </label>
+                                        <label>
+                                            "Note"
+                                            <input
+                                                type="text"
+                                                prop:value=move || note.get()
+                                                on:input=move |ev| note.set(event_target_value(&ev))
+                                            />
+                                        </label>
+                                    }
+                                })}
+                            {(action == SubmissionAction::ChangePackageLocation)
+                                .then(|| {
+                                    view! {
+                                        <label>
+                                            "Location"
+                                            <select
+                                                required
+                                                on:change=move |ev| location.set(event_target_value(&ev))
+                                            >
+                                                {select_options(
+                                                    locations.clone(),
+                                                    Some("Choose a location"),
+                                                    None,
+                                                )}
+                                            </select>
+                                        </label>
+                                    }
+                                })}
+                            <label>
+                                "Date"
+                                <input
+                                    type="date"
+                                    required
+                                    prop:value=move || date.get()
+                                    on:input=move |ev| date.set(event_target_value(&ev))
+                                />
+                            </label>
                         </div>
                     }
                 })}
             </Transition>
             <SubmitBox license=package.license_number.clone() action request=build on_queued />
-            <button type="button" class="secondary" on:click=move |_| close.run(())>"Close"</button>
+            <button type="button" class="secondary" on:click=move |_| close.run(())>
+                "Close"
+            </button>
         </section>
     }
 }

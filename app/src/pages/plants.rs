@@ -7,6 +7,7 @@ use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
     FilterSelect, SearchField, facility_choices, query_page, query_text,
 };
+use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
 use crate::components::paging::{Pager, with_query};
 use crate::components::select_options::select_options;
@@ -54,7 +55,7 @@ fn Plants() -> impl IntoView {
         })
     });
     let plants = Resource::new(move || filter.get(), list_plants);
-    let facilities = Resource::new(|| (), |_| my_facilities());
+    let facilities = Resource::new(|| (), |()| my_facilities());
     // Picked plants, by license: waste is recorded for one facility at a time.
     let picked = RwSignal::new(None::<(String, BTreeSet<String>)>);
     let queued = RwSignal::new(0_u32);
@@ -79,18 +80,36 @@ fn Plants() -> impl IntoView {
                         }
                     })}
                 </Transition>
-                <button type="submit" class="secondary">"Search"</button>
+                <button type="submit" class="secondary">
+                    "Search"
+                </button>
             </Form>
             {move || {
                 picked
                     .get()
                     .filter(|(_, labels)| !labels.is_empty())
-                    .map(|(license, labels)| view! { <WastePanel license labels on_queued=Callback::new(move |_| { queued.update(|n| *n += 1); picked.set(None); }) /> })
+                    .map(|(license, labels)| {
+                        view! {
+                            <WastePanel
+                                license
+                                labels
+                                on_queued=Callback::new(move |_| {
+                                    queued.update(|n| *n += 1);
+                                    picked.set(None);
+                                })
+                            />
+                        }
+                    })
             }}
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading plants…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading plants…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match plants.await {
-                        Ok(page) => view! { <PlantTable page filter=filter.get_untracked() picked /> }.into_any(),
+                        Ok(page) => {
+                            view! { <PlantTable page filter=filter.get_untracked() picked /> }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
@@ -102,12 +121,21 @@ fn Plants() -> impl IntoView {
 
 #[component]
 fn PlantTable(
+    /// The plants of this page that match the filter, and the total for the pager; no rows
+    /// shows "No plants match".
     page: Page<PlantRow>,
+    /// The filter in the address, kept by the pager's links.
     filter: PlantFilter,
+    /// The license number and labels of the plants ticked for waste (`None`: none yet); ticking
+    /// a plant of another facility starts a new pick.
     picked: RwSignal<Option<(String, BTreeSet<String>)>>,
 ) -> impl IntoView {
     if page.rows.is_empty() {
-        return view! { <p class="empty">"No plants match. Plants appear here once a facility that grows plants has synced with Metrc."</p> }.into_any();
+        return view! {
+            <p class="empty">
+                "No plants match. Plants appear here once a facility that grows plants has synced with Metrc."
+            </p>
+        }.into_any();
     }
     let (total, current, page_size) = (page.total, page.page, page.page_size);
     let page_href = Callback::new(move |n: u32| {
@@ -139,7 +167,15 @@ fn PlantTable(
                             let (license, label) = (p.license_number.clone(), p.label.clone());
                             let checked = {
                                 let (license, label) = (license.clone(), label.clone());
-                                move || picked.with(|x| x.as_ref().is_some_and(|(l, set)| *l == license && set.contains(&label)))
+                                move || {
+                                    picked
+                                        .with(|x| {
+                                            x.as_ref()
+                                                .is_some_and(|(l, set)| {
+                                                    *l == license && set.contains(&label)
+                                                })
+                                        })
+                                }
                             };
                             view! {
                                 <tr>
@@ -150,21 +186,30 @@ fn PlantTable(
                                                 prop:checked=checked
                                                 on:change=move |ev| {
                                                     let on = event_target_checked(&ev);
-                                                    picked.update(|x| {
-                                                        let same = x.as_ref().is_some_and(|(l, _)| *l == license);
-                                                        if !same {
-                                                            *x = Some((license.clone(), BTreeSet::new()));
-                                                        }
-                                                        if let Some((_, set)) = x {
-                                                            if on { set.insert(label.clone()); } else { set.remove(&label); }
-                                                        }
-                                                    });
+                                                    picked
+                                                        .update(|x| {
+                                                            let same = x.as_ref().is_some_and(|(l, _)| *l == license);
+                                                            if !same {
+                                                                *x = Some((license.clone(), BTreeSet::new()));
+                                                            }
+                                                            if let Some((_, set)) = x {
+                                                                if on {
+                                                                    set.insert(label.clone());
+                                                                } else {
+                                                                    set.remove(&label);
+                                                                }
+                                                            }
+                                                        });
                                                 }
                                             />
-                                            <span class="visually-hidden">{format!("Waste {}", p.label)}</span>
+                                            <span class="visually-hidden">
+                                                {format!("Waste {}", p.label)}
+                                            </span>
                                         </label>
                                     </td>
-                                    <th scope="row"><code>{p.label.clone()}</code></th>
+                                    <th scope="row">
+                                        <code>{p.label.clone()}</code>
+                                    </th>
                                     <td>{p.strain.clone().unwrap_or_default()}</td>
                                     <td>{p.phase.clone()}</td>
                                     <td>{p.location.clone().unwrap_or_default()}</td>
@@ -184,8 +229,13 @@ fn PlantTable(
 /// "Record waste" for the picked plants of one facility.
 #[component]
 fn WastePanel(
+    /// License number of the facility the waste is recorded at: Metrc's lists and the
+    /// submission are for it.
     license: String,
+    /// Labels of the picked plants the waste is recorded for (never empty).
     labels: BTreeSet<String>,
+    /// Called with the stored submission once it is queued: the page refreshes "My submissions"
+    /// and clears the pick, which closes the panel.
     on_queued: Callback<crate::types::submissions::SubmissionRow>,
 ) -> impl IntoView {
     let lists = {
@@ -226,8 +276,15 @@ fn WastePanel(
     });
     view! {
         <section class="action-panel" aria-labelledby="waste-title">
-            <h2 id="waste-title">{format!("Record waste: {count} {} at {license}", if count == 1 { "plant" } else { "plants" })}</h2>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading Metrc's lists…"</p> }>
+            <h2 id="waste-title">
+                {format!(
+                    "Record waste: {count} {} at {license}",
+                    if count == 1 { "plant" } else { "plants" },
+                )}
+            </h2>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading Metrc's lists…" /> }
+            }>
                 {move || Suspend::new(async move {
                     let lists = lists.await;
                     let (methods, reasons, units) = match &lists {
@@ -235,16 +292,70 @@ fn WastePanel(
                         Err(_) => Default::default(),
                     };
                     let error = lists.err().map(|error| view! { <ErrorMessage error /> });
-                    let options = |values: Vec<String>, prompt: &'static str| select_options(values, Some(prompt), None);
+                    let options = |values: Vec<String>, prompt: &'static str| select_options(
+                        values,
+                        Some(prompt),
+                        None,
+                    );
                     view! {
                         {error}
                         <div class="form-grid">
-                            <label>"Method" <select required on:change=move |ev| method.set(event_target_value(&ev))>{options(methods, "Choose a method")}</select></label>
-                            <label>"Reason" <select required on:change=move |ev| reason.set(event_target_value(&ev))>{options(reasons, "Choose a reason")}</select></label>
-                            <label>"Weight" <input type="number" step="any" min="0" inputmode="decimal" required prop:value=move || weight.get() on:input=move |ev| weight.set(event_target_value(&ev)) /></label>
-                            <label>"Unit" <select required on:change=move |ev| unit.set(event_target_value(&ev))>{options(units, "Choose a unit")}</select></label>
-                            <label>"Note" <input type="text" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) /></label>
-                            <label>"Date" <input type="date" required prop:value=move || date.get() on:input=move |ev| date.set(event_target_value(&ev)) /></label>
+                            <label>
+                                "Method"
+                                <select
+                                    required
+                                    on:change=move |ev| method.set(event_target_value(&ev))
+                                >
+                                    {options(methods, "Choose a method")}
+                                </select>
+                            </label>
+                            <label>
+                                "Reason"
+                                <select
+                                    required
+                                    on:change=move |ev| reason.set(event_target_value(&ev))
+                                >
+                                    {options(reasons, "Choose a reason")}
+                                </select>
+                            </label>
+                            <label>
+                                "Weight"
+                                <input
+                                    type="number"
+                                    step="any"
+                                    min="0"
+                                    inputmode="decimal"
+                                    required
+                                    prop:value=move || weight.get()
+                                    on:input=move |ev| weight.set(event_target_value(&ev))
+                                />
+                            </label>
+                            <label>
+                                "Unit"
+                                <select
+                                    required
+                                    on:change=move |ev| unit.set(event_target_value(&ev))
+                                >
+                                    {options(units, "Choose a unit")}
+                                </select>
+                            </label>
+                            <label>
+                                "Note"
+                                <input
+                                    type="text"
+                                    prop:value=move || note.get()
+                                    on:input=move |ev| note.set(event_target_value(&ev))
+                                />
+                            </label>
+                            <label>
+                                "Date"
+                                <input
+                                    type="date"
+                                    required
+                                    prop:value=move || date.get()
+                                    on:input=move |ev| date.set(event_target_value(&ev))
+                                />
+                            </label>
                         </div>
                     }
                 })}

@@ -10,6 +10,7 @@ use crate::api::submissions::{
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
+use crate::components::loading::Loading;
 use crate::error::AppError;
 use crate::types::submissions::SubmissionDetail;
 use leptos::prelude::*;
@@ -94,7 +95,9 @@ fn SubmissionScreen() -> impl IntoView {
             <p>
                 <A href="/admin/metrc-submissions/all">"All submissions"</A>
             </p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(detail) => view! { <Detail detail actions /> }.into_any(),
@@ -107,7 +110,14 @@ fn SubmissionScreen() -> impl IntoView {
 }
 
 #[component]
-fn Detail(detail: SubmissionDetail, actions: Actions) -> impl IntoView {
+fn Detail(
+    /// The submission as stored: its facts, request and response bodies, attempts, the admin's
+    /// decision, and which actions apply to it now.
+    detail: SubmissionDetail,
+    /// The buttons' server actions ("Retry", "Cancel", "Approve", "Deny", "Mark accepted" / "Mark
+    /// not recorded"): all buttons are off while one runs, and its error shows above them.
+    actions: Actions,
+) -> impl IntoView {
     let row = detail.row.clone();
     let id = row.id;
     let reason = RwSignal::new(String::new());
@@ -129,34 +139,133 @@ fn Detail(detail: SubmissionDetail, actions: Actions) -> impl IntoView {
             <dd>{when(Some(row.created_at))}</dd>
             <dt>"Metrc's answer"</dt>
             <dd>{row.metrc_answer.clone().unwrap_or_else(|| "None yet".into())}</dd>
-            {detail.decision.clone().map(|d| view! { <dt>"Decision"</dt><dd>{d}</dd> })}
+            {detail
+                .decision
+                .clone()
+                .map(|d| {
+                    view! {
+                        <dt>"Decision"</dt>
+                        <dd>{d}</dd>
+                    }
+                })}
         </dl>
         {move || actions.error().map(|error| view! { <ErrorMessage error /> })}
         <div class="actions">
-            {detail.can_retry.then(|| view! {
-                <button type="button" disabled=busy on:click=move |_| { actions.retry.dispatch(RetrySubmission { id }); }>"Retry"</button>
-            })}
-            {detail.can_approve.then(|| view! {
-                <button type="button" disabled=busy on:click=move |_| { actions.approve.dispatch(ApproveSubmission { id }); }>"Approve"</button>
-            })}
-            {detail.can_cancel.then(|| view! {
-                <button type="button" class="secondary" disabled=busy on:click=move |_| { actions.cancel.dispatch(CancelSubmission { id }); }>"Cancel"</button>
-            })}
-            {detail.can_reconcile.then(|| view! {
-                <button type="button" disabled=busy on:click=move |_| { actions.reconcile.dispatch(ReconcileSubmission { id, accepted: true }); }>"Mark accepted"</button>
-                <button type="button" class="secondary" disabled=busy on:click=move |_| { actions.reconcile.dispatch(ReconcileSubmission { id, accepted: false }); }>"Mark not recorded"</button>
-            })}
+            {detail
+                .can_retry
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            disabled=busy
+                            on:click=move |_| {
+                                actions.retry.dispatch(RetrySubmission { id });
+                            }
+                        >
+                            "Retry"
+                        </button>
+                    }
+                })}
+            {detail
+                .can_approve
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            disabled=busy
+                            on:click=move |_| {
+                                actions.approve.dispatch(ApproveSubmission { id });
+                            }
+                        >
+                            "Approve"
+                        </button>
+                    }
+                })}
+            {detail
+                .can_cancel
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            class="secondary"
+                            disabled=busy
+                            on:click=move |_| {
+                                actions.cancel.dispatch(CancelSubmission { id });
+                            }
+                        >
+                            "Cancel"
+                        </button>
+                    }
+                })}
+            {detail
+                .can_reconcile
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            disabled=busy
+                            on:click=move |_| {
+                                actions
+                                    .reconcile
+                                    .dispatch(ReconcileSubmission {
+                                        id,
+                                        accepted: true,
+                                    });
+                            }
+                        >
+                            "Mark accepted"
+                        </button>
+                        <button
+                            type="button"
+                            class="secondary"
+                            disabled=busy
+                            on:click=move |_| {
+                                actions
+                                    .reconcile
+                                    .dispatch(ReconcileSubmission {
+                                        id,
+                                        accepted: false,
+                                    });
+                            }
+                        >
+                            "Mark not recorded"
+                        </button>
+                    }
+                })}
         </div>
-        {detail.can_deny.then(|| view! {
-            <form class="stack deny" on:submit=move |ev| {
-                ev.prevent_default();
-                actions.deny.dispatch(DenySubmission { id, reason: reason.get_untracked() });
-            }>
-                <label for="deny-reason">"Reason"</label>
-                <textarea id="deny-reason" rows="2" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
-                <button type="submit" class="secondary" disabled=move || busy() || reason.with(|r| r.trim().is_empty())>"Deny"</button>
-            </form>
-        })}
+        {detail
+            .can_deny
+            .then(|| {
+                view! {
+                    <form
+                        class="stack deny"
+                        on:submit=move |ev| {
+                            ev.prevent_default();
+                            actions
+                                .deny
+                                .dispatch(DenySubmission {
+                                    id,
+                                    reason: reason.get_untracked(),
+                                });
+                        }
+                    >
+                        <label for="deny-reason">"Reason"</label>
+                        <textarea
+                            id="deny-reason"
+                            rows="2"
+                            prop:value=move || reason.get()
+                            on:input=move |ev| reason.set(event_target_value(&ev))
+                        ></textarea>
+                        <button
+                            type="submit"
+                            class="secondary"
+                            disabled=move || busy() || reason.with(|r| r.trim().is_empty())
+                        >
+                            "Deny"
+                        </button>
+                    </form>
+                }
+            })}
         <h2>"Request"</h2>
         <pre class="body">{detail.request.clone()}</pre>
         <h2>"Response"</h2>
@@ -177,18 +286,30 @@ fn Detail(detail: SubmissionDetail, actions: Actions) -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>
-                            {detail.attempts.iter().cloned().map(|a| view! {
-                                <tr>
-                                    <td>{when(Some(a.at))}</td>
-                                    <td>{a.http_status.map(|s| s.to_string()).unwrap_or_else(|| "None".into())}</td>
-                                    <td>{a.outcome}</td>
-                                    <td>{format!("{} ms", a.duration_ms)}</td>
-                                </tr>
-                            }).collect_view()}
+                            {detail
+                                .attempts
+                                .iter()
+                                .cloned()
+                                .map(|a| {
+                                    view! {
+                                        <tr>
+                                            <td>{when(Some(a.at))}</td>
+                                            <td>
+                                                {a
+                                                    .http_status
+                                                    .map_or_else(|| "None".into(), |s| s.to_string())}
+                                            </td>
+                                            <td>{a.outcome}</td>
+                                            <td>{format!("{} ms", a.duration_ms)}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
                         </tbody>
                     </table>
                 </div>
-            }.into_any()
+            }
+                .into_any()
         }}
     }
 }

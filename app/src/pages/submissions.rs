@@ -8,6 +8,7 @@ use crate::api::users::list_users;
 use crate::components::admin_page::{AdminPage, use_admin_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{Choice, FilterSelect, facility_choices};
+use crate::components::loading::Loading;
 use crate::components::paging::{Pager, query_string, with_query};
 use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use crate::types::inventory::Page;
@@ -73,7 +74,12 @@ fn Submissions() -> impl IntoView {
                 {SubmissionTab::ALL
                     .into_iter()
                     .map(|tab| {
-                        let to = href(&SubmissionFilter { tab, ..SubmissionFilter::default() });
+                        let to = href(
+                            &SubmissionFilter {
+                                tab,
+                                ..SubmissionFilter::default()
+                            },
+                        );
                         view! {
                             <A href=to attr:class="tab">
                                 {tab.label()}
@@ -88,10 +94,15 @@ fn Submissions() -> impl IntoView {
                     "Export CSV"
                 </a>
             </p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading submissions…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading submissions…" /> }
+            }>
                 {move || Suspend::new(async move {
                     match rows.await {
-                        Ok(page) => view! { <SubmissionTable page filter=filter.get_untracked() /> }.into_any(),
+                        Ok(page) => {
+                            view! { <SubmissionTable page filter=filter.get_untracked() /> }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
@@ -103,8 +114,12 @@ fn Submissions() -> impl IntoView {
 /// User, facility, status and compliance filters: a GET form, so it works before hydration and
 /// the address always says what is shown.
 #[component]
-fn Filters(filter: Memo<SubmissionFilter>) -> impl IntoView {
-    let users = Resource::new(|| (), |_| list_users());
+fn Filters(
+    /// The filter in the address: its tab is where the form is sent, the rest preselect the
+    /// choices.
+    filter: Memo<SubmissionFilter>,
+) -> impl IntoView {
+    let users = Resource::new(|| (), |()| list_users());
     let facilities = use_admin_facilities().0;
     let action = move || format!("/admin/metrc-submissions/{}", filter.get().tab.slug());
     view! {
@@ -114,8 +129,13 @@ fn Filters(filter: Memo<SubmissionFilter>) -> impl IntoView {
                     let users = users.await.unwrap_or_default();
                     let facilities = facilities.await.unwrap_or_default();
                     let current = filter.get_untracked();
-                    let users: Vec<Choice> = users.into_iter().map(|u| (u.id.to_string(), u.name)).collect();
-                    let facilities = facility_choices(facilities.into_iter().map(|f| (f.license_number, f.name)));
+                    let users: Vec<Choice> = users
+                        .into_iter()
+                        .map(|u| (u.id.to_string(), u.name))
+                        .collect();
+                    let facilities = facility_choices(
+                        facilities.into_iter().map(|f| (f.license_number, f.name)),
+                    );
                     let statuses: Vec<Choice> = SubmissionStatus::ALL
                         .into_iter()
                         .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
@@ -149,19 +169,36 @@ fn Filters(filter: Memo<SubmissionFilter>) -> impl IntoView {
                             name="status"
                             any="Any status"
                             choices=statuses
-                            current=current.status.map(|s| s.as_str().to_owned()).unwrap_or_default()
+                            current=current
+                                .status
+                                .map(|s| s.as_str().to_owned())
+                                .unwrap_or_default()
                         />
-                        <FilterSelect label="Compliance" name="compliant" any="Any" choices=compliance current=compliant.to_owned() />
+                        <FilterSelect
+                            label="Compliance"
+                            name="compliant"
+                            any="Any"
+                            choices=compliance
+                            current=compliant.to_owned()
+                        />
                     }
                 })}
             </Transition>
-            <button type="submit" class="secondary">"Apply filters"</button>
+            <button type="submit" class="secondary">
+                "Apply filters"
+            </button>
         </Form>
     }
 }
 
 #[component]
-fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl IntoView {
+fn SubmissionTable(
+    /// The submissions of this page that match the filter, and the total for the pager; no rows
+    /// shows "No submissions match".
+    page: Page<SubmissionRow>,
+    /// The filter in the address (tab included), kept by the pager's links.
+    filter: SubmissionFilter,
+) -> impl IntoView {
     if page.rows.is_empty() {
         return view! { <p class="empty">"No submissions match."</p> }.into_any();
     }
@@ -178,7 +215,11 @@ fn SubmissionTable(page: Page<SubmissionRow>, filter: SubmissionFilter) -> impl 
                 <caption class="visually-hidden">"Submissions"</caption>
                 <SubmissionHead show_user=true />
                 <tbody>
-                    {page.rows.into_iter().map(|row| view! { <SubmissionTableRow row show_user=true /> }).collect_view()}
+                    {page
+                        .rows
+                        .into_iter()
+                        .map(|row| view! { <SubmissionTableRow row show_user=true /> })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>

@@ -6,6 +6,7 @@ use crate::api::users::{DeactivateUser, ReactivateUser, UpdateUser, get_user};
 use crate::components::admin_page::AdminPage;
 use crate::components::auth::use_auth;
 use crate::components::error_message::ErrorMessage;
+use crate::components::loading::Loading;
 use crate::components::user_form::UserForm;
 use crate::components::user_key::UserKeySection;
 use crate::error::AppError;
@@ -51,13 +52,17 @@ fn UserScreen() -> impl IntoView {
 /// body more than once while the sign-in check resolves) than in the browser, and hydration
 /// would fail.
 #[component]
-fn UserScreenFor(id: i32) -> impl IntoView {
+fn UserScreenFor(
+    /// The user's id from the address: the user, their key section and the account actions are
+    /// for them.
+    id: i32,
+) -> impl IntoView {
     let actions = Actions {
         save: ServerAction::<UpdateUser>::new(),
         deactivate: ServerAction::<DeactivateUser>::new(),
         reactivate: ServerAction::<ReactivateUser>::new(),
     };
-    let user = Resource::new(|| (), move |_| get_user(id));
+    let user = Resource::new(|| (), move |()| get_user(id));
     // After a successful change the page shows the stored user (a failed "Save" keeps what was
     // typed).
     Effect::watch(
@@ -86,7 +91,9 @@ fn UserScreenFor(id: i32) -> impl IntoView {
             <p class="back">
                 <A href="/admin/users">"Back to User Management"</A>
             </p>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading user…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading user…" /> }
+            }>
                 {move || Suspend::new(async move {
                     let me = me().await;
                     match user.await {
@@ -94,8 +101,8 @@ fn UserScreenFor(id: i32) -> impl IntoView {
                             let is_me = me == Some(detail.id);
                             view! { <UserProfile detail is_me save=actions.save /> }.into_any()
                         }
-                        // Hides the rest of the page (CSS: `.user-missing ~ *`).
                         Err(AppError::NotFound) => {
+                            // Hides the rest of the page (CSS: `.user-missing ~ *`).
                             view! {
                                 <div class="user-missing">
                                     <NotFound />
@@ -138,11 +145,25 @@ fn input_of(detail: &UserDetail) -> UserInput {
 
 /// The user's name as the page title, what they are, and the profile form ("Save").
 #[component]
-fn UserProfile(detail: UserDetail, is_me: bool, save: ServerAction<UpdateUser>) -> impl IntoView {
+fn UserProfile(
+    /// The stored user: name (the title), email, role, whether active, and the form's first
+    /// values.
+    detail: UserDetail,
+    /// The admin is looking at themselves: the role is locked (they cannot drop their own Admin
+    /// role).
+    is_me: bool,
+    /// Dispatched by "Save" with what was typed; its result shows below the form.
+    save: ServerAction<UpdateUser>,
+) -> impl IntoView {
     let id = detail.id;
     let saved = move || {
         save.value().get().map(|result| match result {
-            Ok(_) => view! { <p class="success" role="status">"Saved."</p> }.into_any(),
+            Ok(_) => view! {
+                <p class="success" role="status">
+                    "Saved."
+                </p>
+            }
+            .into_any(),
             Err(error) => view! { <ErrorMessage error /> }.into_any(),
         })
     };
@@ -173,7 +194,15 @@ fn UserProfile(detail: UserDetail, is_me: bool, save: ServerAction<UpdateUser>) 
 
 /// "Deactivate" (after a confirmation that says what happens) or "Reactivate".
 #[component]
-fn AccountStatus(detail: UserDetail, is_me: bool, actions: Actions) -> impl IntoView {
+fn AccountStatus(
+    /// The user: whether active picks "Deactivate" or "Reactivate"; the confirmation names them.
+    detail: UserDetail,
+    /// The admin is looking at themselves: no "Deactivate", only a note why.
+    is_me: bool,
+    /// The page's actions: "Deactivate" and "Reactivate" dispatch theirs, and a failure of either
+    /// shows here.
+    actions: Actions,
+) -> impl IntoView {
     let Actions {
         deactivate,
         reactivate,
@@ -198,10 +227,8 @@ fn AccountStatus(detail: UserDetail, is_me: bool, actions: Actions) -> impl Into
             .map(|error| view! { <ErrorMessage error /> })
     };
     let body = if is_me {
-        view! {
-            <p class="muted">"You cannot deactivate your own account. Another admin can."</p>
-        }
-        .into_any()
+        view! { <p class="muted">"You cannot deactivate your own account. Another admin can."</p> }
+            .into_any()
     } else if detail.active {
         let name = detail.name.clone();
         view! {

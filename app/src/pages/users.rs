@@ -6,6 +6,7 @@ use crate::api::users::list_users;
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
+use crate::components::loading::Loading;
 use crate::types::key_validation::plural;
 use crate::types::keys::KeyStatus;
 use crate::types::users::{FILTER_NO_KEY, UserSummary};
@@ -33,7 +34,7 @@ fn Users() -> impl IntoView {
     let query = use_query_map();
     let only_no_key =
         Memo::new(move |_| query.with(|q| q.get("filter").as_deref() == Some(FILTER_NO_KEY)));
-    let users = Resource::new(|| (), |_| list_users());
+    let users = Resource::new(|| (), |()| list_users());
     view! {
         <Title text="User Management" />
         <section class="page" aria-labelledby="users-title">
@@ -43,7 +44,9 @@ fn Users() -> impl IntoView {
                     "Add user"
                 </A>
             </div>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading users…"</p> }>
+            <Transition fallback=|| {
+                view! { <Loading text="Loading users…" /> }
+            }>
                 {move || {
                     let only_no_key = only_no_key.get();
                     Suspend::new(async move {
@@ -60,7 +63,13 @@ fn Users() -> impl IntoView {
 
 /// The banner, the filter note and the table.
 #[component]
-fn UserList(rows: Vec<UserSummary>, only_no_key: bool) -> impl IntoView {
+fn UserList(
+    /// Every user; the banner counts those who would submit without a valid key of their own.
+    rows: Vec<UserSummary>,
+    /// The address has `?filter=no-key`: only users who would submit without a valid key of
+    /// their own are listed, and the banner does not link to them again.
+    only_no_key: bool,
+) -> impl IntoView {
     let non_compliant = rows.iter().filter(|u| u.non_compliant()).count();
     let banner = (non_compliant > 0).then(|| {
         let text = format!(
@@ -96,16 +105,25 @@ fn UserList(rows: Vec<UserSummary>, only_no_key: bool) -> impl IntoView {
         };
         view! {
             <p class="filter-note" role="status">
-                {text} " " <A href="/admin/users">"Show all users"</A>
+                {text}
+                " "
+                <A href="/admin/users">"Show all users"</A>
             </p>
         }
     });
     let table = (!shown.is_empty()).then(|| view! { <UserTable rows=shown /> });
-    view! { {banner} {filter_note} {table} }
+    view! {
+        {banner}
+        {filter_note}
+        {table}
+    }
 }
 
 #[component]
-fn UserTable(rows: Vec<UserSummary>) -> impl IntoView {
+fn UserTable(
+    /// The users listed, one row each (never empty).
+    rows: Vec<UserSummary>,
+) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="users">
@@ -129,7 +147,11 @@ fn UserTable(rows: Vec<UserSummary>) -> impl IntoView {
 }
 
 #[component]
-fn UserRow(user: UserSummary) -> impl IntoView {
+fn UserRow(
+    /// The user: name (linking to their page), email, role, whether they may submit to Metrc,
+    /// their key's status, and whether active; marked when not compliant.
+    user: UserSummary,
+) -> impl IntoView {
     let non_compliant = user.non_compliant();
     let href = format!("/admin/users/{}", user.id);
     let submit = match (user.can_submit, user.requires_review) {
