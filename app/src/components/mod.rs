@@ -2,6 +2,7 @@
 
 pub mod admin_page;
 pub mod auth;
+pub mod date_field;
 pub mod error_message;
 pub mod filters;
 pub mod format;

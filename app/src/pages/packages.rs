@@ -4,6 +4,7 @@
 
 use crate::api::inventory::{list_packages, my_facilities, reference_lists};
 use crate::components::auth::RequireRole;
+use crate::components::date_field::DateField;
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
     FilterSelect, SearchField, facility_choices, query_page, query_text,
@@ -419,16 +420,7 @@ fn ActionPanel(
                                             </select>
                                         </label>
                                     }
-                                })}
-                            <label>
-                                "Date"
-                                <input
-                                    type="date"
-                                    required
-                                    prop:value=move || date.get()
-                                    on:input=move |ev| date.set(event_target_value(&ev))
-                                />
-                            </label>
+                                })} <DateField date />
                         </div>
                     }
                 })}

@@ -154,82 +154,46 @@ fn Detail(
             {detail
                 .can_retry
                 .then(|| {
-                    view! {
-                        <button
-                            type="button"
-                            disabled=busy
-                            on:click=move |_| {
-                                actions.retry.dispatch(RetrySubmission { id });
-                            }
-                        >
-                            "Retry"
-                        </button>
-                    }
+                    let retry = move || {
+                        actions.retry.dispatch(RetrySubmission { id });
+                    };
+                    view! { <ActionButton text="Retry" busy on_press=retry /> }
                 })}
             {detail
                 .can_approve
                 .then(|| {
-                    view! {
-                        <button
-                            type="button"
-                            disabled=busy
-                            on:click=move |_| {
-                                actions.approve.dispatch(ApproveSubmission { id });
-                            }
-                        >
-                            "Approve"
-                        </button>
-                    }
+                    let approve = move || {
+                        actions.approve.dispatch(ApproveSubmission { id });
+                    };
+                    view! { <ActionButton text="Approve" busy on_press=approve /> }
                 })}
             {detail
                 .can_cancel
                 .then(|| {
-                    view! {
-                        <button
-                            type="button"
-                            class="secondary"
-                            disabled=busy
-                            on:click=move |_| {
-                                actions.cancel.dispatch(CancelSubmission { id });
-                            }
-                        >
-                            "Cancel"
-                        </button>
-                    }
+                    let cancel = move || {
+                        actions.cancel.dispatch(CancelSubmission { id });
+                    };
+                    view! { <ActionButton text="Cancel" secondary=true busy on_press=cancel /> }
                 })}
             {detail
                 .can_reconcile
                 .then(|| {
+                    let reconcile = move |accepted| {
+                        actions
+                            .reconcile
+                            .dispatch(ReconcileSubmission {
+                                id,
+                                accepted,
+                            });
+                    };
                     view! {
-                        <button
-                            type="button"
-                            disabled=busy
-                            on:click=move |_| {
-                                actions
-                                    .reconcile
-                                    .dispatch(ReconcileSubmission {
-                                        id,
-                                        accepted: true,
-                                    });
-                            }
-                        >
-                            "Mark accepted"
-                        </button>
-                        <button
-                            type="button"
-                            class="secondary"
-                            disabled=busy
-                            on:click=move |_| {
-                                actions
-                                    .reconcile
-                                    .dispatch(ReconcileSubmission {
-                                        id,
-                                        accepted: false,
-                                    });
-                            }
-                        >
-                            "Mark not recorded"
-                        </button>
+                        <ActionButton text="Mark accepted" busy on_press=move || reconcile(true) />
+                        <ActionButton
+                            text="Mark not recorded"
+                            secondary=true
+                            busy
+                            on_press=move || reconcile(false)
+                        />
                     }
                 })}
         </div>
@@ -311,5 +275,25 @@ fn Detail(
             }
                 .into_any()
         }}
+    }
+}
+
+/// One of the detail's action buttons, disabled while any action is under way.
+#[component]
+fn ActionButton(
+    /// What it says, e.g. "Retry".
+    text: &'static str,
+    /// A lesser action (Cancel, Mark not recorded), drawn as secondary.
+    #[prop(optional)]
+    secondary: bool,
+    /// Whether one of the detail's actions is under way.
+    busy: impl Fn() -> bool + Send + Sync + 'static,
+    /// What pressing it does.
+    on_press: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <button type="button" class:secondary=secondary disabled=busy on:click=move |_| on_press()>
+            {text}
+        </button>
     }
 }
