@@ -8,7 +8,6 @@ use crate::support;
 use app::error::AppError;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::facility_keys;
-use app::ssr::queries::audit_events;
 use app::types::facilities::{
     AssignOutcome, CellState, FacilityRow, KeyValidation, ReachedFacility,
 };
@@ -106,10 +105,7 @@ fn row<'a>(rows: &'a [FacilityRow], license: &str) -> &'a FacilityRow {
 }
 
 async fn audit_count(server: &TestServer) -> usize {
-    audit_events::recent(&server.state.db, 100)
-        .await
-        .unwrap()
-        .len()
+    server.audit_events(100).await.len()
 }
 
 each_backend!(a_partially_permitted_owner_key_shows_granted_and_denied_cells_and_can_be_assigned);
@@ -319,7 +315,7 @@ async fn the_owner_override_is_needed_and_recorded_only_for_licenses_the_key_doe
         outcome.owner_override
     );
     assert_eq!(outcome.facilities[0].key_is_owner, Some(true));
-    let events = audit_events::recent(&server.state.db, 10).await.unwrap();
+    let events = server.audit_events(10).await;
     assert_eq!(events.len(), 1);
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();
     assert_eq!(detail["owner_override"], json!([]));
@@ -335,7 +331,7 @@ async fn the_owner_override_is_needed_and_recorded_only_for_licenses_the_key_doe
         Some(false)
     );
     assert!(!accepted.body.contains(&key));
-    let events = audit_events::recent(&server.state.db, 10).await.unwrap();
+    let events = server.audit_events(10).await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].action, AuditAction::FacilityKeySet);
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();

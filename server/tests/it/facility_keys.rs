@@ -7,7 +7,7 @@ use crate::support;
 use app::error::AppError;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::facility_keys;
-use app::ssr::queries::{audit_events, user_metrc_keys};
+use app::ssr::queries::user_metrc_keys;
 use app::types::auth::Role;
 use app::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
 use app::types::keys::KeyStatus;
@@ -184,7 +184,7 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
     assert_eq!(status(DISTRIBUTION), Some(KeyStatus::Invalid));
     answers.push(down);
 
-    let events = audit_events::recent(&server.state.db, 10).await.unwrap();
+    let events = server.audit_events(10).await;
     assert_eq!(events.len(), 2);
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();
     assert_eq!(detail["licenses"], json!([RETAIL]));
@@ -270,19 +270,14 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
         AppError::NotLicenseOwner(licenses) => assert_eq!(licenses, vec![RETAIL.to_owned()]),
         other => panic!("expected NotLicenseOwner, got {other:?}"),
     }
-    assert!(
-        audit_events::recent(&server.state.db, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(server.audit_events(10).await.is_empty());
 
     let accepted = assign(&server, &client, &staff_key, &[RETAIL], true).await;
     let outcome: AssignOutcome = accepted.ok();
     assert_eq!(outcome.owner_override, vec![RETAIL.to_owned()]);
     assert_eq!(outcome.facilities[0].key_is_owner, Some(false));
     assert!(!accepted.body.contains(&staff_key));
-    let events = audit_events::recent(&server.state.db, 10).await.unwrap();
+    let events = server.audit_events(10).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].action, AuditAction::FacilityKeySet);
     assert!(events[0].actor_ip.is_some());

@@ -8,7 +8,7 @@ use app::error::AppError;
 use app::ssr::actor::Actor;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::sessions;
-use app::ssr::queries::{audit_events, user_metrc_keys};
+use app::ssr::queries::user_metrc_keys;
 use app::ssr::user_admin;
 use app::types::auth::{CurrentUser, Role};
 use app::types::keys::KeyStatus;
@@ -255,9 +255,7 @@ async fn an_admin_adds_a_user_who_signs_in_with_the_initial_password(backend: Ba
     let missing = call(&server, &client, "get_user", &[("id", "999999")]).await;
     assert_eq!(missing.err(), AppError::NotFound);
 
-    let events = audit_events::recent(&server.state.db, 20)
-        .await
-        .expect("audit");
+    let events = server.audit_events(20).await;
     let actions: Vec<AuditAction> = events.iter().map(|e| e.action).collect();
     assert_eq!(
         actions,
@@ -318,12 +316,7 @@ async fn employees_and_strangers_cannot_manage_users(backend: Backend) {
     let worker = users.iter().find(|u| u.id == worker_id).expect("worker");
     assert_eq!(worker.name, "Test User");
     assert!(worker.active);
-    assert!(
-        audit_events::recent(&server.state.db, 5)
-            .await
-            .expect("audit")
-            .is_empty()
-    );
+    assert!(server.audit_events(5).await.is_empty());
 }
 
 each_backend!(deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited);
@@ -391,9 +384,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
         .await;
     assert_eq!(Answer::of(again).await.err(), AppError::InvalidCredentials);
 
-    let events = audit_events::recent(&server.state.db, 10)
-        .await
-        .expect("audit");
+    let events = server.audit_events(10).await;
     let deactivated = events
         .iter()
         .find(|e| e.action == AuditAction::UserDeactivated)
@@ -443,9 +434,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
     assert!(back.active);
     let wes = signed_in_client(&server, "wes@example.test", INITIAL_PASSWORD).await;
     assert_eq!(whoami(&server, &wes).await.map(|u| u.id), Some(worker.id));
-    let events = audit_events::recent(&server.state.db, 1)
-        .await
-        .expect("audit");
+    let events = server.audit_events(1).await;
     assert_eq!(events[0].action, AuditAction::UserReactivated);
 }
 
@@ -604,9 +593,7 @@ async fn a_user_changes_their_password_and_the_old_one_stops_working(backend: Ba
     assert_eq!(Answer::of(old).await.err(), AppError::InvalidCredentials);
     signed_in_client(&server, "pat@example.test", "brand-new-password").await;
 
-    let events = audit_events::recent(&server.state.db, 5)
-        .await
-        .expect("audit");
+    let events = server.audit_events(5).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].action, AuditAction::UserPasswordChanged);
     assert_eq!(events[0].actor_user_id, Some(user_id));

@@ -217,6 +217,8 @@ pub struct TestServer {
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<()>>,
+    /// The last audit event of the start (the first admin's `user.created`).
+    audit_start: i32,
     _dir: tempfile::TempDir,
 }
 
@@ -333,6 +335,11 @@ impl TestServer {
         let state = server::startup::build_state(config, metrc)
             .await
             .expect("server state");
+        let audit_start = app::ssr::queries::audit_events::recent(&state.db, 1)
+            .await
+            .expect("audit log")
+            .first()
+            .map_or(0, |event| event.id);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -351,8 +358,20 @@ impl TestServer {
             backend: backend.clone(),
             stop: Some(stop),
             serving: Some(serving),
+            audit_start,
             _dir: dir,
         }
+    }
+
+    /// The latest `limit` audit events recorded since the server started, newest first: what
+    /// the test did, without the first admin's creation at the start.
+    pub async fn audit_events(&self, limit: u64) -> Vec<app::ssr::entities::audit_events::Model> {
+        app::ssr::queries::audit_events::recent(&self.state.db, limit)
+            .await
+            .expect("audit log")
+            .into_iter()
+            .filter(|event| event.id > self.audit_start)
+            .collect()
     }
 
     /// Stops the server as a signal would, and returns once it has stopped (its requests and the
