@@ -128,7 +128,7 @@ async fn run(facilities: usize) -> (Duration, Duration) {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 async fn outbox_sends_a_thousand_submissions() {
     for facilities in [1, 4] {
-        let (wall, floor) = run(facilities).await;
+        let (wall, floor) = Box::pin(run(facilities)).await;
         println!(
             "outbox: {SUBMISSIONS} adjustments over {facilities} facilit{} at {LATENCY_MS} ms: {:.2} s; floor {:.2} s ({} calls of 10 per facility, facilities in parallel); ratio {:.2}",
             if facilities == 1 { "y" } else { "ies" },
