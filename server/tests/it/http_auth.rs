@@ -51,6 +51,26 @@ async fn healthz_reports_version_and_backend(backend: Backend) {
     assert_eq!(body["database"], expected);
 }
 
+/// A server started with no `TRACEKEEPER_ADMIN_PASSWORD`, the file its first admin's generated
+/// password was written to, and that password.
+async fn with_generated_password(backend: &Backend) -> (TestServer, std::path::PathBuf, String) {
+    let server = TestServer::start_custom(
+        backend,
+        |config| config.admin_password = None,
+        SandboxConfig::default(),
+        |_| {},
+    )
+    .await;
+    let file = server
+        .state
+        .config
+        .data_dir
+        .join(app::ssr::bootstrap::PASSWORD_FILE);
+    let password = std::fs::read_to_string(&file).expect("the password file");
+    let password = password.trim().to_owned();
+    (server, file, password)
+}
+
 each_backend!(a_generated_first_admin_password_is_written_to_a_private_file_not_the_log);
 /// With no `TRACEKEEPER_ADMIN_PASSWORD`, the first start makes up the admin's password and
 /// writes it to `first-admin-password.txt` in the data directory (mode 0600); the log names the
@@ -59,21 +79,8 @@ async fn a_generated_first_admin_password_is_written_to_a_private_file_not_the_l
     backend: Backend,
 ) {
     let log = support::LogCapture::start();
-    let server = TestServer::start_custom(
-        &backend,
-        |config| config.admin_password = None,
-        SandboxConfig::default(),
-        |_| {},
-    )
-    .await;
-
-    let file = server
-        .state
-        .config
-        .data_dir
-        .join(app::ssr::bootstrap::PASSWORD_FILE);
-    let password = std::fs::read_to_string(&file).expect("the password file");
-    let password = password.trim();
+    let (server, file, password) = with_generated_password(&backend).await;
+    let password = password.as_str();
     assert!(password.len() >= 12, "a generated password");
     #[cfg(unix)]
     {
@@ -99,20 +106,8 @@ each_backend!(a_generated_first_admin_password_must_be_changed_before_anything_e
 /// /profile and every server function but "Change password" refuses (on the server, not only in
 /// the UI), until they change it; then the same calls succeed. An ordinary user is unaffected.
 async fn a_generated_first_admin_password_must_be_changed_before_anything_else(backend: Backend) {
-    let server = TestServer::start_custom(
-        &backend,
-        |config| config.admin_password = None,
-        SandboxConfig::default(),
-        |_| {},
-    )
-    .await;
-    let file = server
-        .state
-        .config
-        .data_dir
-        .join(app::ssr::bootstrap::PASSWORD_FILE);
-    let generated = std::fs::read_to_string(&file).expect("the password file");
-    let generated = generated.trim();
+    let (server, _, generated) = with_generated_password(&backend).await;
+    let generated = generated.as_str();
 
     let client = server.client();
     let login = server.login(&client, ADMIN_EMAIL, generated).await;
