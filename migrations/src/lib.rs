@@ -3,6 +3,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod change;
 mod m20261128_000001_users;
 mod m20261128_000002_sessions;
 mod m20261128_000003_metrc_keys;

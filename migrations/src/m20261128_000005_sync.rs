@@ -3,6 +3,7 @@
 //! license, list and Metrc id, so a record stored twice is updated, never duplicated), and each
 //! facility's sync state for Facility Management.
 
+use crate::change;
 use sea_orm_migration::{
     prelude::*,
     schema::{
@@ -17,121 +18,101 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(SyncCursors::Table)
-                    .if_not_exists()
-                    .col(pk_auto(SyncCursors::Id))
-                    .col(string(SyncCursors::LicenseNumber))
-                    .col(string(SyncCursors::Resource))
-                    .col(timestamp_with_time_zone(SyncCursors::LastModifiedEnd))
-                    .col(timestamp_with_time_zone(SyncCursors::UpdatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_sync_cursors_license_resource")
-                    .table(SyncCursors::Table)
-                    .col(SyncCursors::LicenseNumber)
-                    .col(SyncCursors::Resource)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(SyncedRecords::Table)
-                    .if_not_exists()
-                    .col(big_pk_auto(SyncedRecords::Id))
-                    .col(string(SyncedRecords::LicenseNumber))
-                    .col(string(SyncedRecords::Resource))
-                    .col(big_integer(SyncedRecords::MetrcId))
-                    .col(string_null(SyncedRecords::Label))
-                    .col(string_null(SyncedRecords::Name))
-                    .col(string_null(SyncedRecords::Item))
-                    .col(string_null(SyncedRecords::Location))
-                    .col(string_null(SyncedRecords::Strain))
-                    .col(double_null(SyncedRecords::Quantity))
-                    .col(string_null(SyncedRecords::Unit))
-                    .col(timestamp_with_time_zone_null(SyncedRecords::LastModified))
-                    .col(text(SyncedRecords::Data))
-                    .col(timestamp_with_time_zone(SyncedRecords::SyncedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_synced_records_license_resource_id")
-                    .table(SyncedRecords::Table)
-                    .col(SyncedRecords::LicenseNumber)
-                    .col(SyncedRecords::Resource)
-                    .col(SyncedRecords::MetrcId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_synced_records_resource_license_label")
-                    .table(SyncedRecords::Table)
-                    .col(SyncedRecords::Resource)
-                    .col(SyncedRecords::LicenseNumber)
-                    .col(SyncedRecords::Label)
-                    .to_owned(),
-            )
-            .await?;
-        // One column per statement: SQLite alters one column at a time.
-        for column in [
-            string(Facilities::SyncState).default("never").to_owned(),
-            text_null(Facilities::SyncMessage),
-            text_null(Facilities::SyncProgress),
-            integer(Facilities::SyncFailures).default(0).to_owned(),
-            timestamp_with_time_zone_null(Facilities::SyncRetryAt),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Facilities::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        change::create_table(
+            manager,
+            Table::create()
+                .table(SyncCursors::Table)
+                .col(pk_auto(SyncCursors::Id))
+                .col(string(SyncCursors::LicenseNumber))
+                .col(string(SyncCursors::Resource))
+                .col(timestamp_with_time_zone(SyncCursors::LastModifiedEnd))
+                .col(timestamp_with_time_zone(SyncCursors::UpdatedAt)),
+        )
+        .await?;
+        change::create_unique_index(
+            manager,
+            "idx_sync_cursors_license_resource",
+            SyncCursors::Table,
+            [SyncCursors::LicenseNumber, SyncCursors::Resource],
+        )
+        .await?;
+        change::create_table(
+            manager,
+            Table::create()
+                .table(SyncedRecords::Table)
+                .col(big_pk_auto(SyncedRecords::Id))
+                .col(string(SyncedRecords::LicenseNumber))
+                .col(string(SyncedRecords::Resource))
+                .col(big_integer(SyncedRecords::MetrcId))
+                .col(string_null(SyncedRecords::Label))
+                .col(string_null(SyncedRecords::Name))
+                .col(string_null(SyncedRecords::Item))
+                .col(string_null(SyncedRecords::Location))
+                .col(string_null(SyncedRecords::Strain))
+                .col(double_null(SyncedRecords::Quantity))
+                .col(string_null(SyncedRecords::Unit))
+                .col(timestamp_with_time_zone_null(SyncedRecords::LastModified))
+                .col(text(SyncedRecords::Data))
+                .col(timestamp_with_time_zone(SyncedRecords::SyncedAt)),
+        )
+        .await?;
+        change::create_unique_index(
+            manager,
+            "idx_synced_records_license_resource_id",
+            SyncedRecords::Table,
+            [
+                SyncedRecords::LicenseNumber,
+                SyncedRecords::Resource,
+                SyncedRecords::MetrcId,
+            ],
+        )
+        .await?;
+        change::create_index(
+            manager,
+            "idx_synced_records_resource_license_label",
+            SyncedRecords::Table,
+            [
+                SyncedRecords::Resource,
+                SyncedRecords::LicenseNumber,
+                SyncedRecords::Label,
+            ],
+        )
+        .await?;
+        change::add_columns(
+            manager,
+            Facilities::Table,
+            [
+                string(Facilities::SyncState).default("never").to_owned(),
+                text_null(Facilities::SyncMessage),
+                text_null(Facilities::SyncProgress),
+                integer(Facilities::SyncFailures).default(0).to_owned(),
+                timestamp_with_time_zone_null(Facilities::SyncRetryAt),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Facilities::SyncRetryAt,
-            Facilities::SyncFailures,
-            Facilities::SyncProgress,
-            Facilities::SyncMessage,
-            Facilities::SyncState,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Facilities::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        for table in [
-            SyncedRecords::Table.into_iden(),
-            SyncCursors::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        change::drop_columns(
+            manager,
+            Facilities::Table,
+            [
+                Facilities::SyncRetryAt,
+                Facilities::SyncFailures,
+                Facilities::SyncProgress,
+                Facilities::SyncMessage,
+                Facilities::SyncState,
+            ],
+        )
+        .await?;
+        change::drop_tables(
+            manager,
+            [
+                SyncedRecords::Table.into_iden(),
+                SyncCursors::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 

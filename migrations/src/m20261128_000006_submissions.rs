@@ -2,6 +2,7 @@
 //! stored before anything is sent, and each try at sending it. No key is ever stored here: a
 //! submission records which kind of key carries it and whose it is, never the key.
 
+use crate::change;
 use sea_orm_migration::{
     prelude::*,
     schema::{
@@ -16,110 +17,95 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Submissions::Table)
-                    .if_not_exists()
-                    .col(big_pk_auto(Submissions::Id))
-                    .col(string_uniq(Submissions::IdempotencyKey))
-                    // No foreign key: the record outlives the account.
-                    .col(integer(Submissions::UserId))
-                    .col(string(Submissions::LicenseNumber))
-                    .col(string(Submissions::Action))
-                    .col(text(Submissions::Request))
-                    .col(string(Submissions::KeyKind))
-                    .col(string(Submissions::KeyOwner))
-                    .col(boolean(Submissions::Compliant))
-                    .col(string(Submissions::Status))
-                    .col(integer(Submissions::Attempts).default(0))
-                    .col(timestamp_with_time_zone_null(Submissions::NextAttemptAt))
-                    .col(integer_null(Submissions::MetrcStatus))
-                    .col(text_null(Submissions::MetrcResponse))
-                    .col(text_null(Submissions::Message))
-                    .col(text_null(Submissions::Decision))
-                    .col(integer_null(Submissions::DecidedBy))
-                    .col(timestamp_with_time_zone(Submissions::CreatedAt))
-                    .col(timestamp_with_time_zone(Submissions::UpdatedAt))
-                    .col(timestamp_with_time_zone_null(Submissions::SentAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_submissions_license_status_id")
-                    .table(Submissions::Table)
-                    .col(Submissions::LicenseNumber)
-                    .col(Submissions::Status)
-                    .col(Submissions::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_submissions_user_id")
-                    .table(Submissions::Table)
-                    .col(Submissions::UserId)
-                    .col(Submissions::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_submissions_status_id")
-                    .table(Submissions::Table)
-                    .col(Submissions::Status)
-                    .col(Submissions::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(SubmissionAttempts::Table)
-                    .if_not_exists()
-                    .col(big_pk_auto(SubmissionAttempts::Id))
-                    .col(big_integer(SubmissionAttempts::SubmissionId))
-                    .col(timestamp_with_time_zone(SubmissionAttempts::At))
-                    .col(integer_null(SubmissionAttempts::HttpStatus))
-                    .col(text(SubmissionAttempts::Outcome))
-                    .col(big_integer(SubmissionAttempts::DurationMs))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_submission_attempts_submission_id")
-                            .from(SubmissionAttempts::Table, SubmissionAttempts::SubmissionId)
-                            .to(Submissions::Table, Submissions::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_submission_attempts_submission_id")
-                    .table(SubmissionAttempts::Table)
-                    .col(SubmissionAttempts::SubmissionId)
-                    .col(SubmissionAttempts::Id)
-                    .to_owned(),
-            )
-            .await
+        change::create_table(
+            manager,
+            Table::create()
+                .table(Submissions::Table)
+                .col(big_pk_auto(Submissions::Id))
+                .col(string_uniq(Submissions::IdempotencyKey))
+                // No foreign key: the record outlives the account.
+                .col(integer(Submissions::UserId))
+                .col(string(Submissions::LicenseNumber))
+                .col(string(Submissions::Action))
+                .col(text(Submissions::Request))
+                .col(string(Submissions::KeyKind))
+                .col(string(Submissions::KeyOwner))
+                .col(boolean(Submissions::Compliant))
+                .col(string(Submissions::Status))
+                .col(integer(Submissions::Attempts).default(0))
+                .col(timestamp_with_time_zone_null(Submissions::NextAttemptAt))
+                .col(integer_null(Submissions::MetrcStatus))
+                .col(text_null(Submissions::MetrcResponse))
+                .col(text_null(Submissions::Message))
+                .col(text_null(Submissions::Decision))
+                .col(integer_null(Submissions::DecidedBy))
+                .col(timestamp_with_time_zone(Submissions::CreatedAt))
+                .col(timestamp_with_time_zone(Submissions::UpdatedAt))
+                .col(timestamp_with_time_zone_null(Submissions::SentAt)),
+        )
+        .await?;
+        for (name, columns) in [
+            (
+                "idx_submissions_license_status_id",
+                &[
+                    Submissions::LicenseNumber,
+                    Submissions::Status,
+                    Submissions::Id,
+                ][..],
+            ),
+            (
+                "idx_submissions_user_id",
+                &[Submissions::UserId, Submissions::Id],
+            ),
+            (
+                "idx_submissions_status_id",
+                &[Submissions::Status, Submissions::Id],
+            ),
+        ] {
+            change::create_index(manager, name, Submissions::Table, columns.iter().copied())
+                .await?;
+        }
+        change::create_table(
+            manager,
+            Table::create()
+                .table(SubmissionAttempts::Table)
+                .col(big_pk_auto(SubmissionAttempts::Id))
+                .col(big_integer(SubmissionAttempts::SubmissionId))
+                .col(timestamp_with_time_zone(SubmissionAttempts::At))
+                .col(integer_null(SubmissionAttempts::HttpStatus))
+                .col(text(SubmissionAttempts::Outcome))
+                .col(big_integer(SubmissionAttempts::DurationMs))
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_submission_attempts_submission_id")
+                        .from(SubmissionAttempts::Table, SubmissionAttempts::SubmissionId)
+                        .to(Submissions::Table, Submissions::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                ),
+        )
+        .await?;
+        change::create_index(
+            manager,
+            "idx_submission_attempts_submission_id",
+            SubmissionAttempts::Table,
+            [SubmissionAttempts::SubmissionId, SubmissionAttempts::Id],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(SubmissionAttempts::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Submissions::Table).to_owned())
-            .await
+        change::drop_tables(
+            manager,
+            [
+                SubmissionAttempts::Table.into_iden(),
+                Submissions::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Submissions {
     Table,
     Id,

@@ -2,6 +2,7 @@
 //! Tracekeeper generated their password (docs/decisions.md, "The first admin's password").
 //! Existing users are not asked to.
 
+use crate::change;
 use sea_orm_migration::{prelude::*, schema::boolean};
 
 #[derive(DeriveMigrationName)]
@@ -10,25 +11,16 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(boolean(Users::MustChangePassword).default(false))
-                    .to_owned(),
-            )
-            .await
+        change::add_columns(
+            manager,
+            Users::Table,
+            [boolean(Users::MustChangePassword).default(false).to_owned()],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .drop_column(Users::MustChangePassword)
-                    .to_owned(),
-            )
-            .await
+        change::drop_columns(manager, Users::Table, [Users::MustChangePassword]).await
     }
 }
 

@@ -4,6 +4,7 @@
 //! before this migration have none (NULL: the index does not compare them). Why per user:
 //! docs/decisions.md, "A submission is submitted once".
 
+use crate::change;
 use sea_orm_migration::{prelude::*, schema::string_null};
 
 #[derive(DeriveMigrationName)]
@@ -15,44 +16,24 @@ const INDEX: &str = "idx_submissions_user_submit_token";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Submissions::Table)
-                    .add_column(string_null(Submissions::SubmitToken))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(INDEX)
-                    .table(Submissions::Table)
-                    .col(Submissions::UserId)
-                    .col(Submissions::SubmitToken)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        change::add_columns(
+            manager,
+            Submissions::Table,
+            [string_null(Submissions::SubmitToken)],
+        )
+        .await?;
+        change::create_unique_index(
+            manager,
+            INDEX,
+            Submissions::Table,
+            [Submissions::UserId, Submissions::SubmitToken],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(INDEX)
-                    .table(Submissions::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Submissions::Table)
-                    .drop_column(Submissions::SubmitToken)
-                    .to_owned(),
-            )
-            .await
+        change::drop_index(manager, INDEX, Submissions::Table).await?;
+        change::drop_columns(manager, Submissions::Table, [Submissions::SubmitToken]).await
     }
 }
 
