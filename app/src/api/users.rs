@@ -109,21 +109,11 @@ pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::auth::Role;
 
     #[test]
     fn the_create_user_arguments_hide_the_initial_password_from_debug() {
         let args = CreateUser {
-            input: UserInput {
-                name: "Dana".into(),
-                email: "dana@example.test".into(),
-                role: Role::Employee,
-                all_facilities: true,
-                facilities: vec![],
-                can_submit: true,
-                requires_review: false,
-                password: Some("hunter2-hunter2".into()),
-            },
+            input: UserInput::sample_with_password("hunter2-hunter2"),
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("hunter2"), "{shown}");

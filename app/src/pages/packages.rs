@@ -12,7 +12,7 @@ use crate::components::filters::{
 use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
 use crate::components::paging::{Pager, with_query};
-use crate::components::select_options::select_options;
+use crate::components::select_options::{RequiredSelect, select_options};
 use crate::components::submit_box::SubmitBox;
 use crate::types::inventory::{PackageFilter, PackageRow, Page};
 use crate::types::submissions::{ActionInput, SubmissionAction};
@@ -380,19 +380,12 @@ fn ActionPanel(
                                                 )}
                                             </select>
                                         </label>
-                                        <label>
-                                            "Reason"
-                                            <select
-                                                required
-                                                on:change=move |ev| reason.set(event_target_value(&ev))
-                                            >
-                                                {select_options(
-                                                    reasons.clone(),
-                                                    Some("Choose a reason"),
-                                                    None,
-                                                )}
-                                            </select>
-                                        </label>
+                                        <RequiredSelect
+                                            label="Reason"
+                                            names=reasons.clone()
+                                            prompt="Choose a reason"
+                                            value=reason
+                                        />
                                         <label>
                                             "Note"
                                             <input
@@ -406,19 +399,12 @@ fn ActionPanel(
                             {(action == SubmissionAction::ChangePackageLocation)
                                 .then(|| {
                                     view! {
-                                        <label>
-                                            "Location"
-                                            <select
-                                                required
-                                                on:change=move |ev| location.set(event_target_value(&ev))
-                                            >
-                                                {select_options(
-                                                    locations.clone(),
-                                                    Some("Choose a location"),
-                                                    None,
-                                                )}
-                                            </select>
-                                        </label>
+                                        <RequiredSelect
+                                            label="Location"
+                                            names=locations.clone()
+                                            prompt="Choose a location"
+                                            value=location
+                                        />
                                     }
                                 })} <DateField date />
                         </div>

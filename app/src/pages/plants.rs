@@ -11,7 +11,7 @@ use crate::components::filters::{
 use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
 use crate::components::paging::{Pager, with_query};
-use crate::components::select_options::select_options;
+use crate::components::select_options::RequiredSelect;
 use crate::components::submit_box::SubmitBox;
 use crate::pages::packages::{parse_date, parse_number, today};
 use crate::types::inventory::{Page, PlantFilter, PlantRow};
@@ -293,32 +293,21 @@ fn WastePanel(
                         Err(_) => Default::default(),
                     };
                     let error = lists.err().map(|error| view! { <ErrorMessage error /> });
-                    let options = |values: Vec<String>, prompt: &'static str| select_options(
-                        values,
-                        Some(prompt),
-                        None,
-                    );
                     view! {
                         {error}
                         <div class="form-grid">
-                            <label>
-                                "Method"
-                                <select
-                                    required
-                                    on:change=move |ev| method.set(event_target_value(&ev))
-                                >
-                                    {options(methods, "Choose a method")}
-                                </select>
-                            </label>
-                            <label>
-                                "Reason"
-                                <select
-                                    required
-                                    on:change=move |ev| reason.set(event_target_value(&ev))
-                                >
-                                    {options(reasons, "Choose a reason")}
-                                </select>
-                            </label>
+                            <RequiredSelect
+                                label="Method"
+                                names=methods
+                                prompt="Choose a method"
+                                value=method
+                            />
+                            <RequiredSelect
+                                label="Reason"
+                                names=reasons
+                                prompt="Choose a reason"
+                                value=reason
+                            />
                             <label>
                                 "Weight"
                                 <input
@@ -331,15 +320,12 @@ fn WastePanel(
                                     on:input=move |ev| weight.set(event_target_value(&ev))
                                 />
                             </label>
-                            <label>
-                                "Unit"
-                                <select
-                                    required
-                                    on:change=move |ev| unit.set(event_target_value(&ev))
-                                >
-                                    {options(units, "Choose a unit")}
-                                </select>
-                            </label>
+                            <RequiredSelect
+                                label="Unit"
+                                names=units
+                                prompt="Choose a unit"
+                                value=unit
+                            />
                             <label>
                                 "Note"
                                 <input

@@ -98,6 +98,24 @@ pub struct UserInput {
 }
 
 #[cfg(test)]
+impl UserInput {
+    /// An employee at every facility who can submit, with `password` as the initial password:
+    /// the form tests fill in.
+    pub(crate) fn sample_with_password(password: &str) -> Self {
+        Self {
+            name: "Dana".into(),
+            email: "dana@example.test".into(),
+            role: Role::Employee,
+            all_facilities: true,
+            facilities: vec![],
+            can_submit: true,
+            requires_review: false,
+            password: Some(password.into()),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -131,16 +149,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_password() {
-        let input = UserInput {
-            name: "Dana".into(),
-            email: "dana@example.test".into(),
-            role: Role::Employee,
-            all_facilities: true,
-            facilities: vec![],
-            can_submit: true,
-            requires_review: false,
-            password: Some("hunter2-hunter2".into()),
-        };
+        let input = UserInput::sample_with_password("hunter2-hunter2");
         let shown = format!("{input:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("[REDACTED]"), "{shown}");
