@@ -28,8 +28,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function signedIn(who) {
-  const page = await newPage(browser);
+async function signedIn(who, options = {}) {
+  const page = await newPage(browser, options);
   leaks.watch(page);
   await signIn(page, server.base, who);
   await page.getByRole('heading', { name: `Welcome, ${who.name}` }).waitFor();
@@ -153,6 +153,54 @@ test('Metrc\'s 400 message reaches the user, and Metrc Submissions filters and e
   await admin.getByRole('heading', { name: /Adjust package/ }).waitFor();
   await admin.getByText('cannot be adjusted below zero').first().waitFor();
   await leaks.snapshot(admin);
+  assert.deepEqual(admin.problems, []);
+});
+
+/** A tablet in portrait, used by touch. */
+const TABLET = { viewport: { width: 768, height: 1024 }, hasTouch: true, isMobile: true };
+
+/** Asserts that `screen` scrolls sideways nowhere (neither the page nor a table inside it) and
+ *  that each of `targets` is a 44 px touch target inside the viewport's width. */
+async function fitsTheWidth(page, screen, targets) {
+  const overflow = await page.evaluate(() => Math.max(
+    document.documentElement.scrollWidth - window.innerWidth,
+    ...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth),
+  ));
+  assert.ok(overflow <= 0, `${screen} scrolls sideways by ${overflow}px`);
+  const width = page.viewportSize().width;
+  for (const target of targets) {
+    const box = await target.boundingBox();
+    assert.ok(box, `${screen}: ${target} is not shown`);
+    assert.ok(box.x >= 0 && box.x + box.width <= width, `${screen}: ${target} spans ${box.x}..${box.x + box.width}px of ${width}`);
+    assert.ok(box.height >= 44, `${screen}: ${target} is ${box.height}px high`);
+  }
+}
+
+test('on a tablet in portrait every list shows each record and its actions without sideways scrolling', async () => {
+  const page = await signedIn(EMPLOYEE, TABLET);
+  await page.goto(`${server.base}/inventory/packages?license=${RETAIL}`);
+  await hydrated(page);
+  const actions = ['Adjust', 'Finish', 'Change location'].map((a) => page.getByRole('button', { name: `${a}: ${label}` }));
+  await fitsTheWidth(page, 'Packages', actions);
+  await actions[0].tap();
+  const panel = page.locator('.action-panel');
+  await fitsTheWidth(page, 'Packages with the Adjust form open', [panel.getByRole('button', { name: 'Submit to Metrc' })]);
+
+  const admin = await signedIn(ADMIN, TABLET);
+  const screens = [
+    ['/admin/facilities', 'Facility Management', [
+      admin.getByRole('button', { name: `Sync now: ${RETAIL}` }),
+      admin.getByRole('button', { name: `Revalidate now: ${RETAIL}` }),
+    ]],
+    ['/admin/users', 'User Management', [admin.getByRole('link', { name: EMPLOYEE.name })]],
+    ['/admin/metrc-submissions/all', 'Metrc Submissions', [admin.locator('table.submissions tbody tr a.row-link').first()]],
+  ];
+  for (const [path, screen, targets] of screens) {
+    await admin.goto(`${server.base}${path}`);
+    await hydrated(admin);
+    await fitsTheWidth(admin, screen, targets);
+  }
+  assert.deepEqual(page.problems, []);
   assert.deepEqual(admin.problems, []);
 });
 

@@ -44,7 +44,7 @@ pub fn MySubmissions(
                         Ok(page) => {
                             view! {
                                 <div class="table-wrap">
-                                    <table class="submissions">
+                                    <table class="records submissions">
                                         <SubmissionHead show_user=false />
                                         <tbody>
                                             {page

@@ -48,7 +48,7 @@ pub fn SubmissionTableRow(
     };
     view! {
         <tr>
-            <td>
+            <td data-label="Time">
                 {if show_user {
                     view! {
                         <A href=detail attr:class="row-link">
@@ -60,15 +60,21 @@ pub fn SubmissionTableRow(
                     time.into_any()
                 }}
             </td>
-            {show_user.then(|| view! { <td>{row.user_name}</td> })}
-            <td>{row.license_number}</td>
-            <td>{row.action.label()} <span class="note">{row.subject}</span></td>
-            <td>{row.key_used.label()}</td>
-            <td class:status-danger=!compliant>
+            {show_user.then(|| view! { <td data-label="User">{row.user_name}</td> })}
+            <td data-label="Facility">{row.license_number}</td>
+            <td data-label="Action">
+                {row.action.label()} <span class="note">{row.subject}</span>
+            </td>
+            <td data-label="Key used">{row.key_used.label()}</td>
+            <td data-label="Compliance" class:status-danger=!compliant>
                 {if compliant { "Compliant" } else { "Not compliant" }}
             </td>
-            <td class=status_class>{row.status.label()}</td>
-            <td class="metrc-answer">{row.metrc_answer.unwrap_or_default()}</td>
+            <td data-label="Status" class=status_class>
+                {row.status.label()}
+            </td>
+            <td data-label="Metrc's answer" class="metrc-answer">
+                {row.metrc_answer.unwrap_or_default()}
+            </td>
         </tr>
     }
 }

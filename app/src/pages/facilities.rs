@@ -98,7 +98,7 @@ fn FacilityTable(
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
-            <table class="facilities">
+            <table class="records facilities">
                 <caption class="visually-hidden">"Facilities and their Metrc keys"</caption>
                 <thead>
                     <tr>
@@ -194,9 +194,9 @@ fn FacilityTableRow(
     view! {
         <tr class:row-invalid=invalid class:row-warn=row.key_expiring && !invalid>
             <th scope="row">{row.name.clone()}</th>
-            <td>{row.license_number.clone()}</td>
-            <td>{row.license_type.clone()}</td>
-            <td>
+            <td data-label="License number">{row.license_number.clone()}</td>
+            <td data-label="License type">{row.license_type.clone()}</td>
+            <td data-label="Facility key">
                 {match row.masked_key.clone() {
                     Some(mask) => view! { <code class="masked-key">{mask}</code> }.into_any(),
                     None => view! { <span class="muted">"None"</span> }.into_any(),
@@ -209,9 +209,9 @@ fn FacilityTableRow(
                 {not_owner.map(|text| view! { <span class="note">{text}</span> })}
                 {expiring.map(|text| view! { <span class="note note-warn">{text}</span> })}
             </td>
-            <td>{status}</td>
-            <td>{when(row.last_validated_at)}</td>
-            <td>
+            <td data-label="Key status">{status}</td>
+            <td data-label="Last validated">{when(row.last_validated_at)}</td>
+            <td data-label="Last sync">
                 <SyncCell row=row.clone() />
             </td>
             <td>

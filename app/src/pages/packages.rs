@@ -187,7 +187,7 @@ fn PackageTable(
     });
     view! {
         <div class="table-wrap">
-            <table class="packages">
+            <table class="records packages">
                 <caption class="visually-hidden">"Packages"</caption>
                 <thead>
                     <tr>
@@ -215,10 +215,14 @@ fn PackageTable(
                                     <th scope="row">
                                         <code>{p.label.clone()}</code>
                                     </th>
-                                    <td>{p.item.clone()}</td>
-                                    <td>{format!("{} {}", p.quantity, p.unit)}</td>
-                                    <td>{p.location.clone().unwrap_or_default()}</td>
-                                    <td>{p.license_number.clone()}</td>
+                                    <td data-label="Item">{p.item.clone()}</td>
+                                    <td data-label="Quantity">
+                                        {format!("{} {}", p.quantity, p.unit)}
+                                    </td>
+                                    <td data-label="Location">
+                                        {p.location.clone().unwrap_or_default()}
+                                    </td>
+                                    <td data-label="Facility">{p.license_number.clone()}</td>
                                     <td class="row-actions">
                                         {actions
                                             .into_iter()

@@ -148,7 +148,7 @@ fn PlantTable(
     view! {
         <p class="note">"Pick the plants of one facility, then record their waste above."</p>
         <div class="table-wrap">
-            <table class="plants">
+            <table class="records plants">
                 <caption class="visually-hidden">"Plants"</caption>
                 <thead>
                     <tr>
@@ -180,7 +180,7 @@ fn PlantTable(
                             };
                             view! {
                                 <tr>
-                                    <td>
+                                    <td data-label="Waste">
                                         <label class="choice">
                                             <input
                                                 type="checkbox"
@@ -211,10 +211,14 @@ fn PlantTable(
                                     <th scope="row">
                                         <code>{p.label.clone()}</code>
                                     </th>
-                                    <td>{p.strain.clone().unwrap_or_default()}</td>
-                                    <td>{p.phase.clone()}</td>
-                                    <td>{p.location.clone().unwrap_or_default()}</td>
-                                    <td>{p.license_number.clone()}</td>
+                                    <td data-label="Strain">
+                                        {p.strain.clone().unwrap_or_default()}
+                                    </td>
+                                    <td data-label="Phase">{p.phase.clone()}</td>
+                                    <td data-label="Location">
+                                        {p.location.clone().unwrap_or_default()}
+                                    </td>
+                                    <td data-label="Facility">{p.license_number.clone()}</td>
                                 </tr>
                             }
                         })

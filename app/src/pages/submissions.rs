@@ -211,7 +211,7 @@ fn SubmissionTable(
     });
     view! {
         <div class="table-wrap">
-            <table class="submissions">
+            <table class="records submissions">
                 <caption class="visually-hidden">"Submissions"</caption>
                 <SubmissionHead show_user=true />
                 <tbody>

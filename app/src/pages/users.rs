@@ -126,7 +126,7 @@ fn UserTable(
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
-            <table class="users">
+            <table class="records users">
                 <caption class="visually-hidden">"Users"</caption>
                 <thead>
                     <tr>
@@ -179,15 +179,15 @@ fn UserRow(
             <th scope="row">
                 <A href=href>{user.name}</A>
             </th>
-            <td>{user.email}</td>
-            <td>{user.role.label()}</td>
-            <td>{submit}</td>
-            <td>
+            <td data-label="Email">{user.email}</td>
+            <td data-label="Role">{user.role.label()}</td>
+            <td data-label="Can submit to Metrc">{submit}</td>
+            <td data-label="Metrc key">
                 <span class=status_class>{user.key_status.label()}</span>
                 {checked.map(|text| view! { <span class="note">{text}</span> })}
                 {note.map(|text| view! { <span class="note note-warn">{text}</span> })}
             </td>
-            <td>{if user.active { "Active" } else { "Deactivated" }}</td>
+            <td data-label="Status">{if user.active { "Active" } else { "Deactivated" }}</td>
         </tr>
     }
 }
