@@ -11,7 +11,7 @@ ensure_wasm_bindgen
 ensure_wasm_opt
 
 say "Building (release)"
-cargo leptos build --release
+cargo leptos build --release --precompress
 
 say "Starting Tracekeeper on http://${TRACEKEEPER_ADDR:-127.0.0.1:3000}"
 exec target/release/tracekeeper "$@"

@@ -44,7 +44,7 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # the release profile too: a re-run after a small change recompiles only what the change touched.
 export CARGO_INCREMENTAL=1
 
-step "Release build and clippy (server and WASM)" cargo leptos build --release
+step "Release build and clippy (server and WASM)" cargo leptos build --release --precompress
 step "Benchmarks build and clippy" \
   cargo build --release --workspace --exclude frontend --examples --features app/ssr,metrc/sandbox
 

@@ -9,13 +9,14 @@ use crate::pages::{
     user_new::NewUserPage, users::UsersPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, and its Content-Security-Policy header.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::HashedStylesheet;
     // The page's Content-Security-Policy, with the nonce `HydrationScripts` puts on its scripts.
     crate::ssr::csp::set_for_page();
     view! {
@@ -25,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.ico" />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <leptos_meta::MetaTags />
             </head>
@@ -42,7 +44,6 @@ pub fn App() -> impl IntoView {
     // Each page marks itself interactive once its content is hydrated (`HydratedMarker`).
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/tracekeeper.css" />
         <Title formatter=|page: String| {
             if page.is_empty() {
                 "Tracekeeper".to_owned()

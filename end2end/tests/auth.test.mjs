@@ -1,5 +1,6 @@
 // Sign in, sign out, wrong password, an employee kept out of /admin, and hydration (client-side
-// navigation that keeps page state), on desktop and on a touch tablet.
+// navigation that keeps page state), on desktop and on a touch tablet; the client's files sent
+// compressed and cached by their hashed names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -97,6 +98,32 @@ test('on a touch tablet the controls are at least 44 px and nothing overflows', 
   assert.ok((await summary.boundingBox()).height >= 44);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+});
+
+test('the client is sent compressed and cached by its hashed name: a second visit downloads no WASM', async () => {
+  const page = await newPage(browser);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  let wasm = [];
+  cdp.on('Network.responseReceived', (e) => { if (/\.wasm$/.test(new URL(e.response.url).pathname)) wasm.push(e.response); });
+  const header = (response, name) => Object.entries(response.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+
+  const html = await page.goto(`${server.base}/login`);
+  await hydrated(page);
+  assert.equal(html.headers()['cache-control'], 'no-store', 'pages are never cached');
+  const fetched = wasm.filter((r) => !r.fromDiskCache && !r.fromMemoryCache);
+  assert.ok(fetched.length >= 1, 'the first visit fetches the WASM');
+  for (const r of fetched) {
+    assert.match(new URL(r.url).pathname, /^\/pkg\/tracekeeper\.[\w-]+\.wasm$/, 'a content-hashed name');
+    assert.match(header(r, 'content-encoding') ?? '', /^(br|gzip)$/, 'sent compressed');
+    assert.equal(header(r, 'cache-control'), 'public, max-age=31536000, immutable');
+  }
+
+  wasm = [];
+  await page.goto(`${server.base}/login`);
+  await hydrated(page);
+  assert.deepEqual(wasm.filter((r) => !r.fromDiskCache && !r.fromMemoryCache).map((r) => r.url), [], 'the second visit downloads no WASM');
+  assert.deepEqual(page.problems, []);
 });
 
 test('a generated first-admin password leads to Profile until it is changed', async () => {

@@ -11,4 +11,5 @@ pub mod router;
 pub mod security_headers;
 pub mod shutdown;
 pub mod startup;
+pub mod static_files;
 pub mod telemetry;

@@ -1,8 +1,8 @@
 //! The axum router: health check, the Leptos app and its server functions (each error answered
-//! with its own status), static files, sessions, a same-origin guard for state-changing requests, a request-body limit, security
+//! with its own status), the client's files (`static_files`) and other static files, sessions, a same-origin guard for state-changing requests, a request-body limit, security
 //! headers on every response, and request tracing.
 
-use crate::{error_status, security_headers};
+use crate::{error_status, security_headers, static_files};
 use app::ssr::client_addr::same_origin;
 use app::ssr::input::MAX_BODY_BYTES;
 use app::ssr::session_store::DbSessionStore;
@@ -40,6 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             app::ssr::outbox::csv::EXPORT_PATH,
             get(app::ssr::outbox::csv::export),
+        )
+        .nest_service(
+            &format!("/{}", state.leptos_options.site_pkg_dir),
+            static_files::pkg(
+                &std::path::Path::new(state.leptos_options.site_root.as_ref())
+                    .join(state.leptos_options.site_pkg_dir.as_ref()),
+                state.leptos_options.hash_files,
+            ),
         )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();

@@ -1,12 +1,14 @@
 //! Headers every response carries (docs/design.md, "Security model"): a Content-Security-Policy
 //! (a page's own, with its nonce, else `app::ssr::csp::NOT_A_PAGE`), the app is never framed,
 //! browsers do not guess content types, other sites learn no more than the origin a link came
-//! from, and, when Tracekeeper is served over HTTPS, browsers keep to HTTPS.
+//! from, nothing is cached unless it says so (pages and server functions hold a user's data and
+//! must show the current state; the client's files say otherwise: `static_files`), and, when
+//! Tracekeeper is served over HTTPS, browsers keep to HTTPS.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, HeaderName, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::middleware::Next;
@@ -33,6 +35,7 @@ pub fn headers(secure: bool) -> Vec<(HeaderName, HeaderValue)> {
             HeaderValue::from_static(app::ssr::csp::NOT_A_PAGE),
         ),
         (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (
             REFERRER_POLICY,

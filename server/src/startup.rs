@@ -27,7 +27,10 @@ fn check_data_dir(dir: &Path) -> Result<(), StartError> {
     std::fs::remove_file(&probe).map_err(fail)
 }
 
-/// Where cargo-leptos put the site (CSS, WASM, assets). `LEPTOS_SITE_ROOT` overrides it.
+/// Where cargo-leptos put the site (CSS, WASM, assets). `LEPTOS_SITE_ROOT` overrides it. The
+/// client's file names carry a hash of their content when cargo-leptos wrote the hash file
+/// beside this binary (`hash-files` in `Cargo.toml`; docs/decisions.md, "Tablets on weak
+/// Wi-Fi").
 fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
     LeptosOptions::builder()
@@ -35,7 +38,17 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        .hash_files(hash_file_beside_binary())
         .build()
+}
+
+/// Whether the hash file of a build with hashed file names (`hash.txt`, written by cargo-leptos)
+/// stands beside the running binary, where Leptos reads it.
+fn hash_file_beside_binary() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").is_file()))
+        .unwrap_or(false)
 }
 
 /// For the one-shot commands: the data directory is checked only where the database lives in it.
