@@ -12,6 +12,7 @@ mod m20261128_000005_sync;
 mod m20261128_000006_submissions;
 mod m20261201_000001_users_must_change_password;
 mod m20261201_000002_submissions_idempotency;
+mod m20261201_000003_key_masks;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_submissions::Migration),
             Box::new(m20261201_000001_users_must_change_password::Migration),
             Box::new(m20261201_000002_submissions_idempotency::Migration),
+            Box::new(m20261201_000003_key_masks::Migration),
         ]
     }
 }

@@ -2,7 +2,8 @@
 //! guard of docs/design.md §5), listing facilities with masked keys, and revalidating stored keys.
 //!
 //! A key is plaintext only inside a [`SecretString`] while a call needs it; it is never logged,
-//! never stored unsealed and never returned (the browser gets [`mask`] output and statuses).
+//! never stored unsealed and never returned (the browser gets the mask stored when the key was
+//! sealed, [`super::vault::mask`], and statuses).
 
 use super::actor::Actor;
 use super::entities::audit_events::AuditAction;
@@ -14,7 +15,7 @@ use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
 use super::state::AppState;
 use super::validation_limit::Held;
-use super::vault::{VaultError, mask};
+use super::vault::{HIDDEN, VaultError};
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityRow, RevalidationSummary};
 use crate::types::key_validation::ValidationUpdate;
@@ -25,7 +26,7 @@ use metrc::ValidationReport;
 use sea_orm::ActiveEnum;
 use sea_orm::DbErr;
 use secrecy::SecretString;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a facility-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
@@ -327,40 +328,27 @@ pub async fn assign(
         .filter(|f| licenses.contains(&f.license_number))
         .collect();
     Ok(AssignOutcome {
-        facilities: rows_of(state, &assigned)?,
+        facilities: rows_of(state, &assigned),
         added,
         owner_override,
     })
 }
 
-/// Facilities as Facility Management shows them. One key often serves several facilities: each
-/// distinct key is decrypted once, for its mask.
-fn rows_of(
-    state: &AppState,
-    models: &[facility::Model],
-) -> Result<Vec<FacilityRow>, FacilityKeyError> {
-    let mut masks: HashMap<&str, String> = HashMap::new();
-    models
-        .iter()
-        .map(|f| {
-            let masked_key = match &f.facility_key_ciphertext {
-                Some(ciphertext) => Some(if let Some(m) = masks.get(ciphertext.as_str()) {
-                    m.clone()
-                } else {
-                    let m = mask(&state.vault.decrypt(ciphertext)?);
-                    masks.insert(ciphertext, m.clone());
-                    m
-                }),
-                None => None,
-            };
-            Ok(row_with_mask(state, f, masked_key))
-        })
-        .collect()
+/// Facilities as Facility Management shows them, each key by the mask stored when it was sealed:
+/// listing decrypts no key.
+fn rows_of(state: &AppState, models: &[facility::Model]) -> Vec<FacilityRow> {
+    models.iter().map(|f| row_of(state, f)).collect()
 }
 
-/// A facility as Facility Management shows it, given its key's mask.
-fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<String>) -> FacilityRow {
+/// A facility as Facility Management shows it.
+fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
     let key_age_days = f.key_set_at.map(|at| (Utc::now() - at).num_days().max(0));
+    // A key is shown by its stored mask; a key without one (stored before masks were, until
+    // the next start fills it) as the mask of a key too short to show any of it.
+    let masked_key = f
+        .facility_key_ciphertext
+        .as_ref()
+        .map(|_| f.masked_key.clone().unwrap_or_else(|| HIDDEN.to_owned()));
     FacilityRow {
         license_number: f.license_number.clone(),
         name: f.name.clone(),
@@ -383,7 +371,7 @@ fn row_with_mask(state: &AppState, f: &facility::Model, masked_key: Option<Strin
 
 /// Every facility, by license number.
 pub async fn list(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
-    rows_of(state, &facilities::list(&state.db).await?)
+    Ok(rows_of(state, &facilities::list(&state.db).await?))
 }
 
 /// What Metrc says about a stored key now: `Ok(true)` valid, `Ok(false)` refused (401).
@@ -424,9 +412,7 @@ pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, 
     let updated = facilities::find_by_license(&state.db, license)
         .await?
         .ok_or(FacilityKeyError::UnknownFacility)?;
-    rows_of(state, std::slice::from_ref(&updated))?
-        .pop()
-        .ok_or(FacilityKeyError::UnknownFacility)
+    Ok(row_of(state, &updated))
 }
 
 /// Revalidates every stored facility key (the background job): one Metrc call per distinct key.

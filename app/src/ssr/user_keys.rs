@@ -13,7 +13,7 @@ use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use super::validation_limit::Held;
-use super::vault::{VaultError, mask};
+use super::vault::{HIDDEN, VaultError};
 use crate::error::AppError;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
@@ -242,7 +242,8 @@ pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKey
             permissions: Vec::new(),
         });
     };
-    let masked_key = Some(mask(&state.vault.decrypt(&row.ciphertext)?));
+    // The mask stored when the key was sealed: showing a key decrypts nothing.
+    let masked_key = Some(row.masked_key.clone().unwrap_or_else(|| HIDDEN.to_owned()));
     let report: Option<ValidationReport> = row
         .report
         .as_deref()

@@ -213,6 +213,29 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
     assert_not_stored(&server, &new_key).await;
 }
 
+each_backend!(facility_management_shows_each_key_by_its_stored_mask_and_decrypts_none);
+/// Facility Management shows each key by the mask stored when it was sealed (issue 15, item 6):
+/// a listing decrypts no key, so it works even where no ciphertext could be decrypted.
+async fn facility_management_shows_each_key_by_its_stored_mask_and_decrypts_none(backend: Backend) {
+    let server = TestServer::start(&backend).await;
+    let client = admin(&server).await;
+    let (_, key) = owner_key(&server, "Olivia Owner", &[RETAIL]).await;
+    let _: AssignOutcome = assign(&server, &client, &key, &[RETAIL], false).await.ok();
+    server
+        .state
+        .db
+        .execute_unprepared(
+            "UPDATE facilities SET facility_key_ciphertext = 'not an age ciphertext' \
+             WHERE facility_key_ciphertext IS NOT NULL",
+        )
+        .await
+        .expect("raw update");
+    let rows: Vec<FacilityRow> = list(&server, &client).await.ok();
+    let tail = &key[key.len() - 4..];
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].masked_key, Some(format!("••••{tail}")));
+}
+
 each_backend!(user_keys_are_refused_and_non_owner_keys_need_a_recorded_override);
 async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backend: Backend) {
     let server = TestServer::start(&backend).await;

@@ -17,6 +17,9 @@ pub struct Model {
     /// age ciphertext (armored); `None` while the facility has no key.
     pub facility_key_ciphertext: Option<String>,
     pub key_fingerprint: Option<String>,
+    /// What pages show of the key (`••••` and its last four characters), stored when it was
+    /// sealed; `None` without a key.
+    pub masked_key: Option<String>,
     pub key_status: KeyStatus,
     pub key_owner_name: Option<String>,
     pub key_is_owner: Option<bool>,

@@ -12,6 +12,9 @@ pub struct Model {
     pub ciphertext: String,
     #[sea_orm(unique)]
     pub fingerprint: String,
+    /// What pages show of the key (`••••` and its last four characters), stored when it was
+    /// sealed (`None` only for a key stored before masks were, until the next start).
+    pub masked_key: Option<String>,
     pub status: KeyStatus,
     pub last_validated_at: Option<ChronoDateTimeUtc>,
     /// What Metrc said the key reaches at its last validation (`KeyValidation` JSON; no key).

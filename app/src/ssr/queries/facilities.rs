@@ -96,6 +96,7 @@ pub async fn set_key(
             id: Set(id),
             facility_key_ciphertext: Set(Some(key.ciphertext().to_owned())),
             key_fingerprint: Set(Some(key.fingerprint().to_owned())),
+            masked_key: Set(Some(key.masked().to_owned())),
             key_status: Set(status),
             key_owner_name: Set(Some(owner.name.to_owned())),
             key_is_owner: Set(Some(owner.is_owner)),
@@ -129,12 +130,15 @@ pub async fn set_key_status(
     Ok(written.rows_affected == 1)
 }
 
-/// `(id, ciphertext)` of every facility that has a key.
-pub async fn key_ciphertexts(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, DbErr> {
+/// `(id, ciphertext, mask)` of every facility that has a key.
+pub async fn key_ciphertexts(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i32, String, Option<String>)>, DbErr> {
     Facilities::find()
         .select_only()
         .column(facilities::Column::Id)
         .column(facilities::Column::FacilityKeyCiphertext)
+        .column(facilities::Column::MaskedKey)
         .filter(facilities::Column::FacilityKeyCiphertext.is_not_null())
         .order_by_asc(facilities::Column::Id)
         .into_tuple()
@@ -154,6 +158,7 @@ pub async fn replace_key_ciphertext(
             id: Set(id),
             facility_key_ciphertext: Set(Some(key.ciphertext().to_owned())),
             key_fingerprint: Set(Some(key.fingerprint().to_owned())),
+            masked_key: Set(Some(key.masked().to_owned())),
             ..Default::default()
         },
     )

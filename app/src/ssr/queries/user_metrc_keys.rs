@@ -20,6 +20,7 @@ pub async fn set_for_user(
         user_id: Set(user_id),
         ciphertext: Set(key.ciphertext().to_owned()),
         fingerprint: Set(key.fingerprint().to_owned()),
+        masked_key: Set(Some(key.masked().to_owned())),
         status: Set(KeyStatus::Unvalidated),
         last_validated_at: Set(None),
         created_at: Set(now),
@@ -32,6 +33,7 @@ pub async fn set_for_user(
                 .update_columns([
                     user_metrc_keys::Column::Ciphertext,
                     user_metrc_keys::Column::Fingerprint,
+                    user_metrc_keys::Column::MaskedKey,
                     user_metrc_keys::Column::Status,
                     user_metrc_keys::Column::LastValidatedAt,
                     user_metrc_keys::Column::UpdatedAt,
@@ -127,12 +129,15 @@ pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<
         .map(drop)
 }
 
-/// `(id, ciphertext)` of every user key.
-pub async fn ciphertexts(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, DbErr> {
+/// `(id, ciphertext, mask)` of every user key.
+pub async fn ciphertexts(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i32, String, Option<String>)>, DbErr> {
     UserMetrcKeys::find()
         .select_only()
         .column(user_metrc_keys::Column::Id)
         .column(user_metrc_keys::Column::Ciphertext)
+        .column(user_metrc_keys::Column::MaskedKey)
         .order_by_asc(user_metrc_keys::Column::Id)
         .into_tuple()
         .all(db)
@@ -149,6 +154,7 @@ pub async fn replace_ciphertext(
         .set(user_metrc_keys::ActiveModel {
             ciphertext: Set(key.ciphertext().to_owned()),
             fingerprint: Set(key.fingerprint().to_owned()),
+            masked_key: Set(Some(key.masked().to_owned())),
             ..Default::default()
         })
         .filter(user_metrc_keys::Column::Id.eq(id))

@@ -194,6 +194,7 @@ impl KeyVault {
         };
         let vault = KeyVault::new(identity, fingerprint_mac, origin);
         vault.check_decrypts(&stored)?;
+        vault.fill_masks(db, &stored).await?;
         Ok(vault)
     }
 
@@ -234,7 +235,11 @@ impl KeyVault {
 
     /// Encrypts and fingerprints a key for storage.
     pub fn seal(&self, key: &SecretString) -> Result<SealedKey, VaultError> {
-        Ok(SealedKey::new(self.encrypt(key)?, self.fingerprint(key)))
+        Ok(SealedKey::new(
+            self.encrypt(key)?,
+            self.fingerprint(key),
+            mask(key),
+        ))
     }
 
     /// The key as armored age ciphertext.
@@ -254,6 +259,25 @@ impl KeyVault {
         let mut mac = self.fingerprint_mac.clone();
         mac.update(key.expose_secret().as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Gives each stored key without a mask (stored before masks were) its mask, sealing it
+    /// anew, so that no page decrypts a key to show it. A key this identity cannot decrypt is
+    /// left as it is ([`Self::check_decrypts`] reported it). Returns how many were filled.
+    async fn fill_masks(
+        &self,
+        db: &impl ConnectionTrait,
+        stored: &[rotation::StoredKey],
+    ) -> Result<usize, VaultError> {
+        let mut filled = 0;
+        for key in stored.iter().filter(|key| !key.masked) {
+            let Ok(plain) = self.decrypt(&key.ciphertext) else {
+                continue;
+            };
+            rotation::replace(db, key.holder, &self.seal(&plain)?).await?;
+            filled += 1;
+        }
+        Ok(filled)
     }
 
     /// Refuses an identity that decrypts none of the stored keys; a few that fail among many that
@@ -280,8 +304,11 @@ impl KeyVault {
     }
 }
 
-/// What the browser may see of a key: `••••` and its last 4 characters (only `••••` for a key too
-/// short to spare 4).
+/// The mask of a key too short to show any of it: all a page shows of such a key.
+pub const HIDDEN: &str = "••••";
+
+/// What the browser may see of a key: `••••` and its last 4 characters (only [`HIDDEN`] for a
+/// key too short to spare 4).
 pub fn mask(key: &SecretString) -> String {
     const SHOWN: usize = 4;
     let chars: Vec<char> = key.expose_secret().chars().collect();
@@ -292,7 +319,7 @@ pub fn mask(key: &SecretString) -> String {
     };
     let mut chars = chars;
     chars.zeroize();
-    format!("••••{tail}")
+    format!("{HIDDEN}{tail}")
 }
 
 /// The key inside `ciphertext`, decrypted with `identity`.
@@ -451,6 +478,7 @@ pub(crate) mod tests {
         assert!(!sealed.ciphertext().contains("k3y-to-Metrc"));
         let back = vault.decrypt(sealed.ciphertext()).unwrap();
         assert_eq!(back.expose_secret(), "k3y-to-Metrc-0123456789");
+        assert_eq!(sealed.masked(), "••••6789");
     }
 
     #[test]

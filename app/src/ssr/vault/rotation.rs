@@ -46,6 +46,8 @@ pub enum KeyHolder {
 pub struct StoredKey {
     pub holder: KeyHolder,
     pub ciphertext: String,
+    /// Whether its mask is stored (keys stored before masks were have none).
+    pub masked: bool,
 }
 
 /// Every stored key: the facilities' and the users'.
@@ -54,17 +56,22 @@ pub async fn stored_keys(db: &impl ConnectionTrait) -> Result<Vec<StoredKey>, Db
     let user_keys = user_metrc_keys::ciphertexts(db).await?;
     let facility_keys = facility_keys
         .into_iter()
-        .map(|(id, ciphertext)| (KeyHolder::Facility(id), ciphertext));
+        .map(|(id, ciphertext, masked)| (KeyHolder::Facility(id), ciphertext, masked));
     let user_keys = user_keys
         .into_iter()
-        .map(|(id, ciphertext)| (KeyHolder::User(id), ciphertext));
+        .map(|(id, ciphertext, masked)| (KeyHolder::User(id), ciphertext, masked));
     Ok(facility_keys
         .chain(user_keys)
-        .map(|(holder, ciphertext)| StoredKey { holder, ciphertext })
+        .map(|(holder, ciphertext, masked)| StoredKey {
+            holder,
+            ciphertext,
+            masked: masked.is_some(),
+        })
         .collect())
 }
 
-async fn replace(
+/// Stores `sealed` in place of the key `holder` holds (the same key, sealed anew).
+pub(super) async fn replace(
     db: &impl ConnectionTrait,
     holder: KeyHolder,
     sealed: &SealedKey,
@@ -258,6 +265,50 @@ mod tests {
         let vault = KeyVault::open(settings, &empty).await.unwrap();
         let db = stocked(&vault).await;
         (vault, db)
+    }
+
+    /// The masks stored for the facilities' keys and the user's, in that order.
+    async fn masks(db: &DatabaseConnection) -> Vec<Option<String>> {
+        let mut masks: Vec<Option<String>> = facilities::list(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.masked_key)
+            .collect();
+        masks.extend(
+            user_metrc_keys::ciphertexts(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, _, m)| m),
+        );
+        masks
+    }
+
+    #[tokio::test]
+    async fn keys_are_stored_with_their_masks_and_a_start_gives_older_keys_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let (vault, db) = opened(&settings).await;
+        let shown = vec![
+            Some("••••AAAA".to_owned()),
+            Some("••••AAAA".to_owned()),
+            Some("••••BBBB".to_owned()),
+        ];
+        assert_eq!(masks(&db).await, shown);
+
+        // Keys stored before masks were: the next start fills them in, and the keys still
+        // decrypt to what they were.
+        for table in ["facilities", "user_metrc_keys"] {
+            db.execute_unprepared(&format!("UPDATE {table} SET masked_key = NULL"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(masks(&db).await, vec![None, None, None]);
+        let reopened = KeyVault::open(&settings, &db).await.unwrap();
+        assert_eq!(masks(&db).await, shown);
+        assert_eq!(decrypted(&reopened, &db).await, expected());
+        assert_eq!(decrypted(&vault, &db).await, expected());
     }
 
     #[tokio::test]

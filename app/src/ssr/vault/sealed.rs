@@ -7,14 +7,16 @@
 pub struct SealedKey {
     ciphertext: String,
     fingerprint: String,
+    masked: String,
 }
 
 impl SealedKey {
-    /// `ciphertext` sealed by the vault, `fingerprint` its key's.
-    pub(super) fn new(ciphertext: String, fingerprint: String) -> Self {
+    /// `ciphertext` sealed by the vault, `fingerprint` and `masked` its key's.
+    pub(super) fn new(ciphertext: String, fingerprint: String, masked: String) -> Self {
         Self {
             ciphertext,
             fingerprint,
+            masked,
         }
     }
 
@@ -26,5 +28,10 @@ impl SealedKey {
     /// HMAC-SHA256 of the key, 64 hex digits.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// What pages show of the key: `••••` and its last four characters ([`super::mask`]).
+    pub fn masked(&self) -> &str {
+        &self.masked
     }
 }
