@@ -15,7 +15,7 @@ use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
 use super::state::AppState;
 use super::validation_limit::Held;
-use super::vault::{HIDDEN, VaultError};
+use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityRow, RevalidationSummary};
 use crate::types::key_validation::ValidationUpdate;
@@ -343,12 +343,10 @@ fn rows_of(state: &AppState, models: &[facility::Model]) -> Vec<FacilityRow> {
 /// A facility as Facility Management shows it.
 fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
     let key_age_days = f.key_set_at.map(|at| (Utc::now() - at).num_days().max(0));
-    // A key is shown by its stored mask; a key without one (stored before masks were, until
-    // the next start fills it) as the mask of a key too short to show any of it.
     let masked_key = f
         .facility_key_ciphertext
         .as_ref()
-        .map(|_| f.masked_key.clone().unwrap_or_else(|| HIDDEN.to_owned()));
+        .map(|_| stored_mask(f.masked_key.as_deref()));
     FacilityRow {
         license_number: f.license_number.clone(),
         name: f.name.clone(),

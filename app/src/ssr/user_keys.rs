@@ -13,7 +13,7 @@ use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use super::validation_limit::Held;
-use super::vault::{HIDDEN, VaultError};
+use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
@@ -243,7 +243,7 @@ pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKey
         });
     };
     // The mask stored when the key was sealed: showing a key decrypts nothing.
-    let masked_key = Some(row.masked_key.clone().unwrap_or_else(|| HIDDEN.to_owned()));
+    let masked_key = Some(stored_mask(row.masked_key.as_deref()));
     let report: Option<ValidationReport> = row
         .report
         .as_deref()

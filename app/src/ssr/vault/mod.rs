@@ -263,21 +263,18 @@ impl KeyVault {
 
     /// Gives each stored key without a mask (stored before masks were) its mask, sealing it
     /// anew, so that no page decrypts a key to show it. A key this identity cannot decrypt is
-    /// left as it is ([`Self::check_decrypts`] reported it). Returns how many were filled.
+    /// left as it is ([`Self::check_decrypts`] reported it).
     async fn fill_masks(
         &self,
         db: &impl ConnectionTrait,
         stored: &[rotation::StoredKey],
-    ) -> Result<usize, VaultError> {
-        let mut filled = 0;
+    ) -> Result<(), VaultError> {
         for key in stored.iter().filter(|key| !key.masked) {
-            let Ok(plain) = self.decrypt(&key.ciphertext) else {
-                continue;
-            };
-            rotation::replace(db, key.holder, &self.seal(&plain)?).await?;
-            filled += 1;
+            if let Ok(plain) = self.decrypt(&key.ciphertext) {
+                rotation::replace(db, key.holder, &self.seal(&plain)?).await?;
+            }
         }
-        Ok(filled)
+        Ok(())
     }
 
     /// Refuses an identity that decrypts none of the stored keys; a few that fail among many that
@@ -306,6 +303,12 @@ impl KeyVault {
 
 /// The mask of a key too short to show any of it: all a page shows of such a key.
 pub const HIDDEN: &str = "••••";
+
+/// What a page shows of a stored key: its mask as stored when it was sealed, or [`HIDDEN`] for
+/// a key stored before masks were (until the next start gives it one, [`KeyVault::open`]).
+pub fn stored_mask(masked: Option<&str>) -> String {
+    masked.unwrap_or(HIDDEN).to_owned()
+}
 
 /// What the browser may see of a key: `••••` and its last 4 characters (only [`HIDDEN`] for a
 /// key too short to spare 4).
