@@ -15,7 +15,7 @@ failOnCspViolations();
  *  whole client, and the code all pages share is over it alone (docs/benchmarks.md, "A first
  *  visit on a tablet"). */
 const BUDGET_KB = 250;
-/** What this test holds every page to until the budget is met: the client as it is (881 KB
+/** What this test holds every page to until the budget is met: the client as it is (884 KB
  *  gzipped, 2026-12-01), with a little room. Lower it as the client shrinks; never raise it to let
  *  a page grow. */
 const CEILING_KB = 900;
