@@ -129,20 +129,25 @@ fn Packages() -> impl IntoView {
                     "Search"
                 </button>
             </Form>
+            {move || {
+                open.get()
+                    .map(|o| {
+                        view! {
+                            <ActionPanel
+                                open=o
+                                close=Callback::new(move |()| open.set(None))
+                                on_queued=Callback::new(move |_| queued.update(|n| *n += 1))
+                            />
+                        }
+                    })
+            }}
             <Transition fallback=|| {
                 view! { <Loading text="Loading packages…" /> }
             }>
                 {move || Suspend::new(async move {
                     match packages.await {
                         Ok(page) => {
-                            view! {
-                                <PackageTable
-                                    page
-                                    filter=filter.get_untracked()
-                                    open
-                                    on_queued=Callback::new(move |_| queued.update(|n| *n += 1))
-                                />
-                            }
+                            view! { <PackageTable page filter=filter.get_untracked() open /> }
                                 .into_any()
                         }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
@@ -161,12 +166,9 @@ fn PackageTable(
     page: Page<PackageRow>,
     /// The filter in the address, kept by the pager's links.
     filter: PackageFilter,
-    /// The package and action in the action panel, which opens in a row of its own right under
-    /// the package's (where the finger that tapped is): each row's "Adjust", "Finish" and "Change
-    /// location" set it, the panel's "Close" clears it.
+    /// The package and action in the action panel: each row's "Adjust", "Finish" and "Change
+    /// location" set it.
     open: RwSignal<Option<Open>>,
-    /// Called with each submission the panel queues.
-    on_queued: Callback<crate::types::submissions::SubmissionRow>,
 ) -> impl IntoView {
     if page.rows.is_empty() {
         return view! {
@@ -247,25 +249,6 @@ fn PackageTable(
                                             .collect_view()}
                                     </td>
                                 </tr>
-                                {move || {
-                                    open.get()
-                                        .filter(|o| o.package.label == label)
-                                        .map(|o| {
-                                            view! {
-                                                <tr class="action-row">
-                                                    <td colspan="6">
-                                                        <ActionPanel
-                                                            open=o
-                                                            close=Callback::new(move |()| {
-                                                                open.set(None);
-                                                            })
-                                                            on_queued
-                                                        />
-                                                    </td>
-                                                </tr>
-                                            }
-                                        })
-                                }}
                             }
                         })
                         .collect_view()}
