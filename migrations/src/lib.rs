@@ -13,6 +13,7 @@ mod m20261128_000006_submissions;
 mod m20261201_000001_users_must_change_password;
 mod m20261201_000002_submissions_idempotency;
 mod m20261201_000003_key_masks;
+mod m20261201_000004_leases;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_users_must_change_password::Migration),
             Box::new(m20261201_000002_submissions_idempotency::Migration),
             Box::new(m20261201_000003_key_masks::Migration),
+            Box::new(m20261201_000004_leases::Migration),
         ]
     }
 }

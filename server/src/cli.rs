@@ -191,6 +191,17 @@ pub struct ConfigArgs {
         global = true
     )]
     pub key_warn_days: u32,
+    /// Seconds a server's hold on shared work (a facility's outbox queue or sync, a job run by
+    /// one server at a time) lasts unless renewed; after a crash, another server takes the work
+    /// over once this has passed.
+    #[arg(
+        long,
+        env = "TRACEKEEPER_LEASE_SECS",
+        default_value_t = app::ssr::config::DEFAULT_LEASE_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub lease_secs: u64,
     /// Seconds between background revalidations of every facility key.
     #[arg(
         long,
@@ -337,6 +348,7 @@ impl ConfigArgs {
             fingerprint_secret: non_empty(self.fingerprint_secret),
             key_warn_after_days: self.key_warn_days,
             revalidate_every: std::time::Duration::from_secs(self.revalidate_every_secs),
+            lease: std::time::Duration::from_secs(self.lease_secs),
             sync: app::ssr::config::SyncSettings {
                 scheduled: self.sync_scheduled,
                 fast_every: std::time::Duration::from_secs(self.sync_fast_every_secs),

@@ -53,6 +53,11 @@ pub struct Config {
     pub sign_in: ThrottleLimits,
     /// How many Metrc key validations a user may start (`TRACEKEEPER_KEY_VALIDATIONS_PER_MINUTE`).
     pub key_validations: ValidationLimits,
+    /// How long a server's hold on shared work lasts unless renewed (`TRACEKEEPER_LEASE_SECS`):
+    /// a facility's outbox queue, its sync, a job that runs on one server at a time. A server
+    /// renews its leases every third of this; after a crash, another server (or this one,
+    /// restarted) takes the work over once it has passed (docs/design.md §11).
+    pub lease: Duration,
 }
 
 /// The sync schedule (`TRACEKEEPER_SYNC_*`).
@@ -98,6 +103,8 @@ impl Default for SyncSettings {
 pub const DEFAULT_KEY_WARN_AFTER_DAYS: u32 = 330;
 /// Default of [`Config::revalidate_every`], in seconds.
 pub const DEFAULT_REVALIDATE_EVERY_SECS: u64 = 15 * 60;
+/// Default of [`Config::lease`], in seconds.
+pub const DEFAULT_LEASE_SECS: u64 = 30;
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod facility_keys;
 pub mod input;
 pub mod inventory;
 pub mod key_checks;
+pub mod lease;
 pub mod outbox;
 pub mod passwords;
 pub mod profile;

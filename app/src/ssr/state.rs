@@ -35,6 +35,9 @@ pub struct AppState {
     pub sync: Arc<SyncHandle>,
     /// Wakes the outbox worker when something is queued; the outbox's settings (`ssr::outbox`).
     pub outbox: Arc<super::outbox::OutboxHandle>,
+    /// This server's id among the servers on the database (`host:pid:random`, new at every
+    /// start): the holder named in the leases it takes (`ssr::lease`).
+    pub server_id: Arc<str>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             key_writes: Arc::default(),
             sync: Arc::default(),
             outbox,
+            server_id: super::lease::new_server_id().into(),
         })
     }
 }

@@ -134,6 +134,7 @@ pub async fn keyed_state(
         fingerprint_secret: None,
         key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
         revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
+        lease: Duration::from_secs(app::ssr::config::DEFAULT_LEASE_SECS),
         sync: SyncSettings {
             scheduled: false,
             ..sync

@@ -35,6 +35,8 @@ pub struct Model {
     pub sync_failures: i32,
     /// No scheduled run before this time (backoff).
     pub sync_retry_at: Option<ChronoDateTimeUtc>,
+    /// "Sync now" pressed (on any server) and the run not started yet.
+    pub sync_requested_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -35,6 +35,10 @@ pub struct Model {
     /// The work form's token ([`crate::types::submissions::NewSubmission::submit_token`]),
     /// unique per `user_id`; `None` for rows stored before it existed.
     pub submit_token: Option<String>,
+    /// The outbox lease token ([`crate::ssr::queries::leases`]) the row was last marked
+    /// `Sending` under: a server that takes the facility's queue over after that lease expired
+    /// knows the row's call was another's and never answered.
+    pub claim_token: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -506,6 +506,7 @@ mod tests {
                 updated_at: now(),
                 sent_at: Some(now()),
                 submit_token: None,
+                claim_token: None,
             })
             .collect()
     }

@@ -2,6 +2,8 @@
 
 pub mod audit_events;
 pub mod facilities;
+pub mod leases;
+pub mod servers;
 pub mod sessions;
 pub mod submission_attempts;
 pub mod submissions;

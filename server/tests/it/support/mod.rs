@@ -314,6 +314,7 @@ impl TestServer {
             fingerprint_secret: None,
             key_warn_after_days: app::ssr::config::DEFAULT_KEY_WARN_AFTER_DAYS,
             revalidate_every: Duration::from_secs(app::ssr::config::DEFAULT_REVALIDATE_EVERY_SECS),
+            lease: Duration::from_secs(app::ssr::config::DEFAULT_LEASE_SECS),
             // Tests sync when they ask to ("Sync now" or the service), never behind their back.
             sync: app::ssr::config::SyncSettings {
                 scheduled: false,
