@@ -70,6 +70,7 @@ pub const VENDOR_KEY: &str = "test-vendor-key-0123456789";
 
 /// A Metrc sandbox running in the test process, on a free port, accepting [`VENDOR_KEY`]. It
 /// stops with the test's runtime.
+#[derive(Clone)]
 pub struct MetrcSandbox {
     /// Its address (the admin API is under `/sandbox/`), e.g. `http://127.0.0.1:1234`.
     pub url: String,
@@ -219,7 +220,8 @@ pub struct TestServer {
     serving: Option<tokio::task::JoinHandle<()>>,
     /// The last audit event of the start (the first admin's `user.created`).
     audit_start: i32,
-    _dir: tempfile::TempDir,
+    /// The data directory (and SQLite file), shared with the servers started beside this one.
+    _dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl std::ops::Deref for TestServer {
@@ -360,7 +362,43 @@ impl TestServer {
             stop: Some(stop),
             serving: Some(serving),
             audit_start,
-            _dir: dir,
+            _dir: std::sync::Arc::new(dir),
+        }
+    }
+
+    /// Another server on this one's database, data directory and Metrc sandbox, as a second
+    /// server of one deployment (docs/design.md §11), with its settings changed by `tweak`.
+    pub async fn start_beside(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::clone(&self.state.config);
+        tweak(&mut config);
+        let client = metrc::ClientConfig::new(
+            url::Url::parse(&format!("{}/", self.sandbox_url)).expect("sandbox URL"),
+            VENDOR_KEY.to_owned().into(),
+        );
+        let metrc = metrc::Client::new(client).expect("Metrc client");
+        let state = server::startup::build_state(config, metrc)
+            .await
+            .expect("server state");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = state.clone();
+        let serving = tokio::spawn(async move {
+            let _ = server::startup::serve_on(listener, serving, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        TestServer {
+            http: Endpoint { base },
+            sandbox_url: self.sandbox_url.clone(),
+            metrc: self.metrc.clone(),
+            state,
+            backend: self.backend.clone(),
+            stop: Some(stop),
+            serving: Some(serving),
+            audit_start: self.audit_start,
+            _dir: std::sync::Arc::clone(&self._dir),
         }
     }
 
