@@ -20,6 +20,7 @@ ensure_wasm_opt
 npm_ci_in end2end
 ensure_chromium
 ensure_postgres
+ensure_haproxy
 mkdir -p target
 : >target/test-steps.txt
 

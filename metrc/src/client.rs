@@ -75,6 +75,35 @@ impl Client {
         self.inner.windows.width(self.inner.cfg.window)
     }
 
+    /// Takes `1/servers` of each of Metrc's GET limits (docs/metrc.md §9: 150/s and 30 at once
+    /// per vendor key, 50/s and 10 at once per license), each rounded down and at least 1, for
+    /// this client and every other of the process sharing its limiter: `servers` servers spend
+    /// one vendor key's budget (docs/design.md §11). Returns once the new share holds: the rates
+    /// change at once, and a smaller share waits for the GETs in flight above it to end (new
+    /// GETs queue behind). Calls are serialized; the change completes even if this future is
+    /// dropped.
+    pub async fn set_share(&self, servers: std::num::NonZeroU32) {
+        self.inner.limiter.set_share(servers).await;
+    }
+
+    /// Opens (`true`, the default) or closes the gate every GET waits at before it takes its
+    /// rate-limit slots: closed while this server may not spend the shared budget
+    /// (docs/design.md §11). GETs in flight go on; writes never wait.
+    pub fn set_open(&self, open: bool) {
+        self.inner.limiter.set_open(open);
+    }
+
+    /// Whether the gate of [`Client::set_open`] is open.
+    pub fn is_open(&self) -> bool {
+        self.inner.limiter.is_open()
+    }
+
+    /// The share of the GET limits in force: the `n` of `1/n` (1 = the whole limits), as last
+    /// set by [`Client::set_share`] once it held.
+    pub fn share(&self) -> u32 {
+        self.inner.limiter.share()
+    }
+
     /// Remembers, for this base URL, that Metrc refused windows wider than `width`.
     pub(crate) fn narrow_windows(&self, width: chrono::Duration) {
         self.inner.windows.narrow(width);

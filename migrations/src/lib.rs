@@ -14,6 +14,7 @@ mod m20261201_000001_users_must_change_password;
 mod m20261201_000002_submissions_idempotency;
 mod m20261201_000003_key_masks;
 mod m20261201_000004_leases;
+mod m20261201_000005_login_throttle;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_submissions_idempotency::Migration),
             Box::new(m20261201_000003_key_masks::Migration),
             Box::new(m20261201_000004_leases::Migration),
+            Box::new(m20261201_000005_login_throttle::Migration),
         ]
     }
 }

@@ -6,7 +6,9 @@
 use crate::change;
 use sea_orm_migration::{
     prelude::*,
-    schema::{string, string_null, timestamp_with_time_zone, timestamp_with_time_zone_null},
+    schema::{
+        integer, string, string_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    },
 };
 
 #[derive(DeriveMigrationName)]
@@ -32,7 +34,8 @@ impl MigrationTrait for Migration {
                 .table(Servers::Table)
                 .col(string(Servers::Id).primary_key())
                 .col(timestamp_with_time_zone(Servers::StartedAt))
-                .col(timestamp_with_time_zone(Servers::SeenAt)),
+                .col(timestamp_with_time_zone(Servers::SeenAt))
+                .col(integer(Servers::Share).default(0)),
         )
         .await?;
         change::add_columns(
@@ -81,8 +84,12 @@ enum Servers {
     /// `host:pid:random`, new at every start.
     Id,
     StartedAt,
-    /// Renewed every few seconds; a server not seen for a lease's length counts as gone.
+    /// Renewed at every heartbeat; a server not seen for three beats counts as gone.
     SeenAt,
+    /// The share of Metrc's rate limits the server holds to (each limit divided by it; 0 before
+    /// its first beat): never more than the share in force, so a server that joins spends
+    /// nothing until every server's share counts it (docs/design.md §11).
+    Share,
 }
 
 #[derive(DeriveIden)]

@@ -108,6 +108,14 @@ ensure_postgres() {
   fi
 }
 
+# HAProxy from Debian: the load balancer in front of the several-servers test (issue 16).
+ensure_haproxy() {
+  if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+    say "Installing HAProxy from Debian"
+    apt_install haproxy
+  fi
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

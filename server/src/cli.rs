@@ -59,8 +59,20 @@ pub enum Command {
     /// Create a user; the password is read from the first line of standard input.
     CreateUser(CreateUserArgs),
     /// Re-encrypt every stored Metrc key to a new identity and replace the identity. Stop the
-    /// server first.
+    /// server first; or, with several identities in `TRACEKEEPER_IDENTITY` (the new one first, on
+    /// every server), re-encrypt every key to the first one while the servers run.
     RotateIdentity,
+    /// Print a new key identity and fingerprint secret, as the two settings every server of a
+    /// deployment on PostgreSQL needs (keep them in your secret store; nothing is written).
+    NewSecrets(NewSecretsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewSecretsArgs {
+    /// Write them to the identity file and the fingerprint secret file beside it instead
+    /// (mode 0600; never over existing ones), for servers that share those files.
+    #[arg(long)]
+    pub write_files: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             Command::Migrate => server::commands::migrate(&config).await,
             Command::CreateUser(args) => server::commands::create_user(&config, args).await,
             Command::RotateIdentity => server::commands::rotate_identity(&config).await,
+            Command::NewSecrets(args) => server::commands::new_secrets(&config, &args),
         }
     });
     match result {

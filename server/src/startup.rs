@@ -51,6 +51,16 @@ fn hash_file_beside_binary() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the server keeps anything in its data directory: the SQLite file, or a secret that
+/// does not come from the environment (an identity or fingerprint secret file; a generated
+/// first-admin password). A server on PostgreSQL with its secrets in the environment needs none
+/// (docs/design.md §11).
+fn needs_data_dir(config: &Config) -> bool {
+    DbKind::of_url(&config.database_url) == Some(DbKind::Sqlite)
+        || config.identity.is_none()
+        || config.fingerprint_secret.is_none()
+}
+
 /// For the one-shot commands: the data directory is checked only where the database lives in it.
 pub(crate) async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, StartError> {
     if DbKind::of_url(&config.database_url) == Some(DbKind::Sqlite) {
@@ -85,9 +95,9 @@ pub struct Prepared {
 }
 
 pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
-    // The server always needs the data directory (the key identity lives there), so it is
-    // checked once here, whichever database is used.
-    check_data_dir(&config.data_dir)?;
+    if needs_data_dir(&config) {
+        check_data_dir(&config.data_dir)?;
+    }
     let db = open_database(&config).await?;
     let vault = KeyVault::open(&VaultSettings::from_config(&config), &db).await?;
     if let Some(file) = bootstrap::ensure_first_admin(&db, &config).await? {

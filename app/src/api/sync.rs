@@ -3,8 +3,9 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// "Sync now" (Facility Management): the facility syncs every list from its cursors at once,
-/// whatever the schedule. Refused while the facility's key is missing or invalid.
+/// "Sync now" (Facility Management): the facility syncs every list from its cursors, whatever the
+/// schedule: at once on this server when it has room, else on the next server with room (the
+/// request is in the database). Refused while the facility's key is missing or invalid.
 #[server(endpoint = "sync_now")]
 pub async fn sync_now(license: String) -> Result<(), AppError> {
     use crate::ssr::{caller, state::state, sync};

@@ -2,6 +2,7 @@
 
 use super::queries::users;
 use super::state::AppState;
+use super::throttle::ThrottleError;
 use super::{input, passwords};
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
@@ -25,9 +26,13 @@ pub async fn check_credentials(
         return Err(AppError::BadInput("Enter your email and password.".into()));
     }
     st.login_throttle
-        .attempt(&email, ip)
-        .map_err(|wait| AppError::Throttled {
-            retry_after_secs: wait.as_secs().max(1),
+        .attempt(&st.db, &email, ip)
+        .await
+        .map_err(|error| match error {
+            ThrottleError::Wait(wait) => AppError::Throttled {
+                retry_after_secs: wait.as_secs().max(1),
+            },
+            ThrottleError::Db(error) => error.into(),
         })?;
 
     let found = users::find_by_email(&st.db, &email).await?;

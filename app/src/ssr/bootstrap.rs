@@ -37,7 +37,8 @@ pub enum BootstrapError {
 /// file's path (the caller logs the path); `None` when nothing was created or the password came
 /// from the configuration. A generated password must be changed at first sign-in
 /// (`must_change_password`; docs/decisions.md, "The first admin's password"); one the operator
-/// chose is not.
+/// chose is not. Several servers starting together on one empty database create one admin
+/// between them (docs/design.md §11).
 pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     config: &Config,
@@ -54,6 +55,12 @@ pub async fn ensure_first_admin(
     };
     let file = generated.then(|| config.data_dir.join(PASSWORD_FILE));
     if let Some(path) = &file {
+        // Not made at start-up on PostgreSQL with the secrets in the environment: made here,
+        // the one time it is needed.
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| VaultError::Io {
+            path: config.data_dir.clone(),
+            source,
+        })?;
         secret_files::write(path, &format!("{password}\n"))?;
     }
     let admin = NewUserInput {
@@ -70,6 +77,18 @@ pub async fn ensure_first_admin(
         // Asked in the same transaction as the admin is created.
         must_change_password: generated,
     };
-    user_admin::create_user(db, Actor::Operator, admin).await?;
-    Ok(file)
+    match user_admin::create_user(db, Actor::Operator, admin).await {
+        Ok(_) => Ok(file),
+        // Servers started together on one empty database: another one created the first admin
+        // at the same moment (the email is unique). Its password stands; this one's is void.
+        Err(_) if users::count(db).await? > 0 => {
+            if let Some(path) = &file
+                && let Err(error) = std::fs::remove_file(path)
+            {
+                tracing::warn!(path = %path.display(), %error, "could not remove a void first-admin password file");
+            }
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -3,8 +3,8 @@
 use super::config::DbKind;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -36,8 +36,31 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErro
         });
     }
     let db = Database::connect(options).await.map_err(DbError::Connect)?;
-    Migrator::up(&db, None).await.map_err(DbError::Migrate)?;
+    migrate(&db).await.map_err(DbError::Migrate)?;
     Ok(db)
+}
+
+/// The advisory lock [`migrate`] holds on PostgreSQL ("TRKMIGR" in ASCII).
+const MIGRATIONS_LOCK: i64 = 0x0054_524b_4d49_4752;
+
+/// Runs every pending migration. On PostgreSQL under an advisory lock held by a transaction of
+/// its own (the migrations run on other connections of the pool meanwhile), so servers that
+/// start together migrate one after the other: the first applies them, the others find nothing
+/// pending (docs/design.md §11). SQLite has one server.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let lock = db.begin().await?;
+    lock.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATIONS_LOCK.into()],
+    ))
+    .await?;
+    let migrated = Migrator::up(db, None).await;
+    lock.commit().await?;
+    migrated
 }
 
 /// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN` (`BEGIN
@@ -55,10 +78,33 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
     .await
 }
 
+/// The advisory lock [`lock_key_writes`] takes on PostgreSQL (any constant every server shares:
+/// "TRKKEYS" in ASCII).
+const KEY_WRITES_LOCK: i64 = 0x0054_524b_4b45_5953;
+
+/// Serializes the Update Key guard's check-and-write across every server on the database
+/// (docs/design.md §5, §11): call it first in the write's transaction ([`begin_write`]), then
+/// check, then write. On PostgreSQL a transaction-scoped advisory lock (released at commit or
+/// rollback); on SQLite nothing more is needed: a write transaction already excludes every other
+/// writer from its `BEGIN IMMEDIATE`.
+///
+/// # Errors
+/// The database's.
+pub async fn lock_key_writes(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [KEY_WRITES_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{ConnectionTrait, Statement};
 
     async fn exec(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
         db.execute_raw(Statement::from_string(db.get_database_backend(), sql))

@@ -24,7 +24,7 @@ use chrono::Utc;
 use futures::Stream;
 use metrc::ValidationReport;
 use sea_orm::ActiveEnum;
-use sea_orm::DbErr;
+use sea_orm::{ConnectionTrait, DbErr};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,7 +128,7 @@ pub async fn validate_live(
     key: SecretString,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
     let key = clean_key(key)?;
-    let holder = key_checks::holder(state, &state.vault.fingerprint(&key), None, true).await?;
+    let holder = key_checks::holder(&state.db, &state.vault.fingerprint(&key), None, true).await?;
     let running = state.key_validations.begin(asker)?;
     let updates = key_checks::live(state, &key, holder, |error| {
         FacilityKeyError::from(error).into()
@@ -170,8 +170,11 @@ async fn owner_name(
 }
 
 /// The Update Key guard of docs/design.md §5: a key stored as any user's own key is refused.
-async fn refuse_user_key(state: &AppState, fingerprint: &str) -> Result<(), FacilityKeyError> {
-    match user_metrc_keys::find_by_fingerprint(&state.db, fingerprint).await? {
+async fn refuse_user_key(
+    db: &impl ConnectionTrait,
+    fingerprint: &str,
+) -> Result<(), FacilityKeyError> {
+    match user_metrc_keys::find_by_fingerprint(db, fingerprint).await? {
         Some(_) => Err(FacilityKeyError::UserKey),
         None => Ok(()),
     }
@@ -202,7 +205,7 @@ pub async fn assign(
     }
     // The guard of docs/design.md §5, before anything goes to Metrc.
     let fingerprint = state.vault.fingerprint(&key);
-    refuse_user_key(state, &fingerprint).await?;
+    refuse_user_key(&state.db, &fingerprint).await?;
     let reached = state.metrc.facilities(&key).await?;
     let mut reports = BTreeMap::new();
     for f in &reached {
@@ -242,11 +245,11 @@ pub async fn assign(
     drop(key);
     let us_state = state_of_host(state.metrc.config().base_url.host_str().unwrap_or_default());
 
-    // The guard again, under the key-write lock: a user may have been given this key while
-    // Metrc was being asked.
-    let _writing = state.key_writes.lock().await;
-    refuse_user_key(state, &fingerprint).await?;
+    // The guard again, in the write's transaction under the key-write lock (on every server:
+    // docs/design.md §5, §11): a user may have been given this key while Metrc was being asked.
     let txn = crate::ssr::db::begin_write(&state.db).await?;
+    crate::ssr::db::lock_key_writes(&txn).await?;
+    refuse_user_key(&txn, &fingerprint).await?;
     let mut added = Vec::new();
     let mut old_fingerprints = BTreeMap::new();
     for license in &licenses {

@@ -10,7 +10,7 @@ use crate::types::facilities::{CellState, KeyValidation, ReachedFacility, Sectio
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
 use futures::{Stream, StreamExt, future, stream};
 use metrc::{CellStatus, FacilityReport, Section, ValidationEvent, ValidationReport};
-use sea_orm::{DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeSet;
 
@@ -37,19 +37,19 @@ pub fn clean_key(key: SecretString) -> Result<SecretString, InputError> {
 /// user whose key is being set (`None` on Integrations); `names` says whether the asker may see
 /// another user's name (admins).
 pub async fn holder(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     fingerprint: &str,
     for_user: Option<i32>,
     names: bool,
 ) -> Result<KeyHolder, DbErr> {
-    let user_row = user_metrc_keys::find_by_fingerprint(&state.db, fingerprint).await?;
+    let user_row = user_metrc_keys::find_by_fingerprint(db, fingerprint).await?;
     if let Some(row) = user_row
         .as_ref()
         .filter(|row| Some(row.user_id) != for_user)
     {
         let name = if names {
             UserEntity::find_by_id(row.user_id)
-                .one(&state.db)
+                .one(db)
                 .await?
                 .map(|u| u.name)
         } else {
@@ -59,7 +59,7 @@ pub async fn holder(
     }
     // A facility key stays one even when an admin has also made it this user's key: setting it
     // again needs the confirmation again.
-    let licenses: Vec<String> = facilities::find_by_fingerprint(&state.db, fingerprint)
+    let licenses: Vec<String> = facilities::find_by_fingerprint(db, fingerprint)
         .await?
         .into_iter()
         .map(|f| f.license_number)

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod profile;
 pub mod queries;
+pub mod servers;
 pub mod session;
 pub mod session_store;
 pub mod state;

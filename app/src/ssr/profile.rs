@@ -6,6 +6,7 @@ use super::passwords::{self, PasswordError};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{sessions, users};
 use super::state::AppState;
+use super::throttle::ThrottleError;
 use super::user_admin::check_password_length;
 use crate::error::AppError;
 use sea_orm::DbErr;
@@ -76,8 +77,12 @@ pub async fn change_password(
     super::input::password(new.expose_secret())?;
     state
         .login_throttle
-        .attempt(&format!("password-change:{user_id}"), ip)
-        .map_err(PasswordChangeError::Throttled)?;
+        .attempt(&state.db, &format!("password-change:{user_id}"), ip)
+        .await
+        .map_err(|error| match error {
+            ThrottleError::Wait(wait) => PasswordChangeError::Throttled(wait),
+            ThrottleError::Db(error) => error.into(),
+        })?;
     let user = users::find(&state.db, user_id)
         .await?
         .filter(|u| u.active)

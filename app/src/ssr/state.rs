@@ -27,10 +27,6 @@ pub struct AppState {
     pub vault: Arc<KeyVault>,
     /// The Metrc client (real Metrc or the sandbox); the user key is passed to each call.
     pub metrc: metrc::Client,
-    /// Held while a key is checked against the others and written (facility keys and user keys
-    /// alike), so two concurrent changes cannot both pass the Update Key guard
-    /// (docs/design.md §5).
-    pub key_writes: Arc<tokio::sync::Mutex<()>>,
     /// "Sync now" requests, the facilities syncing, cached reference lists (`ssr::sync`).
     pub sync: Arc<SyncHandle>,
     /// Wakes the outbox worker when something is queued; the outbox's settings (`ssr::outbox`).
@@ -62,7 +58,6 @@ impl AppState {
             decoy_hash: passwords::decoy_hash().await?.into(),
             vault: Arc::new(vault),
             metrc,
-            key_writes: Arc::default(),
             sync: Arc::default(),
             outbox,
             server_id: super::lease::new_server_id().into(),

@@ -22,7 +22,7 @@ use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
 use futures::Stream;
 use metrc::{Capability, ValidationReport};
 use sea_orm::ActiveEnum;
-use sea_orm::{DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use secrecy::SecretString;
 
 /// Why a user-key operation did not happen. No variant holds a key.
@@ -123,8 +123,13 @@ pub async fn validate_live(
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, UserKeyError> {
     let key = clean_key(key)?;
     active_user(state, user_id).await?;
-    let holder =
-        key_checks::holder(state, &state.vault.fingerprint(&key), Some(user_id), names).await?;
+    let holder = key_checks::holder(
+        &state.db,
+        &state.vault.fingerprint(&key),
+        Some(user_id),
+        names,
+    )
+    .await?;
     let running = state.key_validations.begin(asker)?;
     let updates = key_checks::live(state, &key, holder, |error| {
         UserKeyError::from(error).into()
@@ -149,7 +154,14 @@ pub async fn set(
     active_user(state, user_id).await?;
     let fingerprint = state.vault.fingerprint(&key);
     // Fail fast, before Metrc is asked; checked again below under the key-write lock.
-    guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
+    guard(
+        &state.db,
+        actor,
+        user_id,
+        &fingerprint,
+        confirm_facility_key,
+    )
+    .await?;
     let report = {
         // The operator is not a signed-in user: their validations are not limited.
         let _running = actor
@@ -165,9 +177,11 @@ pub async fn set(
     drop(key);
     let report_json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
 
-    let _writing = state.key_writes.lock().await;
-    let facility_key_of = guard(state, actor, user_id, &fingerprint, confirm_facility_key).await?;
+    // The guard and the write in one transaction under the key-write lock, on every server
+    // (docs/design.md §5, §11): a key checked here cannot become a facility key meanwhile.
     let txn = crate::ssr::db::begin_write(&state.db).await?;
+    crate::ssr::db::lock_key_writes(&txn).await?;
+    let facility_key_of = guard(&txn, actor, user_id, &fingerprint, confirm_facility_key).await?;
     let old = user_metrc_keys::find_for_user(&txn, user_id)
         .await?
         .map(|k| fingerprint_prefix(&k.fingerprint));
@@ -204,13 +218,13 @@ pub async fn set(
 /// facility key needs an admin's confirmation (employees are refused). Returns the licenses whose
 /// facility key this is (empty for a key of no facility).
 async fn guard(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     actor: Actor<'_>,
     user_id: i32,
     fingerprint: &str,
     confirm_facility_key: bool,
 ) -> Result<Vec<String>, UserKeyError> {
-    match key_checks::holder(state, fingerprint, Some(user_id), false).await? {
+    match key_checks::holder(db, fingerprint, Some(user_id), false).await? {
         KeyHolder::OtherUser { .. } => Err(UserKeyError::OtherUsersKey),
         KeyHolder::Facilities(licenses) if !actor.is_admin() => {
             Err(UserKeyError::FacilityKeyNeedsAdmin(licenses))

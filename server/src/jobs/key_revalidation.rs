@@ -2,23 +2,24 @@
 //! and user key against Metrc. A refused key turns invalid (a facility's rows red and its sync
 //! paused; a user's row and page show it); a key Metrc accepts again turns valid. "Revalidate now"
 //! and signing in call the same services for one facility or user.
+//!
+//! One server at a time runs it, the holder of the lease [`LEASE`] ([`super::singleton`]): with
+//! several servers on one database each key is still checked once a period, not once per server.
 
 use app::ssr::state::AppState;
 use app::ssr::{facility_keys, user_keys};
 use app::types::facilities::RevalidationSummary;
 use tokio::task::JoinHandle;
 
+/// The job's lease.
+pub const LEASE: &str = "job:key-revalidation";
+
 pub fn spawn(state: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(state.config.revalidate_every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is immediate: skip it, start-up has enough to do.
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            log("facility", facility_keys::revalidate_all(&state).await);
-            log("user", user_keys::revalidate_all(&state).await);
-        }
+    let every = state.config.revalidate_every;
+    // The first pass one period after the lease is taken: start-up has enough to do.
+    super::singleton(state, LEASE, every, false, |state| async move {
+        log("facility", facility_keys::revalidate_all(&state).await);
+        log("user", user_keys::revalidate_all(&state).await);
     })
 }
 

@@ -1,12 +1,15 @@
-//! The outbox worker. At start, before anything is sent, every submission a previous run left
-//! `Sending` becomes `Unknown` (its call's answer was never seen: it is not resent blindly). Then
-//! it sends each facility's due submissions in order, several facilities at once; it wakes when
+//! The outbox worker. It sends each facility's due submissions in order, several facilities at
+//! once, each under the facility's lease (`outbox::drain`; docs/design.md §11): with several
+//! servers on one database, a facility's queue is sent by one of them at a time. It wakes when
 //! something is queued (the `Notify` in `AppState`) and every `poll_every` (default 1 s) for
-//! backoffs that are over, rows stuck `Sending` (`outbox::stuck`), and unknown outcomes to
-//! reconcile with Metrc's data. When the server stops ([`app::ssr::outbox::OutboxHandle::stop`])
-//! it claims nothing more and waits for the calls under way, up to the write timeout and
-//! [`STORE_GRACE`] to store their answers, then exits; a call cut off there stays `Sending` and
-//! the next start makes it `Unknown`.
+//! backoffs that are over, facilities whose rows a stopped server left `Sending` once its lease
+//! has expired (the drain makes them `Unknown`: `outbox::stuck`), and unknown outcomes to
+//! reconcile with Metrc's data (one server at a time). Starting touches nothing: another live
+//! server's calls are its own. When the server stops
+//! ([`app::ssr::outbox::OutboxHandle::stop`]) it claims nothing more and waits for the calls
+//! under way, up to the write timeout and [`STORE_GRACE`] to store their answers; their drains
+//! give their leases up, so another server carries on at once. A call cut off there stays
+//! `Sending`, its lease expires, and the next holder (any server) makes it `Unknown`.
 
 use app::ssr::outbox;
 use app::ssr::state::AppState;
@@ -19,7 +22,6 @@ pub const STORE_GRACE: Duration = Duration::from_secs(5);
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        recover(&state).await;
         let mut running: HashSet<String> = HashSet::new();
         let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut drains: JoinSet<()> = JoinSet::new();
@@ -30,9 +32,6 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 return;
             }
             if !settings.paused {
-                if let Err(error) = outbox::sweep_stuck(&state).await {
-                    tracing::warn!(%error, "outbox: sweeping rows stuck Sending failed");
-                }
                 match outbox::due_facilities(&state).await {
                     Ok(due) => {
                         for license in due {
@@ -92,20 +91,7 @@ async fn finish(mut drains: JoinSet<()>, limit: Duration) {
     } else {
         tracing::warn!(
             left = drains.len(),
-            "outbox stopped before every call under way was answered: those rows stay Sending and become Unknown at the next start"
+            "outbox stopped before every call under way was answered: those rows stay Sending and become Unknown once their lease expires"
         );
-    }
-}
-
-/// Start-up recovery, retried until the database answers: nothing is sent before it is done.
-async fn recover(state: &AppState) {
-    loop {
-        match outbox::recover_interrupted(state).await {
-            Ok(_) => return,
-            Err(error) => {
-                tracing::warn!(%error, "outbox: start-up recovery failed; trying again");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
     }
 }

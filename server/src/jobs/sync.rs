@@ -1,24 +1,29 @@
-//! Sync with Metrc: the background loop over `app::ssr::sync`. It wakes on "Sync now", when a
-//! run ends and every [`POLL`], runs requested facilities and (unless `TRACEKEEPER_SYNC_SCHEDULED`
-//! is off) those with a list due: Packages and Transfers every `TRACEKEEPER_SYNC_FAST_EVERY_SECS`,
-//! the rest every `TRACEKEEPER_SYNC_SLOW_EVERY_SECS`; [`MAX_CONCURRENT`] facilities at once at
-//! most. A run cut short by a stop resumes from its cursors at the next start. Runs stop when the
-//! loop's task is dropped.
+//! Sync with Metrc: the background loop over `app::ssr::sync`, one per server. It wakes on "Sync
+//! now" pressed on this server, when a run ends and every [`POLL`], and starts
+//! ([`sync::next_runs`]) the facilities with a "Sync now" request (pressed on any server), those
+//! whose run was interrupted (marked running, no live `sync:` lease: their server died or
+//! stopped; resumed from their cursors once the lease expired) and (unless
+//! `TRACEKEEPER_SYNC_SCHEDULED` is off) those with a list due: Packages and Transfers every
+//! `TRACEKEEPER_SYNC_FAST_EVERY_SECS`, the rest every `TRACEKEEPER_SYNC_SLOW_EVERY_SECS`. Each run
+//! holds its facility's lease, so a facility runs on one server at a time; [`MAX_CONCURRENT`]
+//! facilities at once at most on each server. Runs stop when the loop's task is dropped, and give
+//! their leases back.
 
 use app::ssr::state::AppState;
 use app::ssr::sync;
 use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// Most facilities syncing at once (each stays under Metrc's per-license limits by itself; the
-/// vendor-wide limit is shared).
+/// Most facilities syncing at once on one server (each stays under Metrc's per-license limits by
+/// itself; the vendor-wide limit is shared).
 pub const MAX_CONCURRENT: usize = 2;
-/// How often the loop looks for due facilities when nothing wakes it.
+/// How often the loop looks for work when nothing wakes it: the longest a "Sync now" pressed on a
+/// server with no room waits for another server, and how soon after its lease expired an
+/// interrupted run is resumed.
 pub const POLL: Duration = Duration::from_secs(30);
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        sync::resume_interrupted(&state).await;
         let mut runs = JoinSet::new();
         loop {
             let free = MAX_CONCURRENT.saturating_sub(runs.len());

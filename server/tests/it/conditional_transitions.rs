@@ -4,6 +4,7 @@
 
 use crate::support::{Backend, TestServer};
 use app::ssr::outbox::KeyKind;
+use app::ssr::queries::leases;
 use app::ssr::queries::submissions::{self, Change, NewSubmissionRow};
 use app::types::auth::Role;
 use app::types::submissions::{SubmissionAction, SubmissionStatus};
@@ -46,9 +47,15 @@ async fn a_verdict_from_an_older_read_never_lands_on_a_later_attempt(backend: Ba
         .await
         .expect("to unknown")
     };
-    // Attempt 1 is sent and its answer is lost; reconciliation reads it.
+    // Attempt 1 is sent (under the facility's outbox lease) and its answer is lost;
+    // reconciliation reads it.
+    let lease = std::time::Duration::from_secs(60);
+    let claim = leases::acquire(db, "outbox:403-X0001", "test", lease, Utc::now())
+        .await
+        .expect("db")
+        .expect("a free lease");
     assert_eq!(
-        submissions::mark_sending(db, &[row.id], Utc::now())
+        submissions::mark_sending(db, &[row.id], Utc::now(), &claim)
             .await
             .unwrap(),
         1
@@ -73,7 +80,7 @@ async fn a_verdict_from_an_older_read_never_lands_on_a_later_attempt(backend: Ba
         .unwrap()
     );
     assert_eq!(
-        submissions::mark_sending(db, &[row.id], Utc::now())
+        submissions::mark_sending(db, &[row.id], Utc::now(), &claim)
             .await
             .unwrap(),
         1

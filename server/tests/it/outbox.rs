@@ -9,6 +9,7 @@ use app::error::AppError;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::entities::submissions::Model as Stored;
 use app::ssr::outbox;
+use app::ssr::queries::leases;
 use app::ssr::queries::submissions::{self, Selection};
 use app::types::inventory::Page;
 use app::types::keys::KeyStatus;
@@ -1330,7 +1331,8 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     let (finished, moved, adjusted, lost) = (&all[0].0, &all[1].0, &all[2], &all[3].0);
     let there = another_location(&w, moved).await;
 
-    // Four submissions are being sent when the server dies: three of the calls landed.
+    // Four submissions are being sent when a server dies (its lease on RETAIL's queue has just
+    // expired): three of the calls landed.
     w.server.state.outbox.update(|s| s.paused = true);
     let ids = [
         submitted(&w, &client, RETAIL, finish(finished)).await.id,
@@ -1343,8 +1345,19 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
         submitted(&w, &client, RETAIL, finish(lost)).await.id,
     ];
     let db = &w.server.state.db;
+    let sent_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let dead = leases::acquire(
+        db,
+        &outbox::send::lease_name(RETAIL),
+        "dead",
+        Duration::from_millis(500),
+        sent_at,
+    )
+    .await
+    .expect("db")
+    .expect("a free lease");
     assert_eq!(
-        submissions::mark_sending(db, &ids, chrono::Utc::now())
+        submissions::mark_sending(db, &ids, sent_at, &dead)
             .await
             .expect("db"),
         4
@@ -1375,12 +1388,11 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     )
     .await;
 
-    // Start-up recovery: Sending becomes Unknown, with the lost answer recorded.
+    // The next drain of RETAIL (any server's) takes the expired lease over: Sending becomes
+    // Unknown, with the lost answer recorded, and nothing is sent.
     assert_eq!(
-        outbox::recover_interrupted(&w.server.state)
-            .await
-            .expect("recover"),
-        4
+        outbox::drain(&w.server.state, RETAIL).await.expect("drain"),
+        0
     );
     for id in ids {
         let shown = detail(&w, id).await;
@@ -1398,7 +1410,7 @@ async fn after_a_crash_unknown_outcomes_are_settled_from_metrcs_data_where_it_te
     w.server
         .state
         .outbox
-        .update(|s| s.reconcile_after = Duration::from_secs(1));
+        .update(|s| s.reconcile_after = Duration::from_secs(3));
     outbox::reconcile_due(&w.server.state)
         .await
         .expect("reconcile");
@@ -1477,37 +1489,55 @@ async fn a_row_whose_answer_could_not_be_stored_becomes_unknown_and_later_rows_w
     let (_, _, _, client) = uma(&w).await;
     let all = packages(&w, RETAIL).await;
     let state = &w.server.state;
-    // Reconciliation waits an hour: within the test, nothing but the sweep settles the row.
+    // Reconciliation waits an hour: within the test, nothing but the takeover settles the row.
     state.outbox.update(|s| {
         s.paused = true;
         s.reconcile_after = Duration::from_secs(3600);
     });
-    // A row was claimed and sent ten minutes ago, and storing Metrc's answer failed: it is
-    // still `Sending`.
+    // This server's drain claimed a row under RETAIL's lease and sent it, and storing Metrc's
+    // answer failed: it is still `Sending`.
     let stuck = submitted(&w, &client, RETAIL, finish(&all[0].0)).await.id;
-    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let now = chrono::Utc::now();
+    let lease = leases::acquire(
+        &state.db,
+        &outbox::send::lease_name(RETAIL),
+        &state.server_id,
+        Duration::from_secs(60),
+        now,
+    )
+    .await
+    .expect("db")
+    .expect("a free lease");
     assert_eq!(
-        submissions::mark_sending(&state.db, &[stuck], long_ago)
+        submissions::mark_sending(&state.db, &[stuck], now, &lease)
             .await
             .expect("db"),
         1
     );
     let later = submitted(&w, &client, RETAIL, finish(&all[1].0)).await.id;
 
-    // The later row does not overtake it.
+    // While the lease stands, nothing moves: the later row does not overtake it.
     let due = outbox::due_facilities(state).await.expect("due");
     assert!(!due.iter().any(|l| l == RETAIL), "{due:?}");
     assert_eq!(outbox::drain(state, RETAIL).await.expect("drain"), 0);
     assert_eq!(row(&w, later).await.status, SubmissionStatus::Queued);
+    assert_eq!(row(&w, stuck).await.status, SubmissionStatus::Sending);
 
-    // The worker's sweep makes it Unknown (never resent blindly); then the later row goes.
+    // Its drain gave the lease up on the error: the next drain takes over and makes the row
+    // Unknown (never resent blindly); then the later row goes.
+    leases::release(&state.db, &lease).await.expect("db");
+    let due = outbox::due_facilities(state).await.expect("due");
+    assert!(
+        due.iter().any(|l| l == RETAIL),
+        "a takeover is due: {due:?}"
+    );
     state.outbox.update(|s| s.paused = false);
     let unknown = wait_for(&w, stuck, SubmissionStatus::Unknown).await;
-    assert_eq!(unknown.message.as_deref(), Some(outbox::stuck::UNSTORED));
+    assert_eq!(unknown.message.as_deref(), Some(outbox::stuck::INTERRUPTED));
     assert_eq!(unknown.attempts, 1);
     assert_eq!(
         outcomes(&w, stuck).await,
-        vec!["No answer stored: the row stayed Sending".to_owned()]
+        vec![outbox::stuck::INTERRUPTED_OUTCOME.to_owned()]
     );
     wait_for(&w, later, SubmissionStatus::Accepted).await;
     assert_eq!(

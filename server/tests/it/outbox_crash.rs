@@ -3,9 +3,11 @@
 //! killed with SIGKILL while two writes are in flight, at two facilities: at one Metrc recorded
 //! the write and holds its answer back (`lose_answer`), at the other Metrc holds the request and
 //! never carries it out (`lose_request`). It is started again on the same data, and Metrc loses
-//! the answer to one more recorded write. Then every submission ends `Accepted` (the unanswered
-//! ones through `Unknown` and reconciliation: recorded, or not recorded and sent once more), every
-//! adjusted package changed exactly once, every moved package is where it was sent, and at each
+//! the answer to one more recorded write; the killed run's rows still `Sending` become `Unknown`
+//! once its leases on the two queues have expired (`TRACEKEEPER_LEASE_SECS` is 2 here). Then
+//! every submission ends `Accepted` (the unanswered ones through `Unknown` and reconciliation:
+//! recorded, or not recorded and sent once more), every adjusted package changed exactly once,
+//! every moved package is where it was sent, and at each
 //! facility the writes the sandbox carried out are exactly the calls the outbox knows were
 //! recorded: the answered ones and the unanswered ones reconciliation found recorded.
 //!
@@ -125,10 +127,30 @@ async fn database_url(backend: &Backend, dir: &Path) -> String {
     }
 }
 
+/// The key vault's secrets every run here shares on PostgreSQL, where servers never generate
+/// them (docs/design.md §11): `(identity, fingerprint secret)`.
+fn shared_secrets() -> &'static (String, String) {
+    static SECRETS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    SECRETS.get_or_init(|| {
+        use secrecy::ExposeSecret;
+        let (identity, fingerprint) = app::ssr::vault::new_secrets();
+        (
+            identity.expose_secret().to_owned(),
+            fingerprint.expose_secret().to_owned(),
+        )
+    })
+}
+
 /// A `tracekeeper` command on the test's data, database and sandbox; "not recorded" may be said
-/// a second after an unanswered write.
+/// a second after an unanswered write, and a killed server's leases expire after 2 s.
 fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str, port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tracekeeper"));
+    if db_url.starts_with("postgres") {
+        let (identity, fingerprint) = shared_secrets();
+        command
+            .env("TRACEKEEPER_IDENTITY", identity)
+            .env("TRACEKEEPER_FINGERPRINT_SECRET", fingerprint);
+    }
     command
         .current_dir(dir)
         .env("DATABASE_URL", db_url)
@@ -139,6 +161,7 @@ fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str, port: u16) -> Command {
         .env("TRACEKEEPER_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("TRACEKEEPER_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS", "1")
+        .env("TRACEKEEPER_LEASE_SECS", "2")
         .env("TRACEKEEPER_SYNC_SCHEDULED", "false")
         .env("RUST_LOG", "warn");
     command
@@ -652,7 +675,8 @@ async fn crash_and_recover(backend: &Backend) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // Exactly the interrupted rows went through Unknown (the restart recorded the lost answer);
+    // Exactly the interrupted rows went through Unknown (the restarted server recorded the lost
+    // answer once the killed one's lease had expired);
     // a row is sent again only after Metrc's data said it was not recorded; every row accepted
     // without an answer was found recorded.
     let mut calls_answered: BTreeSet<Call> = BTreeSet::new();

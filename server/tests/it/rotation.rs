@@ -74,6 +74,14 @@ async fn rotating_the_identity_keeps_every_key_and_the_queued_work_is_sent_once(
         .collect();
     assert_eq!(packages.len(), 3);
 
+    // The secret files, as an operator provisions them (on PostgreSQL servers never generate
+    // them).
+    let out = binary.run(&["new-secrets", "--write-files"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // First run: the keys are stored, and Metrc refuses every adjustment for now.
     let server = binary.serve(1).await;
     let admin_client = admin(&server).await;

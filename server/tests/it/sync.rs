@@ -87,7 +87,7 @@ fn years(n: i64) -> chrono::Duration {
 
 /// Adds a license with `packages` active packages to the sandbox, and gives it a License Owner's
 /// key through "Update Key": `(employee id, key)`.
-async fn facility(
+pub(crate) async fn facility(
     server: &TestServer,
     license: &str,
     license_type: &str,
@@ -107,7 +107,7 @@ async fn facility(
 }
 
 /// A License Owner's key for `licenses`, set on them with "Update Key".
-async fn keyed(server: &TestServer, licenses: &[&str]) -> (u64, String) {
+pub(crate) async fn keyed(server: &TestServer, licenses: &[&str]) -> (u64, String) {
     let (id, key) = owner_key(server, "Olive Owner", licenses).await;
     let client = admin(server).await;
     let _: Value = assign(server, &client, &key, licenses, false).await.ok();
@@ -167,7 +167,10 @@ async fn every_list_as_in_sandbox(
     total
 }
 
-async fn facility_row(server: &TestServer, license: &str) -> app::ssr::entities::facilities::Model {
+pub(crate) async fn facility_row(
+    server: &TestServer,
+    license: &str,
+) -> app::ssr::entities::facilities::Model {
     facilities::find_by_license(&server.state.db, license)
         .await
         .expect("db")
@@ -182,7 +185,7 @@ async fn sync_now(server: &TestServer, license: &str) -> sync::RunReport {
 }
 
 /// The Metrc calls made since `from` (an index into the sandbox's log).
-async fn calls_since(server: &TestServer, from: usize) -> Vec<Value> {
+pub(crate) async fn calls_since(server: &TestServer, from: usize) -> Vec<Value> {
     sandbox_requests(server)
         .await
         .into_iter()
@@ -290,7 +293,24 @@ async fn a_sync_cut_off_mid_run_resumes_from_its_cursors_with_no_gaps_and_no_dup
         "some windows were stored"
     );
 
-    // The next run (what the worker does after a restart) resumes from those cursors.
+    // The cut-off run gives its `sync:` lease back as soon as the runtime gets to it (a server
+    // that died would leave it to expire); the next run (what any server does then) resumes from
+    // those cursors.
+    support::eventually(
+        "the cut-off run's lease is given back",
+        Duration::from_secs(10),
+        || async {
+            let live = app::ssr::queries::leases::live(&server.state.db, "sync:", Utc::now())
+                .await
+                .expect("leases");
+            if live.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{live:?}"))
+            }
+        },
+    )
+    .await;
     let resumed = sync::sync_facility(&server.state, license, false)
         .await
         .expect("resumed sync");

@@ -8,6 +8,7 @@
 pub mod audit_events;
 pub mod facilities;
 pub mod leases;
+pub mod login_throttle;
 pub mod servers;
 pub mod sessions;
 pub mod submission_attempts;

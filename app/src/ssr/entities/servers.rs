@@ -10,6 +10,9 @@ pub struct Model {
     pub id: String,
     pub started_at: ChronoDateTimeUtc,
     pub seen_at: ChronoDateTimeUtc,
+    /// The share of Metrc's rate limits the server holds to: each limit divided by it, never
+    /// more than the share in force; written at every beat (`ssr::servers`).
+    pub share: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,15 +8,17 @@
 //!   approve it first.
 //! - [`queue`]: checks the user's input and stores the submission (`Queued`, or
 //!   `Pending approval` for users flagged "requires review").
-//! - [`send`]: the worker's side. Rows of one facility go in id order; consecutive rows of the
-//!   same action carried by the same key share one call (at most [`metrc::MAX_WRITE_ROWS`]).
-//!   Rows are marked `Sending` and committed before the call, so a crash never resends blindly:
-//!   start-up turns `Sending` into `Unknown` ([`recover_interrupted`]), and so does a periodic
-//!   sweep for a row whose answer could not be stored ([`stuck`]); until then the facility's later
-//!   rows wait.
+//! - [`send`]: the worker's side. Rows of one facility go in id order, sent by one server at a
+//!   time (it holds the facility's lease, docs/design.md §11); consecutive rows of the same
+//!   action carried by the same key share one call (at most [`metrc::MAX_WRITE_ROWS`]). Rows are
+//!   marked `Sending` under the lease's token and committed before the call, so a crash never
+//!   resends blindly: whichever server takes the facility's lease next, once the dead holder's
+//!   has expired, turns its `Sending` rows into `Unknown` ([`stuck`]); until then the facility's
+//!   later rows wait.
 //! - [`verdict`]: what Metrc's answer to a call means for each of its rows (pure: the table).
 //! - [`reconcile`]: an `Unknown` row is settled from Metrc's data where it tells (a finished or
-//!   moved package; a package untouched since the write was sent), else by an admin.
+//!   moved package; a package untouched since the write was sent), else by an admin; one server
+//!   at a time reconciles (a lease per pass).
 //! - [`admin`]: Metrc Submissions: listing with filters and tabs, detail, Retry, Cancel,
 //!   Approve, Deny, reconcile by hand. [`csv`]: the export.
 //!
@@ -38,7 +40,6 @@ pub use preflight::preflight;
 pub use queue::{HELD_MESSAGE, hold_for_user, my_submissions, submit};
 pub use reconcile::reconcile_due;
 pub use send::{drain, due_facilities};
-pub use stuck::{recover_interrupted, sweep_stuck};
 
 use super::config::OutboxSettings;
 use super::vault::VaultError;
@@ -95,7 +96,8 @@ impl OutboxHandle {
     }
 
     /// The server is stopping: the worker claims nothing more, and the calls under way finish
-    /// (their answers stored) before it exits.
+    /// (their answers stored) and their facilities' leases are given up before it exits, so
+    /// another server carries on at once.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.wake();

@@ -13,10 +13,15 @@
 //! strength of a decision made while the user was active (docs/decisions.md, "Conditional
 //! transitions").
 //!
+//! With several servers on one database, one pass runs at a time: under the lease
+//! [`LEASE`] (docs/design.md §11), taken for the pass and given up after it; a server that finds
+//! it held skips its pass. Every verdict is a conditional write all the same.
+//!
 //! [`OutboxSettings::reconcile_after`]: crate::ssr::config::OutboxSettings::reconcile_after
 
 use super::{KeyKind, OutboxError};
 use crate::ssr::entities::submissions::Model as Submission;
+use crate::ssr::lease::Lease;
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
 use crate::ssr::queries::{facilities, user_metrc_keys};
@@ -31,6 +36,9 @@ use std::time::Duration;
 /// Rows looked at per pass.
 const PER_PASS: u64 = 50;
 
+/// The lease a reconciliation pass runs under: one server at a time.
+pub const LEASE: &str = "job:outbox-reconcile";
+
 /// What Metrc's data says about one unknown write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
@@ -40,13 +48,43 @@ enum Verdict {
     Undecided(DateTime<Utc>),
 }
 
-/// Looks at every due `Unknown` submission once; returns how many were settled.
+/// Looks at every due `Unknown` submission once (at most [`PER_PASS`]), under the lease
+/// [`LEASE`]; returns how many were settled: 0 when none is due, or when another server holds
+/// the lease (its pass looks at them).
+///
+/// # Errors
+/// [`OutboxError::Db`], [`OutboxError::Vault`].
 pub async fn reconcile_due(state: &AppState) -> Result<usize, OutboxError> {
+    // Most passes find nothing: they read, and leave the lease alone.
+    if submissions::unknown_due(&state.db, Utc::now(), 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let Some(lease) = Lease::take(&state.db, LEASE, &state.server_id, state.config.lease).await?
+    else {
+        tracing::debug!("another server is reconciling unknown outcomes");
+        return Ok(0);
+    };
+    let settled = reconcile_under(state, &lease).await;
+    if let Err(error) = lease.release().await {
+        tracing::warn!(%error, "giving the reconciliation lease up failed: it expires by itself");
+    }
+    settled
+}
+
+/// [`reconcile_due`]'s pass, under `lease` (it stops early if the lease is lost).
+async fn reconcile_under(state: &AppState, lease: &Lease) -> Result<usize, OutboxError> {
     let now = Utc::now();
     let rows = submissions::unknown_due(&state.db, now, PER_PASS).await?;
     let mut settled = 0;
     let mut requeued = false;
     for row in rows {
+        if lease.is_lost() {
+            tracing::warn!("the reconciliation lease was lost: the pass stops here");
+            break;
+        }
         let verdict = look(state, &row, now).await?;
         let (to, message, outcome) = match &verdict {
             Verdict::Undecided(at) => {

@@ -1,6 +1,14 @@
 //! The worker's side of the outbox: which facilities have something due, and for one facility,
 //! sending its queue in order.
 //!
+//! One server at a time sends a facility's queue: [`drain`] holds the facility's lease
+//! (`outbox:<license>`, renewed while it works, released when it ends; docs/design.md §11), so
+//! with several servers on one database each submission is claimed by one of them, and a
+//! facility's rows go out one call at a time, in id order. Taking the lease, it first turns the
+//! rows another holder left `Sending` into `Unknown` ([`super::stuck::take_over`]). Claims are
+//! fenced by the lease (a holder whose lease was taken over claims nothing) and carry its token
+//! (`claim_token`); answers are stored only on rows still `Sending` under that token.
+//!
 //! A batch is the head of the facility's queue and the rows right behind it with the same action
 //! carried by the same key, at most [`MAX_WRITE_ROWS`]: Metrc records a call's rows all or none,
 //! in order, so one call sends them as the user made them. The rows are marked `Sending` and that
@@ -10,6 +18,8 @@
 use super::verdict::{Answer, KeyProbe, Verdict, verdict};
 use super::{KeyKind, OutboxError};
 use crate::ssr::entities::submissions::Model as Submission;
+use crate::ssr::lease::Lease;
+use crate::ssr::queries::leases::{self, Held};
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
 use crate::ssr::queries::{facilities, user_metrc_keys, users};
@@ -26,41 +36,101 @@ use secrecy::SecretString;
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
-/// The facilities whose next submission is due now (the head of each queue: a head waiting for
-/// its backoff holds the rest of its facility back, to keep the order; so does a row still
-/// `Sending`, until its answer is stored or [`super::stuck::sweep`] makes it `Unknown`).
+/// What the outbox leases are called: `outbox:<license>`.
+pub const LEASE_PREFIX: &str = "outbox:";
+
+/// The name of the lease on `license`'s queue.
+pub fn lease_name(license: &str) -> String {
+    format!("{LEASE_PREFIX}{license}")
+}
+
+/// The facilities a [`drain`] should be started for now, oldest head first: those whose next
+/// submission is due (a head waiting for its backoff holds the rest of its facility back, to
+/// keep the order), and those with rows left `Sending` (a takeover is due); not those whose
+/// lease is live (a server is at them, maybe this one).
+///
+/// # Errors
+/// [`OutboxError::Db`].
 pub async fn due_facilities(state: &AppState) -> Result<Vec<String>, OutboxError> {
+    let now = Utc::now();
     let heads = submissions::queue_heads(&state.db).await?;
     let ids: Vec<i64> = heads.iter().map(|(_, id)| *id).collect();
-    let busy: BTreeSet<String> = submissions::sending(&state.db, None)
+    let heads = submissions::by_ids(&state.db, &ids).await?;
+    let sending: Vec<String> = submissions::sending(&state.db, None)
         .await?
         .into_iter()
         .map(|row| row.license_number)
         .collect();
-    let now = Utc::now();
-    Ok(submissions::by_ids(&state.db, &ids)
+    let leased: BTreeSet<String> = leases::live(&state.db, LEASE_PREFIX, now)
         .await?
         .into_iter()
-        .filter(|row| row.next_attempt_at.is_none_or(|at| at <= now))
-        .filter(|row| !busy.contains(&row.license_number))
-        .map(|row| row.license_number)
-        .collect())
+        .filter_map(|lease| lease.name.strip_prefix(LEASE_PREFIX).map(str::to_owned))
+        .collect();
+    Ok(due(&heads, &sending, &leased, now))
 }
 
-/// Sends the facility's due submissions, in order, until none is due or the server is stopping
-/// ([`super::OutboxHandle::stop`]: the batch under way finishes, no other is claimed). Returns
-/// how many rows were sent (each try counts).
+/// [`due_facilities`] from what it read: `heads` (each queue's oldest row, by id), the licenses
+/// of the rows `Sending`, and the licenses whose lease is live at `now`.
+fn due(
+    heads: &[Submission],
+    sending: &[String],
+    leased: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let ready = heads
+        .iter()
+        .filter(|row| row.next_attempt_at.is_none_or(|at| at <= now))
+        .map(|row| &row.license_number);
+    let mut due: Vec<String> = Vec::new();
+    for license in ready.chain(sending) {
+        if !leased.contains(license) && !due.contains(license) {
+            due.push(license.clone());
+        }
+    }
+    due
+}
+
+/// Sends the facility's due submissions, in order, under its lease, until none is due, the
+/// server is stopping ([`super::OutboxHandle::stop`]: the batch under way finishes, no other is
+/// claimed) or the lease is lost; then gives the lease up (on an error too, as far as the
+/// database lets it: else it expires by itself). Returns how many rows were sent (each try
+/// counts); 0 when another server holds the lease.
+///
+/// # Errors
+/// [`OutboxError::Db`], [`OutboxError::Vault`]: rows claimed then stay `Sending`, and whoever
+/// takes the lease next makes them `Unknown`.
 pub async fn drain(state: &AppState, license: &str) -> Result<usize, OutboxError> {
+    let name = lease_name(license);
+    let Some(lease) = Lease::take(&state.db, &name, &state.server_id, state.config.lease).await?
+    else {
+        tracing::debug!(license, "another server is sending this facility's queue");
+        return Ok(0);
+    };
+    let sent = drain_under(state, license, &lease).await;
+    if let Err(error) = lease.release().await {
+        tracing::warn!(license, %error, "giving the outbox lease up failed: it expires by itself");
+    }
+    sent
+}
+
+/// [`drain`]'s work, under `lease`.
+async fn drain_under(state: &AppState, license: &str, lease: &Lease) -> Result<usize, OutboxError> {
+    super::stuck::take_over(state, license, &lease.held().await).await?;
     let mut sent = 0;
     loop {
         if state.outbox.is_stopping() {
             return Ok(sent);
         }
-        let batch = claim(state, license).await?;
+        if lease.is_lost() {
+            tracing::warn!(license, "the outbox lease was lost: sending stops here");
+            return Ok(sent);
+        }
+        let claim = lease.held().await;
+        let batch = claim_batch(state, license, &claim).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
-        sent += send_batch(state, batch).await?;
+        sent += send_batch(state, &claim, batch).await?;
     }
 }
 
@@ -70,9 +140,14 @@ fn call_group(row: &Submission) -> (SubmissionAction, KeyKind, Option<i32>) {
     (row.action, row.key_kind, user)
 }
 
-/// The next batch of the facility's queue, marked `Sending` (committed); empty when nothing is
-/// due, or while a row of the facility is still `Sending` (later rows never overtake it).
-async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, OutboxError> {
+/// The next batch of the facility's queue, marked `Sending` under `claim` (committed); empty
+/// when nothing is due, while a row of the facility is still `Sending` (later rows never overtake
+/// it), or when the lease is no longer live.
+async fn claim_batch(
+    state: &AppState,
+    license: &str,
+    claim: &Held,
+) -> Result<Vec<Submission>, OutboxError> {
     if !submissions::sending(&state.db, Some(license))
         .await?
         .is_empty()
@@ -85,12 +160,7 @@ async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, Outbo
     }
     let now = Utc::now();
     let queue = submissions::queue(&state.db, license, MAX_WRITE_ROWS as u64).await?;
-    let queue = without_departed_users(
-        state,
-        queue,
-        &[SubmissionStatus::Queued, SubmissionStatus::Retrying],
-    )
-    .await?;
+    let queue = without_departed_users(state, queue, Place::Queue).await?;
     let Some(head) = queue.first() else {
         return Ok(Vec::new());
     };
@@ -105,15 +175,26 @@ async fn claim(state: &AppState, license: &str) -> Result<Vec<Submission>, Outbo
         })
         .map(|row| row.id)
         .collect();
-    if submissions::mark_sending(&state.db, &ids, now).await? < ids.len() as u64 {
-        // An admin cancelled or held one meanwhile; the others are ours all the same.
-        tracing::debug!(license, "a row left the queue while being claimed");
+    if submissions::mark_sending(&state.db, &ids, now, claim).await? < ids.len() as u64 {
+        // An admin cancelled or held one meanwhile, or the lease is gone.
+        tracing::debug!(license, "not every row of the batch was claimed");
     }
-    // Only this facility's worker marks rows Sending, so every Sending row here is this batch.
-    Ok(submissions::by_ids(&state.db, &ids)
+    claimed(state, &ids, claim).await
+}
+
+/// Those of rows `ids` that are `Sending` under `claim`, by id.
+async fn claimed(
+    state: &AppState,
+    ids: &[i64],
+    claim: &Held,
+) -> Result<Vec<Submission>, OutboxError> {
+    Ok(submissions::by_ids(&state.db, ids)
         .await?
         .into_iter()
-        .filter(|row| row.status == SubmissionStatus::Sending)
+        .filter(|row| {
+            row.status == SubmissionStatus::Sending
+                && row.claim_token.as_deref() == Some(claim.token.as_str())
+        })
         .collect())
 }
 
@@ -201,9 +282,13 @@ fn no_facility_key(license: &str) -> String {
     )
 }
 
-/// Sends one batch, then any rows Metrc's answer says to send again at once; returns how many
-/// rows were sent.
-async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, OutboxError> {
+/// Sends one batch (claimed under `claim`), then any rows Metrc's answer says to send again at
+/// once; returns how many rows were sent.
+async fn send_batch(
+    state: &AppState,
+    claim: &Held,
+    batch: Vec<Submission>,
+) -> Result<usize, OutboxError> {
     let mut calls: VecDeque<Vec<Submission>> = VecDeque::from([batch]);
     let mut sent = 0;
     let mut first = true;
@@ -212,19 +297,30 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
             rows
         } else {
             // Sent again at once: its user may have been deactivated during the last call.
-            without_departed_users(state, rows, &[SubmissionStatus::Sending]).await?
+            let rows = without_departed_users(state, rows, Place::Claim(&claim.token)).await?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            // Claimed again, fenced like the first time: a lease lost meanwhile sends nothing
+            // more (the rows stay `Sending`; the next holder makes them `Unknown`).
+            let counted = submissions::count_attempt(&state.db, &ids, Utc::now(), claim).await?;
+            if counted < ids.len() as u64 {
+                tracing::warn!(
+                    license = %rows[0].license_number,
+                    "the outbox lease was lost between calls: the rows to send again wait for the next holder"
+                );
+                return Ok(sent);
+            }
+            claimed(state, &ids, claim).await?
         };
         if rows.is_empty() {
             continue;
         }
-        if !first {
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            submissions::count_attempt(&state.db, &ids, Utc::now()).await?;
-        }
         first = false;
         sent += rows.len();
         let tried = send_once(state, &rows).await?;
-        settle(state, &tried).await?;
+        settle(state, &claim.token, &tried).await?;
         // Rows sent again go first, in their order.
         for group in tried.verdict.again.iter().rev() {
             calls.push_front(group.iter().map(|&i| rows[i].clone()).collect());
@@ -233,7 +329,15 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
     Ok(sent)
 }
 
-/// The rows that may go, in their order. A row (in status `from`) whose user was deactivated
+/// Where rows to send come from: the facility's queue, or a call of this drain (`Sending` under
+/// the claim with this token).
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    Queue,
+    Claim(&'a str),
+}
+
+/// The rows that may go, in their order. A row (in `from`) whose user was deactivated
 /// after it was queued waits for an admin instead, `Pending approval` like the rest of that
 /// user's work ([`super::hold_for_user`]): it was in a call at the deactivation and came back to
 /// be sent again (a retry, the innocent rows of a refused call, an unknown outcome found not
@@ -243,7 +347,7 @@ async fn send_batch(state: &AppState, batch: Vec<Submission>) -> Result<usize, O
 async fn without_departed_users(
     state: &AppState,
     rows: Vec<Submission>,
-    from: &[SubmissionStatus],
+    from: Place<'_>,
 ) -> Result<Vec<Submission>, OutboxError> {
     let undecided: BTreeSet<i32> = rows
         .iter()
@@ -266,18 +370,21 @@ async fn without_departed_users(
         .into_iter()
         .partition(|r| r.decided_by.is_none() && departed.contains(&r.user_id));
     for row in &held {
-        submissions::transition(
-            &state.db,
-            row.id,
-            from,
-            SubmissionStatus::PendingApproval,
-            Change {
-                message: Some(Some(super::HELD_MESSAGE.to_owned())),
-                next_attempt_at: Some(None),
-                ..Default::default()
-            },
-        )
-        .await?;
+        let change = Change {
+            message: Some(Some(super::HELD_MESSAGE.to_owned())),
+            next_attempt_at: Some(None),
+            ..Default::default()
+        };
+        let to = SubmissionStatus::PendingApproval;
+        match from {
+            Place::Queue => {
+                let queue = [SubmissionStatus::Queued, SubmissionStatus::Retrying];
+                submissions::transition(&state.db, row.id, &queue, to, change).await?
+            }
+            Place::Claim(token) => {
+                submissions::transition_claimed(&state.db, row.id, token, to, change).await?
+            }
+        };
         tracing::info!(
             submission = row.id,
             user_id = row.user_id,
@@ -404,17 +511,19 @@ async fn probe_key(
     })
 }
 
-/// Records how each row settled, and one attempt per row, in one transaction. Rows that stay
-/// `Sending` (sent again at once) get only their attempt.
-async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
+/// Records how each row settled, and one attempt per row, in one transaction; a row settles only
+/// if it is still `Sending` under the claim `token` (else another server made it `Unknown`
+/// meanwhile, and it stays so). Rows that stay `Sending` (sent again at once) get only their
+/// attempt.
+async fn settle(state: &AppState, token: &str, tried: &Tried) -> Result<(), OutboxError> {
     let txn = crate::ssr::db::begin_write(&state.db).await?;
     let mut attempts = Vec::with_capacity(tried.verdict.settled.len());
     for s in &tried.verdict.settled {
         if s.status != SubmissionStatus::Sending {
-            let moved = submissions::transition(
+            let moved = submissions::transition_claimed(
                 &txn,
                 s.id,
-                &[SubmissionStatus::Sending],
+                token,
                 s.status,
                 Change {
                     metrc_status: Some(s.http_status.map(i32::from)),
@@ -426,7 +535,10 @@ async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
             )
             .await?;
             if !moved {
-                tracing::warn!(submission = s.id, "a row left Sending during its call");
+                tracing::warn!(
+                    submission = s.id,
+                    "a row left this server's claim during its call (another server made it Unknown): its answer is only recorded as an attempt"
+                );
             }
         }
         attempts.push(NewAttempt {
@@ -440,4 +552,38 @@ async fn settle(state: &AppState, tried: &Tried) -> Result<(), OutboxError> {
     submission_attempts::record_many(&txn, &attempts).await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(id: i64, license: &str, next: Option<DateTime<Utc>>) -> Submission {
+        Submission {
+            id,
+            license_number: license.into(),
+            status: SubmissionStatus::Queued,
+            next_attempt_at: next,
+            ..super::super::verdict::tests::rows(1).remove(0)
+        }
+    }
+
+    #[test]
+    fn due_are_ready_heads_and_left_sending_rows_unless_their_lease_is_live() {
+        let now = Utc::now();
+        let later = Some(now + chrono::Duration::seconds(5));
+        let heads = [
+            head(1, "READY", Some(now)),
+            head(2, "BACKOFF", later),
+            head(3, "LEASED", None),
+            head(4, "ALSO-SENDING", None),
+        ];
+        let sending = ["ALSO-SENDING", "ORPHAN", "LEASED-SENDING", "ORPHAN"].map(String::from);
+        let leased: BTreeSet<String> = ["LEASED", "LEASED-SENDING"].map(String::from).into();
+        assert_eq!(
+            due(&heads, &sending, &leased, now),
+            ["READY", "ALSO-SENDING", "ORPHAN"],
+            "oldest head first, each once; a backoff waits; a live lease is another's work"
+        );
+    }
 }

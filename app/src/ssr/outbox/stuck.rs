@@ -1,98 +1,76 @@
 //! `Sending` rows whose answer was never stored become `Unknown` (never sent again blindly;
-//! [`super::reconcile`] then settles them from Metrc's data, or an admin does):
+//! [`super::reconcile`] then settles them from Metrc's data, or an admin does).
 //!
-//! - at start-up, every row still `Sending`: the previous run stopped during its call
-//!   ([`recover_interrupted`], before the worker sends anything);
-//! - while running, a row `Sending` for longer than any call and its bookkeeping can take
-//!   ([`stuck_after`]): its answer came but could not be stored (the database failed at that
-//!   moment). The worker sweeps for these on every pass ([`sweep_stuck`]); until then the
-//!   facility's later rows wait (`send::claim`), so nothing overtakes it.
+//! A row is marked `Sending` under its facility's outbox lease (`outbox:<license>`, the lease's
+//! token stored in `claim_token`; docs/design.md §11), and its answer is stored only while it is
+//! still `Sending` under that token. A server that takes the lease ([`super::send::drain`]) first
+//! looks for rows of the facility still `Sending` under another token (or none: rows claimed
+//! before tokens were stored): their server lost the lease before storing their answer. It
+//! stopped (killed, or a stop cut its call off), or storing failed and its drain gave the lease
+//! up. Their lease had expired or was released, so their call is over or past saving: they
+//! become `Unknown` ([`take_over`]) before anything else of the facility is sent, so nothing
+//! overtakes them. Were the old holder still to store its answer, whichever of the two
+//! conditional writes comes first stands.
+//!
+//! Nothing else touches `Sending` rows: a server starting, or restarting, leaves another live
+//! server's calls alone; only a holder of the facility's lease acts, and only once the previous
+//! holder's lease has gone.
 
 use super::OutboxError;
 use crate::ssr::entities::submissions::Model as Submission;
+use crate::ssr::queries::leases::{self, Held};
 use crate::ssr::queries::submission_attempts::{self, NewAttempt};
 use crate::ssr::queries::submissions::{self, Change};
 use crate::ssr::state::AppState;
 use crate::types::submissions::SubmissionStatus;
-use chrono::{DateTime, Utc};
-use std::time::Duration;
+use chrono::Utc;
 
-/// What a row says after a crash left its call without an answer.
+/// What a row says after its server stopped (or failed to store the answer) during its call.
 pub const INTERRUPTED: &str = "Sent, but the server stopped before Metrc answered: it may or may not be recorded. It is not sent again until Metrc's data (or an admin) says it was not recorded.";
 
-/// What a row says when its answer could not be stored.
-pub const UNSTORED: &str = "Sent, but Metrc's answer could not be stored: it may or may not be recorded. It is not sent again until Metrc's data (or an admin) says it was not recorded.";
+/// The attempt recorded for such a row.
+pub const INTERRUPTED_OUTCOME: &str = "No answer: the server stopped during the call";
 
-/// How long a row may stay `Sending` before it counts as stuck: the write timeout twice (the
-/// call, then the key check that may follow a refusal) and a minute for storing the answer.
-pub fn stuck_after(write_timeout: Duration) -> Duration {
-    write_timeout * 2 + Duration::from_secs(60)
+/// Whether a row `Sending` was claimed under another lease than the one whose token is `token`
+/// (or before claims were recorded): its call belongs to a holder that is gone.
+pub fn left_behind(row: &Submission, token: &str) -> bool {
+    row.claim_token.as_deref() != Some(token)
 }
 
-/// Whether a row `Sending` since `sent_at` (none: unknown, so stuck) is stuck at `now`.
-pub fn is_stuck(
-    sent_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    write_timeout: Duration,
-) -> bool {
-    let limit =
-        chrono::Duration::from_std(stuck_after(write_timeout)).unwrap_or(chrono::Duration::MAX);
-    sent_at.is_none_or(|at| now - at > limit)
-}
-
-/// Start-up, before the worker runs: every row still `Sending` was in a call the previous run
-/// never saw answered. It becomes `Unknown`. Returns how many.
-pub async fn recover_interrupted(state: &AppState) -> Result<usize, OutboxError> {
-    let rows = submissions::sending(&state.db, None).await?;
-    let moved = to_unknown(
-        state,
-        &rows,
-        INTERRUPTED,
-        "No answer: the server stopped during the call",
-    )
-    .await?;
-    if moved > 0 {
-        tracing::warn!(
-            count = moved,
-            "submissions were being sent when the server stopped: now Unknown until reconciled"
-        );
-    }
-    Ok(moved)
-}
-
-/// Every row `Sending` for longer than [`stuck_after`] becomes `Unknown`. Returns how many.
-pub async fn sweep_stuck(state: &AppState) -> Result<usize, OutboxError> {
-    let now = Utc::now();
-    let write_timeout = state.outbox.settings().write_timeout;
-    let rows: Vec<Submission> = submissions::sending(&state.db, None)
+/// Under the facility's lease `claim`, just taken: every row of `license` still `Sending` under
+/// another claim becomes `Unknown` ([`INTERRUPTED`], an attempt saying [`INTERRUPTED_OUTCOME`]),
+/// fenced by `claim` (a holder that lost the lease meanwhile changes nothing). Returns how many.
+///
+/// # Errors
+/// [`OutboxError::Db`].
+pub async fn take_over(
+    state: &AppState,
+    license: &str,
+    claim: &Held,
+) -> Result<usize, OutboxError> {
+    let rows: Vec<Submission> = submissions::sending(&state.db, Some(license))
         .await?
         .into_iter()
-        .filter(|row| is_stuck(row.sent_at, now, write_timeout))
+        .filter(|row| left_behind(row, &claim.token))
         .collect();
-    let moved = to_unknown(
-        state,
-        &rows,
-        UNSTORED,
-        "No answer stored: the row stayed Sending",
-    )
-    .await?;
+    let moved = to_unknown(state, &rows, claim).await?;
     if moved > 0 {
         tracing::warn!(
+            license,
             count = moved,
-            "submissions stayed Sending (their answer could not be stored): now Unknown until reconciled"
+            "submissions were being sent by a server that stopped (or could not store the answer): now Unknown until reconciled"
         );
     }
     Ok(moved)
 }
 
-/// Moves `rows` (as read, `Sending`) to `Unknown` with `message`, each with an attempt saying
-/// `outcome`, in one transaction; a row changed since it was read is left alone. Returns how many
-/// moved.
+/// Moves `rows` (as read, `Sending`) to `Unknown` with [`INTERRUPTED`], each with an attempt
+/// saying [`INTERRUPTED_OUTCOME`], in one transaction, while `claim` is live; a row changed since
+/// it was read is left alone. Returns how many moved.
 async fn to_unknown(
     state: &AppState,
     rows: &[Submission],
-    message: &str,
-    outcome: &str,
+    claim: &Held,
 ) -> Result<usize, OutboxError> {
     if rows.is_empty() {
         return Ok(0);
@@ -101,16 +79,17 @@ async fn to_unknown(
     let txn = crate::ssr::db::begin_write(&state.db).await?;
     let mut attempts = Vec::with_capacity(rows.len());
     for row in rows {
-        let moved = submissions::transition_examined(
+        let moved = submissions::transition_examined_fenced(
             &txn,
             row,
             SubmissionStatus::Unknown,
             Change {
-                message: Some(Some(message.to_owned())),
+                message: Some(Some(INTERRUPTED.to_owned())),
                 next_attempt_at: Some(Some(now)),
                 metrc_status: Some(None),
                 ..Default::default()
             },
+            leases::still_held(claim, now),
         )
         .await?;
         if moved {
@@ -119,7 +98,7 @@ async fn to_unknown(
                 submission_id: row.id,
                 at,
                 http_status: None,
-                outcome,
+                outcome: INTERRUPTED_OUTCOME,
                 duration_ms: u64::try_from((now - at).num_milliseconds()).unwrap_or_default(),
             });
         }
@@ -134,20 +113,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_row_is_stuck_only_after_two_write_timeouts_and_a_minute() {
-        let now = Utc::now();
-        let timeout = Duration::from_secs(30);
-        assert_eq!(stuck_after(timeout), Duration::from_secs(120));
-        assert!(!is_stuck(
-            Some(now - chrono::Duration::seconds(120)),
-            now,
-            timeout
-        ));
-        assert!(is_stuck(
-            Some(now - chrono::Duration::seconds(121)),
-            now,
-            timeout
-        ));
-        assert!(is_stuck(None, now, timeout));
+    fn a_row_is_left_behind_unless_claimed_under_this_lease() {
+        let row = |claim: Option<&str>| Submission {
+            claim_token: claim.map(str::to_owned),
+            ..super::super::verdict::tests::rows(1).remove(0)
+        };
+        assert!(!left_behind(&row(Some("mine")), "mine"));
+        assert!(left_behind(&row(Some("theirs")), "mine"));
+        assert!(left_behind(&row(None), "mine"), "claimed before tokens");
     }
 }

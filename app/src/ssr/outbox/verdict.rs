@@ -461,7 +461,7 @@ fn backoff(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::types::submissions::SubmissionAction;
     use metrc::RowError;
@@ -481,8 +481,9 @@ mod tests {
             .unwrap_or_default()
     }
 
-    /// `n` rows of one call, ids 1..=n, each on its first try.
-    fn rows(n: i64) -> Vec<Submission> {
+    /// `n` rows of one call, ids 1..=n, each on its first try (also the other outbox modules'
+    /// test rows).
+    pub(in crate::ssr::outbox) fn rows(n: i64) -> Vec<Submission> {
         (1..=n)
             .map(|id| Submission {
                 id,

@@ -2,11 +2,12 @@
 //! the vault: ciphertext and fingerprint, never the key).
 
 use super::super::entities::facilities::{self, Entity as Facilities};
+use super::super::entities::leases::{self, Entity as Leases};
 use super::super::vault::sealed::SealedKey;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -176,42 +177,133 @@ pub struct SyncStatus<'a> {
 }
 
 /// Records the facility's sync state; `synced_at` (a run that completed) moves `last_sync_at`.
+/// `fence`: only while it holds (a run's `sync:` lease, `leases::still_held`), so a run whose
+/// facility was taken over writes nothing. Returns whether the row was written.
 pub async fn set_sync_status(
     db: &impl ConnectionTrait,
     id: i32,
     status: SyncStatus<'_>,
     synced_at: Option<chrono::DateTime<Utc>>,
-) -> Result<(), DbErr> {
-    let mut row = facilities::ActiveModel {
-        id: Set(id),
-        sync_state: Set(status.state),
-        sync_message: Set(status.message.map(str::to_owned)),
-        sync_progress: Set(status.progress),
-        sync_failures: Set(status.failures),
-        sync_retry_at: Set(status.retry_at),
-        ..Default::default()
-    };
+    fence: Option<SimpleExpr>,
+) -> Result<bool, DbErr> {
+    let mut update = Facilities::update_many()
+        .col_expr(facilities::Column::SyncState, Expr::value(status.state))
+        .col_expr(
+            facilities::Column::SyncMessage,
+            Expr::value(status.message.map(str::to_owned)),
+        )
+        .col_expr(
+            facilities::Column::SyncProgress,
+            Expr::value(status.progress),
+        )
+        .col_expr(
+            facilities::Column::SyncFailures,
+            Expr::value(status.failures),
+        )
+        .col_expr(
+            facilities::Column::SyncRetryAt,
+            Expr::value(status.retry_at),
+        )
+        .filter(facilities::Column::Id.eq(id));
     if let Some(at) = synced_at {
-        row.last_sync_at = Set(Some(at));
+        update = update.col_expr(facilities::Column::LastSyncAt, Expr::value(Some(at)));
     }
-    update(db, row).await
+    if let Some(fence) = fence {
+        update = update.filter(fence);
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
-/// Records how far the running sync is (JSON text).
+/// Records how far the running sync is (JSON text), while `fence` holds (see
+/// [`set_sync_status`]). Returns whether the row was written.
 pub async fn set_sync_progress(
     db: &impl ConnectionTrait,
     id: i32,
     progress: String,
+    fence: Option<SimpleExpr>,
+) -> Result<bool, DbErr> {
+    let mut update = Facilities::update_many()
+        .col_expr(
+            facilities::Column::SyncProgress,
+            Expr::value(Some(progress)),
+        )
+        .filter(facilities::Column::Id.eq(id));
+    if let Some(fence) = fence {
+        update = update.filter(fence);
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// "Sync now" pressed at `now`: recorded for whichever server runs it. A request already waiting
+/// keeps its time (requests run oldest first).
+pub async fn request_sync(
+    db: &impl ConnectionTrait,
+    id: i32,
+    now: chrono::DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    update(
-        db,
-        facilities::ActiveModel {
-            id: Set(id),
-            sync_progress: Set(Some(progress)),
-            ..Default::default()
-        },
-    )
-    .await
+    Facilities::update_many()
+        .col_expr(facilities::Column::SyncRequestedAt, Expr::value(Some(now)))
+        .filter(facilities::Column::Id.eq(id))
+        .filter(facilities::Column::SyncRequestedAt.is_null())
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Shows the facility syncing at once after "Sync now" (running; no message, progress nor
+/// backoff), unless the lease `lease` (its `sync:` lease) is live at `now`: a run under way keeps
+/// the progress it shows.
+pub async fn show_sync_requested(
+    db: &impl ConnectionTrait,
+    id: i32,
+    lease: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let run_under_way = Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(Leases)
+            .and_where(leases::Column::Name.eq(lease))
+            .and_where(leases::Column::ExpiresAt.gt(now))
+            .to_owned(),
+    );
+    Facilities::update_many()
+        .col_expr(
+            facilities::Column::SyncState,
+            Expr::value(SyncState::Running),
+        )
+        .col_expr(
+            facilities::Column::SyncMessage,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            facilities::Column::SyncProgress,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            facilities::Column::SyncRetryAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(facilities::Column::Id.eq(id))
+        .filter(run_under_way.not())
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// A starting run takes the facility's "Sync now" request, if one waits: `true` when it did
+/// (the run then covers it and nobody else runs it).
+pub async fn claim_sync_request(db: &impl ConnectionTrait, id: i32) -> Result<bool, DbErr> {
+    let claimed = Facilities::update_many()
+        .col_expr(
+            facilities::Column::SyncRequestedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(facilities::Column::Id.eq(id))
+        .filter(facilities::Column::SyncRequestedAt.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 async fn update(db: &impl ConnectionTrait, row: facilities::ActiveModel) -> Result<(), DbErr> {

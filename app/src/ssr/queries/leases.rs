@@ -136,8 +136,7 @@ pub async fn live(
 
 /// 128 random bits, hex.
 fn new_token() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", rand::random::<u128>())
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 
 use super::super::entities::submissions::{self, Entity as Submissions};
 use super::super::entities::users::{self, Entity as Users};
+use super::leases::{self, Held};
 use crate::ssr::outbox::KeyKind;
 use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -217,13 +218,17 @@ pub async fn queue(
         .await
 }
 
-/// Marks the rows `Sending` (one more attempt, sent now) if they are still in the queue; returns
-/// how many were. Committed before Metrc is called: a crash from here on leaves them `Sending`,
-/// which start-up turns into `Unknown`, never into a blind resend.
+/// Marks the rows `Sending` (one more attempt, sent now) under the facility's outbox lease
+/// `claim` (its token stored in `claim_token`) if they are still in the queue and the lease is
+/// still live at `now` (a fence: a server whose lease was taken over claims nothing); returns how
+/// many were marked. Committed before Metrc is called: a crash from here on leaves them
+/// `Sending`, which the next holder of the lease turns into `Unknown` once this one has expired,
+/// never into a blind resend.
 pub async fn mark_sending(
     db: &impl ConnectionTrait,
     ids: &[i64],
     now: DateTime<Utc>,
+    claim: &Held,
 ) -> Result<u64, DbErr> {
     Ok(Submissions::update_many()
         .col_expr(
@@ -236,19 +241,26 @@ pub async fn mark_sending(
         )
         .col_expr(submissions::Column::SentAt, Expr::value(now))
         .col_expr(submissions::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            submissions::Column::ClaimToken,
+            Expr::value(claim.token.clone()),
+        )
         .filter(submissions::Column::Id.is_in(ids.iter().copied()))
         .filter(submissions::Column::Status.is_in(statuses(&IN_QUEUE)))
+        .filter(leases::still_held(claim, now))
         .exec(db)
         .await?
         .rows_affected)
 }
 
-/// One more attempt for rows already `Sending` (rows sent again at once, one by one, after
-/// Metrc refused their call as a whole).
+/// One more attempt for rows already `Sending` under `claim` (rows sent again at once, one by
+/// one, after Metrc refused their call as a whole), fenced like [`mark_sending`]; returns how
+/// many were counted.
 pub async fn count_attempt(
     db: &impl ConnectionTrait,
     ids: &[i64],
     now: DateTime<Utc>,
+    claim: &Held,
 ) -> Result<u64, DbErr> {
     Ok(Submissions::update_many()
         .col_expr(
@@ -259,6 +271,8 @@ pub async fn count_attempt(
         .col_expr(submissions::Column::UpdatedAt, Expr::value(now))
         .filter(submissions::Column::Id.is_in(ids.iter().copied()))
         .filter(submissions::Column::Status.eq(SubmissionStatus::Sending))
+        .filter(submissions::Column::ClaimToken.eq(claim.token.as_str()))
+        .filter(leases::still_held(claim, now))
         .exec(db)
         .await?
         .rows_affected)
@@ -294,6 +308,28 @@ pub async fn transition(
         == 1)
 }
 
+/// Moves row `id` from `Sending` to `to` with the fields of `change` only if it is still
+/// `Sending` under the claim `token` (the answer to a call is stored on the call's own rows: a
+/// row another server has meanwhile made `Unknown`, its lease having expired, stays so). Returns
+/// whether it was moved.
+pub async fn transition_claimed(
+    db: &impl ConnectionTrait,
+    id: i64,
+    token: &str,
+    to: SubmissionStatus,
+    change: Change,
+) -> Result<bool, DbErr> {
+    Ok(Submissions::update_many()
+        .set(moved(to, change))
+        .filter(submissions::Column::Id.eq(id))
+        .filter(submissions::Column::Status.eq(SubmissionStatus::Sending))
+        .filter(submissions::Column::ClaimToken.eq(token))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
 /// Moves `row` to `to` with the fields of `change` only if it is still the very attempt that was
 /// read: the same status, attempt count and send time (an automatic decision made from an older
 /// read never lands on a later attempt; docs/decisions.md, "Conditional transitions"). Returns
@@ -304,20 +340,42 @@ pub async fn transition_examined(
     to: SubmissionStatus,
     change: Change,
 ) -> Result<bool, DbErr> {
+    transition_examined_if(db, row, to, change, None).await
+}
+
+/// [`transition_examined`], and only while `fence` holds (a lease still live:
+/// [`leases::still_held`]).
+pub async fn transition_examined_fenced(
+    db: &impl ConnectionTrait,
+    row: &submissions::Model,
+    to: SubmissionStatus,
+    change: Change,
+    fence: SimpleExpr,
+) -> Result<bool, DbErr> {
+    transition_examined_if(db, row, to, change, Some(fence)).await
+}
+
+async fn transition_examined_if(
+    db: &impl ConnectionTrait,
+    row: &submissions::Model,
+    to: SubmissionStatus,
+    change: Change,
+    fence: Option<SimpleExpr>,
+) -> Result<bool, DbErr> {
     let sent_at = match row.sent_at {
         Some(at) => submissions::Column::SentAt.eq(at),
         None => submissions::Column::SentAt.is_null(),
     };
-    Ok(Submissions::update_many()
+    let mut update = Submissions::update_many()
         .set(moved(to, change))
         .filter(submissions::Column::Id.eq(row.id))
         .filter(submissions::Column::Status.eq(row.status))
         .filter(submissions::Column::Attempts.eq(row.attempts))
-        .filter(sent_at)
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+        .filter(sent_at);
+    if let Some(fence) = fence {
+        update = update.filter(fence);
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 /// The columns a move to `to` with `change` writes.
@@ -348,8 +406,9 @@ fn moved(to: SubmissionStatus, change: Change) -> submissions::ActiveModel {
     row
 }
 
-/// Every row still `Sending` (of one facility, or of all), oldest first: at start-up, the calls a
-/// stopped server left without an answer; later, rows whose answer could not be stored.
+/// Every row still `Sending` (of one facility, or of all), oldest first: calls under way, and
+/// calls whose answer was never stored (their server stopped, or storing failed), which the
+/// next holder of the facility's lease makes `Unknown`.
 pub async fn sending(
     db: &impl ConnectionTrait,
     license_number: Option<&str>,
@@ -423,6 +482,9 @@ mod tests {
     use crate::ssr::queries::test_db;
     use crate::ssr::queries::users::{self as user_queries, NewUser};
     use crate::types::auth::Role;
+    use std::time::Duration;
+
+    const TTL: Duration = Duration::from_secs(30);
 
     async fn user(db: &impl ConnectionTrait) -> i32 {
         user_queries::insert(
@@ -488,14 +550,20 @@ mod tests {
             .await
             .unwrap()
         );
+        let now = Utc::now();
+        let claim = leases::acquire(&db, "outbox:A-1", "me", TTL, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            mark_sending(&db, &[a.id, b.id], Utc::now()).await.unwrap(),
+            mark_sending(&db, &[a.id, b.id], now, &claim).await.unwrap(),
             1
         );
         let sent = find(&db, a.id).await.unwrap().unwrap();
         assert_eq!(sent.status, SubmissionStatus::Sending);
         assert_eq!(sent.attempts, 1);
         assert!(sent.sent_at.is_some());
+        assert_eq!(sent.claim_token, Some(claim.token.clone()));
         assert_eq!(sending(&db, None).await.unwrap().len(), 1);
         // Cancelling a row being sent is refused by the condition.
         assert!(
@@ -535,6 +603,80 @@ mod tests {
         assert_eq!(
             user_names(&db, [sam, sam]).await.unwrap()[&sam],
             "Sam Sender"
+        );
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_holder_whose_lease_expired_or_was_taken_over_claims_and_stores_nothing() {
+        let db = test_db::fresh().await;
+        let sam = user(&db).await;
+        let row = insert(&db, new_row("k1", sam, "A-1")).await.unwrap();
+        let other = insert(&db, new_row("k2", sam, "B-2")).await.unwrap();
+        let a = leases::acquire(&db, "outbox:A-1", "a", TTL, at(0))
+            .await
+            .unwrap()
+            .unwrap();
+        let c = leases::acquire(&db, "outbox:B-2", "c", TTL, at(0))
+            .await
+            .unwrap()
+            .unwrap();
+
+        // Expired (at 30), not yet taken over: claims nothing.
+        assert_eq!(mark_sending(&db, &[other.id], at(30), &c).await.unwrap(), 0);
+
+        // Taken over by b at 31: a's claim changes nothing, whatever its clock says.
+        let b = leases::acquire(&db, "outbox:A-1", "b", TTL, at(31))
+            .await
+            .unwrap()
+            .unwrap();
+        for now in [at(1), at(32)] {
+            assert_eq!(mark_sending(&db, &[row.id], now, &a).await.unwrap(), 0);
+        }
+        let untouched = find(&db, row.id).await.unwrap().unwrap();
+        assert_eq!(
+            (untouched.status, untouched.attempts, untouched.claim_token),
+            (SubmissionStatus::Queued, 0, None)
+        );
+
+        // b's claim marks it; a can neither count another attempt on it nor store an answer.
+        assert_eq!(mark_sending(&db, &[row.id], at(32), &b).await.unwrap(), 1);
+        assert_eq!(count_attempt(&db, &[row.id], at(33), &a).await.unwrap(), 0);
+        let accepted = || Change {
+            message: Some(Some("Accepted".into())),
+            ..Default::default()
+        };
+        let stored_by = |token: String| {
+            let db = &db;
+            async move {
+                transition_claimed(db, row.id, &token, SubmissionStatus::Accepted, accepted())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(!stored_by(a.token.clone()).await);
+        let claimed = find(&db, row.id).await.unwrap().unwrap();
+        assert!(
+            !transition_examined_fenced(
+                &db,
+                &claimed,
+                SubmissionStatus::Unknown,
+                Change::default(),
+                leases::still_held(&a, at(33)),
+            )
+            .await
+            .unwrap(),
+            "a's takeover is fenced off too"
+        );
+        assert_eq!(count_attempt(&db, &[row.id], at(33), &b).await.unwrap(), 1);
+        assert!(stored_by(b.token.clone()).await);
+        let done = find(&db, row.id).await.unwrap().unwrap();
+        assert_eq!(
+            (done.status, done.attempts, done.claim_token),
+            (SubmissionStatus::Accepted, 2, Some(b.token))
         );
     }
 }

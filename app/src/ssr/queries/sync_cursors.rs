@@ -1,9 +1,11 @@
 //! The `sync_cursors` table: for each license and Metrc list, the `lastModifiedEnd` up to which
-//! every record is stored. Sync resumes from here (docs/design.md §7, §8).
+//! every record is stored. Sync resumes from here (docs/design.md §7, §8). A cursor only moves
+//! forward ([`set`]): a run that read earlier (a server that stalled while another took its
+//! facility over) never takes a list back.
 
 use super::super::entities::sync_cursors::{self, Entity as SyncCursors};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use std::collections::HashMap;
 
@@ -34,13 +36,20 @@ pub async fn all(
     Ok(out)
 }
 
-/// Moves (or creates) the cursor of one list.
+/// Creates the cursor of one list, or moves it forward to `last_modified_end`: a stored cursor at
+/// or after it stays where it is (`ON CONFLICT DO UPDATE ... WHERE stored < new`, one statement on
+/// SQLite and PostgreSQL alike). Returns whether the cursor was written.
 pub async fn set(
     db: &impl ConnectionTrait,
     license_number: &str,
     resource: &str,
     last_modified_end: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
+    let stored = Expr::col((SyncCursors, sync_cursors::Column::LastModifiedEnd));
+    let incoming = Expr::col((
+        Alias::new("excluded"),
+        sync_cursors::Column::LastModifiedEnd,
+    ));
     SyncCursors::insert(sync_cursors::ActiveModel {
         license_number: Set(license_number.to_owned()),
         resource: Set(resource.to_owned()),
@@ -57,11 +66,12 @@ pub async fn set(
             sync_cursors::Column::LastModifiedEnd,
             sync_cursors::Column::UpdatedAt,
         ])
+        .action_and_where(stored.lt(incoming))
         .to_owned(),
     )
     .exec_without_returning(db)
     .await
-    .map(drop)
+    .map(|written| written == 1)
 }
 
 #[cfg(test)]
@@ -85,5 +95,28 @@ mod tests {
         let every = all(&db).await.unwrap();
         assert_eq!(every["B-2"]["PackagesActive"], t(4));
         assert_eq!(SyncCursors::find().all(&db).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_never_moves_backwards() {
+        let db = test_db::fresh().await;
+        let t = |h, s| Utc.with_ymd_and_hms(2026, 1, 1, h, 0, s).unwrap();
+        assert!(set(&db, "A-1", "PackagesActive", t(5, 0)).await.unwrap());
+        // A run that read earlier (a stalled server's) writes an older end: ignored.
+        assert!(!set(&db, "A-1", "PackagesActive", t(4, 59)).await.unwrap());
+        assert!(!set(&db, "A-1", "PackagesActive", t(5, 0)).await.unwrap());
+        assert_eq!(
+            for_license(&db, "A-1").await.unwrap()["PackagesActive"],
+            t(5, 0)
+        );
+        // Forward by a second, and by a fraction of one (sub-second ends compare as instants).
+        assert!(set(&db, "A-1", "PackagesActive", t(5, 1)).await.unwrap());
+        let later = t(5, 1) + chrono::Duration::milliseconds(250);
+        assert!(set(&db, "A-1", "PackagesActive", later).await.unwrap());
+        assert!(!set(&db, "A-1", "PackagesActive", t(5, 1)).await.unwrap());
+        assert_eq!(
+            for_license(&db, "A-1").await.unwrap()["PackagesActive"],
+            later
+        );
     }
 }

@@ -1,14 +1,16 @@
 //! The `synced_records` table: every record of every synced Metrc list, one row per license, list
 //! and Metrc id (upserted, never duplicated), with the fields the work screens filter on and the
-//! whole record as JSON.
+//! whole record as JSON. A stored record is only replaced by one at least as new (Metrc's
+//! `LastModified`): an older read, a stalled server's, never overwrites a newer one.
 
 use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 
 /// A record as sync stores it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,9 +36,9 @@ pub const MAX_BINDS: usize = 32_766;
 /// Most rows in one insert.
 pub const MAX_ROWS: usize = MAX_BINDS / BINDS_PER_ROW;
 
-/// Inserts `rows` into one license's list, updating the rows already there (by Metrc id), in one
-/// statement. At most [`MAX_ROWS`] rows, each Metrc id once (PostgreSQL refuses to update one row
-/// twice in a statement).
+/// Inserts `rows` into one license's list, updating the rows already there (by Metrc id) unless
+/// the stored one is newer ([`not_newer_than_incoming`]), in one statement. At most [`MAX_ROWS`]
+/// rows, each Metrc id once (PostgreSQL refuses to update one row twice in a statement).
 pub async fn upsert_chunk(
     db: &impl ConnectionTrait,
     license_number: &str,
@@ -79,10 +81,52 @@ pub async fn upsert_chunk(
                     Column::Data,
                     Column::SyncedAt,
                 ])
+                .action_cond_where(not_newer_than_incoming())
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await
+}
+
+/// The upsert's condition to replace a stored row: its `last_modified` is not after the incoming
+/// one's. When either is unknown (no `LastModified`, or a local time in an unknown zone) they
+/// cannot be compared, and the later read wins, as it always did.
+fn not_newer_than_incoming() -> Condition {
+    let stored = || Expr::col((SyncedRecords, Column::LastModified));
+    let incoming = || Expr::col((Alias::new("excluded"), Column::LastModified));
+    Condition::any()
+        .add(stored().is_null())
+        .add(incoming().is_null())
+        .add(stored().lte(incoming()))
+}
+
+/// The `last_modified` of the records with these Metrc ids in the license's `resources` (a
+/// package's other list), where known: what an incoming record is compared with before it moves
+/// lists. `ids`: at most [`MAX_ROWS`].
+pub async fn last_modified_in(
+    db: &impl ConnectionTrait,
+    license_number: &str,
+    resources: &[&str],
+    ids: &[i64],
+) -> Result<HashMap<i64, DateTime<Utc>>, DbErr> {
+    if resources.is_empty() || ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(i64, Option<DateTime<Utc>>)> = SyncedRecords::find()
+        .select_only()
+        .column(Column::MetrcId)
+        .column(Column::LastModified)
+        .filter(Column::LicenseNumber.eq(license_number))
+        .filter(Column::Resource.is_in(resources.iter().copied()))
+        .filter(Column::MetrcId.is_in(ids.iter().copied()))
+        .filter(Column::LastModified.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
 }
 
 /// Deletes the records with these Metrc ids from the license's `resources` (a package that
@@ -300,6 +344,57 @@ mod tests {
         );
         assert_eq!(count(&db, "A-1", "PackagesActive").await.unwrap(), 1);
         assert_eq!(count(&db, "B-2", "PackagesActive").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_older_record_never_overwrites_a_newer_one() {
+        fn at(s: &str) -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+        }
+        let db = test_db::fresh().await;
+        let version = |qty: f64, modified: Option<&str>| NewRecord {
+            quantity: Some(qty),
+            last_modified: modified.map(at),
+            ..record(1, "1A01", "Flower")
+        };
+        let stored = |db| async move {
+            let row = find(db, "A-1", "PackagesActive", 1).await.unwrap().unwrap();
+            (row.quantity, row.last_modified)
+        };
+        let upsert = |row: NewRecord| {
+            let db = db.clone();
+            async move {
+                upsert_chunk(&db, "A-1", "PackagesActive", vec![row], Utc::now())
+                    .await
+                    .unwrap()
+            }
+        };
+        upsert(version(2.0, Some("2026-01-17T10:00:00.500Z"))).await;
+        // Read earlier (a stalled server's window): the newer row stays.
+        upsert(version(1.0, Some("2026-01-17T10:00:00Z"))).await;
+        upsert(version(1.5, Some("2026-01-17T09:59:59.750Z"))).await;
+        assert_eq!(
+            stored(&db).await,
+            (Some(2.0), Some(at("2026-01-17T10:00:00.500Z")))
+        );
+        // As new (read again) or newer: replaced.
+        upsert(version(2.5, Some("2026-01-17T10:00:00.500Z"))).await;
+        assert_eq!(stored(&db).await.0, Some(2.5));
+        upsert(version(3.0, Some("2026-01-17T10:00:01Z"))).await;
+        assert_eq!(
+            stored(&db).await,
+            (Some(3.0), Some(at("2026-01-17T10:00:01Z")))
+        );
+        // No time to compare (incoming or stored): the later read wins.
+        upsert(version(4.0, None)).await;
+        assert_eq!(stored(&db).await, (Some(4.0), None));
+        upsert(version(5.0, Some("2026-01-01T00:00:00Z"))).await;
+        assert_eq!(stored(&db).await.0, Some(5.0));
+        assert_eq!(count(&db, "A-1", "PackagesActive").await.unwrap(), 1);
+        let elsewhere = last_modified_in(&db, "A-1", &["PackagesActive"], &[1, 2])
+            .await
+            .unwrap();
+        assert_eq!(elsewhere, HashMap::from([(1, at("2026-01-01T00:00:00Z"))]));
     }
 
     #[tokio::test]

@@ -10,6 +10,12 @@
 //!
 //! A run stores each window and moves the list's cursor in one transaction, so a crash or restart
 //! resumes with no gap; the unique (license, list, id) key makes a record read twice one row.
+//!
+//! Several servers on one database (docs/design.md §7, §11): the database, not this process, says
+//! what to run. A run holds its facility's `sync:<license>` lease (one run per facility across
+//! the servers), "Sync now" is `facilities.sync_requested_at` (any server runs it), a facility
+//! left `running` with no live lease (its server died) is resumed from its cursors by whichever
+//! server takes the lease, and the writes never go backwards ([`upsert`]).
 
 pub mod reference;
 pub mod schedule;
@@ -17,15 +23,14 @@ pub mod upsert;
 pub mod worker;
 
 pub use worker::{
-    Picked, RunReport, next_runs, request_now, resume_interrupted, run_logged, sync_facility,
+    Picked, Reason, RunReport, lease_name, next_runs, request_now, run_logged, sync_facility,
 };
 
 use super::vault::VaultError;
 use crate::error::AppError;
 use crate::types::inventory::SyncProgress;
 use sea_orm::DbErr;
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
 /// Why a sync (or a read with the facility key) did not happen. No variant holds a key.
@@ -41,8 +46,13 @@ pub enum SyncError {
     /// Metrc refused the key just now (401 on `/facilities/v2/`); it is marked invalid.
     #[error("Metrc refused the facility key of {0} (401)")]
     KeyRefused(String),
+    /// Its `sync:` lease is held: a run is under way, on this server or another.
     #[error("the facility {0} is syncing already")]
     AlreadyRunning(String),
+    /// The run's `sync:` lease expired under it (this server stalled, or lost the database for
+    /// longer than the lease) and may have been taken over: the run stopped, writing nothing more.
+    #[error("the sync of {0} lost its lease and stopped")]
+    LeaseLost(String),
     #[error("Metrc: {0}")]
     Metrc(#[from] metrc::Error),
     #[error("key vault: {0}")]
@@ -66,7 +76,7 @@ impl From<SyncError> for AppError {
                     "The facility key of {license} is invalid: Metrc refuses it (revoked or regenerated). Set the current key on the Integrations page; sync resumes where it stopped."
                 ))
             }
-            SyncError::AlreadyRunning(license) => {
+            SyncError::AlreadyRunning(license) | SyncError::LeaseLost(license) => {
                 AppError::BadInput(format!("{license} is syncing already."))
             }
             SyncError::Metrc(err) => {
@@ -95,24 +105,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What the sync worker and the server functions share (in `AppState`): "Sync now" requests,
-/// the facilities syncing right now, and the reference-list cache.
+/// What this server's sync worker and server functions share (in `AppState`): the worker's
+/// wake-up and the reference-list cache. What to run, and who runs it, is in the database
+/// ("Sync now" requests, `sync:` leases), shared by every server.
 #[derive(Default)]
 pub struct SyncHandle {
     wake: Notify,
-    requested: Mutex<BTreeSet<String>>,
-    running: Mutex<BTreeSet<String>>,
     pub reference: reference::ReferenceCache,
 }
 
 impl SyncHandle {
-    /// Asks the worker to sync `license` now, whatever the schedule.
-    pub fn request(&self, license: &str) {
-        lock(&self.requested).insert(license.to_owned());
-        self.wake.notify_one();
-    }
-
-    /// Wakes the worker (a run ended, a request came in).
+    /// Wakes the worker (a request came in here: it looks at once rather than at its next poll).
     pub fn wake(&self) {
         self.wake.notify_one();
     }
@@ -120,44 +123,6 @@ impl SyncHandle {
     /// Resolves when the worker should look again.
     pub async fn woken(&self) {
         self.wake.notified().await;
-    }
-
-    /// The licenses asked for, taken out of the queue.
-    fn take_requested(&self) -> Vec<String> {
-        std::mem::take(&mut *lock(&self.requested))
-            .into_iter()
-            .collect()
-    }
-
-    /// Puts back requests the worker had no room for yet.
-    fn requeue(&self, licenses: impl IntoIterator<Item = String>) {
-        lock(&self.requested).extend(licenses);
-    }
-
-    pub fn is_running(&self, license: &str) -> bool {
-        lock(&self.running).contains(license)
-    }
-
-    /// Marks `license` as syncing, unless it is already: one run per facility at a time.
-    pub fn begin(self: &Arc<Self>, license: &str) -> Option<RunGuard> {
-        lock(&self.running)
-            .insert(license.to_owned())
-            .then(|| RunGuard {
-                handle: self.clone(),
-                license: license.to_owned(),
-            })
-    }
-}
-
-/// A facility's run in progress; dropping it (the run ended or was cancelled) frees the facility.
-pub struct RunGuard {
-    handle: Arc<SyncHandle>,
-    license: String,
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        lock(&self.handle.running).remove(&self.license);
     }
 }
 
@@ -174,21 +139,6 @@ mod tests {
         };
         assert_eq!(parse_progress(Some(&progress_json(&p))), Some(p));
         assert_eq!(parse_progress(Some("nope")), None);
-    }
-
-    #[test]
-    fn one_run_per_facility_and_requests_queue_once() {
-        let handle = Arc::new(SyncHandle::default());
-        let guard = handle.begin("A-1").expect("free");
-        assert!(handle.begin("A-1").is_none());
-        assert!(handle.is_running("A-1"));
-        drop(guard);
-        assert!(!handle.is_running("A-1"));
-        assert!(handle.begin("A-1").is_some());
-        handle.request("B-2");
-        handle.request("B-2");
-        assert_eq!(handle.take_requested(), vec!["B-2".to_owned()]);
-        assert!(handle.take_requested().is_empty());
     }
 
     #[test]

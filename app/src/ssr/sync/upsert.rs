@@ -2,15 +2,24 @@
 //! derived from the typed view, plus the whole record exactly as Metrc sent it, as JSON),
 //! deduplicated by Metrc id, inserted in bulk in chunks under the database's bind limit, together
 //! with the list's cursor in one transaction.
+//!
+//! Writes never go backwards: a record replaces a stored one only if it is at least as new
+//! (`LastModified`, in the list and in its sibling lists), and a cursor only moves forward. A run
+//! stores under its facility's `sync:` lease ([`store`]'s fence): a run whose lease was taken over
+//! stores nothing (docs/design.md §7).
 
 use super::schedule;
+use crate::ssr::entities::leases;
+use crate::ssr::queries::leases::Held;
 use crate::ssr::queries::synced_records::{self, MAX_ROWS, NewRecord};
 use crate::ssr::queries::{facilities, sync_cursors};
 use chrono::{DateTime, Utc};
 use metrc::types::time::Tz;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
 use metrc::{MetrcTime, Resource, state_time_zone};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -183,6 +192,23 @@ pub fn dedup_last(rows: Vec<NewRecord>) -> Vec<NewRecord> {
     out
 }
 
+/// The rows not older than the same record stored in a sibling list (`elsewhere`: Metrc id → its
+/// `last_modified` there): a package read active before it turned inactive does not move back.
+/// A row whose time, or the other's, is unknown is kept (the later read wins).
+pub fn not_older_than<S: std::hash::BuildHasher>(
+    rows: Vec<NewRecord>,
+    elsewhere: &HashMap<i64, DateTime<Utc>, S>,
+) -> Vec<NewRecord> {
+    rows.into_iter()
+        .filter(
+            |row| match (row.last_modified, elsewhere.get(&row.metrc_id)) {
+                (Some(incoming), Some(stored)) => incoming >= *stored,
+                _ => true,
+            },
+        )
+        .collect()
+}
+
 /// `rows` cut into statements of at most `size` rows (at least 1).
 pub fn chunks(rows: Vec<NewRecord>, size: usize) -> Vec<Vec<NewRecord>> {
     let size = size.max(1);
@@ -199,7 +225,13 @@ pub fn chunks(rows: Vec<NewRecord>, size: usize) -> Vec<Vec<NewRecord>> {
 /// until the window's last ones): after a crash either both are stored or neither, so the next
 /// run resumes with no gap, and the unique key plus upsert make a record read twice one row.
 /// `zone` is the facility's ([`facility_zone`]; the caller has the facility at hand, so it is not
-/// read again per window). Returns the records stored.
+/// read again per window).
+///
+/// `fence`: the run's `sync:` lease. The transaction first checks it is still held, and on
+/// PostgreSQL keeps its row locked (`FOR SHARE`) until the commit, so a takeover waits for this
+/// write to end instead of overlapping it; on SQLite the write transaction excludes every other
+/// writer already. Returns the records stored, or `None` when the lease is no longer held:
+/// nothing was written.
 pub async fn store<T: SyncRecord>(
     db: &DatabaseConnection,
     license: &str,
@@ -207,7 +239,8 @@ pub async fn store<T: SyncRecord>(
     resource: Resource,
     records: Vec<T>,
     cursor: Option<DateTime<Utc>>,
-) -> Result<u64, DbErr> {
+    fence: Option<&Held>,
+) -> Result<Option<u64>, DbErr> {
     let seen = records.len();
     let rows = dedup_last(records.iter().filter_map(|r| r.row(zone)).collect());
     if rows.len() < seen {
@@ -227,7 +260,15 @@ pub async fn store<T: SyncRecord>(
         .collect();
     let now = Utc::now();
     let txn = crate::ssr::db::begin_write(db).await?;
+    if let Some(held) = fence
+        && !lease_held(&txn, held, now).await?
+    {
+        return Ok(None);
+    }
     for chunk in chunks(rows, MAX_ROWS) {
+        let ids: Vec<i64> = chunk.iter().map(|r| r.metrc_id).collect();
+        let elsewhere = synced_records::last_modified_in(&txn, license, &siblings, &ids).await?;
+        let chunk = not_older_than(chunk, &elsewhere);
         let ids: Vec<i64> = chunk.iter().map(|r| r.metrc_id).collect();
         synced_records::remove(&txn, license, &siblings, &ids).await?;
         synced_records::upsert_chunk(&txn, license, list, chunk, now).await?;
@@ -236,7 +277,26 @@ pub async fn store<T: SyncRecord>(
         sync_cursors::set(&txn, license, list, end).await?;
     }
     txn.commit().await?;
-    Ok(stored)
+    Ok(Some(stored))
+}
+
+/// Whether `held` is still live at `now`, its row locked until `txn` ends (PostgreSQL; SQLite
+/// ignores the lock and needs none). The lease row's own columns are checked rather than
+/// `leases::still_held`'s `EXISTS`, so that PostgreSQL checks them again on the row version it
+/// locks when a takeover commits meanwhile.
+async fn lease_held(
+    txn: &impl ConnectionTrait,
+    held: &Held,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(leases::Entity::find()
+        .filter(leases::Column::Name.eq(held.name.as_str()))
+        .filter(leases::Column::Token.eq(held.token.as_str()))
+        .filter(leases::Column::ExpiresAt.gt(now))
+        .lock_shared()
+        .one(txn)
+        .await?
+        .is_some())
 }
 
 #[cfg(test)]
@@ -378,16 +438,18 @@ mod tests {
             Resource::PackagesActive,
             vec![package(1, 1.0), package(2, 2.0), package(1, 1.5)],
             Some(end),
+            None,
         )
         .await
         .unwrap();
-        assert_eq!(stored, 2);
+        assert_eq!(stored, Some(2));
         store(
             &db,
             "A-1",
             None,
             Resource::PackagesActive,
             vec![package(2, 3.0)],
+            None,
             None,
         )
         .await
@@ -410,6 +472,7 @@ mod tests {
             Resource::PackagesInactive,
             vec![package(2, 0.0)],
             None,
+            None,
         )
         .await
         .unwrap();
@@ -429,6 +492,89 @@ mod tests {
         assert_eq!(cursors.get("PackagesActive"), Some(&end));
         assert_eq!(cursors.get("PackagesInactive"), None);
     }
+
+    #[tokio::test]
+    async fn a_record_read_before_it_moved_lists_does_not_move_it_back() {
+        let db = test_db::fresh().await;
+        let package = |qty: f64, modified: &str| -> Package {
+            decode(json!({"Id": 7, "Label": "1A7", "Quantity": qty, "LastModified": modified}))
+                .unwrap()
+        };
+        let put = |resource, p: Package| {
+            let db = db.clone();
+            async move {
+                store(&db, "A-1", None, resource, vec![p], None, None)
+                    .await
+                    .unwrap()
+            }
+        };
+        put(
+            Resource::PackagesActive,
+            package(2.0, "2026-01-17T10:00:00Z"),
+        )
+        .await;
+        put(
+            Resource::PackagesInactive,
+            package(0.0, "2026-01-17T11:00:00Z"),
+        )
+        .await;
+        // A stalled run's older read of the active package: the inactive one stays, alone.
+        put(
+            Resource::PackagesActive,
+            package(2.0, "2026-01-17T10:00:00Z"),
+        )
+        .await;
+        let count = |resource| synced_records::count(&db, "A-1", resource);
+        assert_eq!(count("PackagesActive").await.unwrap(), 0);
+        assert_eq!(count("PackagesInactive").await.unwrap(), 1);
+        // Active again, later: it moves back.
+        put(
+            Resource::PackagesActive,
+            package(1.0, "2026-01-17T12:00:00Z"),
+        )
+        .await;
+        assert_eq!(count("PackagesActive").await.unwrap(), 1);
+        assert_eq!(count("PackagesInactive").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_stored_under_a_lease_no_longer_held() {
+        use crate::ssr::queries::leases as lease_rows;
+        let db = test_db::fresh().await;
+        let ttl = std::time::Duration::from_secs(30);
+        let held = lease_rows::acquire(&db, "sync:A-1", "a", ttl, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
+        let location = || -> Location { decode(json!({"Id": 1, "Name": "Vault"})).unwrap() };
+        let end = parse_time("2026-11-28T10:00:00Z").unwrap();
+        let put = |fence: Held| {
+            let db = db.clone();
+            async move {
+                let list = Resource::LocationsActive;
+                store(
+                    &db,
+                    "A-1",
+                    None,
+                    list,
+                    vec![location()],
+                    Some(end),
+                    Some(&fence),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(put(held.clone()).await, Some(1));
+        lease_rows::release(&db, &held).await.unwrap();
+        let other = lease_rows::acquire(&db, "sync:A-1", "b", ttl, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(put(held).await, None, "taken over: nothing written");
+        assert_eq!(put(other).await, Some(1));
+    }
+
     #[tokio::test]
     async fn store_reads_local_times_in_the_facilitys_state() {
         let db = test_db::fresh().await;
@@ -453,6 +599,7 @@ mod tests {
                 facility_zone(&db, license).await.unwrap(),
                 Resource::LocationsActive,
                 vec![location],
+                None,
                 None,
             )
             .await

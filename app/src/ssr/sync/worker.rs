@@ -1,12 +1,20 @@
 //! One facility's sync run ([`sync_facility`]), "Sync now" ([`request_now`]), and the steps of
-//! the background loop in `server/src/jobs/sync.rs`: [`resume_interrupted`], [`next_runs`] and
-//! [`run_logged`].
+//! the background loop in `server/src/jobs/sync.rs`: [`next_runs`] and [`run_logged`].
+//!
+//! Every run holds its facility's `sync:<license>` lease ([`lease_name`]) from before it reads
+//! the facility until after it records how it ended, so across every server on the database one
+//! run per facility goes at a time. Under the lease, its record and cursor writes are fenced in
+//! their transaction (`upsert::store`) and its facility-row writes by `leases::still_held`; it
+//! also stops at the next page once the lease is found lost. A run whose lease was taken over
+//! therefore writes nothing more, and what it wrote before never goes backwards anyway.
 
 use super::schedule;
 use super::upsert::{self, SyncRecord};
-use super::{RunGuard, SyncError, parse_progress, progress_json};
+use super::{SyncError, parse_progress, progress_json};
 use crate::ssr::entities::facilities as facility;
+use crate::ssr::lease::Lease;
 use crate::ssr::queries::facilities::{self, SyncStatus};
+use crate::ssr::queries::leases::{self, Held};
 use crate::ssr::queries::sync_cursors;
 use crate::ssr::state::AppState;
 use crate::types::inventory::{SyncProgress, SyncState};
@@ -17,7 +25,9 @@ use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, 
 use metrc::{Resource, WindowPage};
 use sea_orm::ActiveEnum;
 use sea_orm::DbErr;
+use sea_orm::sea_query::SimpleExpr;
 use secrecy::SecretString;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -64,27 +74,134 @@ fn plan_windows(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> u32
 enum PullError {
     Metrc(metrc::Error),
     Db(DbErr),
+    /// The run's lease was found lost: it stops, writing nothing more.
+    LeaseLost,
+}
+
+/// Prefix of the facilities' sync leases.
+const LEASE_PREFIX: &str = "sync:";
+
+/// The lease a facility's run holds: `sync:<license>`.
+pub fn lease_name(license: &str) -> String {
+    format!("{LEASE_PREFIX}{license}")
+}
+
+/// A run's lease on its facility ([`lease_name`]), renewed in the background while held. Given
+/// back when the run ends ([`RunLease::release`]); when the run is cut off instead (its future
+/// dropped: the server stops, a caller's timeout) it is given back as soon as the runtime gets to
+/// it, and otherwise expires by itself (a server that died).
+pub struct RunLease {
+    lease: Option<Lease>,
+    /// As taken: its name and token are what the fences check.
+    held: Held,
+}
+
+impl RunLease {
+    /// Takes the facility's lease for this server; `None` while a run holds it (here or on
+    /// another server).
+    async fn take(state: &AppState, license: &str) -> Result<Option<RunLease>, DbErr> {
+        let name = lease_name(license);
+        let ttl = state.config.lease;
+        let Some(lease) = Lease::take(&state.db, &name, &state.server_id, ttl).await? else {
+            return Ok(None);
+        };
+        let held = lease.held().await;
+        Ok(Some(RunLease {
+            lease: Some(lease),
+            held,
+        }))
+    }
+
+    /// A renewal found the lease expired or taken over.
+    fn is_lost(&self) -> bool {
+        self.lease.as_ref().is_none_or(Lease::is_lost)
+    }
+
+    /// The condition for a write to the facility row: the lease is still this run's.
+    fn fence(&self) -> SimpleExpr {
+        leases::still_held(&self.held, Utc::now())
+    }
+
+    /// Gives the lease back, so any server may run the facility at once.
+    async fn release(mut self) {
+        if let Some(lease) = self.lease.take()
+            && let Err(error) = lease.release().await
+        {
+            tracing::warn!(lease = %self.held.name, %error, "could not give a sync lease back; it expires by itself");
+        }
+    }
+}
+
+impl Drop for RunLease {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = lease.release().await;
+            });
+        }
+    }
+}
+
+/// Why a facility is run: what [`next_runs`] saw, checked again once the lease is held, since
+/// another server may have run it in between ([`still_wanted`]). In the order runs are picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// "Sync now" was pressed (on any server): every list, whatever the schedule.
+    Requested,
+    /// Marked running with no live lease: its server died or stopped mid-run. Every list, from
+    /// its cursor.
+    Interrupted,
+    /// A list is due on the schedule.
+    Due,
+    /// Asked for directly ([`sync_facility`]).
+    Direct,
+}
+
+/// Whether a facility picked for `reason` still needs the run, as read under its lease.
+fn still_wanted(reason: Reason, f: &facility::Model) -> bool {
+    match reason {
+        Reason::Requested => f.sync_requested_at.is_some(),
+        Reason::Interrupted => f.sync_state == SyncState::Running,
+        // The run's plan holds only what is due.
+        Reason::Due | Reason::Direct => true,
+    }
+}
+
+/// Whether a run walks every list rather than those due: asked to (`force`), a "Sync now" it
+/// took (`requested`), a run resumed, or a facility paused for its key.
+fn walks_every_list(reason: Reason, force: bool, requested: bool, state: SyncState) -> bool {
+    force
+        || requested
+        || matches!(reason, Reason::Requested | Reason::Interrupted)
+        || state == SyncState::Paused
 }
 
 /// Syncs one facility now: every applicable list that is due (`force`: every applicable list),
-/// from its cursor. Records the facility's state and progress as it goes; a refused key pauses
-/// the facility (and marks the key invalid), a Metrc failure marks it failed with backoff. `Err`
-/// only for what could not even be recorded (database, vault) and for a facility that is
-/// syncing already.
+/// from its cursor, under its `sync:` lease. Records the facility's state and progress as it
+/// goes; a refused key pauses the facility (and marks the key invalid), a Metrc failure marks it
+/// failed with backoff. `Err` for what could not even be recorded (database, vault), for a
+/// facility whose run is under way (`AlreadyRunning`, on this server or another) and for a run
+/// whose lease was lost under it (`LeaseLost`).
 pub async fn sync_facility(
     state: &AppState,
     license: &str,
     force: bool,
 ) -> Result<RunReport, SyncError> {
-    let guard = state
-        .sync
-        .begin(license)
+    let license = license.trim();
+    let lease = RunLease::take(state, license)
+        .await?
         .ok_or_else(|| SyncError::AlreadyRunning(license.to_owned()))?;
-    run(state, license, force, guard).await
+    let result = run(state, license, Reason::Direct, force, &lease).await;
+    lease.release().await;
+    result
 }
 
-/// "Sync now": checks the facility can sync (it has a valid key), shows it as syncing, and asks
-/// the worker to run it whatever the schedule.
+/// "Sync now": checks the facility can sync (it has a valid key), records the request in the
+/// database (whichever server has room runs it: [`next_runs`] takes requests first), shows the
+/// facility as syncing unless a run is under way, and wakes this server's worker, so the run
+/// starts at once when this server has room.
 pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncError> {
     crate::ssr::input::text(license, "license number")?;
     let f = facilities::find_by_license(&state.db, license)
@@ -96,22 +213,10 @@ pub async fn request_now(state: &AppState, license: &str) -> Result<(), SyncErro
     if f.key_status != KeyStatus::Valid {
         return Err(SyncError::KeyNotValid(f.license_number));
     }
-    if !state.sync.is_running(&f.license_number) {
-        facilities::set_sync_status(
-            &state.db,
-            f.id,
-            SyncStatus {
-                state: SyncState::Running,
-                message: None,
-                progress: None,
-                failures: f.sync_failures,
-                retry_at: None,
-            },
-            None,
-        )
-        .await?;
-    }
-    state.sync.request(&f.license_number);
+    let now = Utc::now();
+    facilities::request_sync(&state.db, f.id, now).await?;
+    facilities::show_sync_requested(&state.db, f.id, &lease_name(&f.license_number), now).await?;
+    state.sync.wake();
     Ok(())
 }
 
@@ -129,25 +234,51 @@ fn key_usable(f: &facility::Model) -> bool {
     f.facility_key_ciphertext.is_some() && f.key_status == KeyStatus::Valid
 }
 
+/// The facility's state as it stands: what a run that had nothing to do reports.
+fn unchanged(f: &facility::Model) -> RunReport {
+    RunReport {
+        state: f.sync_state,
+        progress: parse_progress(f.sync_progress.as_deref()).unwrap_or_default(),
+        message: f.sync_message.clone(),
+        resources: Vec::new(),
+    }
+}
+
+/// One run of a facility, `lease` held.
 async fn run(
     state: &AppState,
     license: &str,
+    reason: Reason,
     force: bool,
-    _guard: RunGuard,
+    lease: &RunLease,
 ) -> Result<RunReport, SyncError> {
     let f = facilities::find_by_license(&state.db, license)
         .await?
         .ok_or(SyncError::UnknownFacility)?;
+    if !still_wanted(reason, &f) {
+        tracing::debug!(license, ?reason, "sync: run by another server meanwhile");
+        return Ok(unchanged(&f));
+    }
+    let requested = facilities::claim_sync_request(&state.db, f.id).await?;
     let license = f.license_number.as_str();
     let Some(ciphertext) = f.facility_key_ciphertext.as_deref() else {
-        return pause(state, &f, NO_KEY, None).await;
+        return pause(state, &f, NO_KEY, None, Some(lease)).await;
     };
     if !key_usable(&f) {
-        return pause(state, &f, KEY_INVALID, None).await;
+        return pause(state, &f, KEY_INVALID, None, Some(lease)).await;
     }
-    let key = state.vault.decrypt(ciphertext)?;
+    let key = match state.vault.decrypt(ciphertext) {
+        Ok(key) => key,
+        Err(err) => {
+            // Recorded with backoff, so the facility is not picked again at once.
+            let progress = parse_progress(f.sync_progress.as_deref()).unwrap_or_default();
+            let reason = "Could not open the stored facility key.";
+            failed(state, &f, progress, reason, Some(lease)).await?;
+            return Err(err.into());
+        }
+    };
     // A facility paused for its key resumes every list from its cursors once the key is valid.
-    let force = force || f.sync_state == SyncState::Paused;
+    let force = walks_every_list(reason, force, requested, f.sync_state);
     // Metrc's window bounds are whole seconds: the run's windows end at the next whole second,
     // so everything modified before the run began is in them.
     let now = end_of_second(Utc::now());
@@ -170,12 +301,7 @@ async fn run(
         })
         .collect::<Vec<_>>();
     if plan.is_empty() {
-        return Ok(RunReport {
-            state: f.sync_state,
-            progress: parse_progress(f.sync_progress.as_deref()).unwrap_or_default(),
-            message: f.sync_message.clone(),
-            resources: Vec::new(),
-        });
+        return nothing_due(state, &f, lease).await;
     }
     let resources: Vec<Resource> = plan.iter().map(|p| p.resource).collect();
     let mut progress = SyncProgress {
@@ -194,6 +320,7 @@ async fn run(
             retry_at: None,
         },
         None,
+        Some(lease.fence()),
     )
     .await?;
     tracing::info!(
@@ -207,21 +334,32 @@ async fn run(
     let mut no_access: Vec<&str> = Vec::new();
     for i in 0..plan.len() {
         let before = progress.windows_done;
-        let error = match pull(state, &key, &f, &mut plan, i, now, &mut progress).await {
+        let walk = Walk {
+            state,
+            key: &key,
+            f: &f,
+            zone: metrc::state_time_zone(&f.state),
+            to: now,
+            lease,
+        };
+        let error = match walk.pull(&mut plan, i, &mut progress).await {
             Ok(()) => continue,
+            Err(PullError::LeaseLost) => return Err(SyncError::LeaseLost(license.to_owned())),
             Err(PullError::Db(err)) => {
-                let _ = failed(state, &f, progress, "Could not store the synced records.").await;
+                let why = "Could not store the synced records.";
+                let _ = failed(state, &f, progress, why, Some(lease)).await;
                 return Err(err.into());
             }
             Err(PullError::Metrc(err)) => err,
         };
         if !matches!(error, metrc::Error::NoAccess { .. }) {
-            return failed(state, &f, progress, &format!("Metrc failed: {error}.")).await;
+            let why = format!("Metrc failed: {error}.");
+            return failed(state, &f, progress, &why, Some(lease)).await;
         }
         // 401/403 on a license's list: the key is dead, or its owner lacks this section. Only
         // the facilities call can tell (docs/metrc.md §3).
         match state.metrc.facilities(&key).await {
-            Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress).await,
+            Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress, lease).await,
             Ok(reached) if reached.iter().any(|r| r.license_number() == license) => {
                 let p = &plan[i];
                 tracing::warn!(
@@ -238,11 +376,13 @@ async fn run(
                     &f,
                     progress,
                     "Metrc says the facility key's owner no longer works at this license: generate the key from the License Owner's account.",
+                    Some(lease),
                 )
                 .await;
             }
             Err(err) => {
-                return failed(state, &f, progress, &format!("Metrc failed: {err}.")).await;
+                let why = format!("Metrc failed: {err}.");
+                return failed(state, &f, progress, &why, Some(lease)).await;
             }
         }
     }
@@ -253,7 +393,7 @@ async fn run(
             no_access.join(", ")
         )
     });
-    facilities::set_sync_status(
+    let recorded = facilities::set_sync_status(
         &state.db,
         f.id,
         SyncStatus {
@@ -264,8 +404,12 @@ async fn run(
             retry_at: None,
         },
         Some(Utc::now()),
+        Some(lease.fence()),
     )
     .await?;
+    if !recorded {
+        return Err(SyncError::LeaseLost(license.to_owned()));
+    }
     tracing::info!(
         license,
         windows = progress.windows_done,
@@ -281,12 +425,37 @@ async fn run(
     })
 }
 
-/// The facility cannot sync with its key: paused until a valid key is set.
+/// Nothing was due after all (another server ran the lists meanwhile): a facility still shown
+/// running (a resumed run, a request) shows idle again, its last completed run unchanged.
+async fn nothing_due(
+    state: &AppState,
+    f: &facility::Model,
+    lease: &RunLease,
+) -> Result<RunReport, SyncError> {
+    let mut report = unchanged(f);
+    if f.sync_state != SyncState::Running {
+        return Ok(report);
+    }
+    let idle = SyncStatus {
+        state: SyncState::Idle,
+        message: f.sync_message.as_deref(),
+        progress: f.sync_progress.clone(),
+        failures: f.sync_failures,
+        retry_at: None,
+    };
+    facilities::set_sync_status(&state.db, f.id, idle, None, Some(lease.fence())).await?;
+    report.state = SyncState::Idle;
+    Ok(report)
+}
+
+/// The facility cannot sync with its key: paused until a valid key is set. `lease`: the run's,
+/// when a run pauses it (the write is fenced by it).
 async fn pause(
     state: &AppState,
     f: &facility::Model,
     message: &str,
     progress: Option<SyncProgress>,
+    lease: Option<&RunLease>,
 ) -> Result<RunReport, SyncError> {
     let progress = progress.or_else(|| parse_progress(f.sync_progress.as_deref()));
     facilities::set_sync_status(
@@ -300,6 +469,7 @@ async fn pause(
             retry_at: None,
         },
         None,
+        lease.map(RunLease::fence),
     )
     .await?;
     Ok(RunReport {
@@ -316,9 +486,10 @@ async fn refused(
     state: &AppState,
     f: &facility::Model,
     progress: SyncProgress,
+    lease: &RunLease,
 ) -> Result<RunReport, SyncError> {
     let Some(fingerprint) = f.key_fingerprint.as_deref() else {
-        return pause(state, f, KEY_REFUSED, Some(progress)).await;
+        return pause(state, f, KEY_REFUSED, Some(progress), Some(lease)).await;
     };
     let holders = facilities::find_by_fingerprint(&state.db, fingerprint).await?;
     for holder in &holders {
@@ -329,7 +500,7 @@ async fn refused(
         facilities = holders.len(),
         "Metrc refused the facility key during sync: marked invalid, sync paused"
     );
-    pause(state, f, KEY_REFUSED, Some(progress)).await
+    pause(state, f, KEY_REFUSED, Some(progress), Some(lease)).await
 }
 
 /// Metrc failed (5xx, 429 beyond the client's retries, timeouts): failed, retried after a
@@ -339,6 +510,7 @@ async fn failed(
     f: &facility::Model,
     progress: SyncProgress,
     reason: &str,
+    lease: Option<&RunLease>,
 ) -> Result<RunReport, SyncError> {
     let failures = f.sync_failures.saturating_add(1);
     let wait = schedule::backoff(u32::try_from(failures).unwrap_or(u32::MAX), rand::random());
@@ -359,6 +531,7 @@ async fn failed(
             retry_at: Some(retry_at),
         },
         None,
+        lease.map(RunLease::fence),
     )
     .await?;
     Ok(RunReport {
@@ -367,45 +540,6 @@ async fn failed(
         message: Some(message),
         resources: Vec::new(),
     })
-}
-
-/// Walks list `plan[i]` up to `to` and stores it window by window.
-async fn pull(
-    state: &AppState,
-    key: &SecretString,
-    f: &facility::Model,
-    plan: &mut [Planned],
-    i: usize,
-    to: DateTime<Utc>,
-    progress: &mut SyncProgress,
-) -> Result<(), PullError> {
-    let walk = Walk {
-        state,
-        key,
-        f,
-        zone: metrc::state_time_zone(&f.state),
-        to,
-    };
-    match plan[i].resource {
-        Resource::PackagesActive | Resource::PackagesInactive => {
-            walk.pull_as::<Package>(plan, i, progress).await
-        }
-        Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
-            walk.pull_as::<Plant>(plan, i, progress).await
-        }
-        Resource::PlantBatchesActive => walk.pull_as::<PlantBatch>(plan, i, progress).await,
-        Resource::HarvestsActive => walk.pull_as::<Harvest>(plan, i, progress).await,
-        Resource::ItemsActive => walk.pull_as::<Item>(plan, i, progress).await,
-        Resource::LocationsActive => walk.pull_as::<Location>(plan, i, progress).await,
-        Resource::StrainsActive => walk.pull_as::<Strain>(plan, i, progress).await,
-        Resource::TransfersIncoming | Resource::TransfersOutgoing => {
-            walk.pull_as::<Transfer>(plan, i, progress).await
-        }
-        // Not synced (not in `schedule::RESOURCES`).
-        Resource::SalesReceiptsActive | Resource::PatientsActive | Resource::ProcessingActive => {
-            Ok(())
-        }
-    }
 }
 
 /// A walk running in its own task, so Metrc is read while the database writes: its pages, in
@@ -451,14 +585,46 @@ struct Walk<'a> {
     /// The facility's time zone (its state's): Metrc's times without an offset are local there.
     zone: Option<metrc::types::time::Tz>,
     to: DateTime<Utc>,
+    /// The run's lease: every write is fenced by it.
+    lease: &'a RunLease,
 }
 
 impl Walk<'_> {
+    /// Walks list `plan[i]` up to `to` and stores it window by window.
+    async fn pull(
+        &self,
+        plan: &mut [Planned],
+        i: usize,
+        progress: &mut SyncProgress,
+    ) -> Result<(), PullError> {
+        match plan[i].resource {
+            Resource::PackagesActive | Resource::PackagesInactive => {
+                self.pull_as::<Package>(plan, i, progress).await
+            }
+            Resource::PlantsVegetative | Resource::PlantsFlowering | Resource::PlantsInactive => {
+                self.pull_as::<Plant>(plan, i, progress).await
+            }
+            Resource::PlantBatchesActive => self.pull_as::<PlantBatch>(plan, i, progress).await,
+            Resource::HarvestsActive => self.pull_as::<Harvest>(plan, i, progress).await,
+            Resource::ItemsActive => self.pull_as::<Item>(plan, i, progress).await,
+            Resource::LocationsActive => self.pull_as::<Location>(plan, i, progress).await,
+            Resource::StrainsActive => self.pull_as::<Strain>(plan, i, progress).await,
+            Resource::TransfersIncoming | Resource::TransfersOutgoing => {
+                self.pull_as::<Transfer>(plan, i, progress).await
+            }
+            // Not synced (not in `schedule::RESOURCES`).
+            Resource::SalesReceiptsActive
+            | Resource::PatientsActive
+            | Resource::ProcessingActive => Ok(()),
+        }
+    }
+
     /// Walks `plan[i]` and stores what it brings: a window's records as they come (at most
     /// [`HOLD_RECORDS`] held at once), the last of them with the cursor moved to the window's
     /// end in the same transaction; a run of empty windows moves the cursor about once a
     /// second ([`schedule::store_now`]). A run cut off mid-window leaves the cursor where it
-    /// was: the window is read again, and its records stored again by id.
+    /// was: the window is read again, and its records stored again by id. Stops with
+    /// `LeaseLost` at the first page after a renewal found the lease lost.
     async fn pull_as<T: SyncRecord>(
         &self,
         plan: &mut [Planned],
@@ -474,6 +640,9 @@ impl Walk<'_> {
         let mut windows = 0;
         let mut stored_at = Instant::now();
         while let Some(page) = pages.rx.recv().await {
+            if self.lease.is_lost() {
+                return Err(PullError::LeaseLost);
+            }
             let page = page.map_err(PullError::Metrc)?;
             let expected = u32::try_from(page.window_count).unwrap_or(u32::MAX);
             if expected != plan[i].windows {
@@ -522,10 +691,32 @@ impl Walk<'_> {
     ) -> Result<(), PullError> {
         let license = self.f.license_number.as_str();
         let db = &self.state.db;
-        let stored = upsert::store(db, license, self.zone, resource, records, cursor)
+        let fence = Some(&self.lease.held);
+        let stored = upsert::store(db, license, self.zone, resource, records, cursor, fence)
+            .await
+            .map_err(PullError::Db)?
+            .ok_or(PullError::LeaseLost)?;
+        self.advance(progress, stored, windows).await
+    }
+
+    /// Stored records (and `windows` more windows done): the facility row shows it.
+    async fn advance(
+        &self,
+        progress: &mut SyncProgress,
+        stored: u64,
+        windows: u32,
+    ) -> Result<(), PullError> {
+        progress.windows_done += windows;
+        progress.records += stored;
+        let (db, id, fence) = (&self.state.db, self.f.id, Some(self.lease.fence()));
+        let shown = facilities::set_sync_progress(db, id, progress_json(progress), fence)
             .await
             .map_err(PullError::Db)?;
-        advance(self.state, self.f, progress, stored, windows).await
+        if shown {
+            Ok(())
+        } else {
+            Err(PullError::LeaseLost)
+        }
     }
 
     /// The walk of `plan[i]` now expects `windows` windows. More than planned means Metrc made
@@ -542,112 +733,135 @@ impl Walk<'_> {
     }
 }
 
-/// Stored records (and `windows` more windows done): the facility row shows it.
-async fn advance(
-    state: &AppState,
-    f: &facility::Model,
-    progress: &mut SyncProgress,
-    stored: u64,
-    windows: u32,
-) -> Result<(), PullError> {
-    progress.windows_done += windows;
-    progress.records += stored;
-    facilities::set_sync_progress(&state.db, f.id, progress_json(progress))
-        .await
-        .map_err(PullError::Db)
-}
-
-/// A run cut short by a stop still says "running": it is requested again, so it resumes first,
-/// from its cursors.
-pub async fn resume_interrupted(state: &AppState) {
-    match facilities::list(&state.db).await {
-        Ok(all) => {
-            for f in all {
-                if f.sync_state == SyncState::Running {
-                    state.sync.request(&f.license_number);
-                }
-            }
-        }
-        Err(err) => tracing::warn!(error = %err, "sync: could not read the facilities"),
-    }
-}
-
-/// A facility picked to sync now: its license, whether it was asked for ("Sync now": every list,
-/// whatever the schedule), and the guard that marks it running.
+/// A facility picked to sync now, its lease taken: its license and why it runs.
 pub struct Picked {
     pub license: String,
-    pub force: bool,
-    pub guard: RunGuard,
+    pub reason: Reason,
+    lease: RunLease,
 }
 
-/// Runs a picked facility and logs how the run ended.
+/// Runs a picked facility, gives its lease back, and logs how the run ended.
 pub async fn run_logged(state: &AppState, picked: Picked) {
-    let result = run(state, &picked.license, picked.force, picked.guard).await;
-    log_run(&picked.license, &result);
+    let Picked {
+        license,
+        reason,
+        lease,
+    } = picked;
+    let result = run(state, &license, reason, false, &lease).await;
+    lease.release().await;
+    log_run(&license, &result);
 }
 
-/// The facilities to start now (up to `free`): "Sync now" requests first, then due ones.
+/// The facilities to start on this server now (up to `free`), their leases taken: "Sync now"
+/// requests first (oldest first, pressed on any server), then runs interrupted (marked running,
+/// no live lease: their server died; taken over once the lease expired), then (when the schedule
+/// is on) facilities with a list due. A facility whose lease another server holds is skipped.
+/// Facilities without a usable key are recorded paused on the way (schedule on).
 pub async fn next_runs(state: &AppState, free: usize) -> Result<Vec<Picked>, DbErr> {
-    let mut picked = Vec::new();
-    let mut later = Vec::new();
-    for license in state.sync.take_requested() {
-        if picked.len() >= free {
-            later.push(license);
-        } else if let Some(guard) = state.sync.begin(&license) {
-            picked.push(Picked {
-                license,
-                force: true,
-                guard,
-            });
-        }
-        // Already running: that run covers the request.
-    }
-    state.sync.requeue(later);
-    let settings = &state.config.sync;
-    if !settings.scheduled || picked.len() >= free {
-        return Ok(picked);
+    if free == 0 {
+        return Ok(Vec::new());
     }
     let now = Utc::now();
-    let cursors = sync_cursors::all(&state.db).await?;
-    for f in facilities::list(&state.db).await? {
+    let all = facilities::list(&state.db).await?;
+    let busy: HashSet<String> = leases::live(&state.db, LEASE_PREFIX, now)
+        .await?
+        .into_iter()
+        .filter_map(|l| l.name.strip_prefix(LEASE_PREFIX).map(str::to_owned))
+        .collect();
+    let settings = &state.config.sync;
+    let cursors = if settings.scheduled {
+        record_pauses(state, &all, &busy).await;
+        sync_cursors::all(&state.db).await?
+    } else {
+        HashMap::new()
+    };
+    let due = |f: &facility::Model| {
+        settings.scheduled && is_due_now(f, cursors.get(&f.license_number), now, settings)
+    };
+    let mut picked = Vec::new();
+    for (license, reason) in candidates(&all, &busy, due) {
         if picked.len() >= free {
             break;
         }
-        if state.sync.is_running(&f.license_number) {
-            continue;
-        }
-        let current = f.sync_state;
-        if !key_usable(&f) {
-            if current != SyncState::Paused {
-                let message = if f.facility_key_ciphertext.is_none() {
-                    NO_KEY
-                } else {
-                    KEY_INVALID
-                };
-                if let Err(err) = pause(state, &f, message, None).await {
-                    tracing::warn!(license = %f.license_number, error = %err, "sync: could not record the pause");
-                }
-            }
-            continue;
-        }
-        if current == SyncState::Failed && f.sync_retry_at.is_some_and(|at| at > now) {
-            continue;
-        }
-        let lists = cursors.get(&f.license_number);
-        let due = current == SyncState::Paused
-            || schedule::applicable(&f.capabilities).into_iter().any(|r| {
-                let cursor = lists.and_then(|l| l.get(schedule::name(r))).copied();
-                schedule::is_due(r, cursor, f.last_sync_at, now, settings)
-            });
-        if due && let Some(guard) = state.sync.begin(&f.license_number) {
+        // `None`: another server took it since `busy` was read.
+        if let Some(lease) = RunLease::take(state, &license).await? {
             picked.push(Picked {
-                license: f.license_number.clone(),
-                force: false,
-                guard,
+                license,
+                reason,
+                lease,
             });
         }
     }
     Ok(picked)
+}
+
+/// The facilities to run and why, in the order to run them ([`Reason`]'s, then the oldest
+/// request first, then by license): every facility but those `busy` (a live `sync:` lease) that
+/// has a request, is marked running, or is `due`.
+fn candidates(
+    all: &[facility::Model],
+    busy: &HashSet<String>,
+    due: impl Fn(&facility::Model) -> bool,
+) -> Vec<(String, Reason)> {
+    let mut out: Vec<(Reason, Option<DateTime<Utc>>, &str)> = all
+        .iter()
+        .filter(|f| !busy.contains(&f.license_number))
+        .filter_map(|f| {
+            let reason = if f.sync_requested_at.is_some() {
+                Reason::Requested
+            } else if f.sync_state == SyncState::Running {
+                Reason::Interrupted
+            } else if due(f) {
+                Reason::Due
+            } else {
+                return None;
+            };
+            Some((reason, f.sync_requested_at, f.license_number.as_str()))
+        })
+        .collect();
+    out.sort();
+    out.into_iter()
+        .map(|(reason, _, license)| (license.to_owned(), reason))
+        .collect()
+}
+
+/// Whether the schedule wants a run of `f` at `now`: its key is usable, it is not waiting out a
+/// backoff, and it is paused (for a key since made valid) or has a list due (`lists`: its
+/// cursors by list name).
+fn is_due_now(
+    f: &facility::Model,
+    lists: Option<&HashMap<String, DateTime<Utc>>>,
+    now: DateTime<Utc>,
+    settings: &crate::ssr::config::SyncSettings,
+) -> bool {
+    if !key_usable(f) {
+        return false;
+    }
+    if f.sync_state == SyncState::Failed && f.sync_retry_at.is_some_and(|at| at > now) {
+        return false;
+    }
+    f.sync_state == SyncState::Paused
+        || schedule::applicable(&f.capabilities).into_iter().any(|r| {
+            let cursor = lists.and_then(|l| l.get(schedule::name(r))).copied();
+            schedule::is_due(r, cursor, f.last_sync_at, now, settings)
+        })
+}
+
+/// Records as paused the facilities without a usable key that do not show it yet (none running).
+async fn record_pauses(state: &AppState, all: &[facility::Model], busy: &HashSet<String>) {
+    for f in all {
+        if key_usable(f) || f.sync_state == SyncState::Paused || busy.contains(&f.license_number) {
+            continue;
+        }
+        let message = if f.facility_key_ciphertext.is_none() {
+            NO_KEY
+        } else {
+            KEY_INVALID
+        };
+        if let Err(err) = pause(state, f, message, None, None).await {
+            tracing::warn!(license = %f.license_number, error = %err, "sync: could not record the pause");
+        }
+    }
 }
 
 fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
@@ -662,6 +876,9 @@ fn log_run(license: &str, result: &Result<RunReport, SyncError>) {
             "sync run stopped"
         ),
         Err(SyncError::AlreadyRunning(_)) => {}
+        Err(err @ SyncError::LeaseLost(_)) => {
+            tracing::warn!(license, error = %err, "sync run stopped");
+        }
         Err(err) => tracing::warn!(license, error = %err, "sync run failed"),
     }
 }
@@ -679,5 +896,107 @@ mod tests {
         );
         let whole = upsert::parse_time("2026-11-28T10:00:00Z").unwrap();
         assert_eq!(end_of_second(whole), whole);
+    }
+
+    fn facility(license: &str, state: SyncState, requested: Option<&str>) -> facility::Model {
+        let at = upsert::parse_time("2026-11-28T10:00:00Z").unwrap();
+        facility::Model {
+            id: 1,
+            license_number: license.to_owned(),
+            name: license.to_owned(),
+            license_type: "Retail".into(),
+            state: "CO".into(),
+            capabilities: "{}".into(),
+            facility_key_ciphertext: Some("sealed".into()),
+            key_fingerprint: Some("fp".into()),
+            masked_key: None,
+            key_status: KeyStatus::Valid,
+            key_owner_name: None,
+            key_is_owner: None,
+            key_set_at: None,
+            last_validated_at: None,
+            last_sync_at: None,
+            sync_state: state,
+            sync_message: None,
+            sync_progress: None,
+            sync_failures: 0,
+            sync_retry_at: None,
+            sync_requested_at: requested.and_then(upsert::parse_time),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn requests_go_first_oldest_first_then_interrupted_runs_then_due_ones_none_busy() {
+        let all = [
+            facility("A-1", SyncState::Idle, None),
+            facility("B-2", SyncState::Running, None),
+            facility("C-3", SyncState::Running, Some("2026-11-28T10:00:05Z")),
+            facility("D-4", SyncState::Idle, Some("2026-11-28T10:00:01Z")),
+            facility("E-5", SyncState::Running, None),
+            facility("F-6", SyncState::Failed, None),
+            facility("G-7", SyncState::Idle, Some("2026-11-28T09:00:00Z")),
+        ];
+        // E-5 runs (its lease is live), G-7's request waits for the run under way.
+        let busy = HashSet::from(["E-5".to_owned(), "G-7".to_owned()]);
+        let due = |f: &facility::Model| f.license_number != "F-6";
+        let picked = candidates(&all, &busy, due);
+        let expected = [
+            ("D-4", Reason::Requested),
+            ("C-3", Reason::Requested),
+            ("B-2", Reason::Interrupted),
+            ("A-1", Reason::Due),
+        ];
+        let expected: Vec<(String, Reason)> = expected
+            .map(|(l, r)| (l.to_owned(), r))
+            .into_iter()
+            .collect();
+        assert_eq!(picked, expected);
+        assert!(
+            candidates(&all, &busy, |_| false)
+                .iter()
+                .all(|(_, r)| *r != Reason::Due)
+        );
+    }
+
+    #[test]
+    fn a_run_picked_is_dropped_when_another_server_ran_it_meanwhile() {
+        let requested = facility("A-1", SyncState::Running, Some("2026-11-28T10:00:00Z"));
+        let ran = facility("A-1", SyncState::Idle, None);
+        assert!(still_wanted(Reason::Requested, &requested));
+        assert!(
+            !still_wanted(Reason::Requested, &ran),
+            "its request was taken"
+        );
+        assert!(still_wanted(Reason::Interrupted, &requested));
+        assert!(!still_wanted(Reason::Interrupted, &ran), "resumed and done");
+        assert!(still_wanted(Reason::Due, &ran) && still_wanted(Reason::Direct, &ran));
+    }
+
+    #[test]
+    fn requests_resumed_runs_and_paused_facilities_walk_every_list() {
+        let idle = SyncState::Idle;
+        assert!(!walks_every_list(Reason::Due, false, false, idle));
+        assert!(!walks_every_list(Reason::Direct, false, false, idle));
+        assert!(walks_every_list(Reason::Direct, true, false, idle));
+        assert!(
+            walks_every_list(Reason::Due, false, true, idle),
+            "a request it took"
+        );
+        assert!(walks_every_list(Reason::Requested, false, false, idle));
+        assert!(walks_every_list(Reason::Interrupted, false, false, idle));
+        assert!(walks_every_list(
+            Reason::Due,
+            false,
+            false,
+            SyncState::Paused
+        ));
+    }
+
+    #[test]
+    fn leases_are_named_per_license() {
+        assert_eq!(lease_name("403-X0001"), "sync:403-X0001");
+        assert!(lease_name("A-1").starts_with(LEASE_PREFIX));
     }
 }

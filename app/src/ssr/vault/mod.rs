@@ -13,7 +13,14 @@
 //!   created likewise. It stays the same when the identity is rotated ([`rotation`]).
 //!
 //! Either file is refused when other users may read it or when it does not parse, and neither is
-//! created while the database holds keys that a new one could not serve.
+//! created while the database holds keys that a new one could not serve, nor on PostgreSQL
+//! ([`VaultSettings::generate`]: every server of a deployment needs the same secrets, so they come
+//! from the configuration; docs/design.md §11).
+//!
+//! `TRACEKEEPER_IDENTITY` may hold several identities, one per line, for a rotation while servers
+//! run: the first is the current one, every one decrypts, and keys are sealed to all of them, so a
+//! server still configured with only the previous identity reads the keys the others store
+//! (`tracekeeper rotate-identity` then re-encrypts every key to the first alone).
 
 pub mod rotation;
 pub mod sealed;
@@ -37,9 +44,18 @@ use std::str::FromStr;
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error(
-        "TRACEKEEPER_IDENTITY is not an age identity: set it to one AGE-SECRET-KEY-1... line, or unset it to use TRACEKEEPER_IDENTITY_FILE"
+        "TRACEKEEPER_IDENTITY is not an age identity: set it to one AGE-SECRET-KEY-1... line (or several, the current one first, during a rotation), or unset it to use TRACEKEEPER_IDENTITY_FILE"
     )]
     EnvIdentity,
+    #[error(
+        "with PostgreSQL, servers never generate the key vault's secrets (every server needs the same ones): set TRACEKEEPER_IDENTITY (an age identity; `tracekeeper new-secrets` prints one) and TRACEKEEPER_FINGERPRINT_SECRET, the same on every server"
+    )]
+    NotConfigured,
+    #[error(
+        "{} exists already: new secrets are never written over old ones (the stored keys may need them)",
+        path.display()
+    )]
+    SecretFileExists { path: PathBuf },
     #[error(
         "identity file {} does not hold one age identity (a line AGE-SECRET-KEY-1...): restore it from your backup, or set TRACEKEEPER_IDENTITY_FILE to the right file",
         path.display()
@@ -114,6 +130,9 @@ pub struct VaultSettings {
     pub identity_file: PathBuf,
     /// `TRACEKEEPER_FINGERPRINT_SECRET`: when set, no fingerprint secret file is used.
     pub fingerprint_secret: Option<SecretString>,
+    /// Whether a missing identity or fingerprint secret file may be created (not on
+    /// PostgreSQL, where several servers share the keys: [`VaultError::NotConfigured`]).
+    pub generate: bool,
 }
 
 impl VaultSettings {
@@ -125,6 +144,8 @@ impl VaultSettings {
                 .clone()
                 .unwrap_or_else(|| config.data_dir.join("identity.txt")),
             fingerprint_secret: config.fingerprint_secret.clone(),
+            generate: super::config::DbKind::of_url(&config.database_url)
+                != Some(super::config::DbKind::Postgres),
         }
     }
 
@@ -156,6 +177,9 @@ impl fmt::Display for IdentityOrigin {
 pub struct KeyVault {
     identity: x25519::Identity,
     recipient: x25519::Recipient,
+    /// The other identities of `TRACEKEEPER_IDENTITY` (during a rotation): they decrypt too,
+    /// and keys are sealed to them as well.
+    others: Vec<x25519::Identity>,
     /// Keyed with the fingerprint secret (zeroized on drop); cloned for each fingerprint.
     fingerprint_mac: Hmac<Sha256>,
     origin: IdentityOrigin,
@@ -179,20 +203,25 @@ impl KeyVault {
     ) -> Result<KeyVault, VaultError> {
         let stored = rotation::stored_keys(db).await?;
         let fingerprint_mac = load_fingerprint_mac(settings, stored.len())?;
-        let (identity, origin) = if let Some(text) = &settings.identity {
-            (
-                parse_identity(text.expose_secret()).ok_or(VaultError::EnvIdentity)?,
-                IdentityOrigin::Env,
-            )
+        let vault = if let Some(text) = &settings.identity {
+            let mut identities = parse_identities(text.expose_secret())
+                .ok_or(VaultError::EnvIdentity)?
+                .into_iter();
+            let current = identities.next().ok_or(VaultError::EnvIdentity)?;
+            KeyVault {
+                others: identities.collect(),
+                ..KeyVault::new(current, fingerprint_mac, IdentityOrigin::Env)
+            }
         } else {
             let path = &settings.identity_file;
             rotation::recover(path, &stored)?;
-            (
-                load_identity_file(path, stored.len())?,
+            let identity = load_identity_file(path, stored.len(), settings.generate)?;
+            KeyVault::new(
+                identity,
+                fingerprint_mac,
                 IdentityOrigin::File(path.clone()),
             )
         };
-        let vault = KeyVault::new(identity, fingerprint_mac, origin);
         vault.check_decrypts(&stored)?;
         vault.fill_masks(db, &stored).await?;
         Ok(vault)
@@ -206,9 +235,23 @@ impl KeyVault {
         Self {
             recipient: identity.to_public(),
             identity,
+            others: Vec::new(),
             fingerprint_mac,
             origin,
         }
+    }
+
+    /// Whether `TRACEKEEPER_IDENTITY` holds identities besides the current one (a rotation is
+    /// under way).
+    pub fn has_other_identities(&self) -> bool {
+        !self.others.is_empty()
+    }
+
+    /// This vault with the current identity alone: what every key is re-encrypted to at the end
+    /// of a rotation while servers run ([`rotation::reencrypt_all`]).
+    #[must_use]
+    pub fn current_only(&self) -> KeyVault {
+        self.with_identity(self.identity.clone(), self.origin.clone())
     }
 
     /// A vault with a fresh identity and fingerprint secret, kept in memory only.
@@ -242,15 +285,31 @@ impl KeyVault {
         ))
     }
 
-    /// The key as armored age ciphertext.
+    /// The key as armored age ciphertext, sealed to the current identity (and to the others of
+    /// `TRACEKEEPER_IDENTITY` during a rotation).
     pub fn encrypt(&self, key: &SecretString) -> Result<String, VaultError> {
-        age::encrypt_and_armor(&self.recipient, key.expose_secret().as_bytes())
-            .map_err(VaultError::Encrypt)
+        if self.others.is_empty() {
+            return age::encrypt_and_armor(&self.recipient, key.expose_secret().as_bytes())
+                .map_err(VaultError::Encrypt);
+        }
+        let others: Vec<x25519::Recipient> = self
+            .others
+            .iter()
+            .map(x25519::Identity::to_public)
+            .collect();
+        let recipients = std::iter::once(&self.recipient)
+            .chain(&others)
+            .map(|r| r as &dyn age::Recipient);
+        encrypt_to(recipients, key)
     }
 
-    /// The key inside `ciphertext`, which must have been encrypted to this vault's identity.
+    /// The key inside `ciphertext`, which must have been encrypted to one of this vault's
+    /// identities.
     pub fn decrypt(&self, ciphertext: &str) -> Result<SecretString, VaultError> {
-        decrypt_with(&self.identity, ciphertext)
+        decrypt_with(
+            std::iter::once(&self.identity).chain(&self.others),
+            ciphertext,
+        )
     }
 
     /// HMAC-SHA256 of the key under the fingerprint secret, as 64 lower-case hex digits. Equal
@@ -325,12 +384,38 @@ pub fn mask(key: &SecretString) -> String {
     format!("{HIDDEN}{tail}")
 }
 
-/// The key inside `ciphertext`, decrypted with `identity`.
-fn decrypt_with(identity: &x25519::Identity, ciphertext: &str) -> Result<SecretString, VaultError> {
+/// `key` as armored age ciphertext for several recipients (any one of them decrypts it).
+fn encrypt_to<'a>(
+    recipients: impl Iterator<Item = &'a dyn age::Recipient>,
+    key: &SecretString,
+) -> Result<String, VaultError> {
+    use std::io::Write;
+    let encryptor = age::Encryptor::with_recipients(recipients).map_err(VaultError::Encrypt)?;
+    let mut armored = Vec::new();
+    let fail = |e: std::io::Error| VaultError::Encrypt(e.into());
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut armored, age::armor::Format::AsciiArmor)
+            .map_err(fail)?;
+    let mut writer = encryptor.wrap_output(armor).map_err(fail)?;
+    writer
+        .write_all(key.expose_secret().as_bytes())
+        .map_err(fail)?;
+    writer
+        .finish()
+        .and_then(age::armor::ArmoredWriter::finish)
+        .map_err(fail)?;
+    String::from_utf8(armored).map_err(|_| VaultError::NotText)
+}
+
+/// The key inside `ciphertext`, decrypted with whichever of `identities` it was sealed to.
+fn decrypt_with<'a>(
+    identities: impl Iterator<Item = &'a x25519::Identity>,
+    ciphertext: &str,
+) -> Result<SecretString, VaultError> {
     let reader = age::armor::ArmoredReader::new(ciphertext.as_bytes());
     let decryptor = age::Decryptor::new_buffered(reader).map_err(VaultError::Decrypt)?;
     let mut plain = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .decrypt(identities.map(|identity| identity as &dyn age::Identity))
         .map_err(VaultError::Decrypt)?;
     // Larger than the plaintext, so reading never reallocates and leaves a copy behind.
     let mut bytes = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
@@ -346,17 +431,22 @@ fn decrypt_with(identity: &x25519::Identity, ciphertext: &str) -> Result<SecretS
     }
 }
 
-/// The one `AGE-SECRET-KEY-1...` line of an identity text (comments and blank lines aside).
-fn parse_identity(text: &str) -> Option<x25519::Identity> {
-    let mut lines = text
+/// The `AGE-SECRET-KEY-1...` lines of an identity text (comments and blank lines aside), in
+/// order; `None` when there is none or a line is not one.
+fn parse_identities(text: &str) -> Option<Vec<x25519::Identity>> {
+    let identities: Option<Vec<_>> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let line = lines.next()?;
-    if lines.next().is_some() {
-        return None;
-    }
-    x25519::Identity::from_str(line).ok()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| x25519::Identity::from_str(line).ok())
+        .collect();
+    identities.filter(|found| !found.is_empty())
+}
+
+/// The one `AGE-SECRET-KEY-1...` line of an identity file's text.
+fn parse_identity(text: &str) -> Option<x25519::Identity> {
+    let mut identities = parse_identities(text)?;
+    (identities.len() == 1).then(|| identities.remove(0))
 }
 
 /// The text of a new identity file, in age-keygen's layout.
@@ -385,11 +475,15 @@ fn write_identity_file(path: &Path, identity: &x25519::Identity) -> Result<(), V
 }
 
 /// The identity in `path`; a new one written there when absent and nothing is stored yet.
-fn load_identity_file(path: &Path, stored: usize) -> Result<x25519::Identity, VaultError> {
+fn load_identity_file(
+    path: &Path,
+    stored: usize,
+    generate: bool,
+) -> Result<x25519::Identity, VaultError> {
     if let Some(identity) = read_identity_file(path)? {
         return Ok(identity);
     }
-    refuse_new_secret_if_stored(path, stored)?;
+    refuse_new_secret(path, stored, generate)?;
     let identity = x25519::Identity::generate();
     write_identity_file(path, &identity)?;
     tracing::info!(
@@ -400,7 +494,12 @@ fn load_identity_file(path: &Path, stored: usize) -> Result<x25519::Identity, Va
     Ok(identity)
 }
 
-fn refuse_new_secret_if_stored(path: &Path, stored: usize) -> Result<(), VaultError> {
+/// A secret file is missing: refused unless one may be generated here and no stored key needs
+/// the missing one.
+fn refuse_new_secret(path: &Path, stored: usize, generate: bool) -> Result<(), VaultError> {
+    if !generate {
+        return Err(VaultError::NotConfigured);
+    }
     if stored > 0 {
         return Err(VaultError::MissingSecret {
             path: path.to_owned(),
@@ -415,6 +514,43 @@ fn random_secret() -> Zeroizing<Vec<u8>> {
     let mut bytes = Zeroizing::new(vec![0u8; SECRET_LEN]);
     rand::rng().fill_bytes(&mut bytes);
     bytes
+}
+
+/// A new identity (`AGE-SECRET-KEY-1...`) and a new fingerprint secret (64 hex digits), for
+/// `TRACEKEEPER_IDENTITY` and `TRACEKEEPER_FINGERPRINT_SECRET` (`tracekeeper new-secrets`).
+pub fn new_secrets() -> (SecretString, SecretString) {
+    (
+        x25519::Identity::generate().to_string(),
+        SecretString::from(hex::encode(&*random_secret())),
+    )
+}
+
+/// Writes a new identity file and fingerprint secret file where `settings` says (mode 0600), for
+/// a deployment on PostgreSQL that keeps its secrets in files (`tracekeeper new-secrets
+/// --write-files`); returns their paths. Refuses to replace either.
+///
+/// # Errors
+/// [`VaultError::SecretFileExists`]; the file system's, as [`VaultError::Io`].
+pub fn write_new_secret_files(settings: &VaultSettings) -> Result<[PathBuf; 2], VaultError> {
+    let identity_file = settings.identity_file.clone();
+    let fingerprint_file = settings.fingerprint_file();
+    for path in [&identity_file, &fingerprint_file] {
+        if path.exists() {
+            return Err(VaultError::SecretFileExists { path: path.clone() });
+        }
+    }
+    if let Some(dir) = identity_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| VaultError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    write_identity_file(&identity_file, &x25519::Identity::generate())?;
+    secret_files::write(
+        &fingerprint_file,
+        &Zeroizing::new(hex::encode(&*random_secret()) + "\n"),
+    )?;
+    Ok([identity_file, fingerprint_file])
 }
 
 /// HMAC-SHA256 keyed with `secret`; `None` never happens (HMAC takes keys of any length).
@@ -441,7 +577,7 @@ fn load_fingerprint_mac(
             .filter(|_| secret.len() == SECRET_LEN)
             .ok_or(VaultError::FingerprintFile { path });
     }
-    refuse_new_secret_if_stored(&path, stored)?;
+    refuse_new_secret(&path, stored, settings.generate)?;
     let secret = random_secret();
     secret_files::write(&path, &Zeroizing::new(hex::encode(&*secret) + "\n"))?;
     keyed_mac(&secret).ok_or(VaultError::FingerprintFile { path })
@@ -458,6 +594,7 @@ pub(crate) mod tests {
             identity: None,
             identity_file: dir.join("identity.txt"),
             fingerprint_secret: None,
+            generate: true,
         }
     }
 
@@ -610,6 +747,69 @@ pub(crate) mod tests {
             KeyVault::open(&short, &db).await,
             Err(VaultError::EnvFingerprintSecret)
         ));
+    }
+
+    #[tokio::test]
+    async fn without_leave_to_generate_missing_secrets_are_refused_not_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let on_postgres = VaultSettings {
+            generate: false,
+            ..settings(dir.path())
+        };
+        assert!(matches!(
+            KeyVault::open(&on_postgres, &db).await,
+            Err(VaultError::NotConfigured)
+        ));
+        assert!(!on_postgres.identity_file.exists());
+        assert!(!on_postgres.fingerprint_file().exists());
+        let configured = VaultSettings {
+            identity: Some(x25519::Identity::generate().to_string()),
+            fingerprint_secret: Some(key("a fingerprint secret of 32 chars or more")),
+            ..on_postgres
+        };
+        assert!(KeyVault::open(&configured, &db).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn during_a_rotation_keys_are_sealed_to_every_identity_and_any_decrypts() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db::fresh().await;
+        let (old, new) = (x25519::Identity::generate(), x25519::Identity::generate());
+        let env = |identities: &[&x25519::Identity]| VaultSettings {
+            identity: Some(SecretString::from(
+                identities
+                    .iter()
+                    .map(|i| i.to_string().expose_secret().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )),
+            fingerprint_secret: Some(key("a fingerprint secret of 32 chars or more")),
+            ..settings(dir.path())
+        };
+        let both = KeyVault::open(&env(&[&new, &old]), &db).await.unwrap();
+        assert!(both.has_other_identities());
+        assert_eq!(both.recipient(), new.to_public().to_string());
+        let sealed = both.encrypt(&key("metrc-key-1234")).unwrap();
+        let old_only = KeyVault::open(&env(&[&old]), &db).await.unwrap();
+        let new_only = KeyVault::open(&env(&[&new]), &db).await.unwrap();
+        for vault in [&old_only, &new_only, &both] {
+            assert_eq!(
+                vault.decrypt(&sealed).unwrap().expose_secret(),
+                "metrc-key-1234"
+            );
+        }
+        let by_old = old_only.encrypt(&key("metrc-key-5678")).unwrap();
+        assert_eq!(
+            both.decrypt(&by_old).unwrap().expose_secret(),
+            "metrc-key-5678"
+        );
+        let narrowed = both.current_only().encrypt(&key("metrc-key-9012")).unwrap();
+        assert!(
+            old_only.decrypt(&narrowed).is_err(),
+            "sealed to the current identity alone"
+        );
+        assert!(new_only.decrypt(&narrowed).is_ok());
     }
 
     #[tokio::test]

@@ -109,7 +109,7 @@ pub(super) fn recover(path: &Path, stored: &[StoredKey]) -> Result<(), VaultErro
     let opens = |identity: &x25519::Identity| {
         stored
             .iter()
-            .filter(|s| decrypt_with(identity, &s.ciphertext).is_ok())
+            .filter(|s| decrypt_with(std::iter::once(identity), &s.ciphertext).is_ok())
             .count()
     };
     match (current.as_ref().map(opens), opens(&next)) {
@@ -171,14 +171,7 @@ impl<'a> Rotation<'a> {
     /// Step 2: every stored key re-encrypted to the new identity (and its fingerprint rewritten),
     /// in one transaction. Returns how many keys were re-encrypted.
     pub async fn reencrypt(&self, db: &impl TransactionTrait) -> Result<usize, VaultError> {
-        let txn = crate::ssr::db::begin_write(db).await?;
-        let stored = stored_keys(&txn).await?;
-        for key in &stored {
-            let plain = self.current.decrypt(&key.ciphertext)?;
-            replace(&txn, key.holder, &self.next.seal(&plain)?).await?;
-        }
-        txn.commit().await?;
-        Ok(stored.len())
+        reencrypt_all(db, self.current, &self.next).await
     }
 
     /// Step 3: the new identity takes the place of the old; returns the vault that uses it.
@@ -188,6 +181,24 @@ impl<'a> Rotation<'a> {
         }
         Ok(self.next)
     }
+}
+
+/// Every stored key decrypted by `from` and stored sealed by `to`, in one transaction; returns
+/// how many. Also the last step of a rotation while servers run (docs/design.md §11): `from`
+/// holds the current and the previous identities, `to` the current one alone.
+pub async fn reencrypt_all(
+    db: &impl TransactionTrait,
+    from: &KeyVault,
+    to: &KeyVault,
+) -> Result<usize, VaultError> {
+    let txn = crate::ssr::db::begin_write(db).await?;
+    let stored = stored_keys(&txn).await?;
+    for key in &stored {
+        let plain = from.decrypt(&key.ciphertext)?;
+        replace(&txn, key.holder, &to.seal(&plain)?).await?;
+    }
+    txn.commit().await?;
+    Ok(stored.len())
 }
 
 #[cfg(test)]

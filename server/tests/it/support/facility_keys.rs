@@ -161,8 +161,30 @@ pub async fn adjustable_packages(
     key: &str,
     license: &str,
 ) -> Vec<(String, f64, String)> {
-    metrc_page(server, key, "/packages/v2/active", license)
-        .await
+    adjustable(&metrc_page(server, key, "/packages/v2/active", license).await)
+}
+
+/// [`adjustable_packages`] over every page of the license's active packages.
+pub async fn every_adjustable_package(
+    server: &impl HasSandbox,
+    key: &str,
+    license: &str,
+) -> Vec<(String, f64, String)> {
+    let mut all = Vec::new();
+    for number in 1.. {
+        let page = metrc_page_number(server, key, "/packages/v2/active", license, number).await;
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(adjustable(&page));
+    }
+    all
+}
+
+/// The packages among `records` with enough in them to take some away: `(label, quantity,
+/// unit)`.
+fn adjustable(records: &[Value]) -> Vec<(String, f64, String)> {
+    records
         .iter()
         .filter(|p| p["Quantity"].as_f64().unwrap_or_default() >= 5.0)
         .map(|p| {
@@ -194,9 +216,20 @@ pub async fn metrc_page(
     path: &str,
     license: &str,
 ) -> Vec<Value> {
+    metrc_page_number(server, key, path, license, 1).await
+}
+
+/// Page `number` (from 1, 20 a page) of [`metrc_page`]'s list.
+async fn metrc_page_number(
+    server: &impl HasSandbox,
+    key: &str,
+    path: &str,
+    license: &str,
+    number: u32,
+) -> Vec<Value> {
     let page: Value = reqwest::Client::new()
         .get(format!(
-            "{}{path}?licenseNumber={license}&pageNumber=1&pageSize=20&{}",
+            "{}{path}?licenseNumber={license}&pageNumber={number}&pageSize=20&{}",
             server.sandbox_url(),
             whole_history()
         ))

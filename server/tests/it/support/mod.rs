@@ -1,6 +1,7 @@
 //! Starts the real server in-process on 127.0.0.1:0, against SQLite and (when
 //! `TRACEKEEPER_TEST_POSTGRES_URL` names a server we may create databases on) PostgreSQL.
 
+pub mod cluster;
 pub mod facility_keys;
 pub mod process;
 pub mod submissions;
@@ -221,7 +222,7 @@ pub struct TestServer {
     /// The last audit event of the start (the first admin's `user.created`).
     audit_start: i32,
     /// The data directory (and SQLite file), shared with the servers started beside this one.
-    _dir: std::sync::Arc<tempfile::TempDir>,
+    dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl std::ops::Deref for TestServer {
@@ -326,6 +327,12 @@ impl TestServer {
             sign_in: test_throttle(),
             key_validations: test_validation_limits(),
         };
+        if let Backend::Postgres(_) = backend {
+            // On PostgreSQL servers never generate the vault's secrets (docs/design.md §11).
+            let (identity, fingerprint_secret) = app::ssr::vault::new_secrets();
+            config.identity = Some(identity);
+            config.fingerprint_secret = Some(fingerprint_secret);
+        }
         tweak(&mut config);
         let sandbox = MetrcSandbox::start_with(sandbox).await;
         let sandbox_url = sandbox.url.clone();
@@ -362,7 +369,7 @@ impl TestServer {
             stop: Some(stop),
             serving: Some(serving),
             audit_start,
-            _dir: std::sync::Arc::new(dir),
+            dir: std::sync::Arc::new(dir),
         }
     }
 
@@ -398,7 +405,7 @@ impl TestServer {
             stop: Some(stop),
             serving: Some(serving),
             audit_start: self.audit_start,
-            _dir: std::sync::Arc::clone(&self._dir),
+            dir: std::sync::Arc::clone(&self.dir),
         }
     }
 

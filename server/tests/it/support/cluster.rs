@@ -1,0 +1,157 @@
+//! Real processes for the tests that kill servers: `tracekeeper` servers started, killed
+//! (SIGKILL), stopped (SIGTERM) and started again on the same port, and `HAProxy` in front of
+//! several of them with the configuration the README gives (`docs/deploy/haproxy.cfg`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free loopback port (free when asked: bind it soon).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until `base`'s `/healthz` answers 200 (60 s at most; `log` is shown if it never does).
+pub async fn wait_healthy(base: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            && r.status() == reqwest::StatusCode::OK
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{base} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One `tracekeeper` server on a fixed port, with its settings; started again on the same port
+/// after a kill or a stop. Its output goes to `<dir>/server-<port>-<run>.log`.
+pub struct Node {
+    pub port: u16,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    runs: u32,
+    process: Option<Proc>,
+}
+
+impl Node {
+    /// A server to be started with `env` (its address is added), logging into `dir`.
+    pub fn new(dir: &Path, env: &[(&str, String)]) -> Node {
+        Node {
+            port: free_port(),
+            dir: dir.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            runs: 0,
+            process: None,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server and waits until it answers `/healthz`.
+    pub async fn start(&mut self) {
+        assert!(self.process.is_none(), "already running");
+        self.runs += 1;
+        let log_path = self
+            .dir
+            .join(format!("server-{}-{}.log", self.port, self.runs));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_tracekeeper"))
+            .current_dir(&self.dir)
+            .env_remove("TRACEKEEPER_IDENTITY_FILE")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("TRACEKEEPER_ADDR", format!("127.0.0.1:{}", self.port))
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start tracekeeper");
+        self.process = Some(Proc(child));
+        wait_healthy(&self.base(), &log_path).await;
+    }
+
+    /// SIGKILL: the server dies at once, mid-request and mid-call.
+    pub fn kill(&mut self) {
+        drop(self.process.take());
+    }
+
+    /// SIGTERM, then waits for the server to finish what it was doing and exit.
+    pub async fn stop(&mut self) {
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
+        let pid = process.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while process.0.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "server {pid} did not stop");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(process);
+    }
+}
+
+/// `HAProxy`'s binary: on `PATH`, or where Debian puts it.
+fn haproxy() -> PathBuf {
+    ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("haproxy"))
+}
+
+/// The README's `HAProxy` configuration (`docs/deploy/haproxy.cfg`).
+fn haproxy_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy/haproxy.cfg")
+}
+
+/// `HAProxy` in front of `servers` (three, as the configuration names), on a free port; returns
+/// it and its address once it answers.
+pub async fn load_balancer(dir: &Path, servers: &[&Node; 3]) -> (Proc, String) {
+    let port = free_port();
+    let log_path = dir.join("haproxy.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut command = Command::new(haproxy());
+    command
+        .args(["-db", "-f"])
+        .arg(haproxy_config())
+        .env("TK_LISTEN", format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log);
+    for (i, server) in servers.iter().enumerate() {
+        command.env(
+            format!("TK_SERVER_{}", i + 1),
+            format!("127.0.0.1:{}", server.port),
+        );
+    }
+    let process = Proc(command.spawn().expect(
+        "start haproxy (the test command installs it: scripts/lib/setup.sh, ensure_haproxy)",
+    ));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base, &log_path).await;
+    (process, base)
+}
