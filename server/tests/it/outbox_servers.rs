@@ -261,7 +261,7 @@ async fn rows_a_dead_server_left_sending_become_unknown_once_its_lease_expired_n
     backend: Backend,
 ) {
     let lease = Duration::from_secs(2);
-    let site = site(&backend, &[RETAIL], |c| c.lease = lease).await;
+    let site = Box::pin(site(&backend, &[RETAIL], |c| c.lease = lease)).await;
     let other = beside(&site, |_| {}).await;
     let packages = packages(&site, RETAIL).await;
     let before = quantity(&site.server, RETAIL, &packages[0].0).await;

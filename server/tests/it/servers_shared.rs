@@ -134,17 +134,25 @@ fn tracekeeper(database_url: &str, metrc_url: &str, env: &[(&str, &str)]) -> Com
     command
 }
 
+/// A temporary directory, a new empty PostgreSQL database in it, and a Metrc sandbox; `None`
+/// (the test is skipped) without a PostgreSQL to test on.
+async fn empty_postgres() -> Option<(tempfile::TempDir, String, MetrcSandbox)> {
+    let Some(backend) = Backend::postgres() else {
+        eprintln!("skipped: TRACEKEEPER_TEST_POSTGRES_URL is unset");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(&backend, dir.path()).await;
+    Some((dir, url, MetrcSandbox::start().await))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 /// On PostgreSQL `serve` never makes the vault's secrets: without them it refuses in one line
 /// that names what to set, and writes nothing to its data directory.
 async fn on_postgresql_a_server_without_its_secrets_refuses_in_one_line() {
-    let Some(backend) = Backend::postgres() else {
-        eprintln!("skipped: TRACEKEEPER_TEST_POSTGRES_URL is unset");
+    let Some((dir, url, sandbox)) = empty_postgres().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let url = support::database_url(&backend, dir.path()).await;
-    let sandbox = MetrcSandbox::start().await;
     let data = dir.path().join("data");
     let mut child = tracekeeper(
         &url,
@@ -181,20 +189,11 @@ async fn on_postgresql_a_server_without_its_secrets_refuses_in_one_line() {
 /// On PostgreSQL with its secrets in the environment a server needs no data directory at all:
 /// it serves with one it could never create.
 async fn on_postgresql_with_secrets_in_the_environment_no_data_directory_is_needed() {
-    let Some(backend) = Backend::postgres() else {
-        eprintln!("skipped: TRACEKEEPER_TEST_POSTGRES_URL is unset");
+    let Some((_dir, url, sandbox)) = empty_postgres().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let url = support::database_url(&backend, dir.path()).await;
-    let sandbox = MetrcSandbox::start().await;
     let (identity, secret) = app::ssr::vault::new_secrets();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", support::cluster::free_port());
     let mut child = tracekeeper(
         &url,
         &sandbox.url,

@@ -284,6 +284,20 @@ pub fn test_validation_limits() -> ValidationLimits {
     ValidationLimits { per_minute: 600 }
 }
 
+/// Serves `state` on a free loopback port: its address, the sender that stops it, and its task.
+async fn serve(state: AppState) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        let _ = server::startup::serve_on(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    (base, stop, serving)
+}
+
 impl TestServer {
     pub async fn start(backend: &Backend) -> TestServer {
         TestServer::start_with(backend, |_| {}).await
@@ -350,16 +364,7 @@ impl TestServer {
             .expect("audit log")
             .first()
             .map_or(0, |event| event.id);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = state.clone();
-        let serving = tokio::spawn(async move {
-            let _ = server::startup::serve_on(listener, serving, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let (base, stop, serving) = serve(state.clone()).await;
         TestServer {
             http: Endpoint { base },
             sandbox_url,
@@ -386,16 +391,7 @@ impl TestServer {
         let state = server::startup::build_state(config, metrc)
             .await
             .expect("server state");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = state.clone();
-        let serving = tokio::spawn(async move {
-            let _ = server::startup::serve_on(listener, serving, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let (base, stop, serving) = serve(state.clone()).await;
         TestServer {
             http: Endpoint { base },
             sandbox_url: self.sandbox_url.clone(),
