@@ -100,9 +100,7 @@ impl Heart {
         } else {
             // Fewer: write the larger share first, take it at the next beat.
             self.announced = Some(n);
-            self.target
-                .or(NonZeroU32::new(in_force))
-                .unwrap_or(NonZeroU32::MIN)
+            self.holding(in_force)
         };
         self.target = Some(share);
         self.joined = self.joined
@@ -123,12 +121,16 @@ impl Heart {
             self.joined = false;
         }
         Step {
-            share: self
-                .target
-                .or(NonZeroU32::new(in_force))
-                .unwrap_or(NonZeroU32::MIN),
+            share: self.holding(in_force),
             open: self.joined,
         }
+    }
+
+    /// The share this server holds to: the one last decided, else `in_force`.
+    fn holding(&self, in_force: u32) -> NonZeroU32 {
+        self.target
+            .or(NonZeroU32::new(in_force))
+            .unwrap_or(NonZeroU32::MIN)
     }
 
     /// Whether the row was written at `at` (the beat's write went through, its read did not).

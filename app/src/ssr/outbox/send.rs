@@ -61,11 +61,7 @@ pub async fn due_facilities(state: &AppState) -> Result<Vec<String>, OutboxError
         .into_iter()
         .map(|row| row.license_number)
         .collect();
-    let leased: BTreeSet<String> = leases::live(&state.db, LEASE_PREFIX, now)
-        .await?
-        .into_iter()
-        .filter_map(|lease| lease.name.strip_prefix(LEASE_PREFIX).map(str::to_owned))
-        .collect();
+    let leased: BTreeSet<String> = leases::live_under(&state.db, LEASE_PREFIX, now).await?;
     Ok(due(&heads, &sending, &leased, now))
 }
 

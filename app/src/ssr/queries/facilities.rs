@@ -2,12 +2,11 @@
 //! the vault: ciphertext and fingerprint, never the key).
 
 use super::super::entities::facilities::{self, Entity as Facilities};
-use super::super::entities::leases::{self, Entity as Leases};
 use super::super::vault::sealed::SealedKey;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -259,14 +258,7 @@ pub async fn show_sync_requested(
     lease: &str,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let run_under_way = Expr::exists(
-        Query::select()
-            .expr(Expr::value(1))
-            .from(Leases)
-            .and_where(leases::Column::Name.eq(lease))
-            .and_where(leases::Column::ExpiresAt.gt(now))
-            .to_owned(),
-    );
+    let run_under_way = super::leases::held_by_anyone(lease, now);
     Facilities::update_many()
         .col_expr(
             facilities::Column::SyncState,

@@ -9,7 +9,9 @@
 use super::super::entities::leases::{self, Entity as Leases};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use std::time::Duration;
 
 /// A lease this server holds: what, under which token, until when (as last written).
@@ -107,6 +109,14 @@ pub async fn release(db: &impl ConnectionTrait, held: &Held) -> Result<(), DbErr
         .map(drop)
 }
 
+/// The lease `held` itself, live at `now`: its name, its token, not expired.
+fn this_lease_live(held: &Held, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(leases::Column::Name.eq(held.name.as_str()))
+        .add(leases::Column::Token.eq(held.token.as_str()))
+        .add(leases::Column::ExpiresAt.gt(now))
+}
+
 /// A condition for a statement that must only take effect while `held` is still live at `now`
 /// (a fence: a holder whose lease was taken over writes nothing under it).
 pub fn still_held(held: &Held, now: DateTime<Utc>) -> SimpleExpr {
@@ -114,11 +124,39 @@ pub fn still_held(held: &Held, now: DateTime<Utc>) -> SimpleExpr {
         Query::select()
             .expr(Expr::value(1))
             .from(Leases)
-            .and_where(leases::Column::Name.eq(held.name.as_str()))
-            .and_where(leases::Column::Token.eq(held.token.as_str()))
+            .cond_where(this_lease_live(held, now))
+            .to_owned(),
+    )
+}
+
+/// A condition true while some server holds the lease `name` at `now` (whoever holds it).
+pub fn held_by_anyone(name: &str, now: DateTime<Utc>) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(Leases)
+            .and_where(leases::Column::Name.eq(name))
             .and_where(leases::Column::ExpiresAt.gt(now))
             .to_owned(),
     )
+}
+
+/// Whether `held` is still live at `now`, its row then locked until the transaction `txn` ends
+/// (`FOR SHARE` on PostgreSQL, so a takeover waits for this transaction's writes instead of
+/// overlapping them; a SQLite write transaction excludes every other writer already). The row's
+/// own columns are checked rather than [`still_held`]'s `EXISTS`, so that PostgreSQL checks them
+/// again on the row version it locks when a takeover commits meanwhile.
+pub async fn hold_for_write(
+    txn: &impl ConnectionTrait,
+    held: &Held,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(Leases::find()
+        .filter(this_lease_live(held, now))
+        .lock_shared()
+        .one(txn)
+        .await?
+        .is_some())
 }
 
 /// The live leases whose names start with `prefix`, at `now`.
@@ -132,6 +170,20 @@ pub async fn live(
         .filter(leases::Column::ExpiresAt.gt(now))
         .all(db)
         .await
+}
+
+/// What the live leases named `<prefix><rest>` hold, at `now`: each `rest` (the license of an
+/// `outbox:` or `sync:` lease).
+pub async fn live_under<C: FromIterator<String>>(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<C, DbErr> {
+    Ok(live(db, prefix, now)
+        .await?
+        .into_iter()
+        .filter_map(|lease| lease.name.strip_prefix(prefix).map(str::to_owned))
+        .collect())
 }
 
 /// 128 random bits, hex.

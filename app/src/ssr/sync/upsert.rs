@@ -9,17 +9,14 @@
 //! stores nothing (docs/design.md §7).
 
 use super::schedule;
-use crate::ssr::entities::leases;
-use crate::ssr::queries::leases::Held;
+use crate::ssr::queries::leases::{self, Held};
 use crate::ssr::queries::synced_records::{self, MAX_ROWS, NewRecord};
 use crate::ssr::queries::{facilities, sync_cursors};
 use chrono::{DateTime, Utc};
 use metrc::types::time::Tz;
 use metrc::types::{Harvest, Item, Location, Package, Plant, PlantBatch, Strain, Transfer};
 use metrc::{MetrcTime, Resource, state_time_zone};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -261,7 +258,7 @@ pub async fn store<T: SyncRecord>(
     let now = Utc::now();
     let txn = crate::ssr::db::begin_write(db).await?;
     if let Some(held) = fence
-        && !lease_held(&txn, held, now).await?
+        && !leases::hold_for_write(&txn, held, now).await?
     {
         return Ok(None);
     }
@@ -278,25 +275,6 @@ pub async fn store<T: SyncRecord>(
     }
     txn.commit().await?;
     Ok(Some(stored))
-}
-
-/// Whether `held` is still live at `now`, its row locked until `txn` ends (PostgreSQL; SQLite
-/// ignores the lock and needs none). The lease row's own columns are checked rather than
-/// `leases::still_held`'s `EXISTS`, so that PostgreSQL checks them again on the row version it
-/// locks when a takeover commits meanwhile.
-async fn lease_held(
-    txn: &impl ConnectionTrait,
-    held: &Held,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    Ok(leases::Entity::find()
-        .filter(leases::Column::Name.eq(held.name.as_str()))
-        .filter(leases::Column::Token.eq(held.token.as_str()))
-        .filter(leases::Column::ExpiresAt.gt(now))
-        .lock_shared()
-        .one(txn)
-        .await?
-        .is_some())
 }
 
 #[cfg(test)]

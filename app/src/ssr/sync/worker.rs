@@ -763,11 +763,7 @@ pub async fn next_runs(state: &AppState, free: usize) -> Result<Vec<Picked>, DbE
     }
     let now = Utc::now();
     let all = facilities::list(&state.db).await?;
-    let busy: HashSet<String> = leases::live(&state.db, LEASE_PREFIX, now)
-        .await?
-        .into_iter()
-        .filter_map(|l| l.name.strip_prefix(LEASE_PREFIX).map(str::to_owned))
-        .collect();
+    let busy: HashSet<String> = leases::live_under(&state.db, LEASE_PREFIX, now).await?;
     let settings = &state.config.sync;
     let cursors = if settings.scheduled {
         record_pauses(state, &all, &busy).await;
