@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn, errorLines, failOnCspViolations } from './support.mjs';
+import { ADMIN, EMPLOYEE, startServer, launchBrowser, newPage, hydrated, signIn, arrivedAt, errorLines, failOnCspViolations } from './support.mjs';
 
 failOnCspViolations();
 
@@ -23,7 +23,7 @@ after(async () => {
 test('the first admin signs in and out', async () => {
   const page = await newPage(browser);
   await page.goto(`${server.base}/`);
-  await page.waitForURL(`${server.base}/login`);
+  await arrivedAt(page, server, '/login');
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign in');
 
   await signIn(page, server.base, ADMIN);
@@ -32,9 +32,9 @@ test('the first admin signs in and out', async () => {
   await page.getByText(ADMIN.name, { exact: true }).waitFor();
 
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(`${server.base}/login`);
+  await arrivedAt(page, server, '/login');
   await page.goto(`${server.base}/admin/users`);
-  await page.waitForURL(`${server.base}/login`);
+  await arrivedAt(page, server, '/login');
   assert.deepEqual(page.problems, []);
 });
 
@@ -46,7 +46,7 @@ test('a wrong password gets one generic message and no session', async () => {
   assert.equal((await alert.textContent()).trim(), 'Wrong email or password.');
   assert.equal(new URL(page.url()).pathname, '/login');
   await page.goto(`${server.base}/`);
-  await page.waitForURL(`${server.base}/login`);
+  await arrivedAt(page, server, '/login');
 });
 
 test('an employee is denied /admin and sees no Admin menu', async () => {
@@ -133,10 +133,10 @@ test('a generated first-admin password leads to Profile until it is changed', as
     const generated = readFileSync(join(fresh.dataDir, 'first-admin-password.txt'), 'utf8').trim();
     const page = await newPage(browser);
     await signIn(page, fresh.base, { email: ADMIN.email, password: generated });
-    await page.waitForURL(`${fresh.base}/profile`);
+    await arrivedAt(page, fresh, '/profile');
     await page.getByText('Change it below before doing anything else').waitFor();
     await page.goto(`${fresh.base}/admin/users`);
-    await page.waitForURL(`${fresh.base}/profile`);
+    await arrivedAt(page, fresh, '/profile');
     await hydrated(page);
 
     await page.getByLabel('Current password').fill(generated);

@@ -146,6 +146,21 @@ export async function hydrated(page) {
   await page.waitForFunction(() => document.body.dataset.hydrated === 'true', null, { timeout: 15_000 });
 }
 
+/** Waits until `page` is at `path` of `server`, loaded (`page.waitForURL`). When it does not get
+ *  there, the error says where the page is instead, what its main region shows and what the
+ *  server logged: a redirect that did not happen is told from a slow one by those. */
+export async function arrivedAt(page, server, path) {
+  try {
+    await page.waitForURL(`${server.base}${path}`);
+  } catch (error) {
+    const shown = await page.locator('main').innerText({ timeout: 2_000 }).catch((e) => `(no main: ${e.message})`);
+    throw new Error(
+      `${error.message}\nThe page is at ${page.url()} and shows:\n${shown.slice(0, 600)}\n`
+        + `The server logged (last lines):\n${server.logs.join('').split('\n').slice(-40).join('\n')}`,
+    );
+  }
+}
+
 export async function signIn(page, base, who) {
   await page.goto(`${base}/login`);
   await hydrated(page);
