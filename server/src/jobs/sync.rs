@@ -14,8 +14,10 @@ use app::ssr::sync;
 use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// Most facilities syncing at once on one server (each stays under Metrc's per-license limits by
-/// itself; the vendor-wide limit is shared).
+/// Most facilities syncing at once on one server. Each runs at most at this server's share of
+/// Metrc's per-license rate (50 GETs a second whole), so sync takes two thirds of the vendor key's
+/// 150 and leaves a third for people (key validation, lookups), however many servers share the
+/// limits (docs/design.md §7; docs/benchmarks.md, "Several servers").
 pub const MAX_CONCURRENT: usize = 2;
 /// How often the loop looks for work when nothing wakes it: the longest a "Sync now" pressed on a
 /// server with no room waits for another server, and how soon after its lease expired an

@@ -27,6 +27,7 @@ mod rate_limits;
 mod refusals;
 mod revalidation;
 mod rotation;
+mod servers_bench;
 mod servers_shared;
 mod several_servers;
 mod startup_errors;

@@ -14,13 +14,16 @@ use app::types::auth::Role;
 use app::types::submissions::{ActionInput, NewSubmission};
 use app::types::user_keys::UserKeyView;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::facility_keys::{adjustable_packages, admin, assign, employee, owner_key};
 use support::user_keys::{add_named_user, set_key};
 use support::{Backend, HasSandbox, TestServer};
 
-const SUBMISSIONS: usize = 1_000;
-const LATENCY_MS: u64 = 100;
+pub(crate) const SUBMISSIONS: usize = 1_000;
+pub(crate) const LATENCY_MS: u64 = 100;
+/// Each adjustment takes this much away (a package is adjusted many times).
+pub(crate) const QUANTITY: f64 = 0.001;
 
 /// Demo licenses with packages (every demo license has some).
 const LICENSES: [&str; 4] = [
@@ -39,31 +42,30 @@ async fn packages(server: &TestServer, key: &str, license: &str) -> Vec<(String,
         .collect()
 }
 
-/// Queues `SUBMISSIONS` adjustments spread evenly over `facilities` licenses (one user, their
-/// own key), sends them at `LATENCY_MS`, and returns (wall time, floor).
-async fn run(facilities: usize) -> (Duration, Duration) {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    let admin = admin(&server).await;
-    let licenses = &LICENSES[..facilities];
-    let (_, owner) = owner_key(&server, "Olivia Owner", licenses).await;
-    assign(&server, &admin, &owner, licenses, false).await;
+/// Queues `SUBMISSIONS` adjustments spread evenly over `licenses`, whose facility key is
+/// `owner`'s, with the outbox paused (nothing is sent): made by one employee with their own key
+/// (Packages at every license), each package of a license in turn. Returns how many adjustments
+/// each `(license, label)` got.
+pub(crate) async fn queue_adjustments(
+    server: &TestServer,
+    owner: &str,
+    licenses: &[&str],
+) -> BTreeMap<(String, String), usize> {
+    let admin = admin(server).await;
     let grants: serde_json::Map<String, Value> = licenses
         .iter()
         .map(|l| (l.to_string(), json!(["Packages"])))
         .collect();
     let (_, key) = employee(
-        &server,
+        server,
         json!({ "name": "Bea Bench", "permissions": grants }),
     )
     .await;
-    let user = add_named_user(&server, "bea@example.test", "Bea Bench", Role::Employee).await;
-    let _: UserKeyView = set_key(&server, &admin, Some(user), &key, false).await.ok();
+    let user = add_named_user(server, "bea@example.test", "Bea Bench", Role::Employee).await;
+    let _: UserKeyView = set_key(server, &admin, Some(user), &key, false).await.ok();
     let mut work = Vec::new();
     for license in licenses {
-        work.push((
-            license.to_string(),
-            packages(&server, &owner, license).await,
-        ));
+        work.push((license.to_string(), packages(server, owner, license).await));
     }
 
     let state = server.state.clone();
@@ -73,14 +75,18 @@ async fn run(facilities: usize) -> (Duration, Duration) {
     });
     let day = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     let mut queueing = tokio::task::JoinSet::new();
+    let mut adjusted = BTreeMap::new();
     for i in 0..SUBMISSIONS {
-        let (license, packages) = &work[i % facilities];
-        let (label, unit) = packages[(i / facilities) % packages.len()].clone();
+        let (license, packages) = &work[i % licenses.len()];
+        let (label, unit) = packages[(i / licenses.len()) % packages.len()].clone();
+        *adjusted
+            .entry((license.clone(), label.clone()))
+            .or_default() += 1;
         let new = NewSubmission {
             license: license.clone(),
             input: ActionInput::AdjustPackage {
                 label,
-                quantity: -0.001,
+                quantity: -QUANTITY,
                 unit,
                 reason: "Drying".into(),
                 note: None,
@@ -96,14 +102,14 @@ async fn run(facilities: usize) -> (Duration, Duration) {
         }
     }
     while queueing.join_next().await.is_some() {}
+    adjusted
+}
 
-    let slow = server
-        .sandbox()
-        .slow_down(Duration::from_millis(LATENCY_MS));
-    let started = Instant::now();
-    state.outbox.update(|s| s.paused = false);
+/// Waits until every one of the `SUBMISSIONS` is Accepted (polling every 5 ms); panics as soon
+/// as one is anything but Queued, Sending or Accepted.
+pub(crate) async fn until_all_accepted(db: &sea_orm::DatabaseConnection) {
     loop {
-        let counts = submissions::count_by_status(&state.db).await.expect("db");
+        let counts = submissions::count_by_status(db).await.expect("db");
         let accepted = counts.get("accepted").copied().unwrap_or_default();
         let other: u64 = counts
             .iter()
@@ -112,16 +118,42 @@ async fn run(facilities: usize) -> (Duration, Duration) {
             .sum();
         assert_eq!(other, 0, "{counts:?}");
         if usize::try_from(accepted).unwrap() == SUBMISSIONS {
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// What batching (10 rows a call) and per-facility ordering (one call at a time per facility,
+/// facilities in parallel) allow for `SUBMISSIONS` over `facilities`: calls per facility ×
+/// `LATENCY_MS`.
+pub(crate) fn floor(facilities: usize) -> Duration {
+    let calls = SUBMISSIONS
+        .div_ceil(facilities)
+        .div_ceil(metrc::MAX_WRITE_ROWS);
+    Duration::from_millis(LATENCY_MS * calls as u64)
+}
+
+/// Queues `SUBMISSIONS` adjustments spread evenly over `facilities` licenses (one user, their
+/// own key), sends them at `LATENCY_MS`, and returns (wall time, floor).
+async fn run(facilities: usize) -> (Duration, Duration) {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    let admin = admin(&server).await;
+    let licenses = &LICENSES[..facilities];
+    let (_, owner) = owner_key(&server, "Olivia Owner", licenses).await;
+    assign(&server, &admin, &owner, licenses, false).await;
+    queue_adjustments(&server, &owner, licenses).await;
+    let state = server.state.clone();
+
+    let slow = server
+        .sandbox()
+        .slow_down(Duration::from_millis(LATENCY_MS));
+    let started = Instant::now();
+    state.outbox.update(|s| s.paused = false);
+    until_all_accepted(&state.db).await;
     let wall = started.elapsed();
     drop(slow);
-    let per_facility = SUBMISSIONS.div_ceil(facilities);
-    let calls = per_facility.div_ceil(metrc::MAX_WRITE_ROWS);
-    let floor = Duration::from_millis(LATENCY_MS * calls as u64);
-    (wall, floor)
+    (wall, floor(facilities))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
