@@ -119,6 +119,15 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
   assert.equal(await page.getByRole('alert').count(), 0, 'no banner while keys are healthy');
   await leaks.snapshot(page);
 
+  // Search by part of a license number (server-side, in the address): that facility alone.
+  await page.getByLabel('Facility or license number').fill('0774');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.waitForURL(/[?&]search=0774/);
+  await facilityRow(page, DISTRIBUTION).waitFor({ state: 'detached' });
+  assert.deepEqual(await page.locator('table.facilities tbody th').allTextContents(), [await facilityRow(page, RETAIL).locator('th').textContent()]);
+  await page.getByText('Page 1 of 1').waitFor();
+  await openFacilities(page);
+
   // The License Owner regenerates the key in Metrc: the stored one is dead.
   const regenerated = await sandboxApi(server, 'POST', `/sandbox/employees/${owner.id}/regenerate-key`);
   keys.push(regenerated.api_key);

@@ -2,7 +2,8 @@
 //! bodies only, and no response holds it (masks, statuses and fingerprint prefixes only).
 
 use crate::error::AppError;
-use crate::types::facilities::{AssignOutcome, FacilityRow, KeyValidation};
+use crate::types::facilities::{AssignOutcome, FacilityFilter, FacilityRow, KeyValidation};
+use crate::types::inventory::Page;
 use crate::types::secret::Secret;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -79,6 +80,28 @@ pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
     let st = state()?;
     caller::admin(&st).await?;
     Ok(facility_keys::list(&st).await?)
+}
+
+/// One page of Facility Management: the facilities whose license number or name contains the
+/// search, by license number. The body is JSON: `{"filter": {"search": "0774", "page": 0}}`.
+#[server(endpoint = "search_facilities", input = leptos::server_fn::codec::Json)]
+pub async fn search_facilities(filter: FacilityFilter) -> Result<Page<FacilityRow>, AppError> {
+    use crate::ssr::{caller, facility_keys, state::state};
+
+    let st = state()?;
+    caller::admin(&st).await?;
+    Ok(facility_keys::page(&st, &filter).await?)
+}
+
+/// The facilities whose key Metrc refused or is nearly a year old: what the admin pages'
+/// key-health banner names.
+#[server(endpoint = "facility_key_health")]
+pub async fn facility_key_health() -> Result<Vec<FacilityRow>, AppError> {
+    use crate::ssr::{caller, facility_keys, state::state};
+
+    let st = state()?;
+    caller::admin(&st).await?;
+    Ok(facility_keys::unhealthy(&st).await?)
 }
 
 /// Checks a facility's key against Metrc now ("Revalidate now").

@@ -1,8 +1,8 @@
-//! Every admin page: the admin-only guard, the facility list the admin screens share, and the
-//! key-health banner above the page (docs/design.md §3; shown while any key is invalid or
-//! ageing).
+//! Every admin page: the admin-only guard, and the key-health banner above the page
+//! (docs/design.md §3; shown while any key is invalid or ageing), which the pages that change keys
+//! refresh.
 
-use crate::api::facility_keys::list_facilities;
+use crate::api::facility_keys::{facility_key_health, list_facilities};
 use crate::components::auth::RequireRole;
 use crate::error::AppError;
 use crate::types::auth::Role;
@@ -11,29 +11,35 @@ use crate::types::key_validation::plural;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The facilities with their key status, fetched once per admin page and shared by the banner
-/// and the page. Refetch after changing a key.
+/// The facilities the key-health banner names (keys invalid or ageing), fetched once per admin
+/// page. A page that changes a key refetches it.
 #[derive(Clone, Copy)]
-pub struct AdminFacilities(pub Resource<Result<Vec<FacilityRow>, AppError>>);
+pub struct KeyHealthRows(pub Resource<Result<Vec<FacilityRow>, AppError>>);
 
-pub fn use_admin_facilities() -> AdminFacilities {
-    expect_context::<AdminFacilities>()
+pub fn use_key_health() -> KeyHealthRows {
+    expect_context::<KeyHealthRows>()
+}
+
+/// Every facility, for the admin screens that show or choose among them all (Integrations, the
+/// user form, Metrc Submissions' filter). Facility Management pages through them instead.
+pub fn all_facilities() -> Resource<Result<Vec<FacilityRow>, AppError>> {
+    Resource::new(|| (), |()| list_facilities())
 }
 
 #[component]
 pub fn AdminPage(
-    /// The page's content: shown only to an admin, below the key-health banner, and able to read
-    /// the shared facility list (`use_admin_facilities`).
+    /// The page's content: shown only to an admin, below the key-health banner, and able to
+    /// refresh it (`use_key_health`).
     children: ChildrenFn,
 ) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <RequireRole role=Role::Admin>
             {
-                let facilities = AdminFacilities(Resource::new(|| (), |()| list_facilities()));
-                provide_context(facilities);
+                let health = KeyHealthRows(Resource::new(|| (), |()| facility_key_health()));
+                provide_context(health);
                 view! {
-                    <KeyHealthBanner facilities />
+                    <KeyHealthBanner health />
                     {children.read_value()()}
                 }
             }
@@ -45,13 +51,13 @@ pub fn AdminPage(
 /// them. Shows nothing while every key is healthy.
 #[component]
 fn KeyHealthBanner(
-    /// The admin page's shared facility list, whose key statuses the banner counts.
-    facilities: AdminFacilities,
+    /// The facilities with an invalid or ageing key, whose statuses the banner counts.
+    health: KeyHealthRows,
 ) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                let rows = facilities.0.await.unwrap_or_default();
+                let rows = health.0.await.unwrap_or_default();
                 let health = KeyHealth::of(&rows);
                 let invalid = (!health.invalid.is_empty()).then(|| invalid_banner(&health));
                 let expiring = (!health.expiring.is_empty()).then(|| expiring_banner(&health));

@@ -5,7 +5,7 @@
 //! Its inputs have no `name`: submitted before the page is interactive, the form sends nothing
 //! (never a password in a URL); once hydrated it hands a [`UserInput`] to `on_submit`.
 
-use crate::components::admin_page::use_admin_facilities;
+use crate::components::admin_page::all_facilities;
 use crate::components::loading::Loading;
 use crate::types::auth::Role;
 use crate::types::facilities::{FacilityRow, facility_label};
@@ -202,7 +202,7 @@ fn FacilitiesField(
     /// "All facilities" or the chosen license numbers; the checkboxes set it, the form sends it.
     pick: FacilityPick,
 ) -> impl IntoView {
-    let facilities = use_admin_facilities().0;
+    let facilities = all_facilities();
     let initial_all = pick.all.get_untracked();
     view! {
         <fieldset class="facility-choices">

@@ -1,19 +1,22 @@
-//! `/admin/facilities`: "Facility Management". Every facility, its masked key, the key's status
-//! and age, and "Revalidate now". A facility whose key Metrc refuses is shown red: its data no
+//! `/admin/facilities`: "Facility Management". Every facility (searchable by name or license
+//! number, 50 a page), its masked key, the key's status and age, and "Revalidate now". A facility whose key Metrc refuses is shown red: its data no
 //! longer syncs until a valid key is set.
 
-use crate::api::facility_keys::RevalidateFacility;
+use crate::api::facility_keys::{RevalidateFacility, search_facilities};
 use crate::api::sync::SyncNow;
-use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::admin_page::{AdminPage, use_key_health};
 use crate::components::error_message::ErrorMessage;
+use crate::components::filters::{SearchField, query_page, query_text};
 use crate::components::format::when;
 use crate::components::loading::Loading;
-use crate::types::facilities::FacilityRow;
+use crate::components::paging::{Pager, with_query};
+use crate::types::facilities::{FacilityFilter, FacilityRow};
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn FacilitiesPage() -> impl IntoView {
@@ -24,23 +27,47 @@ pub fn FacilitiesPage() -> impl IntoView {
     }
 }
 
+/// `/admin/facilities` with `filter` in its address.
+fn facilities_href(filter: &FacilityFilter) -> String {
+    let mut pairs = Vec::new();
+    if let Some(search) = &filter.search {
+        pairs.push(("search", search.clone()));
+    }
+    if filter.page > 0 {
+        pairs.push(("page", filter.page.to_string()));
+    }
+    with_query("/admin/facilities", &pairs)
+}
+
 #[component]
 fn Facilities() -> impl IntoView {
-    let facilities = use_admin_facilities().0;
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        query.with(|q| FacilityFilter {
+            search: query_text(q, "search"),
+            page: query_page(q),
+        })
+    });
+    let facilities = Resource::new(move || filter.get(), search_facilities);
+    let health = use_key_health().0;
     let revalidate = ServerAction::<RevalidateFacility>::new();
     let sync_now = ServerAction::<SyncNow>::new();
     // After each "Revalidate now" or "Sync now", the table and the banner show the new status.
     Effect::watch(
         move || (revalidate.version().get(), sync_now.version().get()),
-        move |_, _, _| facilities.refetch(),
+        move |_, _, _| {
+            facilities.refetch();
+            health.refetch();
+        },
         false,
     );
-    // While a facility syncs, its row shows how far it is: look again every few seconds.
+    // While a facility of this page syncs, its row shows how far it is: look again every few
+    // seconds.
     Effect::new(move |_| {
         let syncing = facilities
             .get()
             .and_then(Result::ok)
-            .is_some_and(|rows| rows.iter().any(|r| r.sync_state == SyncState::Running));
+            .is_some_and(|page| page.rows.iter().any(|r| r.sync_state == SyncState::Running));
         if syncing
             && let Ok(handle) = set_timeout_with_handle(
                 move || facilities.refetch(),
@@ -62,13 +89,31 @@ fn Facilities() -> impl IntoView {
                 "Each facility syncs with Metrc through its facility key. Keys are set on "
                 <A href="/admin/integrations">"Integrations"</A> "."
             </p>
+            <Form method="GET" action="/admin/facilities" attr:class="filters">
+                <SearchField
+                    label="Facility or license number"
+                    name="search"
+                    current=filter.get_untracked().search
+                />
+                <button type="submit" class="secondary">
+                    "Search"
+                </button>
+            </Form>
             {move || failed().map(|error| view! { <ErrorMessage error /> })}
             <Transition fallback=|| {
                 view! { <Loading text="Loading facilities…" /> }
             }>
                 {move || Suspend::new(async move {
                     match facilities.await {
-                        Ok(rows) if rows.is_empty() => {
+                        Ok(page) if page.total == 0 && filter.get_untracked().search.is_some() => {
+                            view! {
+                                <p class="empty" role="status">
+                                    "No facility's name or license number contains that."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(page) if page.total == 0 => {
                             view! {
                                 <p class="empty">
                                     "No facilities yet. Paste the License Owner's key on "
@@ -78,7 +123,28 @@ fn Facilities() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok(rows) => view! { <FacilityTable rows revalidate sync_now /> }.into_any(),
+                        Ok(page) => {
+                            let filter = filter.get_untracked();
+                            let href = Callback::new(move |n| {
+                                facilities_href(
+                                    &FacilityFilter {
+                                        page: n,
+                                        ..filter.clone()
+                                    },
+                                )
+                            });
+                            view! {
+                                <FacilityTable rows=page.rows revalidate sync_now />
+                                <Pager
+                                    total=page.total
+                                    page=page.page
+                                    page_size=page.page_size
+                                    noun="facilities"
+                                    href
+                                />
+                            }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
@@ -89,7 +155,7 @@ fn Facilities() -> impl IntoView {
 
 #[component]
 fn FacilityTable(
-    /// Every facility in Tracekeeper, one row each (never empty: the page says so instead).
+    /// This page's facilities, one row each (never empty: the page says so instead).
     rows: Vec<FacilityRow>,
     /// "Revalidate now" of every row: checks a facility's key with Metrc again.
     revalidate: ServerAction<RevalidateFacility>,

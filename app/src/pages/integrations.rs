@@ -6,7 +6,7 @@
 use crate::api::facility_keys::{
     AssignFacilityKey, AssignFacilityKeyInput, validate_facility_key_live,
 };
-use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::admin_page::{AdminPage, all_facilities, use_key_health};
 use crate::components::error_message::ErrorMessage;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
@@ -66,7 +66,8 @@ fn choices(known: &[FacilityRow], live: &LiveValidation) -> Vec<Choice> {
 
 #[component]
 fn Integrations() -> impl IntoView {
-    let facilities = use_admin_facilities().0;
+    let facilities = all_facilities();
+    let health = use_key_health().0;
     let check = LiveKeyCheck::new(|key: String| validate_facility_key_live(key.into()));
     let live = check.live;
     let key = RwSignal::new(String::new());
@@ -143,6 +144,7 @@ fn Integrations() -> impl IntoView {
                 selected.set(BTreeSet::new());
                 override_owner.set(false);
                 facilities.refetch();
+                health.refetch();
             }
         },
         false,

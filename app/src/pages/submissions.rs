@@ -5,7 +5,7 @@
 
 use crate::api::submissions::list_submissions;
 use crate::api::users::list_users;
-use crate::components::admin_page::{AdminPage, use_admin_facilities};
+use crate::components::admin_page::{AdminPage, all_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{Choice, FilterSelect, facility_choices};
 use crate::components::loading::Loading;
@@ -120,7 +120,7 @@ fn Filters(
     filter: Memo<SubmissionFilter>,
 ) -> impl IntoView {
     let users = Resource::new(|| (), |()| list_users());
-    let facilities = use_admin_facilities().0;
+    let facilities = all_facilities();
     let action = move || format!("/admin/metrc-submissions/{}", filter.get().tab.slug());
     view! {
         <Form method="GET" action=action attr:class="filters">

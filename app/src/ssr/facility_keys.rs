@@ -17,7 +17,8 @@ use super::state::AppState;
 use super::validation_limit::Held;
 use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
-use crate::types::facilities::{AssignOutcome, FacilityRow, RevalidationSummary};
+use crate::types::facilities::{AssignOutcome, FacilityFilter, FacilityRow, RevalidationSummary};
+use crate::types::inventory::{PAGE_SIZE, Page};
 use crate::types::key_validation::ValidationUpdate;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
@@ -373,6 +374,39 @@ fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
 /// Every facility, by license number.
 pub async fn list(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
     Ok(rows_of(state, &facilities::list(&state.db).await?))
+}
+
+/// One page of Facility Management: the facilities matching `filter`, by license number,
+/// [`PAGE_SIZE`] a page. `Input` when the search is too long or holds control characters.
+pub async fn page(
+    state: &AppState,
+    filter: &FacilityFilter,
+) -> Result<Page<FacilityRow>, FacilityKeyError> {
+    input::filter(filter.search.as_deref(), "search")?;
+    let size = u64::from(PAGE_SIZE);
+    let (models, total) = facilities::page(
+        &state.db,
+        filter.search.as_deref(),
+        u64::from(filter.page) * size,
+        size,
+    )
+    .await?;
+    Ok(Page {
+        rows: rows_of(state, &models),
+        total,
+        page: filter.page,
+        page_size: PAGE_SIZE,
+    })
+}
+
+/// The facilities the admin pages' key-health banner names: keys Metrc refused, and keys at
+/// least `TRACEKEEPER_KEY_WARN_DAYS` old ([`FacilityRow::key_expiring`]), by license number.
+pub async fn unhealthy(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
+    let old_from = Utc::now() - chrono::Duration::days(i64::from(state.config.key_warn_after_days));
+    Ok(rows_of(
+        state,
+        &facilities::unhealthy(&state.db, old_from).await?,
+    ))
 }
 
 /// What Metrc says about a stored key now: `Ok(true)` valid, `Ok(false)` refused (401).

@@ -6,6 +6,17 @@ use super::keys::KeyStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// What Facility Management lists: the facilities whose license number or name contains
+/// `search`, one page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilityFilter {
+    /// Part of the license number or the name, matched ignoring case; `None` or blank: every
+    /// facility.
+    pub search: Option<String>,
+    /// The page to show, 0-based, [`PAGE_SIZE`](super::inventory::PAGE_SIZE) rows a page.
+    pub page: u32,
+}
+
 /// One row of Facility Management.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FacilityRow {

@@ -10,6 +10,7 @@ mod csv_export;
 mod embedded_metrc;
 mod facility_key_validation;
 mod facility_keys;
+mod facility_search;
 mod http_auth;
 mod input_bounds;
 mod key_age;

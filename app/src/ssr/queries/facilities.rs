@@ -3,13 +3,14 @@
 
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::vault::sealed::SealedKey;
+use super::text_match::contains;
 use crate::types::inventory::SyncState;
 use crate::types::keys::KeyStatus;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 /// A license as Metrc's facilities response describes it.
@@ -54,6 +55,53 @@ pub async fn insert(
 /// Every facility, by license number.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<facilities::Model>, DbErr> {
     Facilities::find()
+        .order_by_asc(facilities::Column::LicenseNumber)
+        .all(db)
+        .await
+}
+
+/// One page of the facilities whose license number or name contains `search` (ignoring case;
+/// every facility when `None`), by license number: `limit` rows from the `offset`th, and how
+/// many match in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<facilities::Model>, u64), DbErr> {
+    let mut select = Facilities::find();
+    if let Some(part) = search.map(str::trim).filter(|p| !p.is_empty()) {
+        select = select.filter(
+            Condition::any()
+                .add(contains(
+                    (Facilities, facilities::Column::LicenseNumber),
+                    part,
+                ))
+                .add(contains((Facilities, facilities::Column::Name), part)),
+        );
+    }
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .order_by_asc(facilities::Column::LicenseNumber)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The facilities the key-health banner names, by license number: those whose key Metrc
+/// refused, and those whose key was set at or before `old_from` (old enough to lapse soon).
+pub async fn unhealthy(
+    db: &impl ConnectionTrait,
+    old_from: DateTime<Utc>,
+) -> Result<Vec<facilities::Model>, DbErr> {
+    Facilities::find()
+        .filter(
+            Condition::any()
+                .add(facilities::Column::KeyStatus.eq(KeyStatus::Invalid))
+                .add(facilities::Column::KeySetAt.lte(old_from)),
+        )
         .order_by_asc(facilities::Column::LicenseNumber)
         .all(db)
         .await

@@ -10,6 +10,7 @@ pub mod submission_attempts;
 pub mod submissions;
 pub mod sync_cursors;
 pub mod synced_records;
+pub mod text_match;
 pub mod user_facilities;
 pub mod user_metrc_keys;
 pub mod users;

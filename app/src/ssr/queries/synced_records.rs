@@ -4,8 +4,9 @@
 //! `LastModified`): an older read, a stalled server's, never overwrites a newer one.
 
 use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
+use super::text_match::contains;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -229,22 +230,6 @@ pub struct RecordSummary {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
-/// `LOWER(column) LIKE '%part%'` with `part`'s own `%`, `_` and `!` taken literally: the same
-/// case-insensitive match on SQLite and PostgreSQL.
-fn contains(column: Column, part: &str) -> Expr {
-    let mut pattern = String::with_capacity(part.len() + 2);
-    pattern.push('%');
-    for c in part.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '!') {
-            pattern.push('!');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    Expr::expr(Func::lower(Expr::col((SyncedRecords, column))))
-        .like(LikeExpr::new(pattern).escape('!'))
-}
-
 /// One page of records matching `q`, by license then label, and how many match in all.
 pub async fn page(
     db: &impl ConnectionTrait,
@@ -261,7 +246,7 @@ pub async fn page(
         (Column::Strain, q.strain),
     ] {
         if let Some(part) = part.map(str::trim).filter(|p| !p.is_empty()) {
-            condition = condition.add(contains(column, part));
+            condition = condition.add(contains((SyncedRecords, column), part));
         }
     }
     let select = SyncedRecords::find().filter(condition);
