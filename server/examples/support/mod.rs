@@ -19,6 +19,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 pub const VENDOR: &str = "bench-vendor-key";
+/// The first admin of every benchmark's server.
+pub const ADMIN_EMAIL: &str = "admin@localhost";
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// A sandbox running for one benchmark run (a new port: a new base URL, so nothing learnt about
 /// its windows yet).
@@ -109,23 +112,16 @@ pub fn database_url(dir: &Path) -> String {
         .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()))
 }
 
-/// The server's state on `database_url` (data in `data_dir`), syncing as `sync` says (never on
-/// a schedule) through `metrc`, with `key` set as the facility key of `license`: the state and
-/// the lists the facility syncs.
-pub async fn keyed_state(
-    database_url: &str,
-    data_dir: &Path,
-    sync: SyncSettings,
-    metrc: metrc::Client,
-    license: &str,
-    key: &str,
-) -> (AppState, Vec<Resource>) {
-    let config = Config {
+/// The benchmarks' server settings: `database_url`, data in `data_dir`, syncing as `sync` says
+/// (never on a schedule); the first admin [`ADMIN_EMAIL`] with [`ADMIN_PASSWORD`]; the rest the
+/// defaults.
+pub fn config(database_url: &str, data_dir: &Path, sync: SyncSettings) -> Config {
+    Config {
         database_url: database_url.to_owned(),
         addr: "127.0.0.1:0".parse().expect("addr"),
         data_dir: data_dir.to_owned(),
-        admin_email: "admin@localhost".into(),
-        admin_password: Some("bench-admin-password".to_owned().into()),
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Some(ADMIN_PASSWORD.to_owned().into()),
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         public_origin: None,
@@ -142,7 +138,21 @@ pub async fn keyed_state(
         outbox: OutboxSettings::default(),
         sign_in: ThrottleLimits::default(),
         key_validations: ValidationLimits::default(),
-    };
+    }
+}
+
+/// The server's state on `database_url` (data in `data_dir`), syncing as `sync` says (never on
+/// a schedule) through `metrc`, with `key` set as the facility key of `license`: the state and
+/// the lists the facility syncs.
+pub async fn keyed_state(
+    database_url: &str,
+    data_dir: &Path,
+    sync: SyncSettings,
+    metrc: metrc::Client,
+    license: &str,
+    key: &str,
+) -> (AppState, Vec<Resource>) {
+    let config = config(database_url, data_dir, sync);
     let state = server::startup::build_state(config, metrc)
         .await
         .expect("state");
