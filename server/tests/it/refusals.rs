@@ -103,6 +103,11 @@ async fn employees_and_signed_out_visitors_are_refused_every_admin_function_and_
     let functions: Vec<(&str, Args)> = vec![
         ("list_facilities", form(&[])),
         (
+            "search_facilities",
+            Args::Json(json!({ "filter": { "search": null, "page": 0 } })),
+        ),
+        ("facility_key_health", form(&[])),
+        (
             "validate_facility_key",
             form(&[("key", probe_key.as_str())]),
         ),
