@@ -1,6 +1,6 @@
 //! `/admin/facilities`: "Facility Management". Every facility (searchable by name or license
-//! number, 50 a page), its masked key, the key's status and age, and "Revalidate now". A facility whose key Metrc refuses is shown red: its data no
-//! longer syncs until a valid key is set.
+//! number, 50 a page), its masked key, the key's status and age, and "Revalidate now". A facility
+//! whose key Metrc refuses is shown red: its data no longer syncs until a valid key is set.
 
 use crate::api::facility_keys::{RevalidateFacility, search_facilities};
 use crate::api::sync::SyncNow;

@@ -344,9 +344,16 @@ fn rows_of(state: &AppState, models: &[facility::Model]) -> Vec<FacilityRow> {
     models.iter().map(|f| row_of(state, f)).collect()
 }
 
+/// Keys set at or before this are old enough to warn about ([`FacilityRow::key_expiring`]):
+/// `TRACEKEEPER_KEY_WARN_DAYS` whole days before `now`.
+fn key_warning_from(state: &AppState, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now - chrono::Duration::days(i64::from(state.config.key_warn_after_days))
+}
+
 /// A facility as Facility Management shows it.
 fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
-    let key_age_days = f.key_set_at.map(|at| (Utc::now() - at).num_days().max(0));
+    let now = Utc::now();
+    let key_age_days = f.key_set_at.map(|at| (now - at).num_days().max(0));
     let masked_key = f
         .facility_key_ciphertext
         .as_ref()
@@ -361,8 +368,9 @@ fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
         key_owner_name: f.key_owner_name.clone().filter(|n| !n.is_empty()),
         key_is_owner: f.key_is_owner,
         key_age_days,
-        key_expiring: key_age_days
-            .is_some_and(|days| days >= i64::from(state.config.key_warn_after_days)),
+        key_expiring: f
+            .key_set_at
+            .is_some_and(|at| at <= key_warning_from(state, now)),
         last_validated_at: f.last_validated_at,
         last_sync_at: f.last_sync_at,
         sync_state: f.sync_state,
@@ -402,7 +410,7 @@ pub async fn page(
 /// The facilities the admin pages' key-health banner names: keys Metrc refused, and keys at
 /// least `TRACEKEEPER_KEY_WARN_DAYS` old ([`FacilityRow::key_expiring`]), by license number.
 pub async fn unhealthy(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKeyError> {
-    let old_from = Utc::now() - chrono::Duration::days(i64::from(state.config.key_warn_after_days));
+    let old_from = key_warning_from(state, Utc::now());
     Ok(rows_of(
         state,
         &facilities::unhealthy(&state.db, old_from).await?,

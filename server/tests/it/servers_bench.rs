@@ -29,14 +29,14 @@ use app::ssr::queries::leases;
 use app::types::inventory::SyncState;
 use metrc::sandbox::{LogEntry, SandboxConfig};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-use secrecy::ExposeSecret;
+use secrecy::SecretString;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::cluster::Node;
+use support::cluster::{Node, deployment};
 use support::facility_keys::{admin, sandbox_package};
-use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Endpoint, HasSandbox, TestServer, VENDOR_KEY};
+use support::{Backend, Endpoint, HasSandbox, TestServer};
 
 /// Facilities of the deployment.
 const FACILITIES: usize = 10;
@@ -88,39 +88,20 @@ async fn facilities_with_key(server: &TestServer, packages: usize) -> (Vec<Strin
     (licenses, key)
 }
 
-/// A deployment's settings for its `tracekeeper` processes: `setup`'s database, secrets and
-/// sandbox, data directories under `dir`, no scheduled sync.
-fn deployment(setup: &TestServer, dir: &Path) -> Vec<(&'static str, String)> {
-    let config = &setup.state.config;
-    let secret = |s: &Option<secrecy::SecretString>| {
-        s.as_ref()
-            .expect("servers on PostgreSQL are given their secrets")
-            .expose_secret()
-            .to_owned()
-    };
-    vec![
-        ("DATABASE_URL", config.database_url.clone()),
-        (
-            "TRACEKEEPER_DATA_DIR",
-            dir.join("data").display().to_string(),
-        ),
-        ("TRACEKEEPER_IDENTITY", secret(&config.identity)),
-        (
-            "TRACEKEEPER_FINGERPRINT_SECRET",
-            secret(&config.fingerprint_secret),
-        ),
-        ("METRC_BASE_URL", format!("{}/", setup.sandbox_url)),
-        ("METRC_VENDOR_KEY", VENDOR_KEY.to_owned()),
-        ("TRACEKEEPER_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
-        ("TRACEKEEPER_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
-        ("TRACEKEEPER_SYNC_SCHEDULED", "false".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]
-}
-
 /// Starts `count` servers of the deployment, one after another.
 async fn start_servers(setup: &TestServer, dir: &Path, count: usize) -> Vec<Node> {
-    let env = deployment(setup, dir);
+    let config = &setup.state.config;
+    let secret = |s: &Option<SecretString>| {
+        s.clone()
+            .expect("servers on PostgreSQL are given their secrets")
+    };
+    let env = deployment(
+        &config.database_url,
+        dir,
+        &secret(&config.identity),
+        &secret(&config.fingerprint_secret),
+        &setup.sandbox_url,
+    );
     let mut nodes = Vec::new();
     for _ in 0..count {
         let mut node = Node::new(dir, &env);
@@ -151,15 +132,9 @@ async fn until_shared(db: &DatabaseConnection, count: usize) {
     }
 }
 
-/// The calls the sandbox logged since the `from`th whose method and path are these.
-fn calls(setup: &TestServer, from: usize, method: &str, path: &str) -> Vec<LogEntry> {
-    setup
-        .sandbox()
-        .requests()
-        .into_iter()
-        .skip(from)
-        .filter(|e| e.method == method && (path.is_empty() || e.path == path))
-        .collect()
+/// The calls the sandbox logged since the `from`th.
+fn calls_since(setup: &TestServer, from: usize) -> Vec<LogEntry> {
+    setup.sandbox().requests().into_iter().skip(from).collect()
 }
 
 /// Each adjusted package's quantity at the sandbox now.
@@ -239,7 +214,10 @@ async fn outbox_run(backend: &Backend, count: usize) -> Sent {
     drop(slow);
     drop(nodes);
 
-    let sent = calls(&setup, from, "POST", "/packages/v2/adjust");
+    let sent: Vec<LogEntry> = calls_since(&setup, from)
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == "/packages/v2/adjust")
+        .collect();
     let (first, last) = (
         sent.first().expect("calls").at,
         sent.last().expect("calls").at,
@@ -350,7 +328,10 @@ async fn sync_run(backend: &Backend, count: usize) -> Synced {
     }
     let wall = started.elapsed();
     drop(nodes);
-    let gets = calls(&setup, from, "GET", "");
+    let gets: Vec<LogEntry> = calls_since(&setup, from)
+        .into_iter()
+        .filter(|e| e.method == "GET")
+        .collect();
     Synced {
         wall,
         gets: gets.iter().filter(|e| e.license.is_some()).count(),

@@ -22,11 +22,10 @@ use app::types::submissions::{SubmissionRow, SubmissionStatus};
 use metrc::sandbox::SandboxConfig;
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-use support::cluster::{Node, load_balancer};
+use support::cluster::{Node, deployment, load_balancer};
 use support::facility_keys::{employee, every_adjustable_package, owner_key};
 use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Endpoint, HasSandbox, MetrcSandbox};
 
@@ -218,27 +217,12 @@ async fn three_servers_behind_a_load_balancer_lose_nothing_and_send_nothing_twic
     let licenses = licenses(&sandbox).await;
     assert_eq!(licenses.len(), 6, "{licenses:?}");
     let (identity, secret) = app::ssr::vault::new_secrets();
-    let env = [
-        ("DATABASE_URL", url.clone()),
-        (
-            "TRACEKEEPER_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("TRACEKEEPER_IDENTITY", identity.expose_secret().to_owned()),
-        (
-            "TRACEKEEPER_FINGERPRINT_SECRET",
-            secret.expose_secret().to_owned(),
-        ),
-        ("METRC_BASE_URL", format!("{}/", sandbox.url)),
-        ("METRC_VENDOR_KEY", support::VENDOR_KEY.to_owned()),
-        ("TRACEKEEPER_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
-        ("TRACEKEEPER_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+    let mut env = deployment(&url, dir.path(), &identity, &secret, &sandbox.url);
+    env.extend([
         ("TRACEKEEPER_LEASE_SECS", "2".to_owned()),
         ("TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS", "1".to_owned()),
         ("TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS", "10".to_owned()),
-        ("TRACEKEEPER_SYNC_SCHEDULED", "false".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ];
+    ]);
     let mut nodes: Vec<Node> = (0..3).map(|_| Node::new(dir.path(), &env)).collect();
     for node in &mut nodes {
         node.start().await;

@@ -109,12 +109,16 @@ pub async fn release(db: &impl ConnectionTrait, held: &Held) -> Result<(), DbErr
         .map(drop)
 }
 
+/// The lease `name`, live at `now` (whoever holds it).
+fn live_named(name: &str, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(leases::Column::Name.eq(name))
+        .add(leases::Column::ExpiresAt.gt(now))
+}
+
 /// The lease `held` itself, live at `now`: its name, its token, not expired.
 fn this_lease_live(held: &Held, now: DateTime<Utc>) -> Condition {
-    Condition::all()
-        .add(leases::Column::Name.eq(held.name.as_str()))
-        .add(leases::Column::Token.eq(held.token.as_str()))
-        .add(leases::Column::ExpiresAt.gt(now))
+    live_named(&held.name, now).add(leases::Column::Token.eq(held.token.as_str()))
 }
 
 /// A condition for a statement that must only take effect while `held` is still live at `now`
@@ -135,8 +139,7 @@ pub fn held_by_anyone(name: &str, now: DateTime<Utc>) -> SimpleExpr {
         Query::select()
             .expr(Expr::value(1))
             .from(Leases)
-            .and_where(leases::Column::Name.eq(name))
-            .and_where(leases::Column::ExpiresAt.gt(now))
+            .cond_where(live_named(name, now))
             .to_owned(),
     )
 }

@@ -2,9 +2,44 @@
 //! (SIGKILL), stopped (SIGTERM) and started again on the same port, and `HAProxy` in front of
 //! several of them with the configuration the README gives (`docs/deploy/haproxy.cfg`).
 
+use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The settings every server of a test deployment shares: `database_url`, a data directory under
+/// `dir`, the vault's `identity` and fingerprint `secret`, the Metrc sandbox at `sandbox_url` with
+/// the test vendor key, the first admin, no scheduled sync, warnings only in the logs. A test adds
+/// its own after them.
+pub fn deployment(
+    database_url: &str,
+    dir: &Path,
+    identity: &SecretString,
+    secret: &SecretString,
+    sandbox_url: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        (
+            "TRACEKEEPER_DATA_DIR",
+            dir.join("data").display().to_string(),
+        ),
+        ("TRACEKEEPER_IDENTITY", identity.expose_secret().to_owned()),
+        (
+            "TRACEKEEPER_FINGERPRINT_SECRET",
+            secret.expose_secret().to_owned(),
+        ),
+        ("METRC_BASE_URL", format!("{sandbox_url}/")),
+        ("METRC_VENDOR_KEY", super::VENDOR_KEY.to_owned()),
+        ("TRACEKEEPER_ADMIN_EMAIL", super::ADMIN_EMAIL.to_owned()),
+        (
+            "TRACEKEEPER_ADMIN_PASSWORD",
+            super::ADMIN_PASSWORD.to_owned(),
+        ),
+        ("TRACEKEEPER_SYNC_SCHEDULED", "false".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+}
 
 /// A child process killed (SIGKILL) when dropped.
 pub struct Proc(pub Child);
