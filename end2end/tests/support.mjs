@@ -4,7 +4,6 @@ import { chromium } from 'playwright-core';
 import { afterEach } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -14,45 +13,47 @@ export const EMPLOYEE = { email: 'employee@example.test', password: 'e2e-employe
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = process.env.TRACEKEEPER_BIN ?? join(repoRoot, 'target', 'release', 'tracekeeper');
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
+/** The log lines that give the addresses a server started with port 0 is on (`startup.rs`,
+ *  `embedded_metrc.rs`); `RUST_LOG` must let them through at info. */
+const ANNOUNCED = {
+  base: /Tracekeeper is listening on (http:\/\/[0-9.]+:\d+)/,
+  sandbox: /GET (http:\/\/[0-9.]+:\d+)\/sandbox\/employees/,
+};
+const STARTUP_LOGS = 'warn,server::startup=info,server::embedded_metrc=info';
 
-async function waitForHealth(base, proc, logs) {
+/** Waits until the server has said where it and its sandbox listen and answers `/healthz`;
+ *  returns `{ base, sandbox }`. Each listens on a port the system picked (port 0), so no other
+ *  process can take it between choosing and binding. */
+async function waitForHealth(proc, logs) {
   const deadline = Date.now() + 30_000;
+  let found = {};
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`tracekeeper exited (${proc.exitCode}):\n${logs.join('')}`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch { /* not up yet */ }
+    const text = logs.join('');
+    found = Object.fromEntries(Object.entries(ANNOUNCED).map(([k, re]) => [k, text.match(re)?.[1]]));
+    if (found.base && found.sandbox) {
+      try {
+        const r = await fetch(`${found.base}/healthz`);
+        if (r.ok) return found;
+      } catch { /* not up yet */ }
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`tracekeeper did not become healthy:\n${logs.join('')}`);
+  throw new Error(`tracekeeper did not become healthy (addresses seen: ${JSON.stringify(found)}; RUST_LOG must show ${STARTUP_LOGS}):\n${logs.join('')}`);
 }
 
 /** A running server with a first admin and one employee. `stop()` ends it and deletes its data.
  *  `extraEnv` overrides its environment (e.g. `RUST_LOG`; `undefined` unsets a variable). */
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracekeeper-e2e-'));
-  const port = await freePort();
-  const sandboxPort = await freePort();
   const env = {
     ...process.env,
-    TRACEKEEPER_ADDR: `127.0.0.1:${port}`,
-    TRACEKEEPER_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
+    TRACEKEEPER_ADDR: '127.0.0.1:0',
+    TRACEKEEPER_SANDBOX_ADDR: '127.0.0.1:0',
     TRACEKEEPER_DATA_DIR: dataDir,
     TRACEKEEPER_ADMIN_EMAIL: ADMIN.email,
     TRACEKEEPER_ADMIN_PASSWORD: ADMIN.password,
-    RUST_LOG: 'warn',
+    RUST_LOG: STARTUP_LOGS,
     ...extraEnv,
   };
   delete env.DATABASE_URL;
@@ -63,8 +64,7 @@ export async function startServer(extraEnv = {}) {
   const proc = spawn(bin, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d) => logs.push(d.toString()));
   proc.stderr.on('data', (d) => logs.push(d.toString()));
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base, proc, logs);
+  const { base, sandbox } = await waitForHealth(proc, logs);
   const createUser = (who, role = 'employee') => execFileSync(
     bin,
     ['create-user', '--email', who.email, '--name', who.name, '--role', role, '--can-submit'],
@@ -75,7 +75,7 @@ export async function startServer(extraEnv = {}) {
     /** Adds a user who may submit to Metrc (`create-user`). */
     createUser,
     base,
-    sandbox: `http://127.0.0.1:${sandboxPort}`,
+    sandbox,
     logs,
     dataDir,
     async stop() {

@@ -40,7 +40,8 @@ pub struct MetrcArgs {
         value_parser = secret
     )]
     pub metrc_vendor_key: Option<SecretString>,
-    /// Where the embedded Metrc sandbox listens (only when `METRC_BASE_URL` is unset).
+    /// Where the embedded Metrc sandbox listens (only when `METRC_BASE_URL` is unset). Port 0:
+    /// a free port, which the log's "embedded Metrc sandbox running" line gives.
     #[arg(
         long,
         env = "TRACEKEEPER_SANDBOX_ADDR",
@@ -112,7 +113,7 @@ pub struct ConfigArgs {
     /// Default: SQLite at <data dir>/tracekeeper.db.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Address to listen on.
+    /// Address to listen on. Port 0: a free port, which the log's "listening on" line gives.
     #[arg(
         long,
         env = "TRACEKEEPER_ADDR",

@@ -153,11 +153,16 @@ pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
+    // The bound address, not the configured one: with port 0 the system picks a free port, and
+    // this line is how whoever started the server (the tests) learns it.
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?;
     tracing::info!(
-        %addr,
+        addr = %bound,
         database = state.db_kind.name(),
         version = env!("CARGO_PKG_VERSION"),
-        "Tracekeeper is listening on http://{addr}"
+        "Tracekeeper is listening on http://{bound}"
     );
     serve_on(listener, state, shutdown::signal()).await
 }

@@ -18,14 +18,14 @@ use crate::support;
 
 use app::types::inventory::Page;
 use app::types::submissions::{SubmissionDetail, SubmissionRow, SubmissionStatus};
-use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::cluster::Proc;
 use support::{Backend, Endpoint};
 
 const VENDOR: &str = "crash-test-vendor-key-0123456789";
@@ -41,16 +41,6 @@ const USER_PASSWORD: &str = "crash-test-user-password";
 /// Submissions of one kind in a row (several calls, some of them batched).
 const BLOCK: usize = 5;
 
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn sandbox_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let dir = exe
@@ -64,13 +54,6 @@ fn sandbox_binary() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The sandbox on a free port; its address as a URL.
@@ -143,7 +126,7 @@ fn shared_secrets() -> &'static (String, String) {
 
 /// A `tracekeeper` command on the test's data, database and sandbox; "not recorded" may be said
 /// a second after an unanswered write, and a killed server's leases expire after 2 s.
-fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str, port: u16) -> Command {
+fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tracekeeper"));
     if db_url.starts_with("postgres") {
         let (identity, fingerprint) = shared_secrets();
@@ -155,7 +138,7 @@ fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str, port: u16) -> Command {
         .current_dir(dir)
         .env("DATABASE_URL", db_url)
         .env("TRACEKEEPER_DATA_DIR", dir.join("data"))
-        .env("TRACEKEEPER_ADDR", format!("127.0.0.1:{port}"))
+        .env("TRACEKEEPER_ADDR", "127.0.0.1:0")
         .env("METRC_BASE_URL", format!("{sandbox}/"))
         .env("METRC_VENDOR_KEY", VENDOR)
         .env("TRACEKEEPER_ADMIN_EMAIL", ADMIN_EMAIL)
@@ -163,7 +146,7 @@ fn tracekeeper(dir: &Path, db_url: &str, sandbox: &str, port: u16) -> Command {
         .env("TRACEKEEPER_OUTBOX_RECONCILE_AFTER_SECS", "1")
         .env("TRACEKEEPER_LEASE_SECS", "2")
         .env("TRACEKEEPER_SYNC_SCHEDULED", "false")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", support::cluster::STARTUP_LOG);
     command
 }
 
@@ -176,10 +159,9 @@ async fn start_server(
     run: u32,
     write_timeout_secs: u64,
 ) -> (Proc, String) {
-    let port = free_port();
     let log_path = dir.join(format!("server-{run}.log"));
     let log = std::fs::File::create(&log_path).expect("log file");
-    let child = tracekeeper(dir, db_url, sandbox, port)
+    let child = tracekeeper(dir, db_url, sandbox)
         .env(
             "TRACEKEEPER_OUTBOX_WRITE_TIMEOUT_SECS",
             write_timeout_secs.to_string(),
@@ -189,21 +171,8 @@ async fn start_server(
         .spawn()
         .expect("start tracekeeper");
     let child = Proc(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == StatusCode::OK
-        {
-            return (child, base);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not start: {}",
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let base = support::cluster::wait_started(&log_path).await;
+    (child, base)
 }
 
 async fn login(base: &str, email: &str, password: &str) -> reqwest::Client {
@@ -461,7 +430,7 @@ async fn crash_and_recover(backend: &Backend) {
         json!({ "input": { "key": owner, "licenses": LICENSES, "confirm_not_owner": false } }),
     )
     .await;
-    let mut create = tracekeeper(dir.path(), &db_url, &sandbox, free_port())
+    let mut create = tracekeeper(dir.path(), &db_url, &sandbox)
         .args([
             "create-user",
             "--email",

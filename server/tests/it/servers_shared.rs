@@ -189,40 +189,30 @@ async fn on_postgresql_a_server_without_its_secrets_refuses_in_one_line() {
 /// On PostgreSQL with its secrets in the environment a server needs no data directory at all:
 /// it serves with one it could never create.
 async fn on_postgresql_with_secrets_in_the_environment_no_data_directory_is_needed() {
-    let Some((_dir, url, sandbox)) = empty_postgres().await else {
+    let Some((dir, url, sandbox)) = empty_postgres().await else {
         return;
     };
     let (identity, secret) = app::ssr::vault::new_secrets();
-    let addr = format!("127.0.0.1:{}", support::cluster::free_port());
+    let log = dir.path().join("server.log");
+    let file = std::fs::File::create(&log).unwrap();
     let mut child = tracekeeper(
         &url,
         &sandbox.url,
         &[
             ("TRACEKEEPER_DATA_DIR", "/dev/null/data"),
-            ("TRACEKEEPER_ADDR", &addr),
+            ("TRACEKEEPER_ADDR", "127.0.0.1:0"),
             ("TRACEKEEPER_IDENTITY", identity.expose_secret()),
             ("TRACEKEEPER_FINGERPRINT_SECRET", secret.expose_secret()),
+            ("RUST_LOG", support::cluster::STARTUP_LOG),
         ],
     )
+    .stdout(file.try_clone().unwrap())
+    .stderr(file)
     .spawn()
     .unwrap();
-    let healthy = support::eventually(
-        "the server answers /healthz",
-        Duration::from_secs(30),
-        || {
-            let url = format!("http://{addr}/healthz");
-            async move {
-                match reqwest::get(&url).await {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(format!("{}", r.status())),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        },
-    );
     let exited = child.try_wait().unwrap();
     assert!(exited.is_none(), "the server stopped: {exited:?}");
-    healthy.await;
+    support::cluster::wait_started(&log).await;
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -37,8 +37,44 @@ pub fn deployment(
             super::ADMIN_PASSWORD.to_owned(),
         ),
         ("TRACEKEEPER_SYNC_SCHEDULED", "false".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
+        ("RUST_LOG", STARTUP_LOG.to_owned()),
     ]
+}
+
+/// `RUST_LOG` for a test's server: warnings, and the line naming the address it listens on.
+pub const STARTUP_LOG: &str = "warn,server::startup=info";
+
+/// The base URL a `tracekeeper` server gave in its log ("Tracekeeper is listening on http://…",
+/// `server/src/startup.rs`), once it has: with `TRACEKEEPER_ADDR` at port 0, the port the system
+/// picked for it, which no other process can have taken.
+pub fn announced_base(log: &str) -> Option<String> {
+    let (_, rest) = log.split_once("Tracekeeper is listening on ")?;
+    let base: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    base.starts_with("http://").then_some(base)
+}
+
+/// Waits until the server logging into `log` has said where it listens and answers `/healthz`
+/// there (60 s at most; the log is shown if it never does); returns its base URL.
+pub async fn wait_started(log: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(base) = announced_base(&text)
+            && let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            && r.status() == reqwest::StatusCode::OK
+        {
+            return base;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server at {} did not start (RUST_LOG must include {STARTUP_LOG}): {text}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A child process killed (SIGKILL) when dropped.
@@ -77,10 +113,13 @@ pub async fn wait_healthy(base: &str, log: &Path) {
     }
 }
 
-/// One `tracekeeper` server on a fixed port, with its settings; started again on the same port
-/// after a kill or a stop. Its output goes to `<dir>/server-<port>-<run>.log`.
+/// One `tracekeeper` server with its settings: first started on a port the system picks, then
+/// again on that same port after a kill or a stop. Its output goes to `<dir>/server-<n>-<run>.log`.
 pub struct Node {
-    pub port: u16,
+    /// Its port, once it has first started.
+    port: Option<u16>,
+    /// Names its log files apart from the other nodes' in `dir`.
+    name: String,
     dir: PathBuf,
     env: Vec<(String, String)>,
     runs: u32,
@@ -90,8 +129,11 @@ pub struct Node {
 impl Node {
     /// A server to be started with `env` (its address is added), logging into `dir`.
     pub fn new(dir: &Path, env: &[(&str, String)]) -> Node {
+        static NODES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Node {
-            port: free_port(),
+            port: None,
+            name: format!("{}-{n}", std::process::id()),
             dir: dir.to_owned(),
             env: env
                 .iter()
@@ -102,8 +144,13 @@ impl Node {
         }
     }
 
+    /// Its port (once it has started).
+    pub fn port(&self) -> u16 {
+        self.port.expect("the node has started once")
+    }
+
     pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// Starts the server and waits until it answers `/healthz`.
@@ -112,19 +159,28 @@ impl Node {
         self.runs += 1;
         let log_path = self
             .dir
-            .join(format!("server-{}-{}.log", self.port, self.runs));
+            .join(format!("server-{}-{}.log", self.name, self.runs));
         let log = std::fs::File::create(&log_path).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_tracekeeper"))
             .current_dir(&self.dir)
             .env_remove("TRACEKEEPER_IDENTITY_FILE")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("TRACEKEEPER_ADDR", format!("127.0.0.1:{}", self.port))
+            .env(
+                "TRACEKEEPER_ADDR",
+                format!("127.0.0.1:{}", self.port.unwrap_or(0)),
+            )
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start tracekeeper");
         self.process = Some(Proc(child));
-        wait_healthy(&self.base(), &log_path).await;
+        let base = wait_started(&log_path).await;
+        let port = base.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+        assert!(
+            self.port.is_none() || self.port == port,
+            "{base}: started again on another port"
+        );
+        self.port = port;
     }
 
     /// SIGKILL: the server dies at once, mid-request and mid-call.
@@ -180,7 +236,7 @@ pub async fn load_balancer(dir: &Path, servers: &[&Node; 3]) -> (Proc, String) {
     for (i, server) in servers.iter().enumerate() {
         command.env(
             format!("TK_SERVER_{}", i + 1),
-            format!("127.0.0.1:{}", server.port),
+            format!("127.0.0.1:{}", server.port()),
         );
     }
     let process = Proc(command.spawn().expect(

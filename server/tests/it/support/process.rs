@@ -14,13 +14,6 @@ pub struct Binary {
     pub metrc_url: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 impl Binary {
     /// `tracekeeper` with this test's settings and nothing from the environment that could
     /// point it elsewhere; the first admin is [`ADMIN_EMAIL`].
@@ -38,7 +31,7 @@ impl Binary {
             .env("TRACEKEEPER_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("TRACEKEEPER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("TRACEKEEPER_SYNC_SCHEDULED", "false")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", super::cluster::STARTUP_LOG);
         command
     }
 
@@ -57,31 +50,24 @@ impl Binary {
 
     /// Starts the server and waits until it answers; `run` numbers its log file.
     pub async fn serve(&self, run: u32) -> Server {
-        let port = free_port();
         let log = self.dir.join(format!("server-{run}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = self
             .command()
-            .env("TRACEKEEPER_ADDR", format!("127.0.0.1:{port}"))
+            .env("TRACEKEEPER_ADDR", "127.0.0.1:0")
             .stdout(file.try_clone().expect("log"))
             .stderr(file)
             .spawn()
             .expect("start tracekeeper");
-        let server = Server {
+        // Killed if the wait below panics.
+        let mut server = Server {
             child: Some(child),
             http: Endpoint {
-                base: format!("http://127.0.0.1:{port}"),
+                base: String::new(),
             },
             log,
         };
-        let health = server.http.url("/healthz");
-        eventually("the server answers", Duration::from_secs(60), || async {
-            match reqwest::get(&health).await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                _ => Err(server.log_text()),
-            }
-        })
-        .await;
+        server.http.base = super::cluster::wait_started(&server.log).await;
         server
     }
 }
