@@ -1,6 +1,6 @@
 // Facility keys end to end (issue: facility API keys): paste a key made through the sandbox's
 // admin API on Integrations, watch the panel fill in, Update Key, see Facility Management healthy;
-// regenerate the key in the sandbox, "Revalidate now", see the row red and the banner; paste the
+// regenerate the key in the sandbox, "Revalidate now", see the rows red and the banner; paste the
 // new key, healthy again. Then the same on a touch tablet, a partially permitted non-owner key
 // (confirmation and override), and a leak check: no plaintext key in the database files, the
 // server's logs, any page or any response the browser received.
@@ -132,13 +132,16 @@ test('paste a key, watch it validated, Update Key; regenerate, revalidate, red; 
   // The License Owner regenerates the key in Metrc: the stored one is dead.
   const regenerated = await sandboxApi(server, 'POST', `/sandbox/employees/${owner.id}/regenerate-key`);
   keys.push(regenerated.api_key);
+  // Revalidating one facility judges the key: every facility holding it turns red.
   await page.getByRole('button', { name: `Revalidate now: ${RETAIL}` }).click();
-  const red = page.locator('table.facilities tbody tr.row-invalid', { hasText: RETAIL });
-  await red.waitFor();
-  await red.getByText('Key invalid: data no longer syncs with Metrc').waitFor();
+  for (const license of [RETAIL, DISTRIBUTION, CULTIVATION]) {
+    const red = page.locator('table.facilities tbody tr.row-invalid', { hasText: license });
+    await red.waitFor();
+    await red.getByText('Key invalid: data no longer syncs with Metrc').waitFor();
+  }
   const banner = page.getByRole('alert').filter({ hasText: 'invalid Metrc key' });
   await banner.waitFor();
-  assert.match(await banner.textContent(), new RegExp(`1 facility has an invalid Metrc key: data no longer syncs with Metrc for ${RETAIL}`));
+  assert.match(await banner.textContent(), new RegExp(`3 facilities have an invalid Metrc key: data no longer syncs with Metrc for ${RETAIL}, ${DISTRIBUTION}, ${CULTIVATION}`));
   await leaks.snapshot(page);
 
   // The banner shows on every admin page.

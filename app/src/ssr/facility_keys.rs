@@ -427,9 +427,9 @@ async fn check_stored(state: &AppState, ciphertext: &str) -> Result<bool, Facili
     }
 }
 
-/// Checks the facility's key against Metrc now ("Revalidate now"). A 401 marks it invalid (the
-/// row turns red, sync stops); success marks it valid; any other failure changes nothing and is
-/// returned.
+/// Checks the facility's key against Metrc now ("Revalidate now"). A 401 marks the key invalid
+/// on every facility that holds it (their rows turn red, their sync stops); success marks it
+/// valid on them; any other failure changes nothing and is returned.
 pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, FacilityKeyError> {
     input::text(license, "license number")?;
     let row = facilities::find_by_license(&state.db, license)
@@ -448,9 +448,9 @@ pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, 
     } else {
         KeyStatus::Invalid
     };
-    facilities::set_key_status(&state.db, row.id, fingerprint, status).await?;
+    let holders = facilities::set_key_status(&state.db, fingerprint, status).await?;
     if status == KeyStatus::Invalid {
-        tracing::warn!(license = %row.license_number, "facility key refused by Metrc: marked invalid");
+        tracing::warn!(license = %row.license_number, facilities = holders, "facility key refused by Metrc: marked invalid");
     }
     let updated = facilities::find_by_license(&state.db, license)
         .await?
@@ -480,12 +480,10 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Fac
                 continue;
             }
         };
-        for f in &group {
-            if f.key_status != status {
-                tracing::info!(license = %f.license_number, from = %f.key_status.to_value(), to = %status.to_value(), "facility key status changed");
-            }
-            facilities::set_key_status(&state.db, f.id, &fingerprint, status).await?;
+        for f in group.iter().filter(|f| f.key_status != status) {
+            tracing::info!(license = %f.license_number, from = %f.key_status.to_value(), to = %status.to_value(), "facility key status changed");
         }
+        facilities::set_key_status(&state.db, &fingerprint, status).await?;
         match status {
             KeyStatus::Valid => summary.valid += group.len(),
             _ => summary.invalid += group.len(),

@@ -139,6 +139,13 @@ async fn an_owner_key_is_validated_assigned_listed_masked_and_turns_invalid_when
     let row: FacilityRow = revalidated.ok();
     assert_eq!(row.key_status, KeyStatus::Invalid);
     answers.push(revalidated);
+    // Metrc refused the key, not the license: the distribution license, which holds the same
+    // key, turns red too without a check of its own (docs/design.md §7).
+    let rows: Vec<FacilityRow> = list(&server, &client).await.ok();
+    assert!(
+        rows.iter().all(|r| r.key_status == KeyStatus::Invalid),
+        "{rows:?}"
+    );
 
     // The old key is now refused at validation with a clear reason.
     let refused = validate(&server, &client, &key).await;

@@ -493,11 +493,9 @@ async fn probe_key(
                     tracing::warn!(user_id = row.user_id, license = %license, "user key refused by Metrc on a write: marked invalid");
                 }
                 KeyKind::Facility => {
-                    if let Some(f) = facilities::find_by_license(&state.db, license).await? {
-                        facilities::set_key_status(&state.db, f.id, &refused, KeyStatus::Invalid)
-                            .await?;
-                    }
-                    tracing::warn!(license = %license, "facility key refused by Metrc on a write: marked invalid");
+                    let holders =
+                        facilities::set_key_status(&state.db, &refused, KeyStatus::Invalid).await?;
+                    tracing::warn!(license = %license, facilities = holders, "facility key refused by Metrc on a write: marked invalid");
                 }
             }
             KeyProbe::Dead

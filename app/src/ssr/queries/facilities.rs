@@ -157,25 +157,25 @@ pub async fn set_key(
     .await
 }
 
-/// Records the outcome of a (re)validation of the facility's key, only while the facility still
-/// holds the key that was validated (`fingerprint`, as read before the Metrc call): a key set
-/// meanwhile keeps its own status (issue 13, item 10). Returns whether the row was written.
+/// Records the outcome of a (re)validation of a facility key on every facility that still holds
+/// it (`fingerprint`, as read before the Metrc call). Metrc's verdict is on the key, not the
+/// license (a 401 from the facilities call: docs/design.md §7), so one check speaks for every
+/// holder; a key set meanwhile keeps its own status (issue 13, item 10). Returns how many
+/// facilities were written.
 pub async fn set_key_status(
     db: &impl ConnectionTrait,
-    id: i32,
     fingerprint: &str,
     status: KeyStatus,
-) -> Result<bool, DbErr> {
+) -> Result<u64, DbErr> {
     let now = Utc::now();
     let written = facilities::Entity::update_many()
         .col_expr(facilities::Column::KeyStatus, Expr::value(status))
         .col_expr(facilities::Column::LastValidatedAt, Expr::value(now))
         .col_expr(facilities::Column::UpdatedAt, Expr::value(now))
-        .filter(facilities::Column::Id.eq(id))
         .filter(facilities::Column::KeyFingerprint.eq(fingerprint))
         .exec(db)
         .await?;
-    Ok(written.rows_affected == 1)
+    Ok(written.rows_affected)
 }
 
 /// `(id, ciphertext, mask)` of every facility that has a key.
@@ -415,10 +415,12 @@ pub(crate) mod tests {
         assert_eq!(stored.len(), 2);
         assert!(!stored[0].1.contains("metrc-user-key-0001"));
 
-        assert!(
-            set_key_status(&db, a.id, sealed.fingerprint(), KeyStatus::Invalid)
+        // Both facilities hold the key: the verdict lands on both.
+        assert_eq!(
+            set_key_status(&db, sealed.fingerprint(), KeyStatus::Invalid)
                 .await
-                .unwrap()
+                .unwrap(),
+            2
         );
         let resealed = vault.seal(&key).unwrap();
         replace_key_ciphertext(&db, a.id, &resealed).await.unwrap();
@@ -450,10 +452,10 @@ pub(crate) mod tests {
             .await
             .unwrap();
         // Metrc refuses the old key: that verdict does not land on the new key.
-        let written = set_key_status(&db, f.id, old.fingerprint(), KeyStatus::Invalid)
+        let written = set_key_status(&db, old.fingerprint(), KeyStatus::Invalid)
             .await
             .unwrap();
-        assert!(!written);
+        assert_eq!(written, 0);
         let status = |db| async move {
             find_by_license(db, "403-X0001")
                 .await
@@ -462,10 +464,10 @@ pub(crate) mod tests {
                 .key_status
         };
         assert_eq!(status(&db).await, KeyStatus::Valid);
-        let written = set_key_status(&db, f.id, new.fingerprint(), KeyStatus::Invalid)
+        let written = set_key_status(&db, new.fingerprint(), KeyStatus::Invalid)
             .await
             .unwrap();
-        assert!(written);
+        assert_eq!(written, 1);
         assert_eq!(status(&db).await, KeyStatus::Invalid);
     }
 }

@@ -137,8 +137,7 @@ async fn read(state: &AppState, license: &str) -> Result<MetrcLists, SyncError> 
         // facilities call can tell; a dead key is marked invalid like sync does.
         if let Err(metrc::Error::KeyInvalid) = m.facilities(&key).await {
             if let Some(fingerprint) = f.key_fingerprint.as_deref() {
-                facilities::set_key_status(&state.db, f.id, fingerprint, KeyStatus::Invalid)
-                    .await?;
+                facilities::set_key_status(&state.db, fingerprint, KeyStatus::Invalid).await?;
             }
             tracing::warn!(license, "Metrc refused the facility key: marked invalid");
             return Err(SyncError::KeyRefused(f.license_number.clone()));

@@ -491,13 +491,10 @@ async fn refused(
     let Some(fingerprint) = f.key_fingerprint.as_deref() else {
         return pause(state, f, KEY_REFUSED, Some(progress), Some(lease)).await;
     };
-    let holders = facilities::find_by_fingerprint(&state.db, fingerprint).await?;
-    for holder in &holders {
-        facilities::set_key_status(&state.db, holder.id, fingerprint, KeyStatus::Invalid).await?;
-    }
+    let holders = facilities::set_key_status(&state.db, fingerprint, KeyStatus::Invalid).await?;
     tracing::warn!(
         license = %f.license_number,
-        facilities = holders.len(),
+        facilities = holders,
         "Metrc refused the facility key during sync: marked invalid, sync paused"
     );
     pause(state, f, KEY_REFUSED, Some(progress), Some(lease)).await
