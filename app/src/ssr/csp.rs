@@ -27,11 +27,13 @@ pub fn page_policy(nonce: &str) -> String {
 /// the document shell; a render without a nonce keeps [`NOT_A_PAGE`] (the router's default),
 /// under which its inline scripts do not run rather than the policy being loosened.
 pub fn set_for_page() {
+    // Either missing is a bug: the page would go out under NOT_A_PAGE and not run at all.
     let Some(nonce) = leptos::nonce::use_nonce() else {
-        tracing::warn!("a page rendered without a CSP nonce");
+        tracing::error!("a page rendered without a CSP nonce");
         return;
     };
     let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else {
+        tracing::error!("a page rendered without its response options: no CSP for it");
         return;
     };
     if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
