@@ -1,7 +1,9 @@
 //! Paging by links (the page number lives in the address): "Previous", "Page N of M", "Next".
 
+use crate::types::inventory::Total;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use thousands::Separable;
 
 /// `name=value&…`, each part percent-encoded (for addresses built from filters).
 pub fn query_string(pairs: &[(&str, String)]) -> String {
@@ -31,26 +33,45 @@ pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     }
 }
 
+/// "Page 1 of 3 (120 packages)"; "Page 1 of 200+ (over 10,000 packages)" when the list was
+/// counted only so far.
+pub fn pager_text(total: Total, page: u32, page_size: u32, noun: [&str; 2]) -> String {
+    let (pages, more) = total.pages(page_size);
+    let plus = if more { "+" } else { "" };
+    let over = if more { "over " } else { "" };
+    let name = if total.rows == 1 && !more {
+        noun[0]
+    } else {
+        noun[1]
+    };
+    format!(
+        "Page {} of {}{plus} ({over}{} {name})",
+        (u64::from(page) + 1).separate_with_commas(),
+        pages.separate_with_commas(),
+        total.rows.separate_with_commas()
+    )
+}
+
 #[component]
 pub fn Pager(
-    /// Matching rows in all.
-    total: u64,
+    /// Matching rows in all (or at least).
+    total: Total,
     /// 0-based.
     page: u32,
     /// Rows per page: with `total`, the number of pages (0 counts as 1).
     page_size: u32,
-    /// What the rows are called ("packages").
-    noun: &'static str,
+    /// What one row is called and what several are (`["package", "packages"]`).
+    noun: [&'static str; 2],
     /// The address of page `n`.
     href: Callback<u32, String>,
 ) -> impl IntoView {
-    let pages = total.div_ceil(u64::from(page_size.max(1))).max(1);
+    let (pages, more) = total.pages(page_size);
     let previous = (page > 0).then(|| href.run(page - 1));
-    let next = (u64::from(page) + 1 < pages).then(|| href.run(page + 1));
+    let next = (u64::from(page) + 1 < pages || more).then(|| href.run(page + 1));
     view! {
         <nav class="paging" aria-label="Pages">
             {previous.map(|to| view! { <A href=to>"Previous"</A> })}
-            <span>{format!("Page {} of {pages} ({total} {noun})", page + 1)}</span>
+            <span>{pager_text(total, page, page_size, noun)}</span>
             {next.map(|to| view! { <A href=to>"Next"</A> })}
         </nav>
     }
@@ -67,5 +88,27 @@ mod tests {
             "label=1A4%2000%26x&page=2"
         );
         assert_eq!(with_query("/p", &[]), "/p");
+    }
+
+    #[test]
+    fn the_pager_says_one_facility_and_over_a_bound() {
+        let nouns = ["facility", "facilities"];
+        assert_eq!(
+            pager_text(Total::exact(1), 0, 50, nouns),
+            "Page 1 of 1 (1 facility)"
+        );
+        assert_eq!(
+            pager_text(Total::exact(120), 2, 50, nouns),
+            "Page 3 of 3 (120 facilities)"
+        );
+        assert_eq!(
+            pager_text(
+                Total::counted(10_001, 10_000),
+                0,
+                50,
+                ["package", "packages"]
+            ),
+            "Page 1 of 200+ (over 10,000 packages)"
+        );
     }
 }

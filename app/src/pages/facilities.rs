@@ -133,13 +133,14 @@ fn Facilities() -> impl IntoView {
                                     },
                                 )
                             });
+                            let total = page.total();
                             view! {
                                 <FacilityTable rows=page.rows revalidate sync_now />
                                 <Pager
-                                    total=page.total
+                                    total
                                     page=page.page
                                     page_size=page.page_size
-                                    noun="facilities"
+                                    noun=["facility", "facilities"]
                                     href
                                 />
                             }

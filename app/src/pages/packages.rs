@@ -178,7 +178,7 @@ fn PackageTable(
         }
         .into_any();
     }
-    let (total, current, page_size) = (page.total, page.page, page.page_size);
+    let (total, current, page_size) = (page.total(), page.page, page.page_size);
     let page_href = Callback::new(move |n: u32| {
         href(&PackageFilter {
             page: n,
@@ -255,7 +255,7 @@ fn PackageTable(
                 </tbody>
             </table>
         </div>
-        <Pager total page=current page_size noun="packages" href=page_href />
+        <Pager total page=current page_size noun=["package", "packages"] href=page_href />
     }
     .into_any()
 }

@@ -138,7 +138,7 @@ fn PlantTable(
             </p>
         }.into_any();
     }
-    let (total, current, page_size) = (page.total, page.page, page.page_size);
+    let (total, current, page_size) = (page.total(), page.page, page.page_size);
     let page_href = Callback::new(move |n: u32| {
         href(&PlantFilter {
             page: n,
@@ -226,7 +226,7 @@ fn PlantTable(
                 </tbody>
             </table>
         </div>
-        <Pager total page=current page_size noun="plants" href=page_href />
+        <Pager total page=current page_size noun=["plant", "plants"] href=page_href />
     }
     .into_any()
 }

@@ -202,7 +202,7 @@ fn SubmissionTable(
     if page.rows.is_empty() {
         return view! { <p class="empty">"No submissions match."</p> }.into_any();
     }
-    let (total, current, page_size) = (page.total, page.page, page.page_size);
+    let (total, current, page_size) = (page.total(), page.page, page.page_size);
     let page_href = Callback::new(move |n: u32| {
         href(&SubmissionFilter {
             page: n,
@@ -223,7 +223,7 @@ fn SubmissionTable(
                 </tbody>
             </table>
         </div>
-        <Pager total page=current page_size noun="submissions" href=page_href />
+        <Pager total page=current page_size noun=["submission", "submissions"] href=page_href />
     }
     .into_any()
 }

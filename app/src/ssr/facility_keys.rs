@@ -399,12 +399,12 @@ pub async fn page(
         size,
     )
     .await?;
-    Ok(Page {
-        rows: rows_of(state, &models),
+    Ok(Page::new(
+        rows_of(state, &models),
         total,
-        page: filter.page,
-        page_size: PAGE_SIZE,
-    })
+        filter.page,
+        PAGE_SIZE,
+    ))
 }
 
 /// The facilities the admin pages' key-health banner names: keys Metrc refused, and keys at

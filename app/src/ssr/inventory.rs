@@ -135,12 +135,12 @@ pub async fn list_packages(
         },
     )
     .await?;
-    Ok(Page {
-        rows: rows.into_iter().map(package_row).collect(),
+    Ok(Page::new(
+        rows.into_iter().map(package_row).collect(),
         total,
-        page: filter.page,
-        page_size: PAGE_SIZE,
-    })
+        filter.page,
+        PAGE_SIZE,
+    ))
 }
 
 fn package_row(r: RecordSummary) -> PackageRow {
@@ -182,12 +182,12 @@ pub async fn list_plants(
         },
     )
     .await?;
-    Ok(Page {
-        rows: rows.into_iter().map(plant_row).collect(),
+    Ok(Page::new(
+        rows.into_iter().map(plant_row).collect(),
         total,
-        page: filter.page,
-        page_size: PAGE_SIZE,
-    })
+        filter.page,
+        PAGE_SIZE,
+    ))
 }
 
 fn plant_row(r: RecordSummary) -> PlantRow {

@@ -85,12 +85,69 @@ pub struct PlantFilter {
 pub struct Page<T> {
     /// This page's rows, at most `page_size`.
     pub rows: Vec<T>,
-    /// How many rows match in all, over every page.
+    /// How many rows match in all, over every page; at least that many when `more`.
     pub total: u64,
+    /// More rows match than `total`: counting stopped early (`ssr::queries::counting`).
+    pub more: bool,
     /// 0-based.
     pub page: u32,
     /// The most rows a page holds.
     pub page_size: u32,
+}
+
+impl<T> Page<T> {
+    /// Page `page` (0-based) of a list, holding `rows`, of `total` matching rows.
+    pub fn new(rows: Vec<T>, total: Total, page: u32, page_size: u32) -> Self {
+        Page {
+            rows,
+            total: total.rows,
+            more: total.more,
+            page,
+            page_size,
+        }
+    }
+
+    /// How many rows match, as counted.
+    pub fn total(&self) -> Total {
+        Total {
+            rows: self.total,
+            more: self.more,
+        }
+    }
+}
+
+/// How many rows a list matches: `rows`, or more than `rows` when `more` (a long list is counted
+/// only so far past the page shown: `ssr::queries::counting`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    /// Rows counted.
+    pub rows: u64,
+    /// More rows match than were counted.
+    pub more: bool,
+}
+
+impl Total {
+    /// Exactly `rows`.
+    pub fn exact(rows: u64) -> Self {
+        Total { rows, more: false }
+    }
+
+    /// What counting up to `bound + 1` rows and finding `found` says: `bound` and more when it
+    /// found more than `bound`, else exactly `found`.
+    pub fn counted(found: u64, bound: u64) -> Self {
+        Total {
+            rows: found.min(bound),
+            more: found > bound,
+        }
+    }
+
+    /// The pages `page_size` rows each take (at least 1), and whether there are more.
+    pub fn pages(self, page_size: u32) -> (u64, bool) {
+        (
+            self.rows.div_ceil(u64::from(page_size.max(1))).max(1),
+            self.more,
+        )
+    }
 }
 
 /// Metrc's lists the work forms choose from, for one license.
@@ -153,4 +210,25 @@ pub struct SyncProgress {
     pub windows_total: u32,
     /// Records stored so far in this run.
     pub records: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_past_its_bound_is_the_bound_and_more() {
+        assert_eq!(
+            Total::counted(10_001, 10_000),
+            Total {
+                rows: 10_000,
+                more: true
+            }
+        );
+        assert_eq!(Total::counted(10_000, 10_000), Total::exact(10_000));
+        assert_eq!(Total::counted(7, 10_000), Total::exact(7));
+        assert_eq!(Total::exact(0).pages(50), (1, false));
+        assert_eq!(Total::exact(101).pages(50), (3, false));
+        assert_eq!(Total::counted(10_001, 10_000).pages(50), (200, true));
+    }
 }

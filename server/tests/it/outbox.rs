@@ -308,7 +308,7 @@ async fn without_a_key_of_their_own_the_facility_key_carries_it_once_confirmed_n
         .await
         .expect("db");
     assert!(
-        none.is_empty() && total == 0,
+        none.is_empty() && total.rows == 0,
         "nothing is stored unconfirmed"
     );
 

@@ -43,7 +43,7 @@ async fn refused(w: &World, who: &Employee, license: &str, input: Value, why: &s
     let (_, stored) = submissions::page(&w.server.state.db, &Selection::default(), 0, 1)
         .await
         .expect("db");
-    assert_eq!(stored, 0, "nothing is stored");
+    assert_eq!(stored.rows, 0, "nothing is stored");
 }
 
 each_backend!(a_user_who_may_not_submit_to_metrc_is_refused_until_an_admin_allows_it);

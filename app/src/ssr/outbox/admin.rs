@@ -13,7 +13,7 @@ use crate::ssr::queries::audit_events::{self, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
-use crate::types::inventory::Page;
+use crate::types::inventory::{Page, Total};
 use crate::types::submissions::{
     SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
@@ -71,12 +71,12 @@ pub async fn list(
     input::filter(filter.license.as_deref(), "facility")?;
     match selection(filter) {
         Some(selection) => page_of(state, &selection, filter.page).await,
-        None => Ok(Page {
-            rows: Vec::new(),
-            total: 0,
-            page: filter.page,
-            page_size: ROWS_PER_PAGE,
-        }),
+        None => Ok(Page::new(
+            Vec::new(),
+            Total::default(),
+            filter.page,
+            ROWS_PER_PAGE,
+        )),
     }
 }
 

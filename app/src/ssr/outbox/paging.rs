@@ -24,10 +24,10 @@ pub(super) async fn page_of(
     )
     .await?;
     let names = submissions::user_names(&state.db, models.iter().map(|m| m.user_id)).await?;
-    Ok(Page {
-        rows: models.iter().map(|m| view::row(m, &names)).collect(),
+    Ok(Page::new(
+        models.iter().map(|m| view::row(m, &names)).collect(),
         total,
         page,
-        page_size: ROWS_PER_PAGE,
-    })
+        ROWS_PER_PAGE,
+    ))
 }

@@ -3,14 +3,15 @@
 
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::vault::sealed::SealedKey;
+use super::counting::count_from;
 use super::text_match::contains;
-use crate::types::inventory::SyncState;
+use crate::types::inventory::{SyncState, Total};
 use crate::types::keys::KeyStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 /// A license as Metrc's facilities response describes it.
@@ -68,7 +69,7 @@ pub async fn page(
     search: Option<&str>,
     offset: u64,
     limit: u64,
-) -> Result<(Vec<facilities::Model>, u64), DbErr> {
+) -> Result<(Vec<facilities::Model>, Total), DbErr> {
     let mut select = Facilities::find();
     if let Some(part) = search.map(str::trim).filter(|p| !p.is_empty()) {
         select = select.filter(
@@ -80,7 +81,7 @@ pub async fn page(
                 .add(contains((Facilities, facilities::Column::Name), part)),
         );
     }
-    let total = select.clone().count(db).await?;
+    let total = count_from(db, select.clone(), offset).await?;
     let rows = select
         .order_by_asc(facilities::Column::LicenseNumber)
         .offset(offset)

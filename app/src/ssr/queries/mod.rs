@@ -1,6 +1,7 @@
 //! Hand-written queries, one module per table, each taking `&impl ConnectionTrait`.
 
 pub mod audit_events;
+pub mod counting;
 pub mod facilities;
 pub mod leases;
 pub mod login_throttle;

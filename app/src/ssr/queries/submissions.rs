@@ -4,14 +4,16 @@
 
 use super::super::entities::submissions::{self, Entity as Submissions};
 use super::super::entities::users::{self, Entity as Users};
+use super::counting::count_from;
 use super::leases::{self, Held};
 use crate::ssr::outbox::KeyKind;
+use crate::types::inventory::Total;
 use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -115,17 +117,18 @@ impl Selection {
     }
 }
 
-/// One page of the selected rows, newest first, and how many there are in all.
+/// One page of the selected rows, newest first, and how many there are in all (counted only so
+/// far past the page: [`count_from`]).
 pub async fn page(
     db: &impl ConnectionTrait,
     selection: &Selection,
     page: u64,
     page_size: u64,
-) -> Result<(Vec<submissions::Model>, u64), DbErr> {
+) -> Result<(Vec<submissions::Model>, Total), DbErr> {
     let query = Submissions::find()
         .filter(selection.condition())
         .order_by_desc(submissions::Column::Id);
-    let total = query.clone().count(db).await?;
+    let total = count_from(db, query.clone(), page * page_size).await?;
     let rows = query
         .offset(page * page_size)
         .limit(page_size)
@@ -598,7 +601,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(total, 2);
+        assert_eq!(total, Total::exact(2));
         assert_eq!(rows[0].id, b.id, "newest first");
         assert_eq!(
             user_names(&db, [sam, sam]).await.unwrap()[&sam],

@@ -4,7 +4,9 @@
 //! `LastModified`): an older read, a stalled server's, never overwrites a newer one.
 
 use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
+use super::counting::count_from;
 use super::text_match::contains;
+use crate::types::inventory::Total;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -230,11 +232,12 @@ pub struct RecordSummary {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
-/// One page of records matching `q`, by license then label, and how many match in all.
+/// One page of records matching `q`, by license then label, and how many match in all
+/// (counted only so far past the page: [`count_from`]).
 pub async fn page(
     db: &impl ConnectionTrait,
     q: &RecordQuery<'_>,
-) -> Result<(Vec<RecordSummary>, u64), DbErr> {
+) -> Result<(Vec<RecordSummary>, Total), DbErr> {
     let mut condition = Condition::all().add(Column::Resource.is_in(q.resources.iter().copied()));
     if let Some(licenses) = q.licenses {
         condition = condition.add(Column::LicenseNumber.is_in(licenses.iter().cloned()));
@@ -250,7 +253,7 @@ pub async fn page(
         }
     }
     let select = SyncedRecords::find().filter(condition);
-    let total = select.clone().count(db).await?;
+    let total = count_from(db, select.clone(), q.offset).await?;
     let rows = select
         .select_only()
         .columns([
@@ -410,12 +413,18 @@ mod tests {
             ..Default::default()
         };
         let (rows, total) = page(&db, &q(Some("blue DREAM"), 0)).await.unwrap();
-        assert_eq!((rows.len(), total), (3, 4));
+        assert_eq!((rows.len(), total), (3, Total::exact(4)));
         let (rows, total) = page(&db, &q(Some("blue"), 3)).await.unwrap();
-        assert_eq!((rows.len(), total), (1, 4));
+        assert_eq!((rows.len(), total), (1, Total::exact(4)));
         assert_eq!(rows[0].label.as_deref(), Some("1A006"));
-        assert_eq!(page(&db, &q(Some("%_o"), 0)).await.unwrap().1, 3);
-        assert_eq!(page(&db, &q(Some("0_"), 0)).await.unwrap().1, 0);
+        assert_eq!(
+            page(&db, &q(Some("%_o"), 0)).await.unwrap().1,
+            Total::exact(3)
+        );
+        assert_eq!(
+            page(&db, &q(Some("0_"), 0)).await.unwrap().1,
+            Total::exact(0)
+        );
         let none: [String; 0] = [];
         let q = RecordQuery {
             resources: &all,
@@ -423,6 +432,6 @@ mod tests {
             limit: 10,
             ..Default::default()
         };
-        assert_eq!(page(&db, &q).await.unwrap().1, 0);
+        assert_eq!(page(&db, &q).await.unwrap().1, Total::exact(0));
     }
 }

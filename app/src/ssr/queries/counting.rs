@@ -1,0 +1,84 @@
+//! How many rows a list matches, for its pager, without reading every one of them: counting
+//! stops [`LOOKAHEAD`] rows past the page asked for, so the first page of 100,000 synced packages
+//! costs what the first page of 10,000 does (docs/benchmarks.md, "Pages under load").
+
+use crate::types::inventory::Total;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect, QueryTrait, Select};
+
+/// How many rows past the start of the page asked for are counted: 10,000 (200 pages of 50).
+pub const LOOKAHEAD: u64 = 10_000;
+
+/// The rows `select` matches, counted up to `offset + LOOKAHEAD` (`offset`: the first row of the
+/// page shown). One `SELECT COUNT(*) FROM (… LIMIT n + 1)`; `Total::more` when it found more.
+pub async fn count_from<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    offset: u64,
+) -> Result<Total, DbErr> {
+    let bound = offset.saturating_add(LOOKAHEAD);
+    let rows = select
+        .select_only()
+        .expr(Expr::cust("1"))
+        .limit(bound.saturating_add(1))
+        .into_query();
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(rows, "bounded")
+        .to_owned();
+    let found = match db.query_one(&count).await? {
+        Some(row) => u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0),
+        None => 0,
+    };
+    Ok(Total::counted(found, bound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::entities::synced_records::{Column, Entity as SyncedRecords};
+    use crate::ssr::queries::synced_records::{NewRecord, upsert_chunk};
+    use crate::ssr::queries::test_db;
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    #[tokio::test]
+    async fn counting_stops_a_lookahead_past_the_page() {
+        let db = test_db::fresh().await;
+        let rows = LOOKAHEAD + 6;
+        let ids: Vec<i64> = (1..=i64::try_from(rows).unwrap()).collect();
+        for chunk in ids.chunks(500) {
+            let records = chunk
+                .iter()
+                .map(|&id| NewRecord {
+                    metrc_id: id,
+                    label: Some(format!("1A4{id:021}")),
+                    data: "{}".into(),
+                    ..Default::default()
+                })
+                .collect();
+            upsert_chunk(&db, "A-1", "PackagesActive", records, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        let all = || SyncedRecords::find();
+        // From the first page: 10,000 counted, and more.
+        assert_eq!(
+            count_from(&db, all(), 0).await.unwrap(),
+            Total {
+                rows: LOOKAHEAD,
+                more: true
+            }
+        );
+        // From the 50th row on, counting reaches every row.
+        assert_eq!(
+            count_from(&db, all(), 50).await.unwrap(),
+            Total::exact(rows)
+        );
+        // A filter counts only what it matches.
+        let even = all().filter(Column::Label.like("%0"));
+        assert_eq!(
+            count_from(&db, even, 0).await.unwrap(),
+            Total::exact(rows / 10)
+        );
+    }
+}
