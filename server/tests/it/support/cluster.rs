@@ -56,25 +56,25 @@ pub fn announced_base(log: &str) -> Option<String> {
     base.starts_with("http://").then_some(base)
 }
 
-/// Waits until the server logging into `log` has said where it listens and answers `/healthz`
-/// there (60 s at most; the log is shown if it never does); returns its base URL.
+/// Waits until the server logging into `log` has said where it listens (60 s at most; the log
+/// is shown if it never does), then until it answers `/healthz` there ([`wait_healthy`]);
+/// returns its base URL.
 pub async fn wait_started(log: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let base = loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(base) = announced_base(&text)
-            && let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == reqwest::StatusCode::OK
-        {
-            return base;
+        if let Some(base) = announced_base(&text) {
+            break base;
         }
         assert!(
             Instant::now() < deadline,
-            "the server at {} did not start (RUST_LOG must include {STARTUP_LOG}): {text}",
+            "the server at {} did not say where it listens (RUST_LOG must include {STARTUP_LOG}): {text}",
             log.display()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    wait_healthy(&base, log).await;
+    base
 }
 
 /// A child process killed (SIGKILL) when dropped.
