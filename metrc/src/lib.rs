@@ -3,7 +3,9 @@
 //! The client (`Client`) talks to real Metrc or to the sandbox unchanged: only the base URL and the
 //! keys differ. The sandbox (feature `sandbox`) serves Metrc's v2 routes with Metrc's auth, status
 //! codes, paging envelope, error bodies and rate limits. Facts about Metrc, with their sources:
-//! `docs/metrc.md` at the workspace root.
+//! `docs/metrc.md` at the workspace root. Metrc is one system per state: [`state_base_url`] gives a
+//! state's host, [`state_name`] its name, and a sandbox is one state's Metrc
+//! (`sandbox::SandboxConfig::state`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), metrc::Error> {
@@ -28,6 +30,7 @@ mod paging;
 mod reads;
 mod retry;
 pub mod sections;
+pub mod states;
 pub mod types;
 mod validation;
 pub mod window;
@@ -43,6 +46,7 @@ pub use error::{
 };
 pub use paging::{PAGE_SIZE, WindowPage};
 pub use sections::{Capability, Resource, Section};
+pub use states::{StateListError, parse_state_list, state_name};
 pub use types::{
     AdjustReason, Employee, Facility, FacilityType, Harvest, Item, Location, MetrcTime, Package,
     PackageAdjustment, PackageFinish, PackageLocationChange, Plant, PlantBatch, PlantWaste, Strain,

@@ -53,14 +53,10 @@ struct NewLicense {
     number: String,
     name: String,
     license_type: String,
-    #[serde(default = "default_state")]
-    state: String,
+    /// Default: the sandbox's state.
+    state: Option<String>,
     packages: Option<usize>,
     history_days: Option<u32>,
-}
-
-fn default_state() -> String {
-    "CA".to_string()
 }
 
 /// Most packages one admin call may seed (keeps a typo from eating the machine).
@@ -68,9 +64,10 @@ const MAX_SEEDED_PACKAGES: usize = 200_000;
 /// Longest seeded history, in days (twenty years).
 const MAX_HISTORY_DAYS: u32 = 7_305;
 
-/// `POST /sandbox/licenses` `{number, name, license_type, state, packages?, history_days?}` →
-/// 201 with the license; seeded like the demo licenses (`packages` active packages, default 20),
-/// every record last modified within the `history_days` (default 30, at most 7,305) before now.
+/// `POST /sandbox/licenses` `{number, name, license_type, state?, packages?, history_days?}` →
+/// 201 with the license (`state` defaults to the sandbox's own, `SandboxConfig::state`); seeded
+/// like the demo licenses (`packages` active packages, default 20), every record last modified
+/// within the `history_days` (default 30, at most 7,305) before now.
 async fn add_license(
     State(s): State<Sandbox>,
     bytes: Bytes,
@@ -89,15 +86,10 @@ async fn add_license(
         )));
     }
     let now = Utc::now();
+    let state = new.state.unwrap_or_else(|| s.config().state_code());
     let mut model = s.inner.model.write();
     let opened = now.date_naive() - chrono::Duration::days(i64::from(days.max(365)));
-    let idx = model.add_license(
-        &new.number,
-        &new.name,
-        &new.license_type,
-        &new.state,
-        opened,
-    )?;
+    let idx = model.add_license(&new.number, &new.name, &new.license_type, &state, opened)?;
     seed::license_data(&mut model, idx, packages, seed::History { end: now, days });
     let license = model.license(idx).map(license_json).unwrap_or_default();
     Ok((StatusCode::CREATED, Json(license)))

@@ -7,14 +7,24 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
 /// Everything a [`super::Sandbox`] is built from. `Default` is the embedded default of
-/// docs/design.md §9: demo licenses and employees, 20 active packages per license, seed 0.
+/// docs/design.md §9: California's Metrc with its demo licenses and employees, 20 active packages
+/// per license, seed 0.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
+    /// The state this sandbox is the Metrc of: its two-letter code, upper case (`"CO"`; other case
+    /// and surrounding spaces are read as that code). A sandbox is one state's Metrc, as Metrc is
+    /// one system per state (`https://api-ca.metrc.com`, `https://api-co.metrc.com`, ...): run one
+    /// sandbox per state. The demo licenses are that state's (California's, Colorado's and
+    /// Michigan's have their own numbers and names; any other code gets generated ones such as
+    /// `OR-CUL-0001`), and so are their keys ([`SandboxConfig::state_seed`]). Default `"CA"`.
+    pub state: String,
     /// The vendor (integrator) API keys Metrc has registered. A call whose Basic user name is not
     /// one of them gets 401, like an unregistered vendor at Metrc. Empty: any non-empty vendor key
     /// is accepted (handy when the server runs without `METRC_VENDOR_KEY`).
     pub vendor_keys: Vec<String>,
-    /// Seed of every generated record and key: the same seed gives the same data and keys.
+    /// Seed of every generated record and key: the same seed and state give the same data and
+    /// keys. Each state's sandbox draws from its own seed derived from this one
+    /// ([`SandboxConfig::state_seed`]).
     pub seed: u64,
     /// Active packages seeded per demo license (inactive ones, plants, etc. scale with it).
     pub packages_per_license: usize,
@@ -32,6 +42,7 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
+            state: "CA".to_string(),
             vendor_keys: Vec::new(),
             seed: 0,
             packages_per_license: 20,
@@ -48,6 +59,33 @@ impl SandboxConfig {
     pub fn with_total_packages(mut self, total: usize) -> Self {
         self.packages_per_license = total.div_ceil(super::seed::DEMO_LICENSE_COUNT).max(1);
         self
+    }
+
+    /// [`SandboxConfig::state`] as a code: trimmed, upper case.
+    pub fn state_code(&self) -> String {
+        self.state.trim().to_ascii_uppercase()
+    }
+
+    /// The seed the sandbox actually draws its records and keys from. California's is
+    /// [`SandboxConfig::seed`] itself (so its data and keys are what they have always been);
+    /// every other state's mixes in a stable hash of the state code, so the same person has a
+    /// different key in each state's sandbox, as in Metrc, where each state's system has its own
+    /// accounts.
+    pub fn state_seed(&self) -> u64 {
+        let code = self.state_code();
+        if code == "CA" {
+            return self.seed;
+        }
+        // FNV-1a of the code, then SplitMix64's finaliser: stable across builds and platforms.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in code.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut z = self.seed.wrapping_add(hash);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 }
 

@@ -15,6 +15,10 @@
 //!
 //! Where Metrc's behaviour is uncertain or differs between deployments, [`Settings`] decides
 //! (docs/metrc.md §11); the default is the production profile.
+//!
+//! A sandbox is one state's Metrc ([`SandboxConfig::state`], default California), as Metrc is one
+//! system per state: for several states, run one sandbox per state, each on its own address. The
+//! demo employees are the same people in every state's sandbox, with a different key in each.
 
 mod admin;
 mod auth;
@@ -30,6 +34,7 @@ mod query;
 mod routes;
 mod seed;
 mod shapes;
+pub mod standalone;
 mod wire;
 
 use std::future::Future;
@@ -46,6 +51,7 @@ pub use faults::Loss;
 pub use inject::FaultGuard;
 pub use log::LogEntry;
 use model::Model;
+pub use seed::DEMO_OWNER;
 
 /// A running sandbox's shared state. Cheap to clone; locks are held only for the synchronous part
 /// of a call, never across an `.await`.
@@ -93,7 +99,8 @@ impl Sandbox {
             .seeded_at
             .unwrap_or_else(|| Utc::now().trunc_subsecs(0));
         let model = seed::build(
-            config.seed,
+            config.state_seed(),
+            &config.state_code(),
             config.demo,
             config.packages_per_license,
             anchor,
@@ -158,6 +165,18 @@ impl Sandbox {
         Ok(addr)
     }
 
+    /// The numbers and names of the demo licenses a sandbox of `state` (a two-letter code, any
+    /// case) seeds, in the order it seeds them: one of each license type (cultivation,
+    /// manufacturing, distribution, retail, testing laboratory, microbusiness). California's are
+    /// `CCL19-0004821` Emerald Ridge Farms and so on; Colorado and Michigan have their own; any
+    /// other code gets generated ones (`OR-CUL-0001` "Oregon Demo Cultivation", ...).
+    pub fn demo_licenses(state: &str) -> Vec<(String, String)> {
+        seed::demo_licenses(&state.trim().to_ascii_uppercase())
+            .into_iter()
+            .map(|(number, name, _)| (number, name))
+            .collect()
+    }
+
     /// Every employee with the current key, by id.
     pub fn employees(&self) -> Vec<EmployeeInfo> {
         let model = self.inner.model.read();
@@ -181,7 +200,8 @@ impl Sandbox {
             .collect()
     }
 
-    /// The demo License Owner (owns every demo license, holds every permission), if seeded.
+    /// The demo License Owner ([`DEMO_OWNER`]: owns every demo license, holds every permission), if
+    /// seeded.
     pub fn demo_owner(&self) -> Option<EmployeeInfo> {
         self.employees()
             .into_iter()
@@ -197,10 +217,97 @@ impl Sandbox {
     /// faults and log cleared.
     pub fn reset(&self) {
         let c = &self.inner.config;
-        let fresh = seed::build(c.seed, c.demo, c.packages_per_license, self.inner.anchor);
+        let fresh = seed::build(
+            c.state_seed(),
+            &c.state_code(),
+            c.demo,
+            c.packages_per_license,
+            self.inner.anchor,
+        );
         *self.inner.model.write() = fresh;
         self.set_settings(c.settings.clone());
         self.inner.faults.lock().clear();
         self.inner.log.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VENDOR: &str = "vendor";
+
+    async fn start(state: &str) -> (Sandbox, String) {
+        let sandbox = Sandbox::new(SandboxConfig {
+            vendor_keys: vec![VENDOR.to_string()],
+            state: state.to_string(),
+            packages_per_license: 2,
+            ..SandboxConfig::default()
+        });
+        let addr = sandbox.start().await.unwrap_or_else(|e| panic!("{e}"));
+        (sandbox, format!("http://{addr}"))
+    }
+
+    fn owner_key(sandbox: &Sandbox) -> String {
+        sandbox.demo_owner().map(|o| o.api_key).unwrap_or_default()
+    }
+
+    async fn facilities(base: &str, key: &str) -> (u16, Vec<String>) {
+        let response = reqwest::Client::new()
+            .get(format!("{base}/facilities/v2/"))
+            .basic_auth(VENDOR, Some(key))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let numbers = body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["License"]["Number"].as_str().map(str::to_string))
+            .collect();
+        (status, numbers)
+    }
+
+    #[tokio::test]
+    async fn each_states_sandbox_knows_only_its_own_keys_and_licenses() {
+        let (ca, ca_url) = start("CA").await;
+        let (co, co_url) = start("CO").await;
+        let (ca_owner, co_owner) = (owner_key(&ca), owner_key(&co));
+        assert_ne!(ca_owner, co_owner);
+
+        let numbers = |state| -> Vec<String> {
+            Sandbox::demo_licenses(state)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(facilities(&ca_url, &ca_owner).await, (200, numbers("CA")));
+        assert_eq!(facilities(&co_url, &co_owner).await, (200, numbers("CO")));
+        // A key is one state's: the other state's Metrc does not know it.
+        assert_eq!(facilities(&ca_url, &co_owner).await, (401, Vec::new()));
+        assert_eq!(facilities(&co_url, &ca_owner).await, (401, Vec::new()));
+        for e in co.employees() {
+            assert_eq!(facilities(&ca_url, &e.api_key).await.0, 401, "{}", e.name);
+        }
+
+        // A license added without a state is in the sandbox's state.
+        let added: serde_json::Value = reqwest::Client::new()
+            .post(format!("{co_url}/sandbox/licenses"))
+            .json(&serde_json::json!({
+                "number": "402R-00999", "name": "Aspen Leaf", "license_type": "Retail",
+                "packages": 1,
+            }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        assert_eq!(added["state"], "CO");
+        // After a reset, the same keys again.
+        co.reset();
+        assert_eq!(owner_key(&co), co_owner);
     }
 }

@@ -40,7 +40,11 @@ impl History {
     }
 }
 
-const DEMO_LICENSES: [(&str, &str, LicenseKind); DEMO_LICENSE_COUNT] = [
+/// One demo license of a state's table: number, name, kind.
+type DemoLicense = (&'static str, &'static str, LicenseKind);
+
+/// California's demo licenses (the sandbox's first and default state: unchanged, tests name them).
+const CA_LICENSES: [DemoLicense; DEMO_LICENSE_COUNT] = [
     (
         "CCL19-0004821",
         "Emerald Ridge Farms",
@@ -73,6 +77,107 @@ const DEMO_LICENSES: [(&str, &str, LicenseKind); DEMO_LICENSE_COUNT] = [
     ),
 ];
 
+/// Colorado's: Marijuana Enforcement Division numbers, whose prefix is the retail code's section
+/// for the license class (402R store, 403R cultivation facility, 404R products manufacturer, 405R
+/// testing facility, 406R transporter). Colorado has no microbusiness class: the sandbox's
+/// microbusiness carries a cultivation number.
+const CO_LICENSES: [DemoLicense; DEMO_LICENSE_COUNT] = [
+    (
+        "403R-00512",
+        "Front Range Cultivation",
+        LicenseKind::Cultivation,
+    ),
+    (
+        "404R-00218",
+        "Mile High Extracts",
+        LicenseKind::Manufacturing,
+    ),
+    (
+        "406R-00031",
+        "Rocky Mountain Transport",
+        LicenseKind::Distribution,
+    ),
+    ("402R-00847", "Cherry Creek Dispensary", LicenseKind::Retail),
+    ("405R-00027", "Boulder Analytical", LicenseKind::TestingLab),
+    ("403R-01163", "Summit Craft Co.", LicenseKind::Microbusiness),
+];
+
+/// Michigan's: Cannabis Regulatory Agency adult-use numbers (`AU-` then the class: G-C Class C
+/// grower, P processor, T secure transporter, R retailer, SC safety compliance facility, MB
+/// microbusiness).
+const MI_LICENSES: [DemoLicense; DEMO_LICENSE_COUNT] = [
+    (
+        "AU-G-C-000412",
+        "Great Lakes Growers",
+        LicenseKind::Cultivation,
+    ),
+    (
+        "AU-P-000186",
+        "Mitten State Processing",
+        LicenseKind::Manufacturing,
+    ),
+    (
+        "AU-T-000057",
+        "Wolverine Secure Transport",
+        LicenseKind::Distribution,
+    ),
+    ("AU-R-000731", "Ann Arbor Provisions", LicenseKind::Retail),
+    (
+        "AU-SC-000023",
+        "Lakeshore Safety Compliance",
+        LicenseKind::TestingLab,
+    ),
+    (
+        "AU-MB-000094",
+        "Upper Peninsula Craft Co.",
+        LicenseKind::Microbusiness,
+    ),
+];
+
+/// The generated licenses of any other state: number tag and name word per kind.
+const GENERATED_LICENSES: [(&str, &str, LicenseKind); DEMO_LICENSE_COUNT] = [
+    ("CUL", "Cultivation", LicenseKind::Cultivation),
+    ("MFG", "Manufacturing", LicenseKind::Manufacturing),
+    ("DIS", "Distribution", LicenseKind::Distribution),
+    ("RET", "Dispensary", LicenseKind::Retail),
+    ("LAB", "Testing Lab", LicenseKind::TestingLab),
+    ("MIC", "Microbusiness", LicenseKind::Microbusiness),
+];
+
+/// The state as it names licenses: its name when known (`"Oregon"`), else its code.
+fn place(state: &str) -> String {
+    crate::states::state_name(state).map_or_else(|| state.to_string(), str::to_string)
+}
+
+/// The demo licenses of `state`'s sandbox (a code, upper case): number, name and kind, one of each
+/// kind in the same order in every state. California, Colorado and Michigan have their own
+/// tables; any other state gets `{ST}-CUL-0001`, "Oregon Demo Cultivation" and so on.
+pub fn demo_licenses(state: &str) -> Vec<(String, String, LicenseKind)> {
+    let table = match state {
+        "CA" => &CA_LICENSES,
+        "CO" => &CO_LICENSES,
+        "MI" => &MI_LICENSES,
+        _ => {
+            let place = place(state);
+            return GENERATED_LICENSES
+                .iter()
+                .enumerate()
+                .map(|(i, (tag, word, kind))| {
+                    (
+                        format!("{state}-{tag}-{:04}", i + 1),
+                        format!("{place} Demo {word}"),
+                        *kind,
+                    )
+                })
+                .collect();
+        }
+    };
+    table
+        .iter()
+        .map(|(number, name, kind)| ((*number).to_string(), (*name).to_string(), *kind))
+        .collect()
+}
+
 const STRAINS: &[(&str, f64)] = &[
     ("Blue Dream", 40.0),
     ("OG Kush", 75.0),
@@ -100,12 +205,60 @@ const ITEM_NAMES: &[&str] = &[
     "{} Clone",
 ];
 
-const EXTERNAL_PARTNERS: &[(&str, &str)] = &[
+/// California's transfer partners outside the demo licenses.
+const CA_PARTNERS: &[(&str, &str)] = &[
     ("C11-0001187-LIC", "Valley Green Logistics"),
     ("C10-0000912-LIC", "Harbor Leaf Collective"),
     ("CCL18-0002290", "Humboldt Heritage Gardens"),
     ("CDPH-10004410", "Coastal Confections"),
 ];
+
+const CO_PARTNERS: &[(&str, &str)] = &[
+    ("406R-00044", "Peak Logistics"),
+    ("402R-00391", "Pueblo Green Apothecary"),
+    ("403R-00778", "San Luis Valley Farms"),
+    ("404R-00305", "Denver Infusions"),
+];
+
+const MI_PARTNERS: &[(&str, &str)] = &[
+    ("AU-T-000102", "Straits Secure Transport"),
+    ("AU-R-000915", "Traverse City Provisions"),
+    ("AU-G-C-000633", "Kalamazoo Cultivators"),
+    ("AU-P-000244", "Motor City Edibles"),
+];
+
+/// Transfer partners outside the demo licenses for a license in `state` (a code, upper case).
+/// Every license of a state's sandbox is in that state, and so are its partners: transfers do
+/// not cross state lines.
+fn external_partners(state: &str) -> Vec<(String, String)> {
+    let table = match state {
+        "CA" => CA_PARTNERS,
+        "CO" => CO_PARTNERS,
+        "MI" => MI_PARTNERS,
+        _ => {
+            let place = place(state);
+            return [
+                ("DIS", "Logistics"),
+                ("RET", "Collective"),
+                ("CUL", "Gardens"),
+                ("MFG", "Confections"),
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, (tag, word))| {
+                (
+                    format!("{state}-{tag}-{:04}", 101 + i),
+                    format!("{place} Partner {word}"),
+                )
+            })
+            .collect();
+        }
+    };
+    table
+        .iter()
+        .map(|(n, name)| ((*n).to_string(), (*name).to_string()))
+        .collect()
+}
 
 /// The demo employees besides the owner: name, grants per demo license (by index).
 type DemoEmployee = (&'static str, &'static [(usize, &'static [&'static str])]);
@@ -145,24 +298,34 @@ const DEMO_EMPLOYEES: &[DemoEmployee] = &[
 /// Name of the demo License Owner (owns every demo license, holds every permission).
 pub const DEMO_OWNER: &str = "Dana Whitfield";
 
-/// Builds the seeded model.
-pub fn build(seed: u64, demo: bool, packages_per_license: usize, anchor: DateTime<Utc>) -> Model {
+/// Builds the seeded model of `state`'s sandbox (a code, upper case). `seed` is the one to draw
+/// from (`SandboxConfig::state_seed`).
+pub fn build(
+    seed: u64,
+    state: &str,
+    demo: bool,
+    packages_per_license: usize,
+    anchor: DateTime<Utc>,
+) -> Model {
     let mut model = Model::new(seed);
     if demo {
-        seed_demo(&mut model, packages_per_license, anchor);
+        seed_demo(&mut model, state, packages_per_license, anchor);
     }
     model
 }
 
-fn seed_demo(model: &mut Model, packages: usize, anchor: DateTime<Utc>) {
+/// The demo licenses of `state` and the demo employees: the same people, with the same grants by
+/// license position, in every state (each state's Metrc has its own accounts and keys).
+fn seed_demo(model: &mut Model, state: &str, packages: usize, anchor: DateTime<Utc>) {
     let opened = anchor.date_naive() - Duration::days(3 * 365);
     let mut numbers = Vec::new();
-    for (number, name, kind) in DEMO_LICENSES {
-        // The demo table is fixed and distinct: adding cannot fail.
-        if let Ok(idx) = model.add_license(number, name, kind.default_license_type(), "CA", opened)
+    for (number, name, kind) in demo_licenses(state) {
+        // The demo tables are fixed and distinct: adding cannot fail.
+        if let Ok(idx) =
+            model.add_license(&number, &name, kind.default_license_type(), state, opened)
         {
             license_data(model, idx, packages, History::recent(anchor));
-            numbers.push(number.to_string());
+            numbers.push(number);
         }
     }
     let every: Vec<String> = Section::ALL.iter().map(|s| s.name().to_string()).collect();
@@ -519,20 +682,16 @@ fn seed_plants(
 }
 
 fn seed_transfers(model: &mut Model, license: LicenseIdx, packages: usize, history: History) {
-    let own = model
+    let (own, state) = model
         .license(license)
-        .map(|l| l.number.clone())
+        .map(|l| (l.number.clone(), l.state.clone()))
         .unwrap_or_default();
     let partners: Vec<(String, String)> = model
         .licenses
         .iter()
         .filter(|l| l.number != own)
         .map(|l| (l.number.clone(), l.name.clone()))
-        .chain(
-            EXTERNAL_PARTNERS
-                .iter()
-                .map(|(n, name)| (n.to_string(), name.to_string())),
-        )
+        .chain(external_partners(&state))
         .collect();
     let mut rows = Vec::new();
     for n in 0..(packages / 10).max(2) * 2 {
@@ -563,6 +722,12 @@ fn seed_sales(
     labels: &[String],
     history: History,
 ) {
+    // Metrc writes sale times in the facility's local time, without zone. California (and a state
+    // without a known zone) keeps the sandbox's fixed Pacific Standard Time, as seeded before.
+    let zone = model
+        .license(license)
+        .filter(|l| l.state != "CA")
+        .and_then(|l| crate::state_time_zone(&l.state));
     let mut rows = Vec::new();
     for _ in 0..(packages / 2).max(5) {
         let (id, at) = (model.next_id(), moment(&mut model.rng, history));
@@ -578,9 +743,11 @@ fn seed_sales(
                 amount,
             });
         }
-        // Pacific time, written without zone as Metrc does for sales.
-        let sold_at = (at - Duration::minutes(model.rng.random_range(1..90)) - Duration::hours(8))
-            .naive_utc();
+        let sold = at - Duration::minutes(model.rng.random_range(1..90));
+        let sold_at = match zone {
+            Some(zone) => sold.with_timezone(&zone).naive_local(),
+            None => (sold - Duration::hours(8)).naive_utc(),
+        };
         let patient = model
             .rng
             .random_bool(0.1)
@@ -597,4 +764,282 @@ fn seed_sales(
         });
     }
     model.sales.extend(rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{Sandbox, SandboxConfig};
+
+    fn anchor() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-15T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn sandbox(state: &str, seed: u64) -> Sandbox {
+        Sandbox::new(SandboxConfig {
+            state: state.to_string(),
+            seed,
+            packages_per_license: 2,
+            seeded_at: Some(anchor()),
+            ..SandboxConfig::default()
+        })
+    }
+
+    fn keys(sandbox: &Sandbox) -> Vec<(String, String)> {
+        sandbox
+            .employees()
+            .into_iter()
+            .map(|e| (e.name, e.api_key))
+            .collect()
+    }
+
+    /// Each employee's name, and the positions (in the state's demo table) of the licenses they
+    /// work at and own.
+    fn staff(sandbox: &Sandbox) -> Vec<(String, Vec<usize>, Vec<usize>)> {
+        let numbers: Vec<String> = Sandbox::demo_licenses(&sandbox.config().state)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let at = |list: &[String]| -> Vec<usize> {
+            list.iter()
+                .filter_map(|n| numbers.iter().position(|d| d == n))
+                .collect()
+        };
+        sandbox
+            .employees()
+            .into_iter()
+            .map(|e| (e.name.clone(), at(&e.licenses), at(&e.owner_of)))
+            .collect()
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn california_is_seeded_as_before_states_existed() {
+        assert_eq!(SandboxConfig::default().state, "CA");
+        let ca = sandbox("CA", 0);
+        assert_eq!(
+            Sandbox::demo_licenses("CA"),
+            pairs(&[
+                ("CCL19-0004821", "Emerald Ridge Farms"),
+                ("CDPH-10003156", "Golden State Extracts"),
+                ("C11-0000349-LIC", "Pacific Coast Distribution"),
+                ("C10-0000774-LIC", "Sunset Wellness Dispensary"),
+                ("C8-0000042-LIC", "Bay Analytical Labs"),
+                ("C12-0000321-LIC", "Redwood Micro Co."),
+            ])
+        );
+        assert_eq!(
+            ca.demo_owner().map(|o| o.licenses),
+            Some(
+                [
+                    "CCL19-0004821",
+                    "CDPH-10003156",
+                    "C11-0000349-LIC",
+                    "C10-0000774-LIC",
+                    "C8-0000042-LIC",
+                    "C12-0000321-LIC",
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        // The keys the sandbox gave for these seeds (2 packages per license) before it had a
+        // state: every test and demo that holds one keeps working.
+        assert_eq!(
+            keys(&ca),
+            pairs(&[
+                (
+                    "Dana Whitfield",
+                    "OY4XkpBhfwPxImyGehwxpIgy570RTZ6M0vokPUehTRy4IVdK"
+                ),
+                (
+                    "Sam Ortiz",
+                    "mQrZppqAVtehKTcB4Pgd4KlYvibgdfsyOq57q1jywFgWPWKJ"
+                ),
+                (
+                    "Priya Nair",
+                    "kX2DOi0AMj3iZsGtgJVIF8zVy2eiT6WfRwoJldSdAXmbnLFs"
+                ),
+                (
+                    "Marcus Bell",
+                    "IWNok3ILWad6ZYxBbeLZCijNMFlkjkBohFweRBqE35WBZfFo"
+                ),
+            ])
+        );
+        assert_eq!(
+            keys(&sandbox("CA", 7)).first().map(|(_, k)| k.as_str()),
+            Some("u8BGiJUmRncmeKPD7SY3hfwRlI8f8u9n3k3Vj7DmruVHi4Ee")
+        );
+        // The code in any case is the same state.
+        assert_eq!(keys(&sandbox(" ca ", 0)), keys(&ca));
+        let config = SandboxConfig {
+            seed: 42,
+            ..SandboxConfig::default()
+        };
+        assert_eq!(config.state_seed(), 42);
+    }
+
+    #[test]
+    fn every_state_has_one_demo_license_of_each_kind() {
+        let kinds = |state: &str| -> Vec<LicenseKind> {
+            demo_licenses(state)
+                .into_iter()
+                .map(|(_, _, k)| k)
+                .collect()
+        };
+        let ca = demo_licenses("CA");
+        for state in ["CA", "CO", "MI", "OR", "TX", "DC", "ZZ"] {
+            let table = demo_licenses(state);
+            assert_eq!(table.len(), DEMO_LICENSE_COUNT, "{state}");
+            assert_eq!(kinds(state), kinds("CA"), "{state}");
+            let mut numbers: Vec<&String> = table.iter().map(|(n, _, _)| n).collect();
+            numbers.sort();
+            numbers.dedup();
+            assert_eq!(numbers.len(), DEMO_LICENSE_COUNT, "{state}");
+            if state != "CA" {
+                assert!(
+                    table.iter().all(|(n, name, _)| ca
+                        .iter()
+                        .all(|(cn, cname, _)| n != cn && name != cname)),
+                    "{state}"
+                );
+            }
+            let model = build(0, state, true, 1, anchor());
+            let seeded: Vec<(&str, &str, &str)> = model
+                .licenses
+                .iter()
+                .map(|l| (l.number.as_str(), l.name.as_str(), l.state.as_str()))
+                .collect();
+            let expected: Vec<(&str, &str, &str)> = table
+                .iter()
+                .map(|(n, name, _)| (n.as_str(), name.as_str(), state))
+                .collect();
+            assert_eq!(seeded, expected);
+        }
+        // Colorado: MED numbers, the prefix naming the class (402R store ... 406R transporter).
+        let co = demo_licenses("CO");
+        for (number, _, _) in &co {
+            let (class, serial) = number.split_once("R-").unwrap_or_default();
+            assert!(
+                ["402", "403", "404", "405", "406"].contains(&class),
+                "{number}"
+            );
+            assert!(
+                serial.len() == 5 && serial.bytes().all(|b| b.is_ascii_digit()),
+                "{number}"
+            );
+        }
+        assert_eq!(co[3].0, "402R-00847");
+        assert_eq!(co[0].1, "Front Range Cultivation");
+        // Michigan: adult-use numbers.
+        let mi = demo_licenses("MI");
+        assert!(mi.iter().all(|(n, _, _)| n.starts_with("AU-")));
+        assert_eq!(mi[5].0, "AU-MB-000094");
+        // Any other state: generated.
+        assert_eq!(
+            Sandbox::demo_licenses("or").first(),
+            Some(&(
+                "OR-CUL-0001".to_string(),
+                "Oregon Demo Cultivation".to_string()
+            ))
+        );
+        assert_eq!(
+            Sandbox::demo_licenses("ZZ").last(),
+            Some(&(
+                "ZZ-MIC-0006".to_string(),
+                "ZZ Demo Microbusiness".to_string()
+            ))
+        );
+        // Not even a code: a sandbox all the same, no panic.
+        for odd in ["", "c", "Cal", "zz", "C1"] {
+            let sb = sandbox(odd, 3);
+            assert_eq!(sb.employees().len(), 4, "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn the_same_people_have_other_keys_in_every_state() {
+        let ca = sandbox("CA", 0);
+        let co = sandbox("CO", 0);
+        let mi = sandbox("MI", 0);
+        assert_eq!(staff(&co), staff(&ca));
+        assert_eq!(staff(&mi), staff(&ca));
+        let owner = |s: &Sandbox| s.demo_owner().map(|o| o.api_key).unwrap_or_default();
+        assert_ne!(owner(&ca), owner(&co));
+        assert_ne!(owner(&co), owner(&mi));
+        for (a, b) in [(&ca, &co), (&co, &mi), (&ca, &mi)] {
+            for ((_, x), (_, y)) in keys(a).iter().zip(keys(b).iter()) {
+                assert_ne!(x, y);
+            }
+        }
+        // Stable: the same seed and state give the same keys; another seed other keys.
+        assert_eq!(keys(&sandbox("co", 0)), keys(&co));
+        assert_ne!(keys(&sandbox("CO", 1)), keys(&co));
+        let seed_of = |state: &str| {
+            SandboxConfig {
+                state: state.into(),
+                ..SandboxConfig::default()
+            }
+            .state_seed()
+        };
+        assert_ne!(seed_of("CO"), 0);
+        assert_ne!(seed_of("CO"), seed_of("MI"));
+        assert_eq!(seed_of(" co"), seed_of("CO"));
+    }
+
+    #[test]
+    fn transfers_stay_in_the_state() {
+        for state in ["CA", "CO", "MI", "OR"] {
+            let model = build(5, state, true, 20, anchor());
+            let ours: Vec<String> = demo_licenses(state)
+                .into_iter()
+                .map(|(n, _, _)| n)
+                .chain(external_partners(state).into_iter().map(|(n, _)| n))
+                .collect();
+            let mut seen = 0;
+            for license in 0..DEMO_LICENSE_COUNT {
+                for list in [Resource::TransfersIncoming, Resource::TransfersOutgoing] {
+                    for t in model.transfers.all((license, list)) {
+                        assert!(
+                            ours.contains(&t.other_license),
+                            "{state}: {}",
+                            t.other_license
+                        );
+                        seen += 1;
+                    }
+                }
+            }
+            assert!(seen > 0, "{state}");
+        }
+    }
+
+    #[test]
+    fn sale_times_are_the_facilitys_local_time() {
+        let retail = 3;
+        // California: Pacific Standard Time, as always seeded.
+        let model = build(0, "CA", true, 20, anchor());
+        for sale in model.sales.all((retail, Resource::SalesReceiptsActive)) {
+            let back = sale.last_modified - (sale.sold_at.and_utc() + Duration::hours(8));
+            assert!((1..90).contains(&back.num_minutes()), "{back}");
+        }
+        // Colorado: Mountain time, daylight saving or not (the anchor is in January: UTC-7).
+        let model = build(0, "CO", true, 20, anchor());
+        let mut seen = 0;
+        for sale in model.sales.all((retail, Resource::SalesReceiptsActive)) {
+            let utc =
+                crate::MetrcTime::parse(&sale.sold_at.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .and_then(|t| t.to_utc(crate::state_time_zone("CO")));
+            let back = utc.map(|u| sale.last_modified - u).unwrap_or_default();
+            assert!((1..90).contains(&back.num_minutes()), "{back}");
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
 }

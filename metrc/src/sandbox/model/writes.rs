@@ -315,7 +315,7 @@ mod tests {
     use crate::sections::Resource;
 
     fn seeded() -> (Model, LicenseIdx, Vec<(String, f64)>) {
-        let model = seed::build(3, true, 30, Utc::now());
+        let model = seed::build(3, "CA", true, 30, Utc::now());
         let license = model.license_idx("CCL19-0004821").unwrap_or_default();
         let packages = model
             .packages
