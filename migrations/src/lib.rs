@@ -15,6 +15,7 @@ mod m20261201_000002_submissions_idempotency;
 mod m20261201_000003_key_masks;
 mod m20261201_000004_leases;
 mod m20261201_000005_login_throttle;
+mod m20261202_000001_user_key_states;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_key_masks::Migration),
             Box::new(m20261201_000004_leases::Migration),
             Box::new(m20261201_000005_login_throttle::Migration),
+            Box::new(m20261202_000001_user_key_states::Migration),
         ]
     }
 }

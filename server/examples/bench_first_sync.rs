@@ -151,7 +151,7 @@ async fn first_sync(run: &Run, database_url: &str, n: usize, dir: &std::path::Pa
     println!(
         "  windows:        {} (client width now {} h)",
         report.progress.windows_total,
-        state.metrc.window_width().num_hours()
+        state.metrc.first().window_width().num_hours()
     );
     println!("  records stored: {stored}");
     println!(

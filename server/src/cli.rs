@@ -24,10 +24,13 @@ pub struct Cli {
     pub metrc: MetrcArgs,
 }
 
-/// Which Metrc to talk to (`METRC_*`, `TRACEKEEPER_SANDBOX_ADDR`); `embedded_metrc` acts on it.
+/// Which Metrc to talk to (`METRC_*`, `TRACEKEEPER_SANDBOX_*`); `metrc_plan` decides from it
+/// and `embedded_metrc` acts on the decision (docs/design.md §12).
 #[derive(Debug, Args)]
 pub struct MetrcArgs {
-    /// Base URL of Metrc, e.g. <https://api-ca.metrc.com>. Unset: the embedded Metrc sandbox.
+    /// Base URL of the one state's Metrc, e.g. <https://api-ca.metrc.com>, for a deployment in one
+    /// state (see `METRC_STATES` for several). Unset with `METRC_STATES` unset: the embedded
+    /// Metrc sandbox.
     #[arg(long, env = "METRC_BASE_URL", global = true)]
     pub metrc_base_url: Option<Url>,
     /// Tracekeeper's vendor (integrator) API key. Required with `METRC_BASE_URL`; with the
@@ -40,7 +43,22 @@ pub struct MetrcArgs {
         value_parser = secret
     )]
     pub metrc_vendor_key: Option<SecretString>,
-    /// Where the embedded Metrc sandbox listens (only when `METRC_BASE_URL` is unset). Port 0:
+    /// The states this deployment serves, e.g. `CA,CO,MI` (Metrc is one system per state). Each
+    /// state `XX` needs `METRC_XX_VENDOR_KEY` (its vendor key) and may set `METRC_XX_BASE_URL`
+    /// (default: Metrc's production host, `https://api-xx.metrc.com`). Not with `METRC_BASE_URL`.
+    #[arg(long, env = "METRC_STATES", value_delimiter = ',', global = true)]
+    pub metrc_states: Vec<String>,
+    /// The states the embedded Metrc sandbox serves, each as its own Metrc on its own address
+    /// (only with neither `METRC_BASE_URL` nor `METRC_STATES`).
+    #[arg(
+        long,
+        env = "TRACEKEEPER_SANDBOX_STATES",
+        value_delimiter = ',',
+        default_value = "CA,CO",
+        global = true
+    )]
+    pub sandbox_states: Vec<String>,
+    /// Where the embedded Metrc sandbox listens (the first state's; the next states' on the ports after it). Port 0:
     /// a free port, which the log's "embedded Metrc sandbox running" line gives.
     #[arg(
         long,

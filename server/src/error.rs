@@ -33,13 +33,38 @@ pub enum StartError {
     )]
     MissingVendorKey,
     #[error(
+        "METRC_STATES includes {code} but {var} is not set: set Tracekeeper's vendor (integrator) key for {name}'s Metrc"
+    )]
+    MissingStateVendorKey {
+        code: String,
+        name: String,
+        var: String,
+    },
+    #[error("{var}: {reason}")]
+    StateList {
+        var: &'static str,
+        reason: metrc::states::StateListError,
+    },
+    #[error(
+        "{var} is not a URL ({value}): set it to the state's Metrc host, e.g. https://api-co.metrc.com"
+    )]
+    StateBaseUrl { var: String, value: String },
+    #[error(
+        "both METRC_BASE_URL and METRC_STATES are set: set METRC_STATES with METRC_XX_BASE_URL per state, or only METRC_BASE_URL for one state"
+    )]
+    BothMetrcSettings,
+    #[error("no Metrc is configured: set METRC_BASE_URL, or METRC_STATES")]
+    NoMetrc,
+    #[error("recording the states of stored facilities and keys: {0}")]
+    AdoptStates(#[from] sea_orm::DbErr),
+    #[error(
         "the embedded Metrc sandbox cannot listen on {addr} ({source}): set TRACEKEEPER_SANDBOX_ADDR to a free address, or METRC_BASE_URL"
     )]
     SandboxListen {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("Metrc client: {0}: check METRC_BASE_URL and METRC_VENDOR_KEY")]
+    #[error("Metrc client: {0}: check METRC_BASE_URL (or METRC_XX_BASE_URL) and the vendor key")]
     MetrcClient(#[from] metrc::Error),
     #[error("first admin: {0}")]
     Bootstrap(#[from] BootstrapError),

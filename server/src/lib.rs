@@ -7,6 +7,7 @@ pub mod embedded_metrc;
 pub mod error;
 pub mod error_status;
 pub mod jobs;
+pub mod metrc_plan;
 pub mod router;
 pub mod security_headers;
 pub mod shutdown;

@@ -8,6 +8,7 @@ use crate::{jobs, router, shutdown};
 use app::ssr::bootstrap;
 use app::ssr::config::{Config, DbKind};
 use app::ssr::db;
+use app::ssr::metrc_states::{self, MetrcStates};
 use app::ssr::state::AppState;
 use app::ssr::vault::{KeyVault, VaultSettings};
 use leptos::config::LeptosOptions;
@@ -78,12 +79,15 @@ async fn open_database(config: &Config) -> Result<sea_orm::DatabaseConnection, S
         })
 }
 
-/// The Metrc client for the target `MetrcArgs::start` chose (real Metrc or the sandbox).
-pub fn metrc_client(target: &MetrcTarget) -> Result<metrc::Client, StartError> {
-    Ok(metrc::Client::new(metrc::ClientConfig::new(
-        target.base_url.clone(),
-        target.vendor_key.clone(),
-    ))?)
+/// The Metrc client of each state `MetrcArgs::start` chose (real Metrc or the sandboxes).
+pub fn metrc_clients(target: &MetrcTarget) -> Result<MetrcStates, StartError> {
+    let mut clients = target.states.iter().map(|s| {
+        let config = metrc::ClientConfig::new(s.base_url.clone(), s.vendor_key.clone());
+        Ok::<_, StartError>((s.code.clone(), metrc::Client::new(config)?))
+    });
+    let first = clients.next().ok_or(StartError::NoMetrc)??;
+    let rest = clients.collect::<Result<Vec<_>, _>>()?;
+    Ok(MetrcStates::new(first, rest))
 }
 
 /// The checked data directory, the migrated database, the open vault and the first admin: all
@@ -112,14 +116,19 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
 
 impl Prepared {
     /// The state, with the Metrc client the server will use.
-    pub async fn with_metrc(self, metrc: metrc::Client) -> Result<AppState, StartError> {
+    pub async fn with_metrc(self, metrc: impl Into<MetrcStates>) -> Result<AppState, StartError> {
         let options = leptos_options(self.config.addr);
+        let metrc = metrc.into();
+        metrc_states::adopt_unrecorded(&self.db, &metrc).await?;
         Ok(AppState::new(self.config, self.db, self.vault, metrc, options).await?)
     }
 }
 
 /// Everything a running server needs, ready to serve.
-pub async fn build_state(config: Config, metrc: metrc::Client) -> Result<AppState, StartError> {
+pub async fn build_state(
+    config: Config,
+    metrc: impl Into<MetrcStates>,
+) -> Result<AppState, StartError> {
     prepare(config).await?.with_metrc(metrc).await
 }
 
@@ -149,7 +158,7 @@ pub async fn serve(config: Config, metrc: MetrcArgs) -> Result<(), StartError> {
     let prepared = prepare(config).await?;
     // Held for the server's lifetime: the embedded sandbox, when there is one, runs beside it.
     let target = metrc.start().await?;
-    let state = prepared.with_metrc(metrc_client(&target)?).await?;
+    let state = prepared.with_metrc(metrc_clients(&target)?).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

@@ -21,17 +21,25 @@ pub struct AssignFacilityKeyInput {
     /// The admin confirmed assigning a key that is not the License Owner's (audited).
     #[serde(default)]
     pub confirm_not_owner: bool,
+    /// The state whose Metrc the key was generated in (two letters); `None` when the deployment
+    /// serves one state (no choice is shown).
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 /// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
+/// `state`: the state whose Metrc it is validated with (`None` with one state).
 #[server(endpoint = "validate_facility_key")]
-pub async fn validate_facility_key(key: Secret) -> Result<KeyValidation, AppError> {
-    use crate::ssr::{caller, facility_keys, key_checks, state::state};
+pub async fn validate_facility_key(
+    key: Secret,
+    #[server(default)] state: Option<String>,
+) -> Result<KeyValidation, AppError> {
+    use crate::ssr::{caller, facility_keys, key_checks, state::state as shared_state};
 
     let key = key.into_secret();
-    let st = state()?;
+    let st = shared_state()?;
     let admin = caller::admin(&st).await?;
-    let report = facility_keys::validate(&st, admin.user.id, key).await?;
+    let report = facility_keys::validate(&st, admin.user.id, key, state.as_deref()).await?;
     Ok(key_checks::view(&st, &report).await?)
 }
 
@@ -40,14 +48,17 @@ pub async fn validate_facility_key(key: Secret) -> Result<KeyValidation, AppErro
 ///
 /// [`ValidationUpdate`]: crate::types::key_validation::ValidationUpdate
 #[server(endpoint = "validate_facility_key_live", output = StreamingText)]
-pub async fn validate_facility_key_live(key: Secret) -> Result<TextStream<AppError>, AppError> {
-    use crate::ssr::{caller, facility_keys, state::state};
+pub async fn validate_facility_key_live(
+    key: Secret,
+    #[server(default)] state: Option<String>,
+) -> Result<TextStream<AppError>, AppError> {
+    use crate::ssr::{caller, facility_keys, state::state as shared_state};
     use futures::StreamExt;
 
     let key = key.into_secret();
-    let st = state()?;
+    let st = shared_state()?;
     let admin = caller::admin(&st).await?;
-    let updates = facility_keys::validate_live(&st, admin.user.id, key).await?;
+    let updates = facility_keys::validate_live(&st, admin.user.id, key, state.as_deref()).await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -59,17 +70,26 @@ pub async fn validate_facility_key_live(key: Secret) -> Result<TextStream<AppErr
 /// The body is JSON: `{"input": {"key": ..., "licenses": [...], "confirm_not_owner": false}}`.
 #[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json)]
 pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {
-    use crate::ssr::{caller, facility_keys, state::state};
+    use crate::ssr::{caller, facility_keys, state::state as shared_state};
 
     let AssignFacilityKeyInput {
         key,
         licenses,
         confirm_not_owner,
+        state: picked,
     } = input;
     let key = key.into_secret();
-    let st = state()?;
+    let st = shared_state()?;
     let admin = caller::admin(&st).await?;
-    Ok(facility_keys::assign(&st, admin.actor(), key, licenses, confirm_not_owner).await?)
+    Ok(facility_keys::assign(
+        &st,
+        admin.actor(),
+        key,
+        licenses,
+        confirm_not_owner,
+        picked.as_deref(),
+    )
+    .await?)
 }
 
 /// Every facility with its masked key and key status (Facility Management).
@@ -122,8 +142,20 @@ mod tests {
     fn every_argument_holding_a_facility_key_hides_it_from_debug() {
         let key = || Secret::from("hunter2-facility-key");
         let shown = [
-            format!("{:?}", ValidateFacilityKey { key: key() }),
-            format!("{:?}", ValidateFacilityKeyLive { key: key() }),
+            format!(
+                "{:?}",
+                ValidateFacilityKey {
+                    key: key(),
+                    state: None
+                }
+            ),
+            format!(
+                "{:?}",
+                ValidateFacilityKeyLive {
+                    key: key(),
+                    state: None
+                }
+            ),
             format!(
                 "{:?}",
                 AssignFacilityKey {
@@ -131,6 +163,7 @@ mod tests {
                         key: key(),
                         licenses: vec!["C10-0000774-LIC".into()],
                         confirm_not_owner: false,
+                        state: None,
                     },
                 }
             ),

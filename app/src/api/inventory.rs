@@ -6,7 +6,8 @@ use crate::types::inventory::{PackageFilter, PackageRow, Page, PlantFilter, Plan
 use leptos::prelude::*;
 
 /// Active packages of the user's facilities, filtered and paged. The body is JSON:
-/// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "page": 0}}`.
+/// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "state": "CO",
+/// "page": 0}}` (`state` may be left out: every state).
 #[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json)]
 pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, AppError> {
     use crate::ssr::{caller, inventory, state::state};
@@ -17,7 +18,8 @@ pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, Ap
 }
 
 /// Vegetative and flowering plants of the user's facilities, filtered and paged. The body is
-/// JSON: `{"filter": {"license": null, "label": null, "page": 0}}`.
+/// JSON: `{"filter": {"license": null, "label": null, "state": null, "page": 0}}` (`state` may be
+/// left out: every state).
 #[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json)]
 pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError> {
     use crate::ssr::{caller, inventory, state::state};
@@ -27,14 +29,17 @@ pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError
     Ok(inventory::list_plants(&st.db, &user, &filter).await?)
 }
 
-/// `(license number, name)` of each facility the user works at.
+/// `(license number, name)` of each facility the user works at; with `state` (two letters), only
+/// that state's (the work screens' facility picker, narrowed by their state filter).
 #[server(endpoint = "my_facilities")]
-pub async fn my_facilities() -> Result<Vec<(String, String)>, AppError> {
-    use crate::ssr::{caller, inventory, state::state};
+pub async fn my_facilities(
+    #[server(default)] state: Option<String>,
+) -> Result<Vec<(String, String)>, AppError> {
+    use crate::ssr::{caller, inventory, state::state as shared_state};
 
-    let st = state()?;
+    let st = shared_state()?;
     let user = caller::caller(&st).await?.user;
-    Ok(inventory::my_facilities(&st.db, &user).await?)
+    Ok(inventory::my_facilities(&st.db, &user, state.as_deref()).await?)
 }
 
 /// What the work forms of `license` choose from: adjustment reasons, units, waste methods and

@@ -6,7 +6,8 @@ use crate::error::AppError;
 use crate::types::inventory::Page;
 // `submission_detail` below defines a `SubmissionDetail` (its arguments), hence the path.
 use crate::types::submissions::{
-    self as types, NewSubmission, Preflight, SubmissionAction, SubmissionFilter, SubmissionRow,
+    self as types, NewSubmission, Preflight, SubmissionAction, SubmissionFilter, SubmissionListRow,
+    SubmissionRow,
 };
 use leptos::prelude::*;
 
@@ -40,21 +41,26 @@ pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
     Ok(outbox::submit(&st, me.user.id, input).await?)
 }
 
-/// The signed-in user's own submissions, newest first (`page` is 0-based).
+/// The signed-in user's own submissions, newest first (`page` is 0-based), each with its
+/// facility's state.
 #[server(endpoint = "my_submissions")]
-pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
+pub async fn my_submissions(page: u32) -> Result<Page<SubmissionListRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
     let me = caller::caller(&st).await?;
-    Ok(outbox::my_submissions(&st, me.user.id, page).await?)
+    let page = outbox::my_submissions(&st, me.user.id, page).await?;
+    Ok(outbox::admin::page_with_states(&st, page).await?)
 }
 
-/// Metrc Submissions: one page of the rows the filter selects, newest first. Admin only. The
-/// body is JSON: `{"filter": {"tab": "Failed", "user_id": null, "license": null, "status": null,
-/// "compliant": null, "page": 0}}`.
+/// Metrc Submissions: one page of the rows the filter selects, newest first, each with its
+/// facility's state (`"state": "CO"` beside the row's fields). Admin only. The body is JSON:
+/// `{"filter": {"tab": "Failed", "user_id": null, "license": null, "state": "CO", "status": null,
+/// "compliant": null, "page": 0}}` (`state` may be left out: every state; not two letters: 400).
 #[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json)]
-pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<SubmissionRow>, AppError> {
+pub async fn list_submissions(
+    filter: SubmissionFilter,
+) -> Result<Page<SubmissionListRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;

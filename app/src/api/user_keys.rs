@@ -3,7 +3,7 @@
 //! (docs/design.md §5); the key travels in request bodies only and no response holds it.
 
 use crate::error::AppError;
-use crate::types::keys::KeyStatus;
+use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus};
 use crate::types::secret::Secret;
 use crate::types::user_keys::{SetUserKeyInput, UserKeyView};
 use leptos::prelude::*;
@@ -30,20 +30,28 @@ async fn target(
 
 /// Validates a key for a user live: one `ValidationUpdate` per line (JSON), ending with `Done`
 /// or `Failed`. The first update says whether the key is already held (another user's, or a
-/// facility key).
+/// facility key). `state`: the state whose Metrc the key is validated with (`None` with one).
 #[server(endpoint = "validate_user_key_live", output = StreamingText)]
 pub async fn validate_user_key_live(
     user_id: Option<i32>,
     key: Secret,
+    #[server(default)] state: Option<String>,
 ) -> Result<TextStream<AppError>, AppError> {
-    use crate::ssr::{state::state, user_keys};
+    use crate::ssr::{state::state as shared_state, user_keys};
     use futures::StreamExt;
 
     let key = key.into_secret();
-    let st = state()?;
+    let st = shared_state()?;
     let (me, target) = target(&st, user_id).await?;
-    let updates =
-        user_keys::validate_live(&st, me.user.id, target, me.user.is_admin(), key).await?;
+    let updates = user_keys::validate_live(
+        &st,
+        me.user.id,
+        target,
+        me.user.is_admin(),
+        key,
+        state.as_deref(),
+    )
+    .await?;
     Ok(TextStream::new(updates.map(|update| {
         serde_json::to_string(&update)
             .map(|line| line + "\n")
@@ -55,27 +63,74 @@ pub async fn validate_user_key_live(
 /// `{"input": {"user_id": 3, "key": "...", "confirm_facility_key": false}}`.
 #[server(endpoint = "set_user_key", input = leptos::server_fn::codec::Json)]
 pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppError> {
-    use crate::ssr::{state::state, user_keys};
+    use crate::ssr::{state::state as shared_state, user_keys};
 
     let SetUserKeyInput {
         user_id,
         key,
         confirm_facility_key,
+        state: picked,
     } = input;
     let key = key.into_secret();
-    let st = state()?;
+    let st = shared_state()?;
     let (me, target) = target(&st, user_id).await?;
-    Ok(user_keys::set(&st, me.actor(), target, key, confirm_facility_key).await?)
+    Ok(user_keys::set(
+        &st,
+        me.actor(),
+        target,
+        key,
+        confirm_facility_key,
+        picked.as_deref(),
+    )
+    .await?)
 }
 
-/// A user's key, masked, with what it reaches and their Metrc permissions.
+/// A user's key for `state` (`None` with one state), masked, with what it reaches and their
+/// Metrc permissions.
 #[server(endpoint = "user_key")]
-pub async fn user_key(user_id: Option<i32>) -> Result<UserKeyView, AppError> {
+pub async fn user_key(
+    user_id: Option<i32>,
+    #[server(default)] state: Option<String>,
+) -> Result<UserKeyView, AppError> {
+    use crate::ssr::{state::state as shared_state, user_keys};
+
+    let st = shared_state()?;
+    let (_, target) = target(&st, user_id).await?;
+    Ok(user_keys::view(&st, target, state.as_deref()).await?)
+}
+
+/// A user's key status in each state they work in, without asking Metrc ("Missing in MI").
+#[server(endpoint = "user_key_states")]
+pub async fn user_key_states(user_id: Option<i32>) -> Result<Vec<StateKeyStatus>, AppError> {
     use crate::ssr::{state::state, user_keys};
 
     let st = state()?;
     let (_, target) = target(&st, user_id).await?;
-    Ok(user_keys::view(&st, target).await?)
+    Ok(user_keys::statuses(&st, target)
+        .await?
+        .into_iter()
+        .map(|(state, status)| StateKeyStatus { state, status })
+        .collect())
+}
+
+/// The states this deployment serves, for the screens' state pickers (any signed-in user). One
+/// state: the screens show no choice.
+#[server(endpoint = "metrc_states")]
+pub async fn metrc_states() -> Result<Vec<MetrcState>, AppError> {
+    use crate::ssr::metrc_states::state_label;
+    use crate::ssr::{caller, state::state};
+
+    let st = state()?;
+    caller::caller(&st).await?;
+    Ok(st
+        .metrc
+        .codes()
+        .into_iter()
+        .map(|code| MetrcState {
+            name: state_label(&code),
+            code,
+        })
+        .collect())
 }
 
 /// The signed-in user's key status (the notice after sign-in), without asking Metrc.
@@ -101,6 +156,7 @@ mod tests {
                 ValidateUserKeyLive {
                     user_id: Some(3),
                     key: key(),
+                    state: None,
                 }
             ),
             format!(
@@ -110,6 +166,7 @@ mod tests {
                         user_id: Some(3),
                         key: key(),
                         confirm_facility_key: false,
+                        state: None,
                     },
                 }
             ),

@@ -1,7 +1,7 @@
 //! User Management. Admin only, checked on the server before anything else.
 
 use crate::error::AppError;
-use crate::types::users::{UserDetail, UserInput, UserSummary};
+use crate::types::users::{UserDetail, UserInput, UserListRow};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -17,14 +17,17 @@ fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
     }
 }
 
-/// Every user, with their key status (User Management).
+/// Every user, with their key status (User Management); with several states, also their key
+/// status in each state they work in. Each row reads as a [`UserSummary`] too.
+///
+/// [`UserSummary`]: crate::types::users::UserSummary
 #[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    use crate::ssr::{caller, queries::users, state::state};
+pub async fn list_users() -> Result<Vec<UserListRow>, AppError> {
+    use crate::ssr::{caller, state::state, user_admin};
 
     let st = state()?;
     caller::admin(&st).await?;
-    Ok(users::list(&st.db).await?)
+    Ok(user_admin::list_users(&st.db, &st.metrc.codes()).await?)
 }
 
 /// One user in full (their page).

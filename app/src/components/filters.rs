@@ -2,7 +2,10 @@
 //! ("any" first, an empty value, so the filter is off) and a search box. One way for every filter
 //! of the work and admin screens, so they look and behave alike and work before hydration.
 
+use crate::api::user_keys::metrc_states;
+use crate::error::AppError;
 use crate::types::facilities::facility_label;
+use crate::types::keys::MetrcState;
 use leptos::prelude::*;
 
 /// One choice: the value sent in the address, and the text shown.
@@ -54,6 +57,34 @@ pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) 
             (number, text)
         })
         .collect()
+}
+
+/// The states the deployment serves, fetched once per page (`metrc_states`).
+pub fn served_states() -> Resource<Result<Vec<MetrcState>, AppError>> {
+    Resource::new(|| (), |()| metrc_states())
+}
+
+/// Whether the screens offer a state choice: only when the deployment serves more than one.
+pub fn several_states(states: &[MetrcState]) -> bool {
+    states.len() > 1
+}
+
+/// The "State" select of a filter form (`state=` in the address, "All states" first, each state
+/// by name); nothing at all when the deployment serves one state.
+#[component]
+pub fn StateFilter(
+    /// The states served ([`served_states`]).
+    states: Vec<MetrcState>,
+    /// The state in the address now (`None` when the filter is off).
+    current: Option<String>,
+) -> impl IntoView {
+    several_states(&states).then(|| {
+        let choices: Vec<Choice> = states.into_iter().map(|s| (s.code, s.name)).collect();
+        let current = current
+            .map(|c| c.trim().to_ascii_uppercase())
+            .unwrap_or_default();
+        view! { <FilterSelect label="State" name="state" any="All states" choices current /> }
+    })
 }
 
 /// A labelled search box of a GET filter form, showing the value in the address now.

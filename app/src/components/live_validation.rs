@@ -72,6 +72,18 @@ impl LiveKeyCheck {
             .set_value(set_timeout_with_handle(move || start.run(key), DEBOUNCE).ok());
     }
 
+    /// What the key is checked against changed (the state whose Metrc issued it): checks the key
+    /// in the box again now, as if it had just been edited; nothing while the box is empty.
+    pub fn recheck(&self) {
+        if let Some(timer) = self.timer.get_value() {
+            timer.clear();
+        }
+        let key = self.last_key.get_value();
+        if !key.is_empty() {
+            self.start.run(key);
+        }
+    }
+
     /// Checks the last key again now ("Retry").
     pub fn retry(&self) {
         let key = self.last_key.get_value();
@@ -153,8 +165,9 @@ async fn follow(
 pub fn KeyInput(
     /// The input's `id`, which its label points to (unique on the page).
     id: &'static str,
-    /// The label's text ("Facility API key", "Metrc API Key").
-    label: &'static str,
+    /// The label's text ("Facility API key", "Metrc API Key", "Colorado Metrc API Key").
+    #[prop(into)]
+    label: Signal<String>,
     /// The key as typed: the form sends it when saving, and setting it empty clears the box.
     key: RwSignal<String>,
     /// The live check each edit restarts after a pause in typing; the validation panel shows it.
@@ -164,7 +177,7 @@ pub fn KeyInput(
     on_edit: Callback<()>,
 ) -> impl IntoView {
     view! {
-        <label for=id>{label}</label>
+        <label for=id>{move || label.get()}</label>
         <input
             id=id
             name="key"

@@ -11,6 +11,7 @@ pub mod hydration;
 pub mod key_help;
 pub mod live_validation;
 pub mod loading;
+pub mod metrc_states;
 pub mod my_submissions;
 pub mod paging;
 pub mod select_options;

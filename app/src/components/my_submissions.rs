@@ -1,8 +1,10 @@
 //! "My submissions" under the work screens: the signed-in user's latest submissions, kept fresh
-//! while any is still on its way to Metrc.
+//! while any is still on its way to Metrc. With several states served, each row names its
+//! facility's state.
 
 use crate::api::submissions::my_submissions;
 use crate::components::error_message::ErrorMessage;
+use crate::components::filters::{served_states, several_states};
 use crate::components::loading::Loading;
 use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use leptos::prelude::*;
@@ -18,12 +20,13 @@ pub fn MySubmissions(
 ) -> impl IntoView {
     let tick = RwSignal::new(0_u32);
     let rows = Resource::new(move || (refresh.get(), tick.get()), |_| my_submissions(0));
+    let states = served_states();
     // In the browser: poll while something is still queued, sending or retrying.
     Effect::new(move || {
         let unsettled = rows.get().and_then(Result::ok).is_some_and(|page| {
             page.rows.iter().any(|r| {
-                !r.status.is_final()
-                    && r.status != crate::types::submissions::SubmissionStatus::PendingApproval
+                !r.row.status.is_final()
+                    && r.row.status != crate::types::submissions::SubmissionStatus::PendingApproval
             })
         });
         if unsettled {
@@ -42,16 +45,21 @@ pub fn MySubmissions(
                             view! { <p class="muted">"None yet."</p> }.into_any()
                         }
                         Ok(page) => {
+                            let show_state = states
+                                .await
+                                .is_ok_and(|states| several_states(&states));
                             view! {
                                 <div class="table-wrap">
                                     <table class="records submissions">
-                                        <SubmissionHead show_user=false />
+                                        <SubmissionHead show_user=false show_state />
                                         <tbody>
                                             {page
                                                 .rows
                                                 .into_iter()
                                                 .map(|row| {
-                                                    view! { <SubmissionTableRow row show_user=false /> }
+                                                    view! {
+                                                        <SubmissionTableRow row show_user=false show_state />
+                                                    }
                                                 })
                                                 .collect_view()}
                                         </tbody>

@@ -1,15 +1,19 @@
 //! A submissions table's head and rows: Metrc Submissions (admins) and a user's own submissions.
 
 use crate::components::format::when;
-use crate::types::submissions::{SubmissionRow, SubmissionStatus};
+use crate::types::submissions::{SubmissionListRow, SubmissionStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The head of a submissions table; `show_user` as for its rows.
+/// The head of a submissions table; `show_user` and `show_state` as for its rows.
 #[component]
 pub fn SubmissionHead(
     /// Adds the "User" column (admins' view); must match the rows' `show_user`.
     show_user: bool,
+    /// Adds the "State" column (the deployment serves several states); must match the rows'
+    /// `show_state`.
+    #[prop(optional)]
+    show_state: bool,
 ) -> impl IntoView {
     view! {
         <thead>
@@ -17,6 +21,7 @@ pub fn SubmissionHead(
                 <th scope="col">"Time"</th>
                 {show_user.then(|| view! { <th scope="col">"User"</th> })}
                 <th scope="col">"Facility"</th>
+                {show_state.then(|| view! { <th scope="col">"State"</th> })}
                 <th scope="col">"Action"</th>
                 <th scope="col">"Key used"</th>
                 <th scope="col">"Compliance"</th>
@@ -30,12 +35,17 @@ pub fn SubmissionHead(
 /// One submission as a table row; admins' rows link to the detail and name the user.
 #[component]
 pub fn SubmissionTableRow(
-    /// The submission: when, facility, action, key used, compliance, status and Metrc's answer.
-    row: SubmissionRow,
+    /// The submission: when, facility (and its state), action, key used, compliance, status and
+    /// Metrc's answer.
+    row: SubmissionListRow,
     /// Admins' view: a user column and a link to the detail.
     #[prop(default = true)]
     show_user: bool,
+    /// A "State" column with the facility's state (the deployment serves several states).
+    #[prop(optional)]
+    show_state: bool,
 ) -> impl IntoView {
+    let SubmissionListRow { row, state } = row;
     let detail = format!("/admin/metrc-submissions/detail/{}", row.id);
     let time = when(Some(row.created_at));
     let compliant = row.compliant;
@@ -62,6 +72,7 @@ pub fn SubmissionTableRow(
             </td>
             {show_user.then(|| view! { <td data-label="User">{row.user_name}</td> })}
             <td data-label="Facility">{row.license_number}</td>
+            {show_state.then(|| view! { <td data-label="State">{state}</td> })}
             <td data-label="Action">
                 {row.action.label()} <span class="note">{row.subject}</span>
             </td>

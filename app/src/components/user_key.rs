@@ -3,19 +3,97 @@
 //! (docs/design.md §5). Pasting validates live; "Update" validates again on the server and saves
 //! only a valid key; the panel then shows what the saved key reaches, and below it the user's exact
 //! Metrc permissions where a facility key may list them.
+//!
+//! A deployment serving several states (one Metrc each) keeps a key per state: the section lists
+//! the states the user works in with their key's status in each, and shows and sets one state's
+//! key at a time. With one state it is about the one key, with no state shown.
 
-use crate::api::user_keys::{SetUserKey, user_key, validate_user_key_live};
+use crate::api::user_keys::{
+    SetUserKey, metrc_states, user_key, user_key_states, validate_user_key_live,
+};
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
 use crate::components::loading::Loading;
+use crate::components::metrc_states::{first_state, needs_key, several, state_name};
 use crate::components::validation_panel::ValidationPanel;
+use crate::error::AppError;
 use crate::types::facilities::facility_label;
 use crate::types::key_validation::{KeyHolder, LiveValidation, Phase};
-use crate::types::keys::KeyStatus;
+use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus};
 use crate::types::user_keys::{LicensePermissions, SetUserKeyInput, UserKeyView};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The states a user's key section offers: with one state served, none (the section is about
+/// the one key); with several, each state the user works in, with their key's status there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct KeyStates {
+    /// Every state the deployment serves.
+    served: Vec<MetrcState>,
+    /// The user's key status in each state they work in; empty with one state served.
+    keys: Vec<StateKeyStatus>,
+}
+
+impl KeyStates {
+    /// `served` and the user's key `keys` per state they work in; a user who works in no state
+    /// any more (deactivated) has every state served, without a key.
+    fn new(served: Vec<MetrcState>, keys: Option<Vec<StateKeyStatus>>) -> KeyStates {
+        let keys = if several(&served) {
+            keys.filter(|k| !k.is_empty()).unwrap_or_else(|| {
+                served
+                    .iter()
+                    .map(|s| StateKeyStatus {
+                        state: s.code.clone(),
+                        status: KeyStatus::Missing,
+                    })
+                    .collect()
+            })
+        } else {
+            Vec::new()
+        };
+        KeyStates { served, keys }
+    }
+
+    /// Whether the section offers a key per state.
+    fn several(&self) -> bool {
+        several(&self.served)
+    }
+
+    /// The state the section opens on (`None` with one state).
+    fn first(&self) -> Option<String> {
+        first_state(&self.served, &self.keys)
+    }
+
+    /// "Colorado" for `"CO"`.
+    fn name(&self, code: &str) -> String {
+        state_name(&self.served, code)
+    }
+}
+
+/// The states served and, with several, the user's key status in each they work in.
+async fn key_states(user_id: Option<i32>) -> Result<KeyStates, AppError> {
+    let served = metrc_states().await?;
+    if !several(&served) {
+        return Ok(KeyStates::new(served, None));
+    }
+    let keys = match user_key_states(user_id).await {
+        Ok(keys) => Some(keys),
+        // A deactivated user works nowhere any more (and has no key).
+        Err(AppError::NotFound) => None,
+        Err(error) => return Err(error),
+    };
+    Ok(KeyStates::new(served, keys))
+}
+
+/// The label of the key box: "Metrc API Key", or with several states "Colorado Metrc API Key".
+fn key_label(state: Option<&str>) -> String {
+    match state {
+        Some(name) if !name.is_empty() => format!("{name} Metrc API Key"),
+        _ => "Metrc API Key".to_owned(),
+    }
+}
 
 #[component]
 pub fn UserKeySection(
@@ -25,12 +103,36 @@ pub fn UserKeySection(
     #[prop(optional)]
     admin_view: bool,
 ) -> impl IntoView {
-    let check = LiveKeyCheck::new(move |key: String| validate_user_key_live(user_id, key.into()));
-    let live = check.live;
     let key = RwSignal::new(String::new());
     let confirm_facility_key = RwSignal::new(false);
     let save = ServerAction::<SetUserKey>::new();
-    let stored = Resource::new(move || save.version().get(), move |_| user_key(user_id));
+    // With several states: the user's key status in each; their key is set one state at a time.
+    let states = Resource::new(move || save.version().get(), move |_| key_states(user_id));
+    // The state picked on the page; until then the one `KeyStates::first` names.
+    let picked = RwSignal::new(None::<String>);
+    let stored = Resource::new(
+        move || (save.version().get(), picked.get()),
+        move |(_, picked)| async move {
+            let state = match picked {
+                Some(state) => Some(state),
+                None => states.await?.first(),
+            };
+            user_key(user_id, state).await
+        },
+    );
+    // In the browser: the states as last loaded, for what the key box sends.
+    let loaded = RwSignal::new(KeyStates::default());
+    Effect::new(move || {
+        if let Some(Ok(states)) = states.get() {
+            loaded.set(states);
+        }
+    });
+    // The state whose key the section shows and sets: `None` with one state.
+    let current = Memo::new(move |_| picked.get().or_else(|| loaded.with(KeyStates::first)));
+    let check = LiveKeyCheck::new(move |key: String| {
+        validate_user_key_live(user_id, key.into(), current.get_untracked())
+    });
+    let live = check.live;
 
     let facility_key_of = Memo::new(move |_| {
         live.with(|l| match &l.holder {
@@ -53,17 +155,42 @@ pub fn UserKeySection(
                     user_id,
                     key: key.get_untracked().into(),
                     confirm_facility_key: confirm_facility_key.get_untracked(),
+                    state: current.get_untracked(),
                 },
             });
         }
     };
-    // After a save the box clears; the panel shows what the saved key reaches.
+    let on_edit = Callback::new(move |()| {
+        confirm_facility_key.set(false);
+        if save.value().with_untracked(Option::is_some) {
+            save.value().set(None);
+        }
+    });
+    // Another state's key: the box's key is checked with that state's Metrc, or with the box
+    // empty the panel shows what that state's saved key reaches once it is loaded.
+    let pick = Callback::new(move |code: String| {
+        if current.get_untracked().as_deref() == Some(code.as_str()) {
+            return;
+        }
+        picked.set(Some(code));
+        on_edit.run(());
+        if key.with_untracked(String::is_empty) {
+            check.reset();
+        } else {
+            check.recheck();
+        }
+    });
+    // After a save the box clears; the panel shows what the saved key reaches. With several
+    // states the section stays on the state just saved.
     Effect::watch(
         move || save.version().get(),
         move |_, _, _| {
             if let Some(Ok(view)) = save.value().get_untracked() {
                 key.set(String::new());
                 confirm_facility_key.set(false);
+                if loaded.with_untracked(KeyStates::several) {
+                    picked.set(Some(view.state.clone()));
+                }
                 match view.validation {
                     Some(validation) => check.show(validation),
                     None => check.reset(),
@@ -77,10 +204,16 @@ pub fn UserKeySection(
         if let Some(Ok(view)) = stored.get()
             && view.status == KeyStatus::Valid
             && key.with_untracked(String::is_empty)
+            && (!loaded.with_untracked(KeyStates::several)
+                || current.get_untracked().as_deref() == Some(view.state.as_str()))
             && let Some(validation) = view.validation
         {
             check.show(validation);
         }
+    });
+    let label = Signal::derive(move || {
+        let name = current.get().map(|code| loaded.with(|l| l.name(&code)));
+        key_label(name.as_deref())
     });
 
     view! {
@@ -89,29 +222,44 @@ pub fn UserKeySection(
             <p class="lede">
                 "Everything sent to Metrc with this key shows under this person's name. It is theirs alone: never a facility's key."
             </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    states
+                        .await
+                        .ok()
+                        .filter(KeyStates::several)
+                        .map(|states| view! { <StateKeys states current pick /> })
+                })}
+            </Transition>
             <Transition fallback=|| {
                 view! { <Loading text="Loading the key…" /> }
             }>
                 {move || Suspend::new(async move {
                     match stored.await {
-                        Ok(view) => view! { <StoredKey view /> }.into_any(),
+                        Ok(view) => {
+                            let heading = states
+                                .await
+                                .ok()
+                                .filter(KeyStates::several)
+                                .map(|states| {
+                                    view! {
+                                        <h3 class="state-key-title">
+                                            {format!("{} Metrc key", states.name(&view.state))}
+                                        </h3>
+                                    }
+                                });
+                            view! {
+                                {heading}
+                                <StoredKey view />
+                            }
+                                .into_any()
+                        }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
             </Transition>
             <form class="key-form" on:submit=update>
-                <KeyInput
-                    id="user-metrc-key"
-                    label="Metrc API Key"
-                    key
-                    check
-                    on_edit=Callback::new(move |()| {
-                        confirm_facility_key.set(false);
-                        if save.value().with_untracked(Option::is_some) {
-                            save.value().set(None);
-                        }
-                    })
-                />
+                <KeyInput id="user-metrc-key" label key check on_edit />
                 {move || {
                     facility_key_of
                         .get()
@@ -173,6 +321,59 @@ pub fn UserKeySection(
             </Transition>
             <KeyHelp />
         </section>
+    }
+}
+
+/// With several states: one button per state the user works in, saying their key's status
+/// there ("Colorado: Missing"); pressing one shows and sets that state's key.
+#[component]
+fn StateKeys(
+    /// The states served and the user's key status in each state they work in.
+    states: KeyStates,
+    /// The state whose key the section shows (its button is pressed).
+    current: Memo<Option<String>>,
+    /// Runs with a state's code when its button is pressed.
+    pick: Callback<String>,
+) -> impl IntoView {
+    let buttons = states
+        .keys
+        .iter()
+        .map(|k| {
+            let code = k.state.clone();
+            let name = states.name(&code);
+            let status_class = match k.status {
+                KeyStatus::Valid => "status status-ok",
+                KeyStatus::Unvalidated => "status",
+                KeyStatus::Missing | KeyStatus::Invalid => "status status-danger",
+            };
+            let pressed = {
+                let code = code.clone();
+                move || (current.get().as_deref() == Some(code.as_str())).to_string()
+            };
+            view! {
+                <li>
+                    <button
+                        type="button"
+                        class="state-key"
+                        class:state-key-needed=needs_key(k.status)
+                        aria-pressed=pressed
+                        on:click=move |_| pick.run(code.clone())
+                    >
+                        <span class="state-key-name">{name}</span>
+                        <span class="visually-hidden">": "</span>
+                        <span class=status_class>{k.status.label()}</span>
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="state-keys" role="group" aria-labelledby="user-key-states-title">
+            <p id="user-key-states-title" class="state-keys-title">
+                "A key per state: Metrc is separate in each state. Choose a state to see or set its key."
+            </p>
+            <ul>{buttons}</ul>
+        </div>
     }
 }
 
@@ -291,5 +492,62 @@ pub fn KeyNotice() -> impl IntoView {
                     })
             })}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(code: &str, name: &str) -> MetrcState {
+        MetrcState {
+            code: code.into(),
+            name: name.into(),
+        }
+    }
+
+    fn key(code: &str, status: KeyStatus) -> StateKeyStatus {
+        StateKeyStatus {
+            state: code.into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn one_state_offers_no_choice() {
+        let one = KeyStates::new(
+            vec![state("CA", "California")],
+            Some(vec![key("CA", KeyStatus::Missing)]),
+        );
+        assert!(!one.several());
+        assert!(one.keys.is_empty());
+        assert_eq!(one.first(), None);
+        assert_eq!(key_label(None), "Metrc API Key");
+    }
+
+    #[test]
+    fn several_states_offer_each_state_the_user_works_in() {
+        let served = vec![
+            state("CA", "California"),
+            state("CO", "Colorado"),
+            state("MI", "Michigan"),
+        ];
+        let states = KeyStates::new(
+            served.clone(),
+            Some(vec![
+                key("CA", KeyStatus::Valid),
+                key("MI", KeyStatus::Missing),
+            ]),
+        );
+        assert!(states.several());
+        assert_eq!(states.keys.len(), 2);
+        assert_eq!(states.first().as_deref(), Some("MI"));
+        assert_eq!(states.name("MI"), "Michigan");
+        assert_eq!(key_label(Some("Michigan")), "Michigan Metrc API Key");
+        // A deactivated user (no state known): every state served, none with a key.
+        let nowhere = KeyStates::new(served, None);
+        assert_eq!(nowhere.keys.len(), 3);
+        assert!(nowhere.keys.iter().all(|k| k.status == KeyStatus::Missing));
+        assert_eq!(nowhere.first().as_deref(), Some("CA"));
     }
 }

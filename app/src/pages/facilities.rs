@@ -1,18 +1,21 @@
 //! `/admin/facilities`: "Facility Management". Every facility (searchable by name or license
 //! number, 50 a page), its masked key, the key's status and age, and "Revalidate now". A facility
 //! whose key Metrc refuses is shown red: its data no longer syncs until a valid key is set.
+//! A deployment serving several states (one Metrc each) shows each facility's state.
 
 use crate::api::facility_keys::{RevalidateFacility, search_facilities};
 use crate::api::sync::SyncNow;
+use crate::api::user_keys::metrc_states;
 use crate::components::admin_page::{AdminPage, use_key_health};
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{SearchField, query_page, query_text};
 use crate::components::format::when;
 use crate::components::loading::Loading;
+use crate::components::metrc_states::{several, state_name};
 use crate::components::paging::{Pager, with_query};
 use crate::types::facilities::{FacilityFilter, FacilityRow};
 use crate::types::inventory::SyncState;
-use crate::types::keys::KeyStatus;
+use crate::types::keys::{KeyStatus, MetrcState};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -49,6 +52,8 @@ fn Facilities() -> impl IntoView {
         })
     });
     let facilities = Resource::new(move || filter.get(), search_facilities);
+    // With several states each row shows its facility's state.
+    let states = Resource::new(|| (), |()| metrc_states());
     let health = use_key_health().0;
     let revalidate = ServerAction::<RevalidateFacility>::new();
     let sync_now = ServerAction::<SyncNow>::new();
@@ -134,8 +139,10 @@ fn Facilities() -> impl IntoView {
                                 )
                             });
                             let total = page.total();
+                            let states = states.await.unwrap_or_default();
+                            let states = several(&states).then_some(states);
                             view! {
-                                <FacilityTable rows=page.rows revalidate sync_now />
+                                <FacilityTable rows=page.rows states revalidate sync_now />
                                 <Pager
                                     total
                                     page=page.page
@@ -158,6 +165,9 @@ fn Facilities() -> impl IntoView {
 fn FacilityTable(
     /// This page's facilities, one row each (never empty: the page says so instead).
     rows: Vec<FacilityRow>,
+    /// The states the deployment serves when it serves several: a "State" column shows each
+    /// facility's. `None` with one state: no such column.
+    states: Option<Vec<MetrcState>>,
     /// "Revalidate now" of every row: checks a facility's key with Metrc again.
     revalidate: ServerAction<RevalidateFacility>,
     /// "Sync now" of every row: syncs a facility's data from Metrc now.
@@ -171,6 +181,7 @@ fn FacilityTable(
                     <tr>
                         <th scope="col">"Facility"</th>
                         <th scope="col">"License number"</th>
+                        {states.is_some().then(|| view! { <th scope="col">"State"</th> })}
                         <th scope="col">"License type"</th>
                         <th scope="col">"Facility key"</th>
                         <th scope="col">"Key status"</th>
@@ -182,7 +193,12 @@ fn FacilityTable(
                 <tbody>
                     {rows
                         .into_iter()
-                        .map(|row| view! { <FacilityTableRow row revalidate sync_now /> })
+                        .map(|row| {
+                            let state = states
+                                .as_deref()
+                                .map(|states| (row.state.clone(), state_name(states, &row.state)));
+                            view! { <FacilityTableRow row state revalidate sync_now /> }
+                        })
                         .collect_view()}
                 </tbody>
             </table>
@@ -195,6 +211,9 @@ fn FacilityTableRow(
     /// The facility: name, license, masked key with its owner and age, key status, last
     /// validation and last sync.
     row: FacilityRow,
+    /// The facility's state code and name, for the "State" cell; `None` when the deployment
+    /// serves one state (no such cell).
+    state: Option<(String, String)>,
     /// Dispatched by "Revalidate now" (shown only when the facility has a key); the button says
     /// "Revalidating…" while it runs for this license.
     revalidate: ServerAction<RevalidateFacility>,
@@ -262,6 +281,18 @@ fn FacilityTableRow(
         <tr class:row-invalid=invalid class:row-warn=row.key_expiring && !invalid>
             <th scope="row">{row.name.clone()}</th>
             <td data-label="License number">{row.license_number.clone()}</td>
+            {state
+                .map(|(code, name)| {
+                    view! {
+                        <td data-label="State">
+                            {if code.is_empty() {
+                                view! { <span class="muted">"Not recorded"</span> }.into_any()
+                            } else {
+                                view! { <abbr title=name>{code}</abbr> }.into_any()
+                            }}
+                        </td>
+                    }
+                })}
             <td data-label="License type">{row.license_type.clone()}</td>
             <td data-label="Facility key">
                 {match row.masked_key.clone() {

@@ -2,18 +2,25 @@
 //! facilities, "Update Key". The guard of docs/design.md §5 runs on the server; this page explains
 //! it: a user's key is refused with the reason, a key that is not the License Owner's needs an
 //! explicit override, and denied sections ask for confirmation first.
+//!
+//! A deployment serving several states (one Metrc each) asks first which state's Metrc issued
+//! the key, and shows each facility's state; with one state there is no choice (docs/design.md
+//! §12).
 
 use crate::api::facility_keys::{
     AssignFacilityKey, AssignFacilityKeyInput, validate_facility_key_live,
 };
+use crate::api::user_keys::metrc_states;
 use crate::components::admin_page::{AdminPage, all_facilities, use_key_health};
 use crate::components::error_message::ErrorMessage;
 use crate::components::key_help::KeyHelp;
 use crate::components::live_validation::{KeyInput, LiveKeyCheck};
 use crate::components::loading::Loading;
+use crate::components::metrc_states::{StateSelect, several, state_name};
 use crate::components::validation_panel::{NOT_REACHED_CAUSE, ValidationPanel};
 use crate::types::facilities::{FacilityRow, facility_label};
 use crate::types::key_validation::{LiveValidation, Phase};
+use crate::types::keys::MetrcState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -35,20 +42,49 @@ struct Choice {
     label: String,
     /// Not in Tracekeeper yet: Update Key adds it.
     new: bool,
-    /// Whether the checked key reaches it; `None` until a check is complete.
+    /// Whether the checked key reaches it; `None` until a check is complete. A facility of
+    /// another state than the picked one is never reached.
     reached: Option<bool>,
+    /// Its state's two letters, shown when the deployment serves several states.
+    state: Option<String>,
+    /// When it cannot be given the key (`reached` is `Some(false)`): why, and what to do.
+    note: Option<String>,
 }
 
-/// Known facilities, then new licenses the key reaches.
-fn choices(known: &[FacilityRow], live: &LiveValidation) -> Vec<Choice> {
+/// Known facilities, then new licenses the key reaches. With several `states`, each shows its
+/// state (a new one: the `picked` one, whose Metrc reaches it), and a known facility of another
+/// state than `picked` cannot be given the key.
+fn choices(
+    known: &[FacilityRow],
+    live: &LiveValidation,
+    states: &[MetrcState],
+    picked: Option<&str>,
+) -> Vec<Choice> {
     let done = live.phase == Phase::Done;
+    let several = several(states);
+    let shown_state = |code: &str| (several && !code.is_empty()).then(|| code.to_ascii_uppercase());
     let mut out: Vec<Choice> = known
         .iter()
-        .map(|f| Choice {
-            license: f.license_number.clone(),
-            label: facility_label(&f.license_number, &f.name),
-            new: false,
-            reached: done.then(|| live.facility(&f.license_number).is_some()),
+        .map(|f| {
+            // A key covers the facilities of one state only.
+            let other_state = picked
+                .filter(|p| several && !f.state.is_empty() && !f.state.eq_ignore_ascii_case(p))
+                .map(|p| other_state_note(&state_name(states, &f.state), &state_name(states, p)));
+            let reached = match other_state {
+                Some(_) => Some(false),
+                None => done.then(|| live.facility(&f.license_number).is_some()),
+            };
+            Choice {
+                license: f.license_number.clone(),
+                label: facility_label(&f.license_number, &f.name),
+                new: false,
+                reached,
+                state: shown_state(&f.state),
+                note: other_state.or_else(|| {
+                    (reached == Some(false))
+                        .then(|| format!("Not reached by this key. {NOT_REACHED_CAUSE}"))
+                }),
+            }
         })
         .collect();
     for f in &live.validation.facilities {
@@ -58,17 +94,32 @@ fn choices(known: &[FacilityRow], live: &LiveValidation) -> Vec<Choice> {
                 label: f.label(),
                 new: true,
                 reached: done.then_some(true),
+                state: picked.and_then(shown_state),
+                note: None,
             });
         }
     }
     out
 }
 
+/// Why a facility in the state `theirs` cannot be given a key of the state `picked`.
+fn other_state_note(theirs: &str, picked: &str) -> String {
+    format!(
+        "In {theirs}: this key is {picked}'s. To set its key, pick {theirs} above and paste a key from {theirs}'s Metrc."
+    )
+}
+
 #[component]
 fn Integrations() -> impl IntoView {
     let facilities = all_facilities();
+    let states = Resource::new(|| (), |()| metrc_states());
     let health = use_key_health().0;
-    let check = LiveKeyCheck::new(|key: String| validate_facility_key_live(key.into()));
+    // The state whose Metrc issued the key: picked only when the deployment serves several
+    // (`None` is sent with one, as there is no choice).
+    let picked = RwSignal::new(None::<String>);
+    let check = LiveKeyCheck::new(move |key: String| {
+        validate_facility_key_live(key.into(), picked.get_untracked())
+    });
     let live = check.live;
     let key = RwSignal::new(String::new());
     let selected = RwSignal::new(BTreeSet::<String>::new());
@@ -111,6 +162,7 @@ fn Integrations() -> impl IntoView {
                 key: key.get_untracked().into(),
                 licenses: chosen.get_untracked().into_iter().collect(),
                 confirm_not_owner: override_owner.get_untracked(),
+                state: picked.get_untracked(),
             },
         });
     };
@@ -189,13 +241,34 @@ fn Integrations() -> impl IntoView {
             </p>
             <KeyHelp />
             <form class="key-form" on:submit=update_key>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let states = states.await.unwrap_or_default();
+                        several(&states)
+                            .then(|| {
+                                view! {
+                                    <StateSelect
+                                        id="facility-key-state"
+                                        label="State whose Metrc issued this key"
+                                        states
+                                        picked
+                                        on_pick=Callback::new(move |()| {
+                                            on_edit.run(());
+                                            check.recheck();
+                                        })
+                                    />
+                                }
+                            })
+                    })}
+                </Transition>
                 <KeyInput id="facility-key" label="Facility API key" key check on_edit />
                 <Transition fallback=|| {
                     view! { <Loading text="Loading facilities…" /> }
                 }>
                     {move || Suspend::new(async move {
                         let known = facilities.await.unwrap_or_default();
-                        view! { <FacilityChoices known live selected /> }
+                        let states = states.await.unwrap_or_default();
+                        view! { <FacilityChoices known states picked live selected /> }
                     })}
                 </Transition>
                 <ValidationPanel
@@ -262,13 +335,22 @@ fn Integrations() -> impl IntoView {
 fn FacilityChoices(
     /// The facilities already in Tracekeeper, listed first.
     known: Vec<FacilityRow>,
+    /// The states the deployment serves: with several, each facility shows its state.
+    states: Vec<MetrcState>,
+    /// The state picked for the key (several states only): facilities of other states cannot
+    /// be given it.
+    picked: RwSignal<Option<String>>,
     /// The live validation of the pasted key: licenses it reaches that are not known are added
     /// as "New"; once it is done, known ones it does not reach are disabled.
     live: RwSignal<LiveValidation>,
     /// License numbers ticked; "Update Key" gives the key to those the key reaches.
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
-    let options = Memo::new(move |_| live.with(|l| choices(&known, l)));
+    let states = StoredValue::new(states);
+    let options = Memo::new(move |_| {
+        let picked = picked.get();
+        live.with(|l| states.with_value(|s| choices(&known, l, s, picked.as_deref())))
+    });
     let selectable = move || {
         options.with(|o| {
             o.iter()
@@ -312,6 +394,18 @@ fn FacilityChoices(
                             move || selected.with(|s| s.contains(&license))
                         };
                         let unreachable = choice.reached == Some(false);
+                        let note = choice.note.clone();
+                        let state = choice
+                            .state
+                            .clone()
+                            .map(|code| {
+                                let name = states.with_value(|s| state_name(s, &code));
+                                view! {
+                                    <span class="badge badge-state" title=name>
+                                        {code}
+                                    </span>
+                                }
+                            });
                         view! {
                             <label class="choice" class:choice-disabled=unreachable>
                                 <input
@@ -331,22 +425,141 @@ fn FacilityChoices(
                                     }
                                 />
                                 {choice.label.clone()}
+                                {state}
                                 {choice
                                     .new
                                     .then(|| view! { <span class="badge badge-new">"New"</span> })}
-                                {unreachable
-                                    .then(|| {
-                                        view! {
-                                            <span class="note">
-                                                {format!("Not reached by this key. {NOT_REACHED_CAUSE}")}
-                                            </span>
-                                        }
-                                    })}
+                                {note.map(|note| view! { <span class="note">{note}</span> })}
                             </label>
                         }
                     }
                 </For>
             </Show>
         </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::facilities::{KeyValidation, ReachedFacility};
+    use crate::types::inventory::SyncState;
+    use crate::types::key_validation::KeyHolder;
+    use crate::types::keys::KeyStatus;
+
+    fn known(license: &str, state: &str) -> FacilityRow {
+        FacilityRow {
+            license_number: license.into(),
+            name: String::new(),
+            license_type: String::new(),
+            state: state.into(),
+            masked_key: None,
+            key_fingerprint_prefix: None,
+            key_status: KeyStatus::Missing,
+            key_owner_name: None,
+            key_is_owner: None,
+            key_age_days: None,
+            key_expiring: false,
+            last_validated_at: None,
+            last_sync_at: None,
+            sync_state: SyncState::Never,
+            sync_progress: None,
+            sync_message: None,
+        }
+    }
+
+    /// A finished check whose key reaches `licenses`.
+    fn done(licenses: &[&str]) -> LiveValidation {
+        LiveValidation {
+            phase: Phase::Done,
+            validation: KeyValidation {
+                sections: vec![],
+                facilities: licenses
+                    .iter()
+                    .map(|l| ReachedFacility {
+                        license_number: (*l).into(),
+                        name: String::new(),
+                        license_type: String::new(),
+                        is_owner: true,
+                        is_manager: false,
+                        known: false,
+                        cells: vec![],
+                    })
+                    .collect(),
+            },
+            holder: KeyHolder::default(),
+        }
+    }
+
+    fn states() -> Vec<MetrcState> {
+        vec![
+            MetrcState {
+                code: "CA".into(),
+                name: "California".into(),
+            },
+            MetrcState {
+                code: "CO".into(),
+                name: "Colorado".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn one_state_shows_no_state_and_disables_only_what_the_key_does_not_reach() {
+        let one = &states()[..1];
+        let rows = [known("A", "CA"), known("B", "CA")];
+        let out = choices(&rows, &done(&["A", "N"]), one, None);
+        let summary: Vec<_> = out
+            .iter()
+            .map(|c| (c.license.as_str(), c.new, c.reached, c.state.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("A", false, Some(true), None),
+                ("B", false, Some(false), None),
+                ("N", true, Some(true), None),
+            ]
+        );
+        assert_eq!(out[0].note, None);
+        assert!(
+            out[1]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Not reached by this key."))
+        );
+        // Before the check is complete nothing is disabled.
+        let checking = choices(&rows, &LiveValidation::checking(), one, None);
+        assert!(checking.iter().all(|c| c.reached.is_none()));
+    }
+
+    #[test]
+    fn several_states_show_each_facilitys_state_and_keep_other_states_out() {
+        let states = states();
+        let rows = [known("A", "CA"), known("B", "CO"), known("L", "")];
+        // Nothing picked yet: every facility shows its state, none is ruled out.
+        let out = choices(&rows, &LiveValidation::default(), &states, None);
+        let shown: Vec<_> = out.iter().map(|c| c.state.clone()).collect();
+        assert_eq!(shown, [Some("CA".into()), Some("CO".into()), None]);
+        assert!(out.iter().all(|c| c.reached.is_none()));
+
+        // California picked: Colorado's facility cannot be given the key, even mid-check.
+        let out = choices(&rows, &LiveValidation::checking(), &states, Some("CA"));
+        assert_eq!(out[0].reached, None);
+        assert_eq!(out[1].reached, Some(false));
+        let note = out[1].note.clone().unwrap_or_default();
+        assert!(
+            note.starts_with("In Colorado: this key is California's."),
+            "{note}"
+        );
+        assert_eq!(
+            out[2].reached, None,
+            "a facility without a state is not ruled out"
+        );
+
+        // A new license the key reaches is in the picked state.
+        let out = choices(&rows, &done(&["A", "N"]), &states, Some("ca"));
+        let new = out.iter().find(|c| c.new).unwrap();
+        assert_eq!(new.state.as_deref(), Some("CA"));
     }
 }

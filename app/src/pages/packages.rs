@@ -7,7 +7,7 @@ use crate::components::auth::RequireRole;
 use crate::components::date_field::DateField;
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
-    FilterSelect, SearchField, facility_choices, query_page, query_text,
+    FilterSelect, SearchField, StateFilter, facility_choices, query_page, query_text, served_states,
 };
 use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
@@ -39,6 +39,7 @@ fn href(filter: &PackageFilter) -> String {
         ("label", &filter.label),
         ("item", &filter.item),
         ("location", &filter.location),
+        ("state", &filter.state),
     ] {
         if let Some(v) = value {
             pairs.push((name, v.clone()));
@@ -91,11 +92,14 @@ fn Packages() -> impl IntoView {
             label: query_text(q, "label"),
             item: query_text(q, "item"),
             location: query_text(q, "location"),
+            state: query_text(q, "state"),
             page: query_page(q),
         })
     });
     let packages = Resource::new(move || filter.get(), list_packages);
-    let facilities = Resource::new(|| (), |()| my_facilities());
+    // The facility picker lists the chosen state's facilities only.
+    let facilities = Resource::new(move || filter.get().state, my_facilities);
+    let states = served_states();
     let open = RwSignal::new(None::<Open>);
     let queued = RwSignal::new(0_u32);
     view! {
@@ -106,8 +110,10 @@ fn Packages() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let facilities = facilities.await.unwrap_or_default();
+                        let states = states.await.unwrap_or_default();
                         let current = filter.get_untracked();
                         view! {
+                            <StateFilter states current=current.state.clone() />
                             <FilterSelect
                                 label="Facility"
                                 name="license"

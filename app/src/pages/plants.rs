@@ -6,7 +6,7 @@ use crate::components::auth::RequireRole;
 use crate::components::date_field::DateField;
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
-    FilterSelect, SearchField, facility_choices, query_page, query_text,
+    FilterSelect, SearchField, StateFilter, facility_choices, query_page, query_text, served_states,
 };
 use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
@@ -39,6 +39,9 @@ fn href(filter: &PlantFilter) -> String {
     if let Some(label) = &filter.label {
         pairs.push(("label", label.clone()));
     }
+    if let Some(state) = &filter.state {
+        pairs.push(("state", state.clone()));
+    }
     if filter.page > 0 {
         pairs.push(("page", filter.page.to_string()));
     }
@@ -52,11 +55,14 @@ fn Plants() -> impl IntoView {
         query.with(|q| PlantFilter {
             license: query_text(q, "license"),
             label: query_text(q, "label"),
+            state: query_text(q, "state"),
             page: query_page(q),
         })
     });
     let plants = Resource::new(move || filter.get(), list_plants);
-    let facilities = Resource::new(|| (), |()| my_facilities());
+    // The facility picker lists the chosen state's facilities only.
+    let facilities = Resource::new(move || filter.get().state, my_facilities);
+    let states = served_states();
     // Picked plants, by license: waste is recorded for one facility at a time.
     let picked = RwSignal::new(None::<(String, BTreeSet<String>)>);
     let queued = RwSignal::new(0_u32);
@@ -68,8 +74,10 @@ fn Plants() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let facilities = facilities.await.unwrap_or_default();
+                        let states = states.await.unwrap_or_default();
                         let current = filter.get_untracked();
                         view! {
+                            <StateFilter states current=current.state.clone() />
                             <FilterSelect
                                 label="Facility"
                                 name="license"

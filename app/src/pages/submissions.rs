@@ -1,18 +1,24 @@
 //! `/admin/metrc-submissions/<tab>`: "Metrc Submissions". Every submission: who made it, which
 //! key carried it, whether that was compliant, where it stands and Metrc's answer; tabs, filters
 //! (kept in the address, so a filtered view can be shared and exported), paging and "Export CSV".
-//! A row opens its detail.
+//! A row opens its detail. With several states served, a "State" filter and column.
 
 use crate::api::submissions::list_submissions;
 use crate::api::users::list_users;
 use crate::components::admin_page::{AdminPage, all_facilities};
 use crate::components::error_message::ErrorMessage;
-use crate::components::filters::{Choice, FilterSelect, facility_choices};
+use crate::components::filters::{
+    Choice, FilterSelect, StateFilter, facility_choices, served_states, several_states,
+};
 use crate::components::loading::Loading;
 use crate::components::paging::{Pager, query_string, with_query};
 use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
+use crate::error::AppError;
 use crate::types::inventory::Page;
-use crate::types::submissions::{SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab};
+use crate::types::keys::MetrcState;
+use crate::types::submissions::{
+    SubmissionFilter, SubmissionListRow, SubmissionStatus, SubmissionTab,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -50,7 +56,7 @@ fn Submissions() -> impl IntoView {
     let filter = Memo::new(move |_| {
         let mut filter = query.with(|q| {
             SubmissionFilter::from_pairs(
-                ["user", "license", "status", "compliant", "page"]
+                ["user", "license", "state", "status", "compliant", "page"]
                     .into_iter()
                     .filter_map(|name| q.get_str(name).map(|v| (name, v))),
             )
@@ -61,6 +67,7 @@ fn Submissions() -> impl IntoView {
         filter
     });
     let rows = Resource::new(move || filter.get(), list_submissions);
+    let states = served_states();
     let export = move || {
         let mut all_pages = filter.get();
         all_pages.page = 0;
@@ -88,7 +95,7 @@ fn Submissions() -> impl IntoView {
                     })
                     .collect_view()}
             </nav>
-            <Filters filter />
+            <Filters filter states />
             <p>
                 <a class="button secondary" href=export download="metrc-submissions.csv">
                     "Export CSV"
@@ -100,7 +107,12 @@ fn Submissions() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match rows.await {
                         Ok(page) => {
-                            view! { <SubmissionTable page filter=filter.get_untracked() /> }
+                            let show_state = states
+                                .await
+                                .is_ok_and(|states| several_states(&states));
+                            view! {
+                                <SubmissionTable page filter=filter.get_untracked() show_state />
+                            }
                                 .into_any()
                         }
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
@@ -111,13 +123,15 @@ fn Submissions() -> impl IntoView {
     }
 }
 
-/// User, facility, status and compliance filters: a GET form, so it works before hydration and
-/// the address always says what is shown.
+/// User, facility, state (with several states served), status and compliance filters: a GET
+/// form, so it works before hydration and the address always says what is shown.
 #[component]
 fn Filters(
     /// The filter in the address: its tab is where the form is sent, the rest preselect the
     /// choices.
     filter: Memo<SubmissionFilter>,
+    /// The states the deployment serves: the "State" choice is shown only with more than one.
+    states: Resource<Result<Vec<MetrcState>, AppError>>,
 ) -> impl IntoView {
     let users = Resource::new(|| (), |()| list_users());
     let facilities = all_facilities();
@@ -128,6 +142,7 @@ fn Filters(
                 {move || Suspend::new(async move {
                     let users = users.await.unwrap_or_default();
                     let facilities = facilities.await.unwrap_or_default();
+                    let states = states.await.unwrap_or_default();
                     let current = filter.get_untracked();
                     let users: Vec<Choice> = users
                         .into_iter()
@@ -164,6 +179,7 @@ fn Filters(
                             choices=facilities
                             current=current.license.clone().unwrap_or_default()
                         />
+                        <StateFilter states current=current.state.clone() />
                         <FilterSelect
                             label="Status"
                             name="status"
@@ -195,9 +211,11 @@ fn Filters(
 fn SubmissionTable(
     /// The submissions of this page that match the filter, and the total for the pager; no rows
     /// shows "No submissions match".
-    page: Page<SubmissionRow>,
+    page: Page<SubmissionListRow>,
     /// The filter in the address (tab included), kept by the pager's links.
     filter: SubmissionFilter,
+    /// A "State" column (the deployment serves several states).
+    show_state: bool,
 ) -> impl IntoView {
     if page.rows.is_empty() {
         return view! { <p class="empty">"No submissions match."</p> }.into_any();
@@ -213,12 +231,12 @@ fn SubmissionTable(
         <div class="table-wrap">
             <table class="records submissions">
                 <caption class="visually-hidden">"Submissions"</caption>
-                <SubmissionHead show_user=true />
+                <SubmissionHead show_user=true show_state />
                 <tbody>
                     {page
                         .rows
                         .into_iter()
-                        .map(|row| view! { <SubmissionTableRow row show_user=true /> })
+                        .map(|row| view! { <SubmissionTableRow row show_user=true show_state /> })
                         .collect_view()}
                 </tbody>
             </table>

@@ -1,15 +1,20 @@
 //! `/admin/users`: "User Management". Every user with their role, whether they may submit to
 //! Metrc and the status of their own Metrc key; a banner counts the users who would submit under
 //! the facility key owner's name (not compliant) and links to them (`?filter=no-key`).
+//!
+//! A deployment serving several states (one Metrc each) shows each user's key status in every
+//! state they work in ("Missing in MI"); a user missing a key in one of them is counted as not
+//! compliant.
 
 use crate::api::users::list_users;
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
 use crate::components::loading::Loading;
+use crate::components::metrc_states::status_in_state;
 use crate::types::key_validation::plural;
 use crate::types::keys::KeyStatus;
-use crate::types::users::{FILTER_NO_KEY, UserSummary};
+use crate::types::users::{FILTER_NO_KEY, UserListRow};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -65,7 +70,7 @@ fn Users() -> impl IntoView {
 #[component]
 fn UserList(
     /// Every user; the banner counts those who would submit without a valid key of their own.
-    rows: Vec<UserSummary>,
+    rows: Vec<UserListRow>,
     /// The address has `?filter=no-key`: only users who would submit without a valid key of
     /// their own are listed, and the banner does not link to them again.
     only_no_key: bool,
@@ -86,9 +91,9 @@ fn UserList(
             </div>
         }
     });
-    let shown: Vec<UserSummary> = if only_no_key {
+    let shown: Vec<UserListRow> = if only_no_key {
         rows.into_iter()
-            .filter(UserSummary::non_compliant)
+            .filter(UserListRow::non_compliant)
             .collect()
     } else {
         rows
@@ -122,7 +127,7 @@ fn UserList(
 #[component]
 fn UserTable(
     /// The users listed, one row each (never empty).
-    rows: Vec<UserSummary>,
+    rows: Vec<UserListRow>,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
@@ -149,8 +154,9 @@ fn UserTable(
 #[component]
 fn UserRow(
     /// The user: name (linking to their page), email, role, whether they may submit to Metrc,
-    /// their key's status, and whether active; marked when not compliant.
-    user: UserSummary,
+    /// their key's status (with several states, in each state they work in), and whether
+    /// active; marked when not compliant.
+    user: UserListRow,
 ) -> impl IntoView {
     let non_compliant = user.non_compliant();
     let href = format!("/admin/users/{}", user.id);
@@ -159,7 +165,7 @@ fn UserRow(
         (true, false) => "Yes",
         (false, _) => "No",
     };
-    let status_class = match user.key_status {
+    let status_class = |status: KeyStatus| match status {
         KeyStatus::Valid => "status status-ok",
         KeyStatus::Invalid => "status status-danger",
         KeyStatus::Missing if non_compliant => "status status-danger",
@@ -174,6 +180,29 @@ fn UserRow(
         )),
     };
     let note = non_compliant.then_some("Not compliant");
+    // One state: the key's status. Several: a chip per state they work in ("Missing in MI").
+    let statuses = if user.key_states.is_empty() {
+        view! { <span class=status_class(user.key_status)>{user.key_status.label()}</span> }
+            .into_any()
+    } else {
+        view! {
+            <ul class="state-statuses" aria-label="Metrc key by state">
+                {user
+                    .key_states
+                    .iter()
+                    .map(|key| {
+                        view! {
+                            <li class=format!(
+                                "chip {}",
+                                status_class(key.status),
+                            )>{status_in_state(key)}</li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
     view! {
         <tr class:row-warn=non_compliant class:row-inactive=!user.active>
             <th scope="row">
@@ -183,8 +212,7 @@ fn UserRow(
             <td data-label="Role">{user.role.label()}</td>
             <td data-label="Can submit to Metrc">{submit}</td>
             <td data-label="Metrc key">
-                <span class=status_class>{user.key_status.label()}</span>
-                {checked.map(|text| view! { <span class="note">{text}</span> })}
+                {statuses} {checked.map(|text| view! { <span class="note">{text}</span> })}
                 {note.map(|text| view! { <span class="note note-warn">{text}</span> })}
             </td>
             <td data-label="Status">{if user.active { "Active" } else { "Deactivated" }}</td>

@@ -10,6 +10,7 @@ use super::entities::audit_events::AuditAction;
 use super::entities::facilities as facility;
 use super::input;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
+use super::metrc_states::{StateError, state_label};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::facilities::{self, KeyOwner, NewFacility};
 use super::queries::user_metrc_keys;
@@ -38,6 +39,15 @@ pub enum FacilityKeyError {
     NoLicenses,
     #[error("Metrc refused the key (401)")]
     KeyInvalid,
+    /// Metrc in the `picked` state refused the key; Metrc in `belongs` accepts it.
+    #[error("the key is {belongs}'s, not {picked}'s")]
+    OtherState { picked: String, belongs: String },
+    /// A facility the key reaches is already Tracekeeper's in another state: one key never
+    /// covers facilities of two states.
+    #[error("{license} is a facility in {state}")]
+    FacilityInOtherState { license: String, state: String },
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("the key is a user's own Metrc key")]
     UserKey,
     #[error("the key does not reach {0:?}")]
@@ -78,6 +88,15 @@ impl From<FacilityKeyError> for AppError {
                 "Metrc says this key is invalid: it was mistyped, revoked or regenerated. Copy the current key from Metrc and try again."
                     .into(),
             ),
+            FacilityKeyError::OtherState { picked, belongs } => {
+                key_checks::other_state_refusal(&picked, &belongs)
+            }
+            FacilityKeyError::FacilityInOtherState { license, state } => AppError::KeyRefused(format!(
+                "{license} is a facility in {}: a facility key covers the facilities of one state only. Set its key with {} picked.",
+                state_label(&state),
+                state_label(&state),
+            )),
+            FacilityKeyError::State(err) => key_checks::state_refusal(&err),
             FacilityKeyError::UserKey => AppError::KeyRefused(
                 "This key is a user's own Metrc key (it is stored on a user's profile), not a facility key: assigning it here would make every facility submit under that user's name. Use the License Owner's key; set user keys only on the user's profile."
                     .into(),
@@ -114,10 +133,27 @@ pub async fn validate(
     state: &AppState,
     asker: i32,
     key: SecretString,
+    picked: Option<&str>,
 ) -> Result<ValidationReport, FacilityKeyError> {
     let key = clean_key(key)?;
+    let (code, metrc) = state.metrc.pick(picked)?;
     let _running = state.key_validations.begin(asker)?;
-    Ok(state.metrc.validate_key(&key).await?)
+    match metrc.validate_key(&key).await {
+        Err(metrc::Error::KeyInvalid) => Err(refused_in(state, code, &key).await),
+        answer => Ok(answer?),
+    }
+}
+
+/// Why Metrc in `picked` refused `key`: the key is another configured state's
+/// ([`FacilityKeyError::OtherState`]), or no state's ([`FacilityKeyError::KeyInvalid`]).
+async fn refused_in(state: &AppState, picked: &str, key: &SecretString) -> FacilityKeyError {
+    match key_checks::state_accepting(&state.metrc, picked, key).await {
+        Some(belongs) => FacilityKeyError::OtherState {
+            picked: picked.to_owned(),
+            belongs,
+        },
+        None => FacilityKeyError::KeyInvalid,
+    }
 }
 
 /// [`validate`] as it happens, for the live panel ([`key_checks::live`]); the key's holder says
@@ -127,43 +163,29 @@ pub async fn validate_live(
     state: &AppState,
     asker: i32,
     key: SecretString,
+    picked: Option<&str>,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, FacilityKeyError> {
     let key = clean_key(key)?;
+    let picked = state.metrc.pick(picked)?;
     let holder = key_checks::holder(&state.db, &state.vault.fingerprint(&key), None, true).await?;
     let running = state.key_validations.begin(asker)?;
-    let updates = key_checks::live(state, &key, holder, |error| {
+    let updates = key_checks::live(state, picked, &key, holder, |error| {
         FacilityKeyError::from(error).into()
     })
     .await?;
     Ok(Held::new(running, updates))
 }
 
-/// The two-letter state of a Metrc host (`api-ca.metrc.com`, `sandbox-api-ca.metrc.com`), or
-/// `""` (the sandbox on a local address).
-fn state_of_host(host: &str) -> String {
-    let first = host.split('.').next().unwrap_or_default();
-    let st = first
-        .strip_prefix("sandbox-api-")
-        .or_else(|| first.strip_prefix("api-"))
-        .unwrap_or_default();
-    if st.len() == 2 && st.chars().all(|c| c.is_ascii_alphabetic()) && host.ends_with(".metrc.com")
-    {
-        st.to_ascii_uppercase()
-    } else {
-        String::new()
-    }
-}
-
 /// The key owner's name at `license`, per Metrc's employee list (best effort: the key may not
 /// be allowed to list employees).
 async fn owner_name(
-    state: &AppState,
+    metrc: &metrc::Client,
     key: &SecretString,
     license: &str,
     employee_license_number: Option<&str>,
 ) -> Option<String> {
     let wanted = employee_license_number?;
-    let employees = state.metrc.employees(key, license).await.ok()?;
+    let employees = metrc.employees(key, license).await.ok()?;
     employees.into_iter().find_map(|e| {
         let number = e.license.as_ref().and_then(|l| l.number.as_deref());
         (number == Some(wanted)).then_some(e.full_name).flatten()
@@ -190,8 +212,10 @@ pub async fn assign(
     key: SecretString,
     licenses: Vec<String>,
     confirm_not_owner: bool,
+    picked: Option<&str>,
 ) -> Result<AssignOutcome, FacilityKeyError> {
     let key = clean_key(key)?;
+    let (us_state, metrc) = state.metrc.pick(picked)?;
     input::count(&licenses, "facilities", input::MAX_LICENSES)?;
     for license in &licenses {
         input::text(license.trim(), "license number")?;
@@ -207,7 +231,10 @@ pub async fn assign(
     // The guard of docs/design.md §5, before anything goes to Metrc.
     let fingerprint = state.vault.fingerprint(&key);
     refuse_user_key(&state.db, &fingerprint).await?;
-    let reached = state.metrc.facilities(&key).await?;
+    let reached = match metrc.facilities(&key).await {
+        Err(metrc::Error::KeyInvalid) => return Err(refused_in(state, us_state, &key).await),
+        answer => answer?,
+    };
     let mut reports = BTreeMap::new();
     for f in &reached {
         reports.insert(f.license_number().to_owned(), f);
@@ -238,13 +265,12 @@ pub async fn assign(
         .license
         .as_ref()
         .and_then(|l| l.employee_license_number.clone());
-    let owner = owner_name(state, &key, first, employee_license.as_deref())
+    let owner = owner_name(metrc, &key, first, employee_license.as_deref())
         .await
         .or(employee_license)
         .unwrap_or_default();
     let sealed = state.vault.seal(&key)?;
     drop(key);
-    let us_state = state_of_host(state.metrc.config().base_url.host_str().unwrap_or_default());
 
     // The guard again, in the write's transaction under the key-write lock (on every server:
     // docs/design.md §5, §11): a user may have been given this key while Metrc was being asked.
@@ -256,6 +282,16 @@ pub async fn assign(
     for license in &licenses {
         let report = reports[license.as_str()];
         let row = if let Some(row) = facilities::find_by_license(&txn, license).await? {
+            if !row.state.eq_ignore_ascii_case(us_state) {
+                if !row.state.is_empty() {
+                    return Err(FacilityKeyError::FacilityInOtherState {
+                        license: license.clone(),
+                        state: row.state,
+                    });
+                }
+                // Recorded before states were: its state is the one its key is Metrc's in.
+                facilities::set_state(&txn, row.id, us_state).await?;
+            }
             row
         } else {
             added.push(license.clone());
@@ -270,7 +306,7 @@ pub async fn assign(
                     license_number: license,
                     name: report.name.as_deref().unwrap_or(license),
                     license_type: &license_type,
-                    state: &us_state,
+                    state: us_state,
                     capabilities: serde_json::to_string(
                         &report.facility_type.clone().unwrap_or_default(),
                     )
@@ -362,6 +398,7 @@ fn row_of(state: &AppState, f: &facility::Model) -> FacilityRow {
         license_number: f.license_number.clone(),
         name: f.name.clone(),
         license_type: f.license_type.clone(),
+        state: f.state.clone(),
         masked_key,
         key_fingerprint_prefix: f.key_fingerprint.as_deref().map(fingerprint_prefix),
         key_status: f.key_status,
@@ -418,9 +455,14 @@ pub async fn unhealthy(state: &AppState) -> Result<Vec<FacilityRow>, FacilityKey
 }
 
 /// What Metrc says about a stored key now: `Ok(true)` valid, `Ok(false)` refused (401).
-async fn check_stored(state: &AppState, ciphertext: &str) -> Result<bool, FacilityKeyError> {
+async fn check_stored(
+    state: &AppState,
+    f: &facility::Model,
+    ciphertext: &str,
+) -> Result<bool, FacilityKeyError> {
+    let metrc = state.metrc.get(&f.state)?;
     let key = state.vault.decrypt(ciphertext)?;
-    match state.metrc.facilities(&key).await {
+    match metrc.facilities(&key).await {
         Ok(_) => Ok(true),
         Err(metrc::Error::KeyInvalid) => Ok(false),
         Err(other) => Err(FacilityKeyError::Metrc(other)),
@@ -443,7 +485,7 @@ pub async fn revalidate(state: &AppState, license: &str) -> Result<FacilityRow, 
         .key_fingerprint
         .as_deref()
         .ok_or(FacilityKeyError::NoKey)?;
-    let status = if check_stored(state, ciphertext).await? {
+    let status = if check_stored(state, &row, ciphertext).await? {
         KeyStatus::Valid
     } else {
         KeyStatus::Invalid
@@ -471,7 +513,7 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Fac
         let Some(ciphertext) = group[0].facility_key_ciphertext.as_deref() else {
             continue;
         };
-        let status = match check_stored(state, ciphertext).await {
+        let status = match check_stored(state, &group[0], ciphertext).await {
             Ok(true) => KeyStatus::Valid,
             Ok(false) => KeyStatus::Invalid,
             Err(err) => {
@@ -495,14 +537,6 @@ pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, Fac
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_comes_from_metrc_hosts_only() {
-        assert_eq!(state_of_host("api-ca.metrc.com"), "CA");
-        assert_eq!(state_of_host("sandbox-api-co.metrc.com"), "CO");
-        assert_eq!(state_of_host("127.0.0.1"), "");
-        assert_eq!(state_of_host("api-ca.example.com"), "");
-    }
 
     #[test]
     fn user_facing_messages_name_the_reason_and_hold_no_key() {

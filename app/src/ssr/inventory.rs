@@ -7,7 +7,9 @@ use super::queries::{facilities, user_facilities, users};
 use super::sync::schedule;
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
-use crate::types::inventory::{PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow};
+use crate::types::inventory::{
+    PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow, state_filter,
+};
 use metrc::Resource;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -18,6 +20,9 @@ pub enum InventoryError {
     NotAtFacility(String),
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A state filter that is not two letters; the text says so.
+    #[error("{0}")]
+    BadState(&'static str),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -27,6 +32,7 @@ impl From<InventoryError> for AppError {
         match err {
             InventoryError::NotAtFacility(_) => AppError::Forbidden,
             InventoryError::Input(err) => err.into(),
+            InventoryError::BadState(message) => AppError::BadInput(message.to_owned()),
             InventoryError::Db(err) => err.into(),
         }
     }
@@ -77,16 +83,20 @@ pub async fn require_works_at(
     }
 }
 
-/// `(license number, name)` of every facility the user works at, by license number.
+/// `(license number, name)` of every facility the user works at, by license number; with a
+/// `state` ([`state_filter`]), only that state's.
 pub async fn my_facilities(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
+    state: Option<&str>,
 ) -> Result<Vec<(String, String)>, InventoryError> {
+    let state = state_filter(state).map_err(InventoryError::BadState)?;
     let works = works_at(db, user).await?;
     Ok(facilities::list(db)
         .await?
         .into_iter()
         .filter(|f| works.allows(&f.license_number))
+        .filter(|f| state.as_deref().is_none_or(|s| f.state == s))
         .map(|f| (f.license_number, f.name))
         .collect())
 }
@@ -118,6 +128,7 @@ pub async fn list_packages(
     input::filter(filter.label.as_deref(), "label")?;
     input::filter(filter.item.as_deref(), "item")?;
     input::filter(filter.location.as_deref(), "location")?;
+    let state = state_filter(filter.state.as_deref()).map_err(InventoryError::BadState)?;
     let licenses = scope(works_at(db, user).await?, filter.license.as_deref())?;
     let (offset, limit) = window(filter.page);
     let resources = [schedule::name(Resource::PackagesActive)];
@@ -126,6 +137,7 @@ pub async fn list_packages(
         &RecordQuery {
             resources: &resources,
             licenses: licenses.as_deref(),
+            state: state.as_deref(),
             label: filter.label.as_deref(),
             item: filter.item.as_deref(),
             location: filter.location.as_deref(),
@@ -164,6 +176,7 @@ pub async fn list_plants(
 ) -> Result<Page<PlantRow>, InventoryError> {
     input::filter(filter.license.as_deref(), "facility")?;
     input::filter(filter.label.as_deref(), "label")?;
+    let state = state_filter(filter.state.as_deref()).map_err(InventoryError::BadState)?;
     let licenses = scope(works_at(db, user).await?, filter.license.as_deref())?;
     let (offset, limit) = window(filter.page);
     let resources = [
@@ -175,6 +188,7 @@ pub async fn list_plants(
         &RecordQuery {
             resources: &resources,
             licenses: licenses.as_deref(),
+            state: state.as_deref(),
             label: filter.label.as_deref(),
             offset,
             limit,
@@ -306,5 +320,91 @@ mod tests {
         let page = list_packages(&db, &admin, &second).await.unwrap();
         assert_eq!((page.total, page.rows.len(), page.page), (60, 10, 1));
         assert_eq!(page.rows[0].label, "1AA-1050");
+    }
+
+    #[tokio::test]
+    async fn a_state_keeps_the_work_screens_to_its_facilities() {
+        let db = test_db::fresh().await;
+        for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
+            facilities::insert(
+                &db,
+                facilities::NewFacility {
+                    license_number: license,
+                    name: license,
+                    license_type: "Cultivation",
+                    state,
+                    capabilities: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+            let record = |i: i64| NewRecord {
+                metrc_id: i,
+                label: Some(format!("1A{license}{i}")),
+                data: "{}".into(),
+                ..Default::default()
+            };
+            for resource in ["PackagesActive", "PlantsVegetative"] {
+                upsert_chunk(
+                    &db,
+                    license,
+                    resource,
+                    (0..2).map(record).collect(),
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+        let user = users::insert(
+            &db,
+            NewUser {
+                email: "e@example.test",
+                name: "E",
+                password_hash: "x".into(),
+                role: Role::Employee,
+                can_submit: false,
+            },
+        )
+        .await
+        .unwrap();
+        let me = users::to_current(&user).unwrap();
+        let packages = |state: &str| PackageFilter {
+            state: Some(state.into()),
+            ..Default::default()
+        };
+        let co = list_packages(&db, &me, &packages("co")).await.unwrap();
+        assert_eq!(co.total, 2);
+        assert!(co.rows.iter().all(|r| r.license_number == "CO-1"));
+        let plants = PlantFilter {
+            state: Some("MI".into()),
+            ..Default::default()
+        };
+        let mi = list_plants(&db, &me, &plants).await.unwrap();
+        assert_eq!(mi.total, 2);
+        assert!(mi.rows.iter().all(|r| r.license_number == "MI-1"));
+        assert_eq!(
+            list_packages(&db, &me, &PackageFilter::default())
+                .await
+                .unwrap()
+                .total,
+            4
+        );
+        for bad in ["Colorado", "C1"] {
+            let refused = list_packages(&db, &me, &packages(bad)).await;
+            assert!(
+                matches!(refused, Err(InventoryError::BadState(_))),
+                "{bad}: {refused:?}"
+            );
+        }
+        assert_eq!(
+            AppError::from(InventoryError::BadState(crate::types::inventory::BAD_STATE)),
+            AppError::BadInput("The state must be two letters, such as CO.".into())
+        );
+        assert_eq!(
+            my_facilities(&db, &me, Some("MI")).await.unwrap(),
+            vec![("MI-1".to_owned(), "MI-1".to_owned())]
+        );
+        assert_eq!(my_facilities(&db, &me, None).await.unwrap().len(), 2);
     }
 }

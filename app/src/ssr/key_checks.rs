@@ -3,6 +3,7 @@
 
 use super::entities::users::Entity as UserEntity;
 use super::input::{self, InputError};
+use super::metrc_states::{MetrcStates, StateError, state_label};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use crate::error::AppError;
@@ -128,19 +129,74 @@ pub async fn view(state: &AppState, report: &ValidationReport) -> Result<KeyVali
     })
 }
 
+/// The state other than `picked` whose Metrc accepts `key` (the first in the configured order),
+/// asked when Metrc in `picked` refused it; `None` when no other state's does (or there is none).
+pub async fn state_accepting(
+    metrc: &MetrcStates,
+    picked: &str,
+    key: &SecretString,
+) -> Option<String> {
+    for (code, client) in metrc.others(picked) {
+        if client.facilities(key).await.is_ok() {
+            return Some(code.to_owned());
+        }
+    }
+    None
+}
+
+/// "This key belongs to Colorado's Metrc": Metrc in `picked` refused a key that Metrc in
+/// `belongs` accepts.
+pub fn other_state_refusal(picked: &str, belongs: &str) -> AppError {
+    let (picked, belongs) = (state_label(picked), state_label(belongs));
+    AppError::KeyRefused(format!(
+        "This key belongs to {belongs}'s Metrc, not {picked}'s: Metrc keys are issued per state. Pick {belongs}, or paste the key generated in {picked}'s Metrc."
+    ))
+}
+
+/// A state that was not picked, or is not served, as the screen says it.
+pub fn state_refusal(err: &StateError) -> AppError {
+    match err {
+        StateError::NotPicked => {
+            AppError::BadInput("Pick the state whose Metrc the key was generated in.".into())
+        }
+        StateError::NotServed(code) => AppError::BadInput(format!(
+            "Tracekeeper is not set up for {}'s Metrc.",
+            state_label(code)
+        )),
+    }
+}
+
 /// A validation as it happens, for the live panel: the licenses first (marked known or new, with
 /// the key's `holder`), then each cell as Metrc answers, then `Done`; or one `Failed` with the
-/// reason (`failure` words Metrc's error for the screen) and nothing after it.
+/// reason (`failure` words Metrc's error for the screen; a key Metrc in `picked` refuses but
+/// another state's accepts is named as that state's) and nothing after it.
 pub async fn live(
     state: &AppState,
+    (picked, metrc): (&str, &metrc::Client),
     key: &SecretString,
     holder: KeyHolder,
     failure: fn(metrc::Error) -> AppError,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static + use<>, DbErr> {
     let known = known_licenses(state).await?;
-    Ok(state
-        .metrc
+    let (states, picked, refused_key) = (state.metrc.clone(), picked.to_owned(), key.clone());
+    Ok(metrc
         .validate_key_stream(key)
+        .then(move |event| {
+            let (states, picked, refused_key) =
+                (states.clone(), picked.clone(), refused_key.clone());
+            async move {
+                match event {
+                    Err(metrc::Error::KeyInvalid) => Err(
+                        match state_accepting(&states, &picked, &refused_key).await {
+                            Some(belongs) => other_state_refusal(&picked, &belongs),
+                            None => failure(metrc::Error::KeyInvalid),
+                        },
+                    ),
+                    Err(other) => Err(failure(other)),
+                    Ok(event) => Ok(event),
+                }
+            }
+        })
         .map(move |event| match event {
             Ok(ValidationEvent::Facilities(reports)) => ValidationUpdate::Facilities {
                 sections: section_names(),
@@ -155,7 +211,7 @@ pub async fn live(
                 license_number,
                 cell: cell_view(section, &status),
             },
-            Err(error) => ValidationUpdate::Failed(failure(error)),
+            Err(refusal) => ValidationUpdate::Failed(refusal),
         })
         .chain(stream::once(future::ready(ValidationUpdate::Done)))
         // A failure is the last update: no `Done` after it.

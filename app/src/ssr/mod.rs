@@ -16,6 +16,7 @@ pub mod input;
 pub mod inventory;
 pub mod key_checks;
 pub mod lease;
+pub mod metrc_states;
 pub mod outbox;
 pub mod passwords;
 pub mod profile;

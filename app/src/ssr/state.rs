@@ -1,6 +1,7 @@
 //! What every request handler and server function shares.
 
 use super::config::{Config, DbKind};
+use super::metrc_states::MetrcStates;
 use super::passwords::{self, PasswordError};
 use super::sync::SyncHandle;
 use super::throttle::LoginThrottle;
@@ -25,8 +26,9 @@ pub struct AppState {
     pub decoy_hash: Arc<str>,
     /// Encrypts, decrypts and fingerprints the stored Metrc keys.
     pub vault: Arc<KeyVault>,
-    /// The Metrc client (real Metrc or the sandbox); the user key is passed to each call.
-    pub metrc: metrc::Client,
+    /// The Metrc client of each state served (real Metrc or the sandbox); the user key is
+    /// passed to each call.
+    pub metrc: MetrcStates,
     /// "Sync now" requests, the facilities syncing, cached reference lists (`ssr::sync`).
     pub sync: Arc<SyncHandle>,
     /// Wakes the outbox worker when something is queued; the outbox's settings (`ssr::outbox`).
@@ -41,7 +43,7 @@ impl AppState {
         config: Config,
         db: DatabaseConnection,
         vault: KeyVault,
-        metrc: metrc::Client,
+        metrc: MetrcStates,
         leptos_options: LeptosOptions,
     ) -> Result<Self, PasswordError> {
         let db_kind = DbKind::of_url(&config.database_url).unwrap_or(DbKind::Sqlite);

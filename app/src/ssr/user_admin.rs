@@ -14,7 +14,9 @@ use super::queries::users::{self, Profile};
 use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
 use crate::error::AppError;
 use crate::types::auth::Role;
-use crate::types::users::UserDetail;
+use crate::types::keys::{KeyStatus, StateKeyStatus};
+use crate::types::users::{UserDetail, UserListRow, worst_status};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -413,7 +415,7 @@ pub async fn deactivate_user(
     }
     users::set_active(&txn, id, false).await?;
     let sessions_ended = sessions::delete_for_user(&txn, id).await?;
-    let key = user_metrc_keys::find_for_user(&txn, id).await?;
+    let keys = user_metrc_keys::keys_of_user(&txn, id).await?;
     user_metrc_keys::delete_for_user(&txn, id).await?;
     // Their queued work waits for an admin's decision instead of going out without them.
     let submissions_held = crate::ssr::outbox::hold_for_user(&txn, id).await?;
@@ -427,13 +429,13 @@ pub async fn deactivate_user(
                 "user_id": id,
                 "was_active": user.active,
                 "sessions_ended": sessions_ended,
-                "key_deleted": key.is_some(),
+                "key_deleted": !keys.is_empty(),
                 "submissions_held": submissions_held,
             }),
         },
     )
     .await?;
-    if let Some(key) = &key {
+    for key in &keys {
         let fingerprint: String = key.fingerprint.chars().take(FINGERPRINT_SHOWN).collect();
         audit_events::record(
             &txn,
@@ -444,6 +446,7 @@ pub async fn deactivate_user(
                 detail: json!({
                     "user_id": id,
                     "fingerprint": fingerprint,
+                    "state": key.state,
                     "reason": "user deactivated",
                 }),
             },
@@ -455,7 +458,7 @@ pub async fn deactivate_user(
         %actor,
         user_id = id,
         sessions_ended,
-        key_deleted = key.is_some(),
+        keys_deleted = keys.len(),
         submissions_held,
         "user deactivated"
     );
@@ -489,6 +492,142 @@ pub async fn reactivate_user(
     txn.commit().await?;
     tracing::info!(%actor, user_id = id, "user reactivated");
     get_user(db, id).await
+}
+
+/// User Management's list: every user by name ([`users::list`]). When the deployment serves
+/// several states (`served`: their codes, in the configured order), each user's key status in
+/// every state they work in, as [`user_keys::statuses`] decides it, and as their key status the
+/// one most needing attention ([`worst_status`]): a user missing a key in one of their states is
+/// counted as submitting without their own key. A few queries for the whole list, none per user.
+///
+/// [`user_keys::statuses`]: super::user_keys::statuses
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    served: &[String],
+) -> Result<Vec<UserListRow>, UserAdminError> {
+    use super::entities::{
+        facilities as facility_rows, user_facilities as user_facility_rows,
+        user_metrc_keys as key_rows, users as user_rows,
+    };
+    use sea_orm::{EntityTrait, QuerySelect};
+    use std::collections::{BTreeMap, HashMap};
+
+    let listed = users::list(db).await?;
+    if served.len() < 2 {
+        return Ok(listed.into_iter().map(UserListRow::from).collect());
+    }
+    let all_facilities: HashMap<i32, bool> = user_rows::Entity::find()
+        .select_only()
+        .column(user_rows::Column::Id)
+        .column(user_rows::Column::AllFacilities)
+        .into_tuple::<(i32, bool)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let facility_states: Vec<(String, String)> = facility_rows::Entity::find()
+        .select_only()
+        .column(facility_rows::Column::LicenseNumber)
+        .column(facility_rows::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut works_at: BTreeMap<i32, BTreeSet<String>> = BTreeMap::new();
+    for (user_id, license) in user_facility_rows::Entity::find()
+        .select_only()
+        .column(user_facility_rows::Column::UserId)
+        .column(user_facility_rows::Column::LicenseNumber)
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+    {
+        works_at.entry(user_id).or_default().insert(license);
+    }
+    let mut keys: BTreeMap<i32, Vec<StoredKey>> = BTreeMap::new();
+    for (user_id, state, status, validated_at) in key_rows::Entity::find()
+        .select_only()
+        .column(key_rows::Column::UserId)
+        .column(key_rows::Column::State)
+        .column(key_rows::Column::Status)
+        .column(key_rows::Column::LastValidatedAt)
+        .into_tuple::<(i32, String, KeyStatus, Option<DateTime<Utc>>)>()
+        .all(db)
+        .await?
+    {
+        keys.entry(user_id).or_default().push(StoredKey {
+            state,
+            status,
+            validated_at,
+        });
+    }
+    let no_facilities = BTreeSet::new();
+    Ok(listed
+        .into_iter()
+        .map(|user| {
+            let theirs = (!all_facilities.get(&user.id).copied().unwrap_or(false))
+                .then(|| works_at.get(&user.id).unwrap_or(&no_facilities));
+            let work = work_states(theirs, &facility_states, served);
+            let stored = keys.get(&user.id).map_or(&[][..], Vec::as_slice);
+            let key_states = key_states(&work, stored);
+            UserListRow {
+                key_status: worst_status(key_states.iter().map(|k| k.status)),
+                key_last_validated_at: stored
+                    .iter()
+                    .filter(|k| work.iter().any(|w| w.eq_ignore_ascii_case(&k.state)))
+                    .filter_map(|k| k.validated_at)
+                    .max(),
+                key_states,
+                ..UserListRow::from(user)
+            }
+        })
+        .collect())
+}
+
+/// A user's stored key as User Management lists it.
+struct StoredKey {
+    state: String,
+    status: KeyStatus,
+    validated_at: Option<DateTime<Utc>>,
+}
+
+/// The states a user works in, as [`user_keys::work_states`] decides them: those of the
+/// facilities they work at (`theirs`; `None` for a user of all facilities), sorted; with no
+/// facility known, every state `served`.
+///
+/// [`user_keys::work_states`]: super::user_keys::work_states
+fn work_states(
+    theirs: Option<&BTreeSet<String>>,
+    facility_states: &[(String, String)],
+    served: &[String],
+) -> Vec<String> {
+    let mut states: Vec<String> = facility_states
+        .iter()
+        .filter(|(license, _)| theirs.is_none_or(|t| t.contains(license)))
+        .map(|(_, state)| state.clone())
+        .collect();
+    states.sort();
+    states.dedup();
+    if states.is_empty() {
+        states = served.to_vec();
+    }
+    states
+}
+
+/// The user's key status in each of their `work` states: `Missing` where no key is stored; a
+/// key stored without a status is at least not known to be valid (as [`users::list`] says).
+fn key_states(work: &[String], stored: &[StoredKey]) -> Vec<StateKeyStatus> {
+    work.iter()
+        .map(|state| StateKeyStatus {
+            state: state.clone(),
+            status: stored
+                .iter()
+                .find(|k| k.state.eq_ignore_ascii_case(state))
+                .map_or(KeyStatus::Missing, |k| match k.status {
+                    KeyStatus::Missing => KeyStatus::Unvalidated,
+                    status => status,
+                }),
+        })
+        .collect()
 }
 
 /// One user in full.
@@ -539,6 +678,132 @@ mod tests {
             password: SecretString::from(password.to_owned()),
             must_change_password: false,
         }
+    }
+
+    fn stored(state: &str, status: KeyStatus) -> StoredKey {
+        StoredKey {
+            state: state.into(),
+            status,
+            validated_at: None,
+        }
+    }
+
+    #[test]
+    fn users_work_in_the_states_of_their_facilities_or_in_every_state() {
+        let facilities = [
+            ("CA-1".to_owned(), "CA".to_owned()),
+            ("CO-1".to_owned(), "CO".to_owned()),
+            ("CO-2".to_owned(), "CO".to_owned()),
+        ];
+        let served = ["CO".to_owned(), "CA".to_owned(), "MI".to_owned()];
+        // All facilities: the states of every facility, sorted.
+        assert_eq!(work_states(None, &facilities, &served), ["CA", "CO"]);
+        let theirs: BTreeSet<String> = ["CO-2".to_owned()].into();
+        assert_eq!(work_states(Some(&theirs), &facilities, &served), ["CO"]);
+        // No facility known: every state served, in the configured order.
+        assert_eq!(
+            work_states(Some(&BTreeSet::new()), &facilities, &served),
+            ["CO", "CA", "MI"]
+        );
+        assert_eq!(work_states(None, &[], &served), ["CO", "CA", "MI"]);
+    }
+
+    #[test]
+    fn a_state_without_a_stored_key_is_missing() {
+        let work = ["CO".to_owned(), "MI".to_owned()];
+        let keys = [
+            stored("co", KeyStatus::Valid),
+            stored("CA", KeyStatus::Valid),
+        ];
+        let states = key_states(&work, &keys);
+        let shown: Vec<(&str, KeyStatus)> = states
+            .iter()
+            .map(|k| (k.state.as_str(), k.status))
+            .collect();
+        assert_eq!(
+            shown,
+            [("CO", KeyStatus::Valid), ("MI", KeyStatus::Missing)]
+        );
+        // A key stored without a status counts as not validated yet.
+        let unknown = key_states(&work[..1], &[stored("CO", KeyStatus::Missing)]);
+        assert_eq!(unknown[0].status, KeyStatus::Unvalidated);
+    }
+
+    #[tokio::test]
+    async fn with_several_states_the_list_has_each_users_key_status_per_state() {
+        use crate::ssr::entities::user_metrc_keys as key_rows;
+        use sea_orm::ActiveModelTrait;
+
+        let db = test_db::fresh().await;
+        for (license, state) in [("CA-1", "CA"), ("CO-1", "CO")] {
+            facilities::insert(
+                &db,
+                facilities::NewFacility {
+                    license_number: license,
+                    name: license,
+                    license_type: "Retail",
+                    state,
+                    capabilities: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let everywhere = create_user(
+            &db,
+            Actor::Operator,
+            new_user("ann@example.test", "a long enough password"),
+        )
+        .await
+        .unwrap();
+        let mut colorado = new_user("bo@example.test", "a long enough password");
+        colorado.profile.all_facilities = false;
+        colorado.profile.facilities = vec!["CO-1".into()];
+        let colorado = create_user(&db, Actor::Operator, colorado).await.unwrap();
+        for (user_id, state) in [(everywhere.id, "CA"), (colorado.id, "CO")] {
+            let now = chrono::Utc::now();
+            key_rows::ActiveModel {
+                user_id: sea_orm::Set(user_id),
+                state: sea_orm::Set(state.into()),
+                ciphertext: sea_orm::Set("sealed".into()),
+                fingerprint: sea_orm::Set(format!("fp-{user_id}")),
+                masked_key: sea_orm::Set(Some("••••1234".into())),
+                status: sea_orm::Set(KeyStatus::Valid),
+                last_validated_at: sea_orm::Set(Some(now)),
+                report: sea_orm::Set(None),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await
+            .unwrap();
+        }
+        let row =
+            |rows: &[UserListRow], id: i32| rows.iter().find(|r| r.id == id).cloned().unwrap();
+
+        // One state: the list as before, no status per state.
+        let one = list_users(&db, &["CA".into()]).await.unwrap();
+        assert!(one.iter().all(|r| r.key_states.is_empty()));
+        assert_eq!(row(&one, everywhere.id).key_status, KeyStatus::Valid);
+
+        let two = list_users(&db, &["CA".into(), "CO".into()]).await.unwrap();
+        let ann = row(&two, everywhere.id);
+        let shown: Vec<(&str, KeyStatus)> = ann
+            .key_states
+            .iter()
+            .map(|k| (k.state.as_str(), k.status))
+            .collect();
+        assert_eq!(
+            shown,
+            [("CA", KeyStatus::Valid), ("CO", KeyStatus::Missing)]
+        );
+        assert_eq!(ann.key_status, KeyStatus::Missing);
+        assert!(ann.non_compliant(), "no key for Colorado, where she works");
+        let bo = row(&two, colorado.id);
+        assert_eq!(bo.key_states.len(), 1);
+        assert_eq!(bo.key_status, KeyStatus::Valid);
+        assert!(!bo.non_compliant());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use super::actor::Actor;
 use super::entities::audit_events::AuditAction;
 use super::key_checks::{self, clean_key, fingerprint_prefix};
+use super::metrc_states::StateError;
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
@@ -34,6 +35,11 @@ pub enum UserKeyError {
     UnknownUser,
     #[error("Metrc refused the key (401)")]
     KeyInvalid,
+    /// Metrc in the `picked` state refused the key; Metrc in `belongs` accepts it.
+    #[error("the key is {belongs}'s, not {picked}'s")]
+    OtherState { picked: String, belongs: String },
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("the key reaches no facility")]
     ReachesNothing,
     #[error("the key is another user's")]
@@ -70,6 +76,10 @@ impl From<UserKeyError> for AppError {
                 "Metrc says this key is invalid: it was mistyped, revoked or regenerated. Nothing was saved. Copy the current key from your Metrc profile (API Keys) and try again."
                     .into(),
             ),
+            UserKeyError::OtherState { picked, belongs } => {
+                key_checks::other_state_refusal(&picked, &belongs)
+            }
+            UserKeyError::State(err) => key_checks::state_refusal(&err),
             UserKeyError::ReachesNothing => AppError::KeyRefused(
                 "Metrc accepts this key, but it reaches no facility: its owner is not an employee of any license. Nothing was saved."
                     .into(),
@@ -120,8 +130,10 @@ pub async fn validate_live(
     user_id: i32,
     names: bool,
     key: SecretString,
+    picked: Option<&str>,
 ) -> Result<impl Stream<Item = ValidationUpdate> + Send + 'static, UserKeyError> {
     let key = clean_key(key)?;
+    let picked = state.metrc.pick(picked)?;
     active_user(state, user_id).await?;
     let holder = key_checks::holder(
         &state.db,
@@ -131,26 +143,29 @@ pub async fn validate_live(
     )
     .await?;
     let running = state.key_validations.begin(asker)?;
-    let updates = key_checks::live(state, &key, holder, |error| {
+    let updates = key_checks::live(state, picked, &key, holder, |error| {
         UserKeyError::from(error).into()
     })
     .await?;
     Ok(Held::new(running, updates))
 }
 
-/// Sets `user_id`'s own key ("Update"): validated with Metrc first (an invalid key is not saved;
-/// the validation is one of `actor`'s, [`super::validation_limit`]),
-/// refused if it is another user's, and if it is a facility key only with an admin's
-/// `confirm_facility_key`. One audit event records the change (fingerprint prefixes, never the
-/// key).
+/// Sets `user_id`'s own key for the state `picked` (`None` with one state) ("Update"):
+/// validated with that state's Metrc first (an invalid key is not saved, a key another
+/// configured state's Metrc accepts is named as that state's; the validation is one of
+/// `actor`'s, [`super::validation_limit`]), refused if it is another user's, and if it is a
+/// facility key only with an admin's `confirm_facility_key`. One audit event records the change
+/// (fingerprint prefixes, never the key).
 pub async fn set(
     state: &AppState,
     actor: Actor<'_>,
     user_id: i32,
     key: SecretString,
     confirm_facility_key: bool,
+    picked: Option<&str>,
 ) -> Result<UserKeyView, UserKeyError> {
     let key = clean_key(key)?;
+    let (us_state, metrc) = state.metrc.pick(picked)?;
     active_user(state, user_id).await?;
     let fingerprint = state.vault.fingerprint(&key);
     // Fail fast, before Metrc is asked; checked again below under the key-write lock.
@@ -168,7 +183,20 @@ pub async fn set(
             .user_id()
             .map(|id| state.key_validations.begin(id))
             .transpose()?;
-        state.metrc.validate_key(&key).await?
+        match metrc.validate_key(&key).await {
+            Err(metrc::Error::KeyInvalid) => {
+                return Err(
+                    match key_checks::state_accepting(&state.metrc, us_state, &key).await {
+                        Some(belongs) => UserKeyError::OtherState {
+                            picked: us_state.to_owned(),
+                            belongs,
+                        },
+                        None => UserKeyError::KeyInvalid,
+                    },
+                );
+            }
+            answer => answer?,
+        }
     };
     if report.facilities.is_empty() {
         return Err(UserKeyError::ReachesNothing);
@@ -182,11 +210,12 @@ pub async fn set(
     let txn = crate::ssr::db::begin_write(&state.db).await?;
     crate::ssr::db::lock_key_writes(&txn).await?;
     let facility_key_of = guard(&txn, actor, user_id, &fingerprint, confirm_facility_key).await?;
-    let old = user_metrc_keys::find_for_user(&txn, user_id)
+    let old = user_metrc_keys::find_for_user(&txn, user_id, us_state)
         .await?
         .map(|k| fingerprint_prefix(&k.fingerprint));
-    user_metrc_keys::set_for_user(&txn, user_id, &sealed).await?;
-    user_metrc_keys::record_validation(&txn, user_id, KeyStatus::Valid, &report_json).await?;
+    user_metrc_keys::set_for_user(&txn, user_id, us_state, &sealed).await?;
+    user_metrc_keys::record_validation(&txn, user_id, us_state, KeyStatus::Valid, &report_json)
+        .await?;
     audit_events::record(
         &txn,
         NewAuditEvent {
@@ -195,6 +224,7 @@ pub async fn set(
             subject: &user_id.to_string(),
             detail: serde_json::json!({
                 "user_id": user_id,
+                "state": us_state,
                 "old_fingerprint": old,
                 "new_fingerprint": fingerprint_prefix(sealed.fingerprint()),
                 "facility_key_of": facility_key_of,
@@ -209,9 +239,10 @@ pub async fn set(
         user_id,
         fingerprint = %fingerprint_prefix(sealed.fingerprint()),
         facility_key_confirmed = !facility_key_of.is_empty(),
+        state = us_state,
         "user key set"
     );
-    view(state, user_id).await
+    view(state, user_id, Some(us_state)).await
 }
 
 /// The Update Key guard for a user key (docs/design.md §5): another user's key is refused; a
@@ -237,9 +268,15 @@ async fn guard(
     }
 }
 
-/// The user's key as their screens show it: masked, status, what it reached at its last
-/// validation, and the user's exact Metrc permissions where a facility key may list them.
-pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKeyError> {
+/// The user's key for the state `picked` (`None` with one state) as their screens show it:
+/// masked, status, what it reached at its last validation, and the user's exact Metrc
+/// permissions where a facility key may list them.
+pub async fn view(
+    state: &AppState,
+    user_id: i32,
+    picked: Option<&str>,
+) -> Result<UserKeyView, UserKeyError> {
+    let (us_state, _) = state.metrc.pick(picked)?;
     if super::entities::users::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
@@ -247,8 +284,9 @@ pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKey
     {
         return Err(UserKeyError::UnknownUser);
     }
-    let Some(row) = user_metrc_keys::find_for_user(&state.db, user_id).await? else {
+    let Some(row) = user_metrc_keys::find_for_user(&state.db, user_id, us_state).await? else {
         return Ok(UserKeyView {
+            state: us_state.to_owned(),
             masked_key: None,
             status: KeyStatus::Missing,
             last_validated_at: None,
@@ -270,6 +308,7 @@ pub async fn view(state: &AppState, user_id: i32) -> Result<UserKeyView, UserKey
         None => (None, Vec::new()),
     };
     Ok(UserKeyView {
+        state: row.state,
         masked_key,
         status: row.status,
         last_validated_at: row.last_validated_at,
@@ -290,12 +329,13 @@ async fn permissions(
         let facility = facilities::find_by_license(&state.db, &f.license_number).await?;
         let facility_key = facility
             .filter(|row| row.key_status == KeyStatus::Valid)
-            .and_then(|row| row.facility_key_ciphertext);
+            .and_then(|row| Some((row.facility_key_ciphertext?, row.state)));
         let listed = match (facility_key, f.employee_license_number.as_deref()) {
-            (Some(ciphertext), Some(employee)) => {
+            (Some((ciphertext, row_state)), Some(employee)) => {
                 let key = state.vault.decrypt(&ciphertext)?;
                 state
                     .metrc
+                    .get(&row_state)?
                     .employee_permissions(&key, &f.license_number, employee)
                     .await
                     .map_err(|e| tracing::debug!(license = %f.license_number, error = %e, "permissions not listed"))
@@ -317,30 +357,96 @@ async fn permissions(
     Ok(out)
 }
 
-/// The user's key status, without asking Metrc (the notice on sign-in).
-pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
-    Ok(user_metrc_keys::find_for_user(&state.db, user_id)
-        .await?
-        .map_or(KeyStatus::Missing, |k| k.status))
-}
-
-/// Checks the user's stored key with Metrc now (at sign-in, the start of a shift): a 401 marks it
-/// invalid; success valid; other failures change nothing. `Missing` when there is no key.
-pub async fn revalidate(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
-    let Some(row) = user_metrc_keys::find_for_user(&state.db, user_id).await? else {
-        return Ok(KeyStatus::Missing);
+/// The states `user_id` works in: those of the facilities they work at (every facility's for a
+/// user of all facilities); with no facility known yet, every state served.
+pub async fn work_states(state: &AppState, user_id: i32) -> Result<Vec<String>, UserKeyError> {
+    let user = active_user(state, user_id).await?;
+    let theirs = if user.all_facilities {
+        None
+    } else {
+        Some(super::queries::user_facilities::for_user(&state.db, user_id).await?)
     };
-    let status = check(state, &row.ciphertext).await?;
-    user_metrc_keys::set_status(&state.db, user_id, &row.fingerprint, status).await?;
-    if status == KeyStatus::Invalid {
-        tracing::warn!(user_id, "user key refused by Metrc: marked invalid");
+    let mut states: Vec<String> = facilities::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|f| {
+            theirs
+                .as_ref()
+                .is_none_or(|t| t.contains(&f.license_number))
+        })
+        .map(|f| f.state)
+        .collect();
+    states.sort();
+    states.dedup();
+    if states.is_empty() {
+        states = state.metrc.codes();
     }
-    Ok(status)
+    Ok(states)
 }
 
-async fn check(state: &AppState, ciphertext: &str) -> Result<KeyStatus, UserKeyError> {
-    let key = state.vault.decrypt(ciphertext)?;
-    match state.metrc.facilities(&key).await {
+/// The user's key status in each state they work in ([`work_states`]), without asking Metrc:
+/// `Missing` where they have none.
+pub async fn statuses(
+    state: &AppState,
+    user_id: i32,
+) -> Result<Vec<(String, KeyStatus)>, UserKeyError> {
+    let keys = user_metrc_keys::keys_of_user(&state.db, user_id).await?;
+    Ok(work_states(state, user_id)
+        .await?
+        .into_iter()
+        .map(|st| {
+            let status = keys
+                .iter()
+                .find(|k| k.state.eq_ignore_ascii_case(&st))
+                .map_or(KeyStatus::Missing, |k| k.status);
+            (st, status)
+        })
+        .collect())
+}
+
+/// The user's key status, without asking Metrc (the notice on sign-in): the worst of their
+/// states' ([`statuses`]).
+pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
+    Ok(worst(
+        statuses(state, user_id).await?.into_iter().map(|(_, s)| s),
+    ))
+}
+
+/// The status that most needs the user's attention: missing, then invalid, then unvalidated.
+fn worst(statuses: impl IntoIterator<Item = KeyStatus>) -> KeyStatus {
+    let rank = |s: &KeyStatus| match s {
+        KeyStatus::Missing => 0,
+        KeyStatus::Invalid => 1,
+        KeyStatus::Unvalidated => 2,
+        _ => 3,
+    };
+    statuses
+        .into_iter()
+        .min_by_key(rank)
+        .unwrap_or(KeyStatus::Missing)
+}
+
+/// Checks the user's stored keys with Metrc now (at sign-in, the start of a shift), each with
+/// its state's Metrc: a 401 marks a key invalid; success valid; other failures change nothing.
+/// Returns the worst status of the states they work in (`Missing` where they have no key).
+pub async fn revalidate(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
+    for row in user_metrc_keys::keys_of_user(&state.db, user_id).await? {
+        let status = check(state, &row).await?;
+        user_metrc_keys::set_status(&state.db, user_id, &row.fingerprint, status).await?;
+        if status == KeyStatus::Invalid {
+            tracing::warn!(user_id, state = %row.state, "user key refused by Metrc: marked invalid");
+        }
+    }
+    status(state, user_id).await
+}
+
+async fn check(
+    state: &AppState,
+    row: &super::entities::user_metrc_keys::Model,
+) -> Result<KeyStatus, UserKeyError> {
+    let metrc = state.metrc.get(&row.state)?;
+    let key = state.vault.decrypt(&row.ciphertext)?;
+    match metrc.facilities(&key).await {
         Ok(_) => Ok(KeyStatus::Valid),
         Err(metrc::Error::KeyInvalid) => Ok(KeyStatus::Invalid),
         Err(other) => Err(UserKeyError::Metrc(other)),
@@ -351,7 +457,7 @@ async fn check(state: &AppState, ciphertext: &str) -> Result<KeyStatus, UserKeyE
 pub async fn revalidate_all(state: &AppState) -> Result<RevalidationSummary, UserKeyError> {
     let mut summary = RevalidationSummary::default();
     for row in user_metrc_keys::all(&state.db).await? {
-        match check(state, &row.ciphertext).await {
+        match check(state, &row).await {
             Ok(status) => {
                 if row.status != status {
                     tracing::info!(user_id = row.user_id, from = %row.status.to_value(), to = %status.to_value(), "user key status changed");

@@ -27,6 +27,11 @@ pub struct FacilityRow {
     pub name: String,
     /// Metrc's `License.LicenseType` (docs/metrc.md §4); empty when Metrc sent none.
     pub license_type: String,
+    /// The state whose Metrc the facility is in (two upper-case letters); `""` for a deployment
+    /// of one Metrc whose host names no state. The screens show it only when the deployment
+    /// serves several states.
+    #[serde(default)]
+    pub state: String,
     /// `••••` and the key's last 4 characters; `None` while the facility has no key.
     pub masked_key: Option<String>,
     /// The key fingerprint's first 8 hex digits (to tell keys apart), if any.
@@ -213,6 +218,7 @@ mod tests {
             license_number: license.into(),
             name: String::new(),
             license_type: String::new(),
+            state: String::new(),
             masked_key: None,
             key_fingerprint_prefix: None,
             key_status: status,

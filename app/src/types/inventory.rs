@@ -43,8 +43,30 @@ pub struct PackageFilter {
     pub item: Option<String>,
     /// Part of the location's name.
     pub location: Option<String>,
+    /// Only the facilities of this state (two letters, e.g. `"CO"`: [`state_filter`]); `None` or
+    /// empty: every state. In the address as `state=`.
+    #[serde(default)]
+    pub state: Option<String>,
     /// The page to show, 0-based, [`PAGE_SIZE`] rows a page.
     pub page: u32,
+}
+
+/// Why a state filter was refused ([`state_filter`]).
+pub const BAD_STATE: &str = "The state must be two letters, such as CO.";
+
+/// A state filter as the lists apply it: `None` or blank is no filter; two ASCII letters (any
+/// case, surrounding spaces ignored) are the state's code, upper-cased as facilities store it;
+/// anything else is refused with [`BAD_STATE`].
+pub fn state_filter(value: Option<&str>) -> Result<Option<String>, &'static str> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    // Bytes are counted first, so a long value costs no more than a valid one.
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(Some(value.to_ascii_uppercase()))
+    } else {
+        Err(BAD_STATE)
+    }
 }
 
 /// One synced plant (vegetative or flowering).
@@ -76,6 +98,10 @@ pub struct PlantFilter {
     pub license: Option<String>,
     /// Part of the label, matched case-insensitively.
     pub label: Option<String>,
+    /// Only the facilities of this state (two letters, e.g. `"CO"`: [`state_filter`]); `None` or
+    /// empty: every state. In the address as `state=`.
+    #[serde(default)]
+    pub state: Option<String>,
     /// The page to show, 0-based, [`PAGE_SIZE`] rows a page.
     pub page: u32,
 }
@@ -230,5 +256,25 @@ mod tests {
         assert_eq!(Total::exact(0).pages(50), (1, false));
         assert_eq!(Total::exact(101).pages(50), (3, false));
         assert_eq!(Total::counted(10_001, 10_000).pages(50), (200, true));
+    }
+
+    #[test]
+    fn state_filters_are_two_letters_or_nothing() {
+        assert_eq!(state_filter(None), Ok(None));
+        assert_eq!(state_filter(Some("  ")), Ok(None));
+        assert_eq!(state_filter(Some("CO")), Ok(Some("CO".into())));
+        assert_eq!(state_filter(Some(" mi ")), Ok(Some("MI".into())));
+        for bad in ["C", "COL", "C1", "é", "C\u{202e}", &"CO".repeat(1000)] {
+            assert_eq!(state_filter(Some(bad)), Err(BAD_STATE), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn filters_without_a_state_still_deserialize() {
+        let old: PackageFilter = serde_json::from_str(r#"{"license": null, "page": 0}"#).unwrap();
+        assert_eq!(old, PackageFilter::default());
+        let old: PlantFilter =
+            serde_json::from_str(r#"{"license": null, "label": null, "page": 1}"#).unwrap();
+        assert_eq!((old.state, old.page), (None, 1));
     }
 }

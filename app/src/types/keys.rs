@@ -18,6 +18,25 @@ pub enum KeyStatus {
 }
 }
 
+/// A state the deployment serves, as its pickers show it (Metrc is one system per state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetrcState {
+    /// Two upper-case letters (`"CO"`); `""` for the one Metrc of a deployment whose host names
+    /// no state.
+    pub code: String,
+    /// `"Colorado"`; the code itself for a code without a known name.
+    pub name: String,
+}
+
+/// A user's key status in one state they work in (User Management's "Missing in MI").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateKeyStatus {
+    /// The state's two letters (`""` as in [`MetrcState::code`]).
+    pub state: String,
+    /// `Missing` where they have no key for the state.
+    pub status: KeyStatus,
+}
+
 impl KeyStatus {
     /// Every status, from no key to a refused one.
     pub const ALL: [KeyStatus; 4] = [

@@ -295,6 +295,19 @@ pub struct SubmissionRow {
     pub metrc_answer: Option<String>,
 }
 
+/// One row of Metrc Submissions (and of "My submissions") with its facility's state, as the
+/// lists and the CSV export show it. In JSON, the row's fields and `state` side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionListRow {
+    /// The submission.
+    #[serde(flatten)]
+    pub row: SubmissionRow,
+    /// The state of the facility it is sent for: two upper-case letters; `""` when the facility
+    /// is not known or was stored before states were recorded.
+    #[serde(default)]
+    pub state: String,
+}
+
 /// The tabs of Metrc Submissions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubmissionTab {
@@ -318,6 +331,10 @@ pub struct SubmissionFilter {
     pub user_id: Option<i32>,
     /// Only this license's; `None` or empty: every license.
     pub license: Option<String>,
+    /// Only those of the facilities of this state (two letters, e.g. `"CO"`:
+    /// [`state_filter`](super::inventory::state_filter)); `None` or empty: every state.
+    #[serde(default)]
+    pub state: Option<String>,
     /// Only this status; `None`: any the tab shows.
     pub status: Option<SubmissionStatus>,
     /// Only compliant (`Some(true)`) or non-compliant (`Some(false)`) ones; `None`: both.
@@ -363,7 +380,7 @@ impl SubmissionTab {
 
 impl SubmissionFilter {
     /// The filter as URL query pairs (the page's address and the CSV export's), empty ones left
-    /// out: `tab`, `user`, `license`, `status`, `compliant` (`yes`/`no`), `page`.
+    /// out: `tab`, `user`, `license`, `state`, `status`, `compliant` (`yes`/`no`), `page`.
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = vec![("tab", self.tab.slug().to_owned())];
         if let Some(user) = self.user_id {
@@ -371,6 +388,9 @@ impl SubmissionFilter {
         }
         if let Some(license) = &self.license {
             pairs.push(("license", license.clone()));
+        }
+        if let Some(state) = &self.state {
+            pairs.push(("state", state.clone()));
         }
         if let Some(status) = self.status {
             pairs.push(("status", status.as_str().to_owned()));
@@ -393,6 +413,8 @@ impl SubmissionFilter {
                 "tab" => filter.tab = SubmissionTab::from_slug(value).unwrap_or_default(),
                 "user" => filter.user_id = value.parse().ok(),
                 "license" if !value.is_empty() => filter.license = Some(value.to_owned()),
+                // Kept as given: the server refuses a malformed state rather than show every one.
+                "state" if !value.is_empty() => filter.state = Some(value.to_owned()),
                 "status" => filter.status = SubmissionStatus::parse(value),
                 "compliant" => {
                     filter.compliant = match value {
@@ -477,6 +499,7 @@ mod tests {
             tab: SubmissionTab::Failed,
             user_id: Some(7),
             license: Some("C10-1".into()),
+            state: Some("CO".into()),
             status: Some(SubmissionStatus::Rejected),
             compliant: Some(false),
             page: 2,
@@ -486,5 +509,49 @@ mod tests {
         assert_eq!(back, filter);
         let junk = SubmissionFilter::from_pairs([("user", "x"), ("status", "nope"), ("tab", "?")]);
         assert_eq!(junk, SubmissionFilter::default());
+        let no_state = SubmissionFilter::from_pairs([("state", " "), ("tab", "all")]);
+        assert_eq!(no_state.state, None);
+    }
+
+    #[test]
+    fn a_filter_without_a_state_still_deserializes() {
+        let old: SubmissionFilter = serde_json::from_str(
+            r#"{"tab": "All", "user_id": null, "license": null, "status": null, "compliant": null, "page": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(old, SubmissionFilter::default());
+    }
+
+    #[test]
+    fn a_listed_row_is_a_row_with_its_state_beside() {
+        let row = SubmissionRow {
+            id: 4,
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            user_id: 2,
+            user_name: "Sam".into(),
+            license_number: "C10-1".into(),
+            action: SubmissionAction::FinishPackage,
+            subject: "1A4".into(),
+            key_used: KeyUsed::UserKey,
+            compliant: true,
+            status: SubmissionStatus::Queued,
+            metrc_answer: None,
+        };
+        let listed = SubmissionListRow {
+            row: row.clone(),
+            state: "CO".into(),
+        };
+        let json = serde_json::to_value(&listed).unwrap();
+        assert_eq!(json["state"], "CO");
+        assert_eq!(json["license_number"], "C10-1");
+        // A client that knows only the row reads it as before.
+        assert_eq!(
+            serde_json::from_value::<SubmissionRow>(json.clone()).unwrap(),
+            row
+        );
+        assert_eq!(
+            serde_json::from_value::<SubmissionListRow>(json).unwrap(),
+            listed
+        );
     }
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// A user's key on their page and on /profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserKeyView {
+    /// The state whose Metrc the key is of (two letters; `""` for the one Metrc of a deployment
+    /// whose host names no state).
+    pub state: String,
     /// `••••` and the last 4 characters; `None` while the user has no key.
     pub masked_key: Option<String>,
     /// Where the key stands with Metrc; `Missing` while the user has none.
@@ -50,6 +53,10 @@ pub struct SetUserKeyInput {
     /// An admin confirmed giving a user a key that is a facility's key (audited).
     #[serde(default)]
     pub confirm_facility_key: bool,
+    /// The state whose Metrc the key was generated in (two letters); `None` when the deployment
+    /// serves one state (no choice is shown).
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 /// One thing the work screens do, and the Metrc permissions it needs (docs/metrc.md §5, §8).
@@ -174,6 +181,7 @@ mod tests {
             user_id: Some(3),
             key: "secret-key-1234".into(),
             confirm_facility_key: false,
+            state: Some("CO".into()),
         };
         let shown = format!("{input:?}");
         assert!(!shown.contains("secret-key-1234"), "{shown}");

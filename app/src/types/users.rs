@@ -2,7 +2,7 @@
 //! except the initial password in [`UserInput`] on its way to the server (hidden from `Debug`).
 
 use super::auth::Role;
-use super::keys::KeyStatus;
+use super::keys::{KeyStatus, StateKeyStatus};
 use super::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,81 @@ impl UserSummary {
 /// submit and whose key is missing, invalid or not yet validated.
 pub fn submits_without_own_key(can_submit: bool, active: bool, key_status: KeyStatus) -> bool {
     can_submit && active && key_status != KeyStatus::Valid
+}
+
+/// One row of User Management as `list_users` sends it: a [`UserSummary`] and, when the
+/// deployment serves several states, the user's key status in each state they work in. On the
+/// wire it is a `UserSummary` with one more field (`key_states`), so a `UserSummary` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserListRow {
+    /// The user's id in Tracekeeper's database.
+    pub id: i32,
+    /// The user's name as the screens show it.
+    pub name: String,
+    /// The address they sign in with.
+    pub email: String,
+    /// Admin or Employee.
+    pub role: Role,
+    /// May send submissions to Metrc from the work screens.
+    pub can_submit: bool,
+    /// Their submissions wait for an admin's approval before they are sent.
+    pub requires_review: bool,
+    /// May sign in; a deactivated user cannot, and has no key.
+    pub active: bool,
+    /// The user's own Metrc key: `Missing` when none is stored. With several states, the status
+    /// most needing attention among the states they work in ([`worst_status`]).
+    pub key_status: KeyStatus,
+    /// When Metrc last checked the user's key, if ever (with several states: the latest check
+    /// of their keys in the states they work in).
+    pub key_last_validated_at: Option<DateTime<Utc>>,
+    /// With several states: the user's key status in each state they work in (`Missing` where
+    /// they have none). Empty when the deployment serves one state.
+    #[serde(default)]
+    pub key_states: Vec<StateKeyStatus>,
+}
+
+impl From<UserSummary> for UserListRow {
+    /// The row of a deployment serving one state: no status per state.
+    fn from(u: UserSummary) -> Self {
+        UserListRow {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            can_submit: u.can_submit,
+            requires_review: u.requires_review,
+            active: u.active,
+            key_status: u.key_status,
+            key_last_validated_at: u.key_last_validated_at,
+            key_states: Vec::new(),
+        }
+    }
+}
+
+impl UserListRow {
+    /// Whether this user's submissions would go out under the facility key owner's name: in
+    /// some state they work in, they have no valid key of their own.
+    pub fn non_compliant(&self) -> bool {
+        submits_without_own_key(self.can_submit, self.active, self.key_status)
+            || (self.can_submit
+                && self.active
+                && self.key_states.iter().any(|k| k.status != KeyStatus::Valid))
+    }
+}
+
+/// The status that most needs attention: missing, then invalid, then not yet validated, then
+/// valid; `Missing` for none (as the sign-in notice ranks a user's keys).
+pub fn worst_status(statuses: impl IntoIterator<Item = KeyStatus>) -> KeyStatus {
+    let rank = |s: &KeyStatus| match s {
+        KeyStatus::Missing => 0,
+        KeyStatus::Invalid => 1,
+        KeyStatus::Unvalidated => 2,
+        KeyStatus::Valid => 3,
+    };
+    statuses
+        .into_iter()
+        .min_by_key(rank)
+        .unwrap_or(KeyStatus::Missing)
 }
 
 /// One user in full, for their page.
@@ -145,6 +220,72 @@ mod tests {
             assert!(!summary(true, false, status).non_compliant(), "{status:?}");
         }
         assert!(!summary(true, true, KeyStatus::Valid).non_compliant());
+    }
+
+    fn in_state(state: &str, status: KeyStatus) -> StateKeyStatus {
+        StateKeyStatus {
+            state: state.into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_user_missing_a_key_in_one_of_their_states_is_non_compliant() {
+        let one: UserListRow = summary(true, true, KeyStatus::Valid).into();
+        assert!(one.key_states.is_empty());
+        assert!(!one.non_compliant());
+        assert!(UserListRow::from(summary(true, true, KeyStatus::Missing)).non_compliant());
+
+        let keys = vec![
+            in_state("CO", KeyStatus::Valid),
+            in_state("MI", KeyStatus::Missing),
+        ];
+        let several = UserListRow {
+            key_status: worst_status(keys.iter().map(|k| k.status)),
+            key_states: keys,
+            ..one.clone()
+        };
+        assert_eq!(several.key_status, KeyStatus::Missing);
+        assert!(several.non_compliant());
+        let cannot_submit = UserListRow {
+            can_submit: false,
+            ..several.clone()
+        };
+        assert!(!cannot_submit.non_compliant());
+        let deactivated = UserListRow {
+            active: false,
+            ..several
+        };
+        assert!(!deactivated.non_compliant());
+        let everywhere = UserListRow {
+            key_states: vec![
+                in_state("CO", KeyStatus::Valid),
+                in_state("MI", KeyStatus::Valid),
+            ],
+            ..one
+        };
+        assert!(!everywhere.non_compliant());
+    }
+
+    #[test]
+    fn the_worst_status_is_the_one_needing_attention_first() {
+        use KeyStatus::*;
+        assert_eq!(worst_status([]), Missing);
+        assert_eq!(worst_status([Valid, Unvalidated]), Unvalidated);
+        assert_eq!(worst_status([Unvalidated, Invalid, Valid]), Invalid);
+        assert_eq!(worst_status([Invalid, Missing]), Missing);
+        assert_eq!(worst_status([Valid]), Valid);
+    }
+
+    #[test]
+    fn a_user_summary_reads_a_list_row() {
+        let row = UserListRow {
+            key_states: vec![in_state("MI", KeyStatus::Missing)],
+            ..summary(true, true, KeyStatus::Missing).into()
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        let read: UserSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, summary(true, true, KeyStatus::Missing));
     }
 
     #[test]

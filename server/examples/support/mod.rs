@@ -162,6 +162,7 @@ pub async fn keyed_state(
         SecretString::from(key.to_owned()),
         vec![license.to_owned()],
         false,
+        None,
     )
     .await
     .expect("key assigned");

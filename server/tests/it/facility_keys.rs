@@ -258,7 +258,7 @@ async fn user_keys_are_refused_and_non_owner_keys_need_a_recorded_override(backe
         .vault
         .seal(&SecretString::from(user_key.clone()))
         .unwrap();
-    user_metrc_keys::set_for_user(&server.state.db, uma, &sealed)
+    user_metrc_keys::set_for_user(&server.state.db, uma, "", &sealed)
         .await
         .unwrap();
     let refused = assign(&server, &client, &user_key, &[CULTIVATION], true).await;

@@ -150,7 +150,7 @@ async fn two_servers_at_full_speed_get_no_429(backend: Backend) {
         .into_iter()
         .flat_map(|server| {
             (0..60).map(|i| {
-                let (metrc, key) = (server.state.metrc.clone(), key.clone());
+                let (metrc, key) = (server.state.metrc.first().clone(), key.clone());
                 tokio::spawn(async move {
                     for call in 0..4 {
                         match (i + call) % 3 {

@@ -94,7 +94,7 @@ async fn servers_starting_together_on_an_empty_database_make_one_first_admin() {
     let url = support::database_url(&backend, dir.path()).await;
     let starts = ["a", "b"].map(|name| {
         let config = on_database(&template.state.config, url.clone(), dir.path().join(name));
-        let metrc = template.state.metrc.clone();
+        let metrc = template.state.metrc.first().clone();
         tokio::spawn(async move { server::startup::build_state(config, metrc).await.map(drop) })
     });
     for start in starts {
@@ -319,7 +319,7 @@ async fn the_identity_is_rotated_while_servers_run(backend: Backend) {
 
 /// The stored ciphertext of user `user_id`'s key.
 async fn stored_user_key(server: &TestServer, user_id: i32) -> String {
-    app::ssr::queries::user_metrc_keys::find_for_user(&server.state.db, user_id)
+    app::ssr::queries::user_metrc_keys::find_for_user(&server.state.db, user_id, "")
         .await
         .unwrap()
         .expect("the user's key")

@@ -72,7 +72,7 @@ async fn an_unknown_stored_value_is_an_error_not_a_default(backend: Backend) {
             .vault
             .seal(&SecretString::from("typed-column-test-key-0123456789"))
             .expect("seal");
-        user_metrc_keys::set_for_user(db, admin.id, &key)
+        user_metrc_keys::set_for_user(db, admin.id, "", &key)
             .await
             .expect("key");
         submissions::insert(
@@ -120,7 +120,9 @@ async fn an_unknown_stored_value_is_an_error_not_a_default(backend: Backend) {
             }
             "user_metrc_keys" => {
                 after_bogus(&server, table, column, async || {
-                    user_metrc_keys::find_for_user(db, admin.id).await.map(drop)
+                    user_metrc_keys::find_for_user(db, admin.id, "")
+                        .await
+                        .map(drop)
                 })
                 .await
             }

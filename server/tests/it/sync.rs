@@ -369,6 +369,7 @@ async fn changes_in_metrc_come_in_on_the_next_sync_and_finished_packages_leave_t
     server
         .state
         .metrc
+        .first()
         .adjust_packages(
             &secret,
             license,
@@ -386,6 +387,7 @@ async fn changes_in_metrc_come_in_on_the_next_sync_and_finished_packages_leave_t
     server
         .state
         .metrc
+        .first()
         .finish_packages(
             &secret,
             license,
@@ -515,6 +517,7 @@ async fn a_regenerated_key_pauses_sync_until_a_new_key_is_set_then_it_resumes_fr
     server
         .state
         .metrc
+        .first()
         .adjust_packages(
             &SecretString::from(new_key.clone()),
             license,
@@ -951,6 +954,7 @@ async fn sandbox_records(
     let pages: Vec<_> = server
         .state
         .metrc
+        .first()
         .walk::<Value>(&key, license, resource, from, to)
         .try_collect()
         .await
@@ -1210,7 +1214,7 @@ async fn the_first_sync_brings_every_active_package_where_windows_are_capped_at_
     );
     assert_eq!(refused[0]["status"], 400);
     assert_eq!(
-        server.state.metrc.window_width(),
+        server.state.metrc.first().window_width(),
         chrono::Duration::hours(24)
     );
     let days = (Utc::now().date_naive() - server.state.config.sync.history_start).num_days();

@@ -338,7 +338,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
         .vault
         .seal(&SecretString::from("wes-own-metrc-key-0001"))
         .expect("seal");
-    user_metrc_keys::set_for_user(&server.state.db, worker.id, &sealed)
+    user_metrc_keys::set_for_user(&server.state.db, worker.id, "", &sealed)
         .await
         .expect("store key");
 
@@ -374,7 +374,7 @@ async fn deactivation_ends_sessions_at_once_deletes_the_key_and_is_audited(backe
     assert_eq!(answer.err(), AppError::Unauthenticated);
     assert_eq!(sessions_of(&server, worker.id).await, 0);
     assert!(
-        user_metrc_keys::find_for_user(&server.state.db, worker.id)
+        user_metrc_keys::find_for_user(&server.state.db, worker.id, "")
             .await
             .expect("key lookup")
             .is_none()
@@ -471,7 +471,7 @@ async fn the_list_shows_key_status_and_who_would_submit_under_the_facility_key(b
             .vault
             .seal(&SecretString::from(key))
             .expect("seal");
-        user_metrc_keys::set_for_user(db, user, &sealed)
+        user_metrc_keys::set_for_user(db, user, "", &sealed)
             .await
             .expect("store key");
         if let Some(status) = status {

@@ -6,8 +6,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(unique)]
     pub user_id: i32,
+    /// The state whose Metrc the key is of (two letters; `""` only for the one state of a
+    /// deployment whose Metrc host names none). One key per user and state.
+    pub state: String,
     /// age ciphertext (armored).
     pub ciphertext: String,
     #[sea_orm(unique)]

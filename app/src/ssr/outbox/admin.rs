@@ -4,7 +4,7 @@
 //! audit event, in one transaction.
 
 use super::OutboxError;
-use super::paging::{ROWS_PER_PAGE, page_of};
+use super::paging::{ROWS_PER_PAGE, page_of, with_states};
 use super::view::{self, CANCEL_FROM, RETRY_FROM};
 use crate::ssr::actor::Actor;
 use crate::ssr::entities::audit_events::AuditAction;
@@ -13,12 +13,14 @@ use crate::ssr::queries::audit_events::{self, NewAuditEvent};
 use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
-use crate::types::inventory::{Page, Total};
+use crate::types::inventory::{Page, Total, state_filter};
 use crate::types::submissions::{
-    SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
+    SubmissionDetail, SubmissionFilter, SubmissionListRow, SubmissionStatus, SubmissionTab,
 };
 use chrono::Utc;
-use sea_orm::ActiveEnum;
+use sea_orm::{ActiveEnum, ConnectionTrait};
+
+pub use super::paging::page_with_states;
 
 /// The statuses of each tab (empty: any). "Failed" gathers what did not go through, or may not
 /// have: `Failed`, `Rejected` and `Unknown`.
@@ -34,8 +36,10 @@ fn tab_statuses(tab: SubmissionTab) -> Vec<SubmissionStatus> {
     }
 }
 
-/// The rows a filter selects; `None` when its parts contradict each other (nothing matches).
+/// The rows a filter selects; `None` when its parts contradict each other (nothing matches), or
+/// its state is not two letters ([`check`] refuses that first).
 pub fn selection(filter: &SubmissionFilter) -> Option<Selection> {
+    let state = state_filter(filter.state.as_deref()).ok()?;
     let mut statuses = tab_statuses(filter.tab);
     if let Some(status) = filter.status {
         if !statuses.is_empty() && !statuses.contains(&status) {
@@ -58,19 +62,30 @@ pub fn selection(filter: &SubmissionFilter) -> Option<Selection> {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_owned),
+        state,
         statuses,
         compliant,
     })
 }
 
-/// One page of Metrc Submissions, newest first.
+/// The filter's bounds: its facility a short text, its state two letters (else `BadInput`).
+fn check(filter: &SubmissionFilter) -> Result<(), OutboxError> {
+    input::filter(filter.license.as_deref(), "facility")?;
+    state_filter(filter.state.as_deref())
+        .map_err(|message| OutboxError::BadInput(message.into()))?;
+    Ok(())
+}
+
+/// One page of Metrc Submissions, newest first, each row with its facility's state.
 pub async fn list(
     state: &AppState,
     filter: &SubmissionFilter,
-) -> Result<Page<SubmissionRow>, OutboxError> {
-    input::filter(filter.license.as_deref(), "facility")?;
+) -> Result<Page<SubmissionListRow>, OutboxError> {
+    check(filter)?;
     match selection(filter) {
-        Some(selection) => page_of(state, &selection, filter.page).await,
+        Some(selection) => {
+            page_with_states(state, page_of(state, &selection, filter.page).await?).await
+        }
         None => Ok(Page::new(
             Vec::new(),
             Total::default(),
@@ -80,18 +95,29 @@ pub async fn list(
     }
 }
 
-/// Every row a filter selects (paging ignored), newest first, at most `limit`.
+/// Every row a filter selects (paging ignored), newest first, at most `limit`, each with its
+/// facility's state. A filter out of bounds is refused (`BadInput`).
 pub async fn all_rows(
     state: &AppState,
     filter: &SubmissionFilter,
     limit: u64,
-) -> Result<Vec<SubmissionRow>, OutboxError> {
+) -> Result<Vec<SubmissionListRow>, OutboxError> {
+    selected_rows(&state.db, filter, limit).await
+}
+
+/// [`all_rows`], read from `db`.
+pub(super) async fn selected_rows(
+    db: &impl ConnectionTrait,
+    filter: &SubmissionFilter,
+    limit: u64,
+) -> Result<Vec<SubmissionListRow>, OutboxError> {
+    check(filter)?;
     let Some(selection) = selection(filter) else {
         return Ok(Vec::new());
     };
-    let models = submissions::all(&state.db, &selection, limit).await?;
-    let names = submissions::user_names(&state.db, models.iter().map(|m| m.user_id)).await?;
-    Ok(models.iter().map(|m| view::row(m, &names)).collect())
+    let models = submissions::all(db, &selection, limit).await?;
+    let names = submissions::user_names(db, models.iter().map(|m| m.user_id)).await?;
+    with_states(db, models.iter().map(|m| view::row(m, &names)).collect()).await
 }
 
 /// One submission: request and response bodies, attempts, decision, what may be done with it.
@@ -353,5 +379,32 @@ mod tests {
         let s = selection(&not_compliant).unwrap();
         assert_eq!(s.compliant, Some(false));
         assert_eq!(s.license_number, None);
+        assert_eq!(s.state, None);
+    }
+
+    #[test]
+    fn a_state_is_two_letters_upper_cased_or_refused() {
+        let in_state = |state: &str| SubmissionFilter {
+            state: Some(state.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            selection(&in_state(" co ")).unwrap().state.as_deref(),
+            Some("CO")
+        );
+        assert_eq!(selection(&in_state("")).unwrap().state, None);
+        assert!(check(&in_state("MI")).is_ok());
+        for bad in ["Colorado", "C", "C0"] {
+            assert!(
+                selection(&in_state(bad)).is_none(),
+                "{bad}: selects nothing"
+            );
+            match check(&in_state(bad)) {
+                Err(OutboxError::BadInput(message)) => {
+                    assert_eq!(message, "The state must be two letters, such as CO.");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! "Export CSV" of Metrc Submissions: the filtered rows (every page), served by
-//! `GET /admin/metrc-submissions/export.csv?<the filter's query pairs>` to admins only.
+//! `GET /admin/metrc-submissions/export.csv?<the filter's query pairs>` to admins only. The
+//! columns are the list's, then the facility's `State` (last, so the earlier ones keep their
+//! places).
 //!
 //! RFC 4180, written by the `csv` crate: comma-separated, CRLF line ends, a field quoted when it
 //! holds a comma, a quote or a line break, quotes doubled. A field starting with `=`, `+`, `-`, `@`, tab or CR gets a leading
 //! `'`, so a spreadsheet shows it as text instead of running it as a formula.
 
+use super::OutboxError;
 use super::admin::all_rows;
 use crate::ssr::session;
 use crate::ssr::state::AppState;
-use crate::types::submissions::{SubmissionFilter, SubmissionRow};
+use crate::types::submissions::{SubmissionFilter, SubmissionListRow, SubmissionRow};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +23,7 @@ pub const EXPORT_PATH: &str = "/admin/metrc-submissions/export.csv";
 /// Most rows in one export.
 pub const MAX_ROWS: u64 = 100_000;
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "Time (UTC)",
     "ID",
     "User",
@@ -31,7 +34,38 @@ const HEADER: [&str; 10] = [
     "Compliance",
     "Status",
     "Metrc's answer",
+    "State",
 ];
+
+/// A row the export writes: a submission, and the state of its facility.
+pub trait ExportRow {
+    /// The submission.
+    fn submission(&self) -> &SubmissionRow;
+    /// Its facility's state (two letters); `""` when unknown.
+    fn state(&self) -> &str;
+}
+
+impl ExportRow for SubmissionListRow {
+    fn submission(&self) -> &SubmissionRow {
+        &self.row
+    }
+
+    fn state(&self) -> &str {
+        &self.state
+    }
+}
+
+/// A row read without its state (as a client that knows only [`SubmissionRow`] reads the
+/// list): its `State` cell is empty.
+impl ExportRow for SubmissionRow {
+    fn submission(&self) -> &SubmissionRow {
+        self
+    }
+
+    fn state(&self) -> &'static str {
+        ""
+    }
+}
 
 /// A cell as the export writes it: a value a spreadsheet would run as a formula (starting with
 /// `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so it shows as text.
@@ -73,10 +107,11 @@ pub fn field(value: &str) -> String {
 }
 
 /// The rows as a CSV document, with a header line.
-pub fn render(rows: &[SubmissionRow]) -> String {
+pub fn render<R: ExportRow>(rows: &[R]) -> String {
     let mut out = writer();
     line(&mut out, &HEADER);
-    for row in rows {
+    for listed in rows {
+        let row = listed.submission();
         line(
             &mut out,
             &[
@@ -94,6 +129,7 @@ pub fn render(rows: &[SubmissionRow]) -> String {
                 },
                 row.status.label(),
                 row.metrc_answer.as_deref().unwrap_or_default(),
+                listed.state(),
             ],
         );
     }
@@ -127,6 +163,9 @@ pub async fn export(
     let filter = SubmissionFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let rows = match all_rows(&state, &filter, MAX_ROWS).await {
         Ok(rows) => rows,
+        Err(OutboxError::BadInput(message)) => {
+            return (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response();
+        }
         Err(error) => {
             tracing::error!(%error, "CSV export failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -163,5 +202,172 @@ mod tests {
         assert_eq!(field("two\nlines"), "\"two\nlines\"");
         assert_eq!(field("=1+2"), "'=1+2");
         assert_eq!(field("-2, Grams"), "\"'-2, Grams\"");
+    }
+
+    fn row(id: i64, license: &str) -> SubmissionRow {
+        use crate::types::submissions::{KeyUsed, SubmissionAction, SubmissionStatus};
+        SubmissionRow {
+            id,
+            created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            user_id: 1,
+            user_name: "Sam".into(),
+            license_number: license.into(),
+            action: SubmissionAction::FinishPackage,
+            subject: "1A4".into(),
+            key_used: KeyUsed::UserKey,
+            compliant: true,
+            status: SubmissionStatus::Queued,
+            metrc_answer: None,
+        }
+    }
+
+    #[test]
+    fn each_row_carries_its_facilitys_state_last() {
+        let rows = vec![
+            SubmissionListRow {
+                row: row(2, "MI-1"),
+                state: "MI".into(),
+            },
+            SubmissionListRow {
+                row: row(1, "CO-1"),
+                state: "CO".into(),
+            },
+        ];
+        let body = render(&rows);
+        let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            lines[0],
+            "Time (UTC),ID,User,Facility,Action,Subject,Key used,Compliance,Status,Metrc's answer,State"
+        );
+        assert_eq!(
+            lines[1],
+            "2027-01-15 08:00:00,2,Sam,MI-1,Finish package,1A4,User key,Compliant,Queued,,MI"
+        );
+        assert!(lines[2].starts_with("2027-01-15 08:00:00,1,Sam,CO-1,"));
+        assert!(lines[2].ends_with(",CO"), "{}", lines[2]);
+        // Rows read without their state: the same columns, the state empty.
+        let plain: Vec<SubmissionRow> = rows.into_iter().map(|r| r.row).collect();
+        assert!(
+            render(&plain)
+                .split("\r\n")
+                .nth(1)
+                .unwrap()
+                .ends_with("Queued,,")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_export_of_a_state_holds_its_rows_each_with_the_state() {
+        use crate::ssr::outbox::KeyKind;
+        use crate::ssr::queries::facilities::{self, NewFacility};
+        use crate::ssr::queries::submissions::{self as stored, NewSubmissionRow};
+        use crate::ssr::queries::test_db;
+        use crate::ssr::queries::users::{self, NewUser};
+        use crate::types::auth::Role;
+        use crate::types::submissions::{SubmissionAction, SubmissionStatus};
+
+        let db = test_db::fresh().await;
+        let sam = users::insert(
+            &db,
+            NewUser {
+                email: "sam@example.test",
+                name: "Sam Sender",
+                password_hash: "hash".into(),
+                role: Role::Employee,
+                can_submit: true,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+        for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
+            facilities::insert(
+                &db,
+                NewFacility {
+                    license_number: license,
+                    name: license,
+                    license_type: "Retail",
+                    state,
+                    capabilities: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let mut ids = Vec::new();
+        for (i, license) in ["CO-1", "MI-1", "CO-1"].into_iter().enumerate() {
+            let key = format!("k{i}");
+            let stored = stored::insert(
+                &db,
+                NewSubmissionRow {
+                    idempotency_key: &key,
+                    user_id: sam,
+                    submit_token: None,
+                    license_number: license,
+                    action: SubmissionAction::FinishPackage,
+                    request: r#"{"Label":"L1","ActualDate":"2026-01-02"}"#.into(),
+                    key_kind: KeyKind::User,
+                    key_owner: "Sam Sender",
+                    compliant: true,
+                    status: SubmissionStatus::Queued,
+                    message: None,
+                },
+            )
+            .await
+            .unwrap();
+            ids.push(stored.id);
+        }
+        let export = |state: Option<&str>| {
+            let filter = SubmissionFilter {
+                state: state.map(str::to_owned),
+                ..Default::default()
+            };
+            let db = &db;
+            async move {
+                render(
+                    &super::super::admin::selected_rows(db, &filter, MAX_ROWS)
+                        .await
+                        .unwrap(),
+                )
+            }
+        };
+        let lines = |body: String| -> Vec<(i64, String)> {
+            body.split("\r\n")
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let cells: Vec<&str> = l.split(',').collect();
+                    (cells[1].parse().unwrap(), cells[cells.len() - 1].to_owned())
+                })
+                .collect()
+        };
+        assert_eq!(
+            lines(export(Some("co")).await),
+            vec![(ids[2], "CO".to_owned()), (ids[0], "CO".to_owned())]
+        );
+        assert_eq!(
+            lines(export(Some("MI")).await),
+            vec![(ids[1], "MI".to_owned())]
+        );
+        assert_eq!(
+            lines(export(None).await)
+                .into_iter()
+                .map(|(_, state)| state)
+                .collect::<Vec<_>>(),
+            ["CO", "MI", "CO"]
+        );
+        let refused = super::super::admin::selected_rows(
+            &db,
+            &SubmissionFilter {
+                state: Some("Colorado".into()),
+                ..Default::default()
+            },
+            MAX_ROWS,
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(OutboxError::BadInput(_))),
+            "{refused:?}"
+        );
     }
 }

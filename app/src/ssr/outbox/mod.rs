@@ -151,6 +151,9 @@ pub enum OutboxError {
         now: SubmissionStatus,
         verb: &'static str,
     },
+    /// The facility's state has no Metrc configured (a state removed from `METRC_STATES`).
+    #[error(transparent)]
+    State(#[from] crate::ssr::metrc_states::StateError),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
     #[error("database: {0}")]
@@ -182,6 +185,7 @@ impl From<OutboxError> for AppError {
                 "This submission is {}: it cannot be {verb} now. Reload to see where it stands.",
                 now.label()
             )),
+            OutboxError::State(err) => crate::ssr::key_checks::state_refusal(&err),
             OutboxError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal

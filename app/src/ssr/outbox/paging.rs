@@ -5,7 +5,8 @@ use super::view;
 use crate::ssr::queries::submissions::{self, Selection};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{PAGE_SIZE, Page};
-use crate::types::submissions::SubmissionRow;
+use crate::types::submissions::{SubmissionListRow, SubmissionRow};
+use sea_orm::ConnectionTrait;
 
 /// Rows per page of every submissions list.
 pub(super) const ROWS_PER_PAGE: u32 = PAGE_SIZE;
@@ -30,4 +31,42 @@ pub(super) async fn page_of(
         page,
         ROWS_PER_PAGE,
     ))
+}
+
+/// `rows` with the states of their facilities, looked up in one query (`""` for a license
+/// without a facility, or one stored before states were recorded).
+pub(super) async fn with_states(
+    db: &impl ConnectionTrait,
+    rows: Vec<SubmissionRow>,
+) -> Result<Vec<SubmissionListRow>, OutboxError> {
+    let states =
+        submissions::facility_states(db, rows.iter().map(|r| r.license_number.clone())).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SubmissionListRow {
+            state: states.get(&row.license_number).cloned().unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+/// A page of rows with the states of their facilities ([`with_states`]).
+pub async fn page_with_states(
+    state: &AppState,
+    page: Page<SubmissionRow>,
+) -> Result<Page<SubmissionListRow>, OutboxError> {
+    let Page {
+        rows,
+        total,
+        more,
+        page,
+        page_size,
+    } = page;
+    Ok(Page {
+        rows: with_states(&state.db, rows).await?,
+        total,
+        more,
+        page,
+        page_size,
+    })
 }

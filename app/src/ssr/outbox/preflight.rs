@@ -144,7 +144,9 @@ pub async fn check(
 
     let facility_key_valid =
         facility.facility_key_ciphertext.is_some() && facility.key_status == KeyStatus::Valid;
-    let own_key = user_metrc_keys::find_for_user(&state.db, user.id).await?;
+    // The user's key of the facility's state: a person's Metrc account is per state.
+    let own_key = user_metrc_keys::find_for_user(&state.db, user.id, &facility.state).await?;
+    let for_state = in_state(state, &facility.state);
     match own_key {
         Some(key) if usable(key.status) => {
             let report: Option<ValidationReport> = key
@@ -159,7 +161,7 @@ pub async fn check(
                     user,
                     needs_approval,
                     format!(
-                        "Your Metrc API key does not reach {license}: your Metrc user is not an employee of that license. Ask your Metrc admin to add you there (Admin > Employees in Metrc)."
+                        "Your Metrc API key{for_state} does not reach {license}: your Metrc user is not an employee of that license. Ask your Metrc admin to add you there (Admin > Employees in Metrc)."
                     ),
                 ));
             }
@@ -197,9 +199,9 @@ pub async fn check(
         own_key => {
             let invalid = own_key.is_some();
             let no_key = if invalid {
-                "Your Metrc API key is invalid (Metrc refused it)"
+                format!("Your Metrc API key{for_state} is invalid (Metrc refused it)")
             } else {
-                "You have no Metrc API key"
+                format!("You have no Metrc API key{for_state}")
             };
             if state.outbox.settings().require_personal_key {
                 return Ok(blocked(
@@ -240,6 +242,15 @@ pub async fn check(
     }
 }
 
+/// `" for Colorado"` when the deployment serves several states (keys are per state), else `""`.
+pub(super) fn in_state(state: &AppState, code: &str) -> String {
+    if state.metrc.several() {
+        format!(" for {}", crate::ssr::metrc_states::state_label(code))
+    } else {
+        String::new()
+    }
+}
+
 /// The first permission `action` needs that the user (Metrc employee `employee` at the license)
 /// lacks, asked with the facility key (which needs Manage Employees). `None` when they have them
 /// all, or when Metrc will not say (then Metrc itself decides at send time).
@@ -252,9 +263,9 @@ async fn missing_permission(
     let Some(ciphertext) = facility.facility_key_ciphertext.as_deref() else {
         return Ok(None);
     };
+    let metrc = state.metrc.get(&facility.state)?;
     let key = state.vault.decrypt(ciphertext)?;
-    let listed = state
-        .metrc
+    let listed = metrc
         .employee_permissions(&key, &facility.license_number, employee)
         .await;
     drop(key);

@@ -160,18 +160,23 @@ async fn reconcile_under(state: &AppState, lease: &Lease) -> Result<usize, Outbo
 async fn reading_key(
     state: &AppState,
     row: &Submission,
-) -> Result<Option<SecretString>, OutboxError> {
-    if let Some(f) = facilities::find_by_license(&state.db, &row.license_number).await?
+) -> Result<Option<(SecretString, String)>, OutboxError> {
+    let facility = facilities::find_by_license(&state.db, &row.license_number).await?;
+    let us_state = facility
+        .as_ref()
+        .map(|f| f.state.clone())
+        .unwrap_or_default();
+    if let Some(f) = facility
         && f.key_status == KeyStatus::Valid
         && let Some(ciphertext) = f.facility_key_ciphertext
     {
-        return Ok(Some(state.vault.decrypt(&ciphertext)?));
+        return Ok(Some((state.vault.decrypt(&ciphertext)?, us_state)));
     }
     if row.key_kind == KeyKind::User
-        && let Some(key) = user_metrc_keys::find_for_user(&state.db, row.user_id).await?
+        && let Some(key) = user_metrc_keys::find_for_user(&state.db, row.user_id, &us_state).await?
         && key.status != KeyStatus::Invalid
     {
-        return Ok(Some(state.vault.decrypt(&key.ciphertext)?));
+        return Ok(Some((state.vault.decrypt(&key.ciphertext)?, us_state)));
     }
     Ok(None)
 }
@@ -206,11 +211,12 @@ async fn look(
         // Plant waste: nothing to look up; an admin decides.
         return Ok(Verdict::Undecided(now + chrono::Duration::days(1)));
     };
-    let Some(key) = reading_key(state, row).await? else {
+    let Some((key, us_state)) = reading_key(state, row).await? else {
         return Ok(Verdict::Undecided(timing.recheck));
     };
     let found = state
         .metrc
+        .get(&us_state)?
         .package_by_label(&key, &row.license_number, label)
         .await;
     drop(key);

@@ -244,15 +244,17 @@ impl Rows {
 async fn carrier_key(
     state: &AppState,
     row: &Submission,
+    us_state: &str,
 ) -> Result<Result<SecretString, String>, OutboxError> {
     if row.key_kind == KeyKind::User {
         let owner = &row.key_owner;
-        match user_metrc_keys::find_for_user(&state.db, row.user_id).await? {
+        let for_state = super::preflight::in_state(state, us_state);
+        match user_metrc_keys::find_for_user(&state.db, row.user_id, us_state).await? {
             None => Ok(Err(format!(
-                "{owner} has no Metrc API key any more: nothing was sent. Set their key on their profile, then Retry."
+                "{owner} has no Metrc API key{for_state} any more: nothing was sent. Set their key on their profile, then Retry."
             ))),
             Some(key) if key.status == KeyStatus::Invalid => Ok(Err(format!(
-                "{owner}'s Metrc API key is invalid (Metrc refused it): nothing was sent. Set the current key on their profile, then Retry."
+                "{owner}'s Metrc API key{for_state} is invalid (Metrc refused it): nothing was sent. Set the current key on their profile, then Retry."
             ))),
             Some(key) => Ok(Ok(state.vault.decrypt(&key.ciphertext)?)),
         }
@@ -426,7 +428,20 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
             return Ok((Answer::NotSent { why, outcome }, 0));
         }
     };
-    let key = match carrier_key(state, first).await? {
+    // The facility's state's Metrc, with the key of that state (docs/design.md §12).
+    let us_state = facilities::find_by_license(&state.db, license)
+        .await?
+        .map(|f| f.state)
+        .unwrap_or_default();
+    let metrc = match state.metrc.get(&us_state) {
+        Ok(metrc) => metrc,
+        Err(err) => {
+            let why = format!("Not sent: {}.", crate::ssr::key_checks::state_refusal(&err));
+            let outcome = "Not sent: no Metrc for its state";
+            return Ok((Answer::NotSent { why, outcome }, 0));
+        }
+    };
+    let key = match carrier_key(state, first, &us_state).await? {
         Ok(key) => key,
         Err(why) => {
             let outcome = "Not sent: no usable key";
@@ -436,7 +451,7 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
 
     let write_timeout = state.outbox.settings().write_timeout;
     let started = Instant::now();
-    let answer = tokio::time::timeout(write_timeout, typed.send(&state.metrc, &key, license)).await;
+    let answer = tokio::time::timeout(write_timeout, typed.send(metrc, &key, license)).await;
     let elapsed = started.elapsed();
     let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
@@ -454,11 +469,11 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
         Ok(Ok(accepted)) => Answer::Accepted(accepted),
         Ok(Err(metrc::Error::NoAccess { status, .. })) => Answer::Refused {
             status,
-            key: probe_key(state, first, &key).await?,
+            key: probe_key(state, metrc, first, &key).await?,
         },
         Ok(Err(metrc::Error::KeyInvalid)) => Answer::Refused {
             status: 401,
-            key: probe_key(state, first, &key).await?,
+            key: probe_key(state, metrc, first, &key).await?,
         },
         Ok(Err(error)) => Answer::Failed {
             error,
@@ -473,11 +488,12 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
 /// invalid here (a user key on the user, a facility key on the facility).
 async fn probe_key(
     state: &AppState,
+    metrc: &metrc::Client,
     row: &Submission,
     key: &SecretString,
 ) -> Result<KeyProbe, OutboxError> {
     let license = &row.license_number;
-    Ok(match state.metrc.facilities(key).await {
+    Ok(match metrc.facilities(key).await {
         Err(metrc::Error::KeyInvalid) => {
             // Onto the key that was refused only: one set meanwhile keeps its status.
             let refused = state.vault.fingerprint(key);

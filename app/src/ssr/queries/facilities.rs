@@ -179,6 +179,28 @@ pub async fn set_key_status(
     Ok(written.rows_affected)
 }
 
+/// Gives the facilities stored before states were recorded (`""`) the state `state`; returns how
+/// many.
+pub async fn adopt_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+    Ok(facilities::Entity::update_many()
+        .col_expr(facilities::Column::State, Expr::value(state))
+        .filter(facilities::Column::State.eq(""))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Records the state of facility `id` (two letters), for a facility stored before states were.
+pub async fn set_state(db: &impl ConnectionTrait, id: i32, state: &str) -> Result<(), DbErr> {
+    facilities::Entity::update_many()
+        .col_expr(facilities::Column::State, Expr::value(state))
+        .col_expr(facilities::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(facilities::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// `(id, ciphertext, mask)` of every facility that has a key.
 pub async fn key_ciphertexts(
     db: &impl ConnectionTrait,

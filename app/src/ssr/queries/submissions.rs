@@ -2,6 +2,7 @@
 //! must still be in an expected status), so the worker and admins never overwrite each other's
 //! decisions and SQLite never has to upgrade a read transaction to a write.
 
+use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::entities::submissions::{self, Entity as Submissions};
 use super::super::entities::users::{self, Entity as Users};
 use super::counting::count_from;
@@ -10,7 +11,7 @@ use crate::ssr::outbox::KeyKind;
 use crate::types::inventory::Total;
 use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -93,6 +94,9 @@ fn statuses(list: &[SubmissionStatus]) -> Vec<SubmissionStatus> {
 pub struct Selection {
     pub user_id: Option<i32>,
     pub license_number: Option<String>,
+    /// Only the facilities of this state (two upper-case letters, as `facilities.state` holds
+    /// them); `None`: every state.
+    pub state: Option<String>,
     /// Any of these statuses; empty: any status.
     pub statuses: Vec<SubmissionStatus>,
     pub compliant: Option<bool>,
@@ -107,6 +111,9 @@ impl Selection {
         if let Some(license) = &self.license_number {
             all = all.add(submissions::Column::LicenseNumber.eq(license.trim()));
         }
+        if let Some(state) = &self.state {
+            all = all.add(in_state(state));
+        }
         if !self.statuses.is_empty() {
             all = all.add(submissions::Column::Status.is_in(statuses(&self.statuses)));
         }
@@ -115,6 +122,42 @@ impl Selection {
         }
         all
     }
+}
+
+/// `license_number IN (SELECT license_number FROM facilities WHERE state = <state>)`: the rows
+/// of the facilities of `state`.
+fn in_state(state: &str) -> SimpleExpr {
+    Expr::col((Submissions, submissions::Column::LicenseNumber)).in_subquery(
+        Query::select()
+            .column((Facilities, facilities::Column::LicenseNumber))
+            .from(Facilities)
+            .and_where(Expr::col((Facilities, facilities::Column::State)).eq(state))
+            .to_owned(),
+    )
+}
+
+/// The state of each of these licenses' facilities (two upper-case letters; `""` for one stored
+/// before states were recorded), in one query; a license with no facility is left out.
+pub async fn facility_states(
+    db: &impl ConnectionTrait,
+    licenses: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut licenses: Vec<String> = licenses.into_iter().collect();
+    licenses.sort_unstable();
+    licenses.dedup();
+    if licenses.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(Facilities::find()
+        .select_only()
+        .column(facilities::Column::LicenseNumber)
+        .column(facilities::Column::State)
+        .filter(facilities::Column::LicenseNumber.is_in(licenses))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// One page of the selected rows, newest first, and how many there are in all (counted only so
@@ -607,6 +650,73 @@ mod tests {
             user_names(&db, [sam, sam]).await.unwrap()[&sam],
             "Sam Sender"
         );
+    }
+
+    async fn facility(db: &impl ConnectionTrait, license: &str, state: &str) {
+        super::super::facilities::insert(
+            db,
+            super::super::facilities::NewFacility {
+                license_number: license,
+                name: license,
+                license_type: "Retail",
+                state,
+                capabilities: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_state_selects_only_the_rows_of_its_facilities() {
+        let db = test_db::fresh().await;
+        let sam = user(&db).await;
+        facility(&db, "CO-1", "CO").await;
+        facility(&db, "MI-1", "MI").await;
+        let co = insert(&db, new_row("k1", sam, "CO-1")).await.unwrap();
+        let mi = insert(&db, new_row("k2", sam, "MI-1")).await.unwrap();
+        let co_again = insert(&db, new_row("k3", sam, "CO-1")).await.unwrap();
+        // A row of a license Tracekeeper has no facility for is in no state.
+        let stray = insert(&db, new_row("k4", sam, "XX-1")).await.unwrap();
+
+        let in_state = |state: &str| Selection {
+            state: Some(state.into()),
+            ..Default::default()
+        };
+        let ids = |rows: Vec<submissions::Model>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let (rows, total) = page(&db, &in_state("CO"), 0, 10).await.unwrap();
+        assert_eq!(total, Total::exact(2));
+        assert_eq!(ids(rows), vec![co_again.id, co.id]);
+        assert_eq!(
+            ids(all(&db, &in_state("MI"), 10).await.unwrap()),
+            vec![mi.id]
+        );
+        assert_eq!(
+            page(&db, &in_state("CA"), 0, 10).await.unwrap().1,
+            Total::exact(0)
+        );
+        // With the other filters, all together.
+        let both = Selection {
+            license_number: Some("MI-1".into()),
+            ..in_state("CO")
+        };
+        assert!(all(&db, &both, 10).await.unwrap().is_empty());
+        assert_eq!(
+            ids(all(&db, &Selection::default(), 10).await.unwrap()),
+            vec![stray.id, co_again.id, mi.id, co.id]
+        );
+
+        let states = facility_states(&db, ["CO-1", "MI-1", "CO-1", "XX-1"].map(str::to_owned))
+            .await
+            .unwrap();
+        assert_eq!(
+            states,
+            HashMap::from([
+                ("CO-1".to_owned(), "CO".to_owned()),
+                ("MI-1".to_owned(), "MI".to_owned()),
+            ])
+        );
+        assert!(facility_states(&db, []).await.unwrap().is_empty());
     }
 
     fn at(secs: i64) -> DateTime<Utc> {

@@ -3,12 +3,13 @@
 //! whole record as JSON. A stored record is only replaced by one at least as new (Metrc's
 //! `LastModified`): an older read, a stalled server's, never overwrites a newer one.
 
+use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
 use super::counting::count_from;
 use super::text_match::contains;
 use crate::types::inventory::Total;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -207,6 +208,9 @@ pub struct RecordQuery<'a> {
     pub resources: &'a [&'a str],
     /// Only these licenses; `None`: every license.
     pub licenses: Option<&'a [String]>,
+    /// Only the licenses of the facilities of this state (two upper-case letters, as
+    /// `facilities.state` holds them); `None`: every state.
+    pub state: Option<&'a str>,
     /// Parts of the label, item name, location and strain, matched case-insensitively.
     pub label: Option<&'a str>,
     pub item: Option<&'a str>,
@@ -241,6 +245,18 @@ pub async fn page(
     let mut condition = Condition::all().add(Column::Resource.is_in(q.resources.iter().copied()));
     if let Some(licenses) = q.licenses {
         condition = condition.add(Column::LicenseNumber.is_in(licenses.iter().cloned()));
+    }
+    if let Some(state) = q.state {
+        // license_number IN (SELECT license_number FROM facilities WHERE state = <state>)
+        condition = condition.add(
+            Expr::col((SyncedRecords, Column::LicenseNumber)).in_subquery(
+                Query::select()
+                    .column((Facilities, facilities::Column::LicenseNumber))
+                    .from(Facilities)
+                    .and_where(Expr::col((Facilities, facilities::Column::State)).eq(state))
+                    .to_owned(),
+            ),
+        );
     }
     for (column, part) in [
         (Column::Label, q.label),
@@ -433,5 +449,68 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(page(&db, &q).await.unwrap().1, Total::exact(0));
+    }
+
+    #[tokio::test]
+    async fn a_state_keeps_only_the_records_of_its_facilities() {
+        use crate::ssr::queries::facilities::{self as facility_rows, NewFacility};
+        let db = test_db::fresh().await;
+        for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
+            facility_rows::insert(
+                &db,
+                NewFacility {
+                    license_number: license,
+                    name: license,
+                    license_type: "Retail",
+                    state,
+                    capabilities: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let now = Utc::now();
+        for (license, n) in [("CO-1", 3), ("MI-1", 2), ("XX-1", 1)] {
+            let rows = (0..n)
+                .map(|i| record(i, &format!("1A{license}{i}"), "Flower"))
+                .collect();
+            upsert_chunk(&db, license, "PackagesActive", rows, now)
+                .await
+                .unwrap();
+        }
+        let all = ["PackagesActive"];
+        let q = |state: Option<&'static str>, licenses: Option<&'static [String]>| RecordQuery {
+            resources: &all,
+            state,
+            licenses,
+            limit: 10,
+            ..Default::default()
+        };
+        let licenses = |rows: Vec<RecordSummary>| {
+            rows.into_iter()
+                .map(|r| r.license_number)
+                .collect::<Vec<_>>()
+        };
+        let (rows, total) = page(&db, &q(Some("CO"), None)).await.unwrap();
+        assert_eq!(total, Total::exact(3));
+        assert_eq!(licenses(rows), vec!["CO-1"; 3]);
+        let (rows, total) = page(&db, &q(Some("MI"), None)).await.unwrap();
+        assert_eq!(total, Total::exact(2));
+        assert_eq!(licenses(rows), vec!["MI-1"; 2]);
+        assert_eq!(
+            page(&db, &q(Some("CA"), None)).await.unwrap().1,
+            Total::exact(0)
+        );
+        assert_eq!(page(&db, &q(None, None)).await.unwrap().1, Total::exact(6));
+        // With the user's licenses: both must hold.
+        let co_only: &'static [String] = Box::leak(Box::new(["CO-1".to_owned()]));
+        assert_eq!(
+            page(&db, &q(Some("MI"), Some(co_only))).await.unwrap().1,
+            Total::exact(0)
+        );
+        assert_eq!(
+            page(&db, &q(Some("CO"), Some(co_only))).await.unwrap().1,
+            Total::exact(3)
+        );
     }
 }

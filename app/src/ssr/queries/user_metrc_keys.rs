@@ -1,23 +1,26 @@
-//! The `user_metrc_keys` table: each user's own Metrc key (at most one), sealed by the vault.
+//! The `user_metrc_keys` table: each user's own Metrc keys (at most one per state: a person's Metrc
+//! account is per state), sealed by the vault.
 
 use super::super::entities::user_metrc_keys::{self, Entity as UserMetrcKeys};
 use super::super::vault::sealed::SealedKey;
 use crate::types::keys::KeyStatus;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-/// Sets (or replaces) the user's key, not yet validated.
+/// Sets (or replaces) the user's key for `state`, not yet validated.
 pub async fn set_for_user(
     db: &impl ConnectionTrait,
     user_id: i32,
+    state: &str,
     key: &SealedKey,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
     let row = user_metrc_keys::ActiveModel {
         user_id: Set(user_id),
+        state: Set(state.to_owned()),
         ciphertext: Set(key.ciphertext().to_owned()),
         fingerprint: Set(key.fingerprint().to_owned()),
         masked_key: Set(Some(key.masked().to_owned())),
@@ -29,30 +32,59 @@ pub async fn set_for_user(
     };
     UserMetrcKeys::insert(row)
         .on_conflict(
-            OnConflict::column(user_metrc_keys::Column::UserId)
-                .update_columns([
-                    user_metrc_keys::Column::Ciphertext,
-                    user_metrc_keys::Column::Fingerprint,
-                    user_metrc_keys::Column::MaskedKey,
-                    user_metrc_keys::Column::Status,
-                    user_metrc_keys::Column::LastValidatedAt,
-                    user_metrc_keys::Column::UpdatedAt,
-                ])
-                .to_owned(),
+            OnConflict::columns([
+                user_metrc_keys::Column::UserId,
+                user_metrc_keys::Column::State,
+            ])
+            .update_columns([
+                user_metrc_keys::Column::Ciphertext,
+                user_metrc_keys::Column::Fingerprint,
+                user_metrc_keys::Column::MaskedKey,
+                user_metrc_keys::Column::Status,
+                user_metrc_keys::Column::LastValidatedAt,
+                user_metrc_keys::Column::UpdatedAt,
+            ])
+            .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
     Ok(())
 }
 
+/// The user's key for `state`, if any.
 pub async fn find_for_user(
     db: &impl ConnectionTrait,
     user_id: i32,
+    state: &str,
 ) -> Result<Option<user_metrc_keys::Model>, DbErr> {
     UserMetrcKeys::find()
         .filter(user_metrc_keys::Column::UserId.eq(user_id))
+        .filter(user_metrc_keys::Column::State.eq(state))
         .one(db)
         .await
+}
+
+/// Every key of the user, by state.
+pub async fn keys_of_user(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<user_metrc_keys::Model>, DbErr> {
+    UserMetrcKeys::find()
+        .filter(user_metrc_keys::Column::UserId.eq(user_id))
+        .order_by_asc(user_metrc_keys::Column::State)
+        .all(db)
+        .await
+}
+
+/// Gives the keys stored before keys had a state (`""`) the deployment's one `state`; returns how
+/// many.
+pub async fn adopt_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+    Ok(UserMetrcKeys::update_many()
+        .col_expr(user_metrc_keys::Column::State, Expr::value(state))
+        .filter(user_metrc_keys::Column::State.eq(""))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// The user key with this fingerprint, if any (the Update Key guard, docs/design.md §5).
@@ -90,11 +122,12 @@ pub async fn set_status(
     Ok(written.rows_affected == 1)
 }
 
-/// Records a full validation of the user's key: its status and what it reached (a report with
-/// no key in it).
+/// Records a full validation of the user's key for `state`: its status and what it reached (a
+/// report with no key in it).
 pub async fn record_validation(
     db: &impl ConnectionTrait,
     user_id: i32,
+    state: &str,
     status: KeyStatus,
     report: &str,
 ) -> Result<(), DbErr> {
@@ -108,6 +141,7 @@ pub async fn record_validation(
             ..Default::default()
         })
         .filter(user_metrc_keys::Column::UserId.eq(user_id))
+        .filter(user_metrc_keys::Column::State.eq(state))
         .exec(db)
         .await
         .map(drop)
@@ -197,19 +231,19 @@ mod tests {
         let first = vault.seal(&SecretString::from("user-key-one")).unwrap();
         let second = vault.seal(&SecretString::from("user-key-two")).unwrap();
 
-        set_for_user(&db, uma, &first).await.unwrap();
+        set_for_user(&db, uma, "CA", &first).await.unwrap();
         assert!(
             set_status(&db, uma, first.fingerprint(), KeyStatus::Valid)
                 .await
                 .unwrap()
         );
-        set_for_user(&db, uma, &second).await.unwrap();
-        let row = find_for_user(&db, uma).await.unwrap().unwrap();
+        set_for_user(&db, uma, "CA", &second).await.unwrap();
+        let row = find_for_user(&db, uma, "CA").await.unwrap().unwrap();
         assert_eq!(row.fingerprint, second.fingerprint());
         assert_eq!(row.status, KeyStatus::Unvalidated);
         assert_eq!(ciphertexts(&db).await.unwrap().len(), 1);
 
-        assert!(set_for_user(&db, vic, &second).await.is_err());
+        assert!(set_for_user(&db, vic, "CA", &second).await.is_err());
         assert_eq!(
             find_by_fingerprint(&db, second.fingerprint())
                 .await
@@ -226,11 +260,11 @@ mod tests {
 
         let resealed = vault.seal(&SecretString::from("user-key-two")).unwrap();
         replace_ciphertext(&db, row.id, &resealed).await.unwrap();
-        let row = find_for_user(&db, uma).await.unwrap().unwrap();
+        let row = find_for_user(&db, uma, "CA").await.unwrap().unwrap();
         assert_eq!(row.ciphertext, resealed.ciphertext());
 
         delete_for_user(&db, uma).await.unwrap();
-        assert!(find_for_user(&db, uma).await.unwrap().is_none());
+        assert!(find_for_user(&db, uma, "CA").await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -239,21 +273,59 @@ mod tests {
         let vault = KeyVault::ephemeral();
         let uma = add_user(&db, "uma@example.test").await;
         let old = vault.seal(&SecretString::from("metrcuserkey0001")).unwrap();
-        set_for_user(&db, uma, &old).await.unwrap();
+        set_for_user(&db, uma, "CA", &old).await.unwrap();
         // A revalidation has read the old key; meanwhile the user sets a new one.
         let new = vault.seal(&SecretString::from("metrcuserkey0002")).unwrap();
-        set_for_user(&db, uma, &new).await.unwrap();
+        set_for_user(&db, uma, "CA", &new).await.unwrap();
         // Metrc refuses the old key: that verdict does not land on the new key.
         let written = set_status(&db, uma, old.fingerprint(), KeyStatus::Invalid)
             .await
             .unwrap();
         assert!(!written);
-        let status = |db| async move { find_for_user(db, uma).await.unwrap().unwrap().status };
+        let status =
+            |db| async move { find_for_user(db, uma, "CA").await.unwrap().unwrap().status };
         assert_eq!(status(&db).await, KeyStatus::Unvalidated);
         let written = set_status(&db, uma, new.fingerprint(), KeyStatus::Invalid)
             .await
             .unwrap();
         assert!(written);
         assert_eq!(status(&db).await, KeyStatus::Invalid);
+    }
+
+    #[tokio::test]
+    async fn a_user_holds_one_key_per_state() {
+        let db = test_db::fresh().await;
+        let vault = KeyVault::ephemeral();
+        let uma = add_user(&db, "uma@example.test").await;
+        let ca = vault.seal(&SecretString::from("metrcuserkeyca01")).unwrap();
+        let co = vault.seal(&SecretString::from("metrcuserkeyco01")).unwrap();
+        set_for_user(&db, uma, "CA", &ca).await.unwrap();
+        set_for_user(&db, uma, "CO", &co).await.unwrap();
+        let states: Vec<String> = keys_of_user(&db, uma)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.state)
+            .collect();
+        assert_eq!(states, ["CA", "CO"]);
+        let row = find_for_user(&db, uma, "CO").await.unwrap().unwrap();
+        assert_eq!(row.fingerprint, co.fingerprint());
+        record_validation(&db, uma, "CO", KeyStatus::Valid, "{}")
+            .await
+            .unwrap();
+        let status = |state| {
+            let db = &db;
+            async move { find_for_user(db, uma, state).await.unwrap().unwrap().status }
+        };
+        assert_eq!(status("CO").await, KeyStatus::Valid);
+        assert_eq!(status("CA").await, KeyStatus::Unvalidated);
+        // A key without a state (stored before keys had one) takes the deployment's one state.
+        let vic = add_user(&db, "vic@example.test").await;
+        let old = vault.seal(&SecretString::from("metrcuserkeyold1")).unwrap();
+        set_for_user(&db, vic, "", &old).await.unwrap();
+        assert_eq!(adopt_state(&db, "MI").await.unwrap(), 1);
+        assert!(find_for_user(&db, vic, "MI").await.unwrap().is_some());
+        delete_for_user(&db, uma).await.unwrap();
+        assert!(keys_of_user(&db, uma).await.unwrap().is_empty());
     }
 }

@@ -55,6 +55,8 @@ pub enum SyncError {
     LeaseLost(String),
     #[error("Metrc: {0}")]
     Metrc(#[from] metrc::Error),
+    #[error(transparent)]
+    State(#[from] crate::ssr::metrc_states::StateError),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -83,6 +85,7 @@ impl From<SyncError> for AppError {
                 tracing::warn!(error = %err, "Metrc call failed");
                 AppError::MetrcUnavailable(err.to_string())
             }
+            SyncError::State(err) => crate::ssr::key_checks::state_refusal(&err),
             SyncError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal

@@ -118,7 +118,7 @@ async fn read(state: &AppState, license: &str) -> Result<MetrcLists, SyncError> 
         return Err(SyncError::KeyNotValid(f.license_number.clone()));
     }
     let key = state.vault.decrypt(ciphertext)?;
-    let m = &state.metrc;
+    let m = state.metrc.get(&f.state)?;
     let (reasons, units, methods, waste) = futures::join!(
         m.adjust_reasons(&key, license),
         m.units_of_measure(&key, license),

@@ -66,8 +66,8 @@ struct Planned {
 }
 
 /// The windows a walk of `from..to` takes at the client's window width now.
-fn plan_windows(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
-    u32::try_from(state.metrc.window_plan(from, to).len()).unwrap_or(u32::MAX)
+fn plan_windows(metrc: &metrc::Client, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    u32::try_from(metrc.window_plan(from, to).len()).unwrap_or(u32::MAX)
 }
 
 /// What stopped a list's walk.
@@ -267,6 +267,15 @@ async fn run(
     if !key_usable(&f) {
         return pause(state, &f, KEY_INVALID, None, Some(lease)).await;
     }
+    // The facility's state's Metrc (docs/design.md §12).
+    let metrc = match state.metrc.get(&f.state) {
+        Ok(metrc) => metrc,
+        Err(err) => {
+            let progress = parse_progress(f.sync_progress.as_deref()).unwrap_or_default();
+            let reason = format!("{}.", crate::ssr::key_checks::state_refusal(&err));
+            return failed(state, &f, progress, &reason, Some(lease)).await;
+        }
+    };
     let key = match state.vault.decrypt(ciphertext) {
         Ok(key) => key,
         Err(err) => {
@@ -284,7 +293,7 @@ async fn run(
     let now = end_of_second(Utc::now());
     let cursors = sync_cursors::for_license(&state.db, license).await?;
     let settings = &state.config.sync;
-    let overlap = state.metrc.config().window_overlap;
+    let overlap = metrc.config().window_overlap;
     let mut plan: Vec<Planned> = schedule::applicable(&f.capabilities)
         .into_iter()
         .filter_map(|resource| {
@@ -296,7 +305,7 @@ async fn run(
             Some(Planned {
                 resource,
                 from,
-                windows: plan_windows(state, from, now),
+                windows: plan_windows(metrc, from, now),
             })
         })
         .collect::<Vec<_>>();
@@ -336,6 +345,7 @@ async fn run(
         let before = progress.windows_done;
         let walk = Walk {
             state,
+            metrc,
             key: &key,
             f: &f,
             zone: metrc::state_time_zone(&f.state),
@@ -358,7 +368,7 @@ async fn run(
         }
         // 401/403 on a license's list: the key is dead, or its owner lacks this section. Only
         // the facilities call can tell (docs/metrc.md §3).
-        match state.metrc.facilities(&key).await {
+        match metrc.facilities(&key).await {
             Err(metrc::Error::KeyInvalid) => return refused(state, &f, progress, lease).await,
             Ok(reached) if reached.iter().any(|r| r.license_number() == license) => {
                 let p = &plan[i];
@@ -553,14 +563,14 @@ impl<T> Drop for Pages<T> {
 }
 
 fn spawn_walk<T: SyncRecord>(
-    state: &AppState,
+    metrc: &metrc::Client,
     key: &SecretString,
     license: &str,
     resource: Resource,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Pages<T> {
-    let walk = state.metrc.walk::<T>(key, license, resource, from, to);
+    let walk = metrc.walk::<T>(key, license, resource, from, to);
     let (tx, rx) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         let mut walk = std::pin::pin!(walk);
@@ -577,6 +587,8 @@ fn spawn_walk<T: SyncRecord>(
 /// What the walk of one list in a run needs.
 struct Walk<'a> {
     state: &'a AppState,
+    /// The Metrc of the facility's state.
+    metrc: &'a metrc::Client,
     key: &'a SecretString,
     f: &'a facility::Model,
     /// The facility's time zone (its state's): Metrc's times without an offset are local there.
@@ -628,9 +640,9 @@ impl Walk<'_> {
         i: usize,
         progress: &mut SyncProgress,
     ) -> Result<(), PullError> {
-        let (state, license) = (self.state, self.f.license_number.as_str());
+        let license = self.f.license_number.as_str();
         let (resource, from) = (plan[i].resource, plan[i].from);
-        let mut pages = spawn_walk::<T>(state, self.key, license, resource, from, self.to);
+        let mut pages = spawn_walk::<T>(self.metrc, self.key, license, resource, from, self.to);
         let mut held: Vec<T> = Vec::new();
         // Windows read to their end since the last store, and the end of the last of them.
         let (mut closed, mut cursor) = (0, None);
@@ -723,7 +735,7 @@ impl Walk<'_> {
         plan[i].windows = windows;
         if narrowed {
             for later in plan.iter_mut().skip(i + 1) {
-                later.windows = plan_windows(self.state, later.from, self.to);
+                later.windows = plan_windows(self.metrc, later.from, self.to);
             }
         }
         progress.windows_total = plan.iter().map(|p| p.windows).sum();

@@ -245,7 +245,7 @@ mod tests {
         .await
         .unwrap();
         let sealed = vault.seal(&SecretString::from(USER_KEY)).unwrap();
-        user_metrc_keys::set_for_user(&db, user.id, &sealed)
+        user_metrc_keys::set_for_user(&db, user.id, "CA", &sealed)
             .await
             .unwrap();
         db

@@ -130,7 +130,7 @@ pub fn refused(answer: &Answer) -> String {
 
 /// The user's stored key row, read straight from the database.
 pub async fn stored(server: &TestServer, user_id: i32) -> Option<StoredUserKey> {
-    user_metrc_keys::find_for_user(&server.state.db, user_id)
+    user_metrc_keys::find_for_user(&server.state.db, user_id, "")
         .await
         .expect("db")
 }
