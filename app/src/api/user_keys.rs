@@ -106,11 +106,7 @@ pub async fn user_key_states(user_id: Option<i32>) -> Result<Vec<StateKeyStatus>
 
     let st = state()?;
     let (_, target) = target(&st, user_id).await?;
-    Ok(user_keys::statuses(&st, target)
-        .await?
-        .into_iter()
-        .map(|(state, status)| StateKeyStatus { state, status })
-        .collect())
+    Ok(user_keys::statuses(&st, target).await?)
 }
 
 /// The states this deployment serves, for the screens' state pickers (any signed-in user). One

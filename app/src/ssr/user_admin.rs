@@ -12,9 +12,10 @@ use super::passwords::{self, PasswordError};
 use super::queries::audit_events::{self, NewAuditEvent};
 use super::queries::users::{self, Profile};
 use super::queries::{facilities, sessions, user_facilities, user_metrc_keys};
+use super::user_keys::{StoredKey, key_states, work_states_of};
 use crate::error::AppError;
 use crate::types::auth::Role;
-use crate::types::keys::{KeyStatus, StateKeyStatus};
+use crate::types::keys::KeyStatus;
 use crate::types::users::{UserDetail, UserListRow, worst_status};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
@@ -566,7 +567,7 @@ pub async fn list_users(
         .map(|user| {
             let theirs = (!all_facilities.get(&user.id).copied().unwrap_or(false))
                 .then(|| works_at.get(&user.id).unwrap_or(&no_facilities));
-            let work = work_states(theirs, &facility_states, served);
+            let work = work_states_of(theirs, &facility_states, served);
             let stored = keys.get(&user.id).map_or(&[][..], Vec::as_slice);
             let key_states = key_states(&work, stored);
             UserListRow {
@@ -581,53 +582,6 @@ pub async fn list_users(
             }
         })
         .collect())
-}
-
-/// A user's stored key as User Management lists it.
-struct StoredKey {
-    state: String,
-    status: KeyStatus,
-    validated_at: Option<DateTime<Utc>>,
-}
-
-/// The states a user works in, as [`user_keys::work_states`] decides them: those of the
-/// facilities they work at (`theirs`; `None` for a user of all facilities), sorted; with no
-/// facility known, every state `served`.
-///
-/// [`user_keys::work_states`]: super::user_keys::work_states
-fn work_states(
-    theirs: Option<&BTreeSet<String>>,
-    facility_states: &[(String, String)],
-    served: &[String],
-) -> Vec<String> {
-    let mut states: Vec<String> = facility_states
-        .iter()
-        .filter(|(license, _)| theirs.is_none_or(|t| t.contains(license)))
-        .map(|(_, state)| state.clone())
-        .collect();
-    states.sort();
-    states.dedup();
-    if states.is_empty() {
-        states = served.to_vec();
-    }
-    states
-}
-
-/// The user's key status in each of their `work` states: `Missing` where no key is stored; a
-/// key stored without a status is at least not known to be valid (as [`users::list`] says).
-fn key_states(work: &[String], stored: &[StoredKey]) -> Vec<StateKeyStatus> {
-    work.iter()
-        .map(|state| StateKeyStatus {
-            state: state.clone(),
-            status: stored
-                .iter()
-                .find(|k| k.state.eq_ignore_ascii_case(state))
-                .map_or(KeyStatus::Missing, |k| match k.status {
-                    KeyStatus::Missing => KeyStatus::Unvalidated,
-                    status => status,
-                }),
-        })
-        .collect()
 }
 
 /// One user in full.
@@ -697,15 +651,15 @@ mod tests {
         ];
         let served = ["CO".to_owned(), "CA".to_owned(), "MI".to_owned()];
         // All facilities: the states of every facility, sorted.
-        assert_eq!(work_states(None, &facilities, &served), ["CA", "CO"]);
+        assert_eq!(work_states_of(None, &facilities, &served), ["CA", "CO"]);
         let theirs: BTreeSet<String> = ["CO-2".to_owned()].into();
-        assert_eq!(work_states(Some(&theirs), &facilities, &served), ["CO"]);
+        assert_eq!(work_states_of(Some(&theirs), &facilities, &served), ["CO"]);
         // No facility known: every state served, in the configured order.
         assert_eq!(
-            work_states(Some(&BTreeSet::new()), &facilities, &served),
+            work_states_of(Some(&BTreeSet::new()), &facilities, &served),
             ["CO", "CA", "MI"]
         );
-        assert_eq!(work_states(None, &[], &served), ["CO", "CA", "MI"]);
+        assert_eq!(work_states_of(None, &[], &served), ["CO", "CA", "MI"]);
     }
 
     #[test]

@@ -18,13 +18,16 @@ use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
-use crate::types::keys::KeyStatus;
+use crate::types::keys::{KeyStatus, StateKeyStatus};
 use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
+use crate::types::users::worst_status;
+use chrono::{DateTime, Utc};
 use futures::Stream;
 use metrc::{Capability, ValidationReport};
 use sea_orm::ActiveEnum;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use secrecy::SecretString;
+use std::collections::BTreeSet;
 
 /// Why a user-key operation did not happen. No variant holds a key.
 #[derive(Debug, thiserror::Error)]
@@ -357,73 +360,96 @@ async fn permissions(
     Ok(out)
 }
 
-/// The states `user_id` works in: those of the facilities they work at (every facility's for a
-/// user of all facilities); with no facility known yet, every state served.
+/// The states `user_id` works in ([`work_states_of`]).
 pub async fn work_states(state: &AppState, user_id: i32) -> Result<Vec<String>, UserKeyError> {
     let user = active_user(state, user_id).await?;
     let theirs = if user.all_facilities {
         None
     } else {
-        Some(super::queries::user_facilities::for_user(&state.db, user_id).await?)
+        let licenses = super::queries::user_facilities::for_user(&state.db, user_id).await?;
+        Some(licenses.into_iter().collect::<BTreeSet<String>>())
     };
-    let mut states: Vec<String> = facilities::list(&state.db)
+    let facility_states: Vec<(String, String)> = facilities::list(&state.db)
         .await?
         .into_iter()
-        .filter(|f| {
-            theirs
-                .as_ref()
-                .is_none_or(|t| t.contains(&f.license_number))
+        .map(|f| (f.license_number, f.state))
+        .collect();
+    Ok(work_states_of(
+        theirs.as_ref(),
+        &facility_states,
+        &state.metrc.codes(),
+    ))
+}
+
+/// The user's key status in each state they work in ([`work_states`], [`key_states`]), without
+/// asking Metrc: `Missing` where they have none.
+pub async fn statuses(state: &AppState, user_id: i32) -> Result<Vec<StateKeyStatus>, UserKeyError> {
+    let stored: Vec<StoredKey> = user_metrc_keys::keys_of_user(&state.db, user_id)
+        .await?
+        .into_iter()
+        .map(|k| StoredKey {
+            state: k.state,
+            status: k.status,
+            validated_at: k.last_validated_at,
         })
-        .map(|f| f.state)
+        .collect();
+    Ok(key_states(&work_states(state, user_id).await?, &stored))
+}
+
+/// The user's key status, without asking Metrc (the notice on sign-in): the one of their states'
+/// that most needs attention ([`statuses`], [`worst_status`]).
+pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
+    Ok(worst_status(
+        statuses(state, user_id)
+            .await?
+            .into_iter()
+            .map(|k| k.status),
+    ))
+}
+
+/// A user's stored key as User Management lists it.
+pub(crate) struct StoredKey {
+    pub state: String,
+    pub status: KeyStatus,
+    pub validated_at: Option<DateTime<Utc>>,
+}
+
+/// The states a user works in: those of the facilities they work at (`theirs`; `None` for a
+/// user of all facilities; `facility_states`: every facility's license number and state), sorted;
+/// with no facility known, every state `served`.
+pub(crate) fn work_states_of(
+    theirs: Option<&BTreeSet<String>>,
+    facility_states: &[(String, String)],
+    served: &[String],
+) -> Vec<String> {
+    let mut states: Vec<String> = facility_states
+        .iter()
+        .filter(|(license, _)| theirs.is_none_or(|t| t.contains(license)))
+        .map(|(_, state)| state.clone())
         .collect();
     states.sort();
     states.dedup();
     if states.is_empty() {
-        states = state.metrc.codes();
+        states = served.to_vec();
     }
-    Ok(states)
+    states
 }
 
-/// The user's key status in each state they work in ([`work_states`]), without asking Metrc:
-/// `Missing` where they have none.
-pub async fn statuses(
-    state: &AppState,
-    user_id: i32,
-) -> Result<Vec<(String, KeyStatus)>, UserKeyError> {
-    let keys = user_metrc_keys::keys_of_user(&state.db, user_id).await?;
-    Ok(work_states(state, user_id)
-        .await?
-        .into_iter()
-        .map(|st| {
-            let status = keys
+/// The user's key status in each of their `work` states: `Missing` where no key is stored; a
+/// key stored without a status is at least not known to be valid (as [`users::list`] says).
+pub(crate) fn key_states(work: &[String], stored: &[StoredKey]) -> Vec<StateKeyStatus> {
+    work.iter()
+        .map(|state| StateKeyStatus {
+            state: state.clone(),
+            status: stored
                 .iter()
-                .find(|k| k.state.eq_ignore_ascii_case(&st))
-                .map_or(KeyStatus::Missing, |k| k.status);
-            (st, status)
+                .find(|k| k.state.eq_ignore_ascii_case(state))
+                .map_or(KeyStatus::Missing, |k| match k.status {
+                    KeyStatus::Missing => KeyStatus::Unvalidated,
+                    status => status,
+                }),
         })
-        .collect())
-}
-
-/// The user's key status, without asking Metrc (the notice on sign-in): the worst of their
-/// states' ([`statuses`]).
-pub async fn status(state: &AppState, user_id: i32) -> Result<KeyStatus, UserKeyError> {
-    Ok(worst(
-        statuses(state, user_id).await?.into_iter().map(|(_, s)| s),
-    ))
-}
-
-/// The status that most needs the user's attention: missing, then invalid, then unvalidated.
-fn worst(statuses: impl IntoIterator<Item = KeyStatus>) -> KeyStatus {
-    let rank = |s: &KeyStatus| match s {
-        KeyStatus::Missing => 0,
-        KeyStatus::Invalid => 1,
-        KeyStatus::Unvalidated => 2,
-        _ => 3,
-    };
-    statuses
-        .into_iter()
-        .min_by_key(rank)
-        .unwrap_or(KeyStatus::Missing)
+        .collect()
 }
 
 /// Checks the user's stored keys with Metrc now (at sign-in, the start of a shift), each with

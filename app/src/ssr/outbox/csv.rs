@@ -11,7 +11,7 @@ use super::OutboxError;
 use super::admin::all_rows;
 use crate::ssr::session;
 use crate::ssr::state::AppState;
-use crate::types::submissions::{SubmissionFilter, SubmissionListRow, SubmissionRow};
+use crate::types::submissions::{SubmissionFilter, SubmissionListRow};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,36 +36,6 @@ const HEADER: [&str; 11] = [
     "Metrc's answer",
     "State",
 ];
-
-/// A row the export writes: a submission, and the state of its facility.
-pub trait ExportRow {
-    /// The submission.
-    fn submission(&self) -> &SubmissionRow;
-    /// Its facility's state (two letters); `""` when unknown.
-    fn state(&self) -> &str;
-}
-
-impl ExportRow for SubmissionListRow {
-    fn submission(&self) -> &SubmissionRow {
-        &self.row
-    }
-
-    fn state(&self) -> &str {
-        &self.state
-    }
-}
-
-/// A row read without its state (as a client that knows only [`SubmissionRow`] reads the
-/// list): its `State` cell is empty.
-impl ExportRow for SubmissionRow {
-    fn submission(&self) -> &SubmissionRow {
-        self
-    }
-
-    fn state(&self) -> &'static str {
-        ""
-    }
-}
 
 /// A cell as the export writes it: a value a spreadsheet would run as a formula (starting with
 /// `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, so it shows as text.
@@ -107,11 +77,11 @@ pub fn field(value: &str) -> String {
 }
 
 /// The rows as a CSV document, with a header line.
-pub fn render<R: ExportRow>(rows: &[R]) -> String {
+pub fn render(rows: &[SubmissionListRow]) -> String {
     let mut out = writer();
     line(&mut out, &HEADER);
     for listed in rows {
-        let row = listed.submission();
+        let row = &listed.row;
         line(
             &mut out,
             &[
@@ -129,7 +99,7 @@ pub fn render<R: ExportRow>(rows: &[R]) -> String {
                 },
                 row.status.label(),
                 row.metrc_answer.as_deref().unwrap_or_default(),
-                listed.state(),
+                &listed.state,
             ],
         );
     }
@@ -204,8 +174,10 @@ mod tests {
         assert_eq!(field("-2, Grams"), "\"'-2, Grams\"");
     }
 
-    fn row(id: i64, license: &str) -> SubmissionRow {
-        use crate::types::submissions::{KeyUsed, SubmissionAction, SubmissionStatus};
+    fn row(id: i64, license: &str) -> crate::types::submissions::SubmissionRow {
+        use crate::types::submissions::{
+            KeyUsed, SubmissionAction, SubmissionRow, SubmissionStatus,
+        };
         SubmissionRow {
             id,
             created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
@@ -245,15 +217,6 @@ mod tests {
         );
         assert!(lines[2].starts_with("2027-01-15 08:00:00,1,Sam,CO-1,"));
         assert!(lines[2].ends_with(",CO"), "{}", lines[2]);
-        // Rows read without their state: the same columns, the state empty.
-        let plain: Vec<SubmissionRow> = rows.into_iter().map(|r| r.row).collect();
-        assert!(
-            render(&plain)
-                .split("\r\n")
-                .nth(1)
-                .unwrap()
-                .ends_with("Queued,,")
-        );
     }
 
     #[tokio::test]
