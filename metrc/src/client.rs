@@ -104,6 +104,13 @@ impl Client {
         self.inner.limiter.share()
     }
 
+    /// How many GETs of this client, and of every other client sharing its rate limiter (the
+    /// same host and vendor key in this process), are in flight now: holding their concurrency
+    /// slots.
+    pub fn gets_in_flight(&self) -> u32 {
+        self.inner.limiter.in_flight()
+    }
+
     /// Remembers, for this base URL, that Metrc refused windows wider than `width`.
     pub(crate) fn narrow_windows(&self, width: chrono::Duration) {
         self.inner.windows.narrow(width);

@@ -40,6 +40,8 @@ pub(crate) struct Limiter {
     resizing: Arc<tokio::sync::Mutex<()>>,
     /// Whether GETs may start (the gate; open unless closed by [`Limiter::set_open`]).
     open: watch::Sender<bool>,
+    /// GETs holding their slots now ([`Limiter::in_flight`]).
+    in_flight: Arc<AtomicU32>,
 }
 
 /// The rate limiters for one share of the limits.
@@ -59,6 +61,13 @@ struct LicenseSlots {
 pub(crate) struct Permit {
     _license: Option<OwnedSemaphorePermit>,
     _vendor: OwnedSemaphorePermit,
+    in_flight: Arc<AtomicU32>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -105,7 +114,13 @@ impl Limiter {
             share: AtomicU32::new(1),
             resizing: Arc::default(),
             open: watch::Sender::new(true),
+            in_flight: Arc::default(),
         }
+    }
+
+    /// How many GETs hold their slots now (taken, not yet given back).
+    pub(crate) fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Waits until one more GET for `license` (or for no license, e.g. facilities) is allowed:
@@ -122,9 +137,11 @@ impl Limiter {
             let vendor_permit = acquire_owned(&self.vendor_slots).await;
             self.until_rates_allow(license).await;
             if self.is_open() {
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
                 return Permit {
                     _license: license_permit,
                     _vendor: vendor_permit,
+                    in_flight: Arc::clone(&self.in_flight),
                 };
             }
         }

@@ -216,6 +216,10 @@ pub async fn set(
     let old = user_metrc_keys::find_for_user(&txn, user_id, us_state)
         .await?
         .map(|k| fingerprint_prefix(&k.fingerprint));
+    // Metrc in `us_state` has just accepted this key: stored under another state of this user's
+    // (a key recorded before states were, given the wrong one), it moves here.
+    let moved_from =
+        user_metrc_keys::remove_from_other_state(&txn, user_id, &fingerprint, us_state).await?;
     user_metrc_keys::set_for_user(&txn, user_id, us_state, &sealed).await?;
     user_metrc_keys::record_validation(&txn, user_id, us_state, KeyStatus::Valid, &report_json)
         .await?;
@@ -228,6 +232,7 @@ pub async fn set(
             detail: serde_json::json!({
                 "user_id": user_id,
                 "state": us_state,
+                "moved_from_state": moved_from,
                 "old_fingerprint": old,
                 "new_fingerprint": fingerprint_prefix(sealed.fingerprint()),
                 "facility_key_of": facility_key_of,

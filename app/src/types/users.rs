@@ -108,12 +108,13 @@ impl UserListRow {
     }
 }
 
-/// The status that most needs attention: missing, then invalid, then not yet validated, then
-/// valid; `Missing` for none (as the sign-in notice ranks a user's keys).
+/// The status that most needs attention: a key Metrc refuses (it worked and stopped: the
+/// sign-in notice tells the user), then a missing one, then one not yet validated, then valid;
+/// `Missing` for none.
 pub fn worst_status(statuses: impl IntoIterator<Item = KeyStatus>) -> KeyStatus {
     let rank = |s: &KeyStatus| match s {
-        KeyStatus::Missing => 0,
-        KeyStatus::Invalid => 1,
+        KeyStatus::Invalid => 0,
+        KeyStatus::Missing => 1,
         KeyStatus::Unvalidated => 2,
         KeyStatus::Valid => 3,
     };
@@ -273,7 +274,9 @@ mod tests {
         assert_eq!(worst_status([]), Missing);
         assert_eq!(worst_status([Valid, Unvalidated]), Unvalidated);
         assert_eq!(worst_status([Unvalidated, Invalid, Valid]), Invalid);
-        assert_eq!(worst_status([Invalid, Missing]), Missing);
+        // A refused key outranks a missing one: the sign-in notice is about refused keys.
+        assert_eq!(worst_status([Missing, Invalid]), Invalid);
+        assert_eq!(worst_status([Missing, Valid]), Missing);
         assert_eq!(worst_status([Valid]), Valid);
     }
 

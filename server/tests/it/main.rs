@@ -32,6 +32,7 @@ mod servers_bench;
 mod servers_shared;
 mod several_servers;
 mod startup_errors;
+mod states;
 mod status_codes;
 mod stored_enums;
 mod submissions_rules;

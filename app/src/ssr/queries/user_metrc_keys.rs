@@ -76,6 +76,24 @@ pub async fn keys_of_user(
         .await
 }
 
+/// Deletes `user_id`'s key with `fingerprint` if it is stored under a state other than `state`;
+/// returns that state.
+pub async fn remove_from_other_state(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    fingerprint: &str,
+    state: &str,
+) -> Result<Option<String>, DbErr> {
+    let Some(row) = find_by_fingerprint(db, fingerprint)
+        .await?
+        .filter(|row| row.user_id == user_id && row.state != state)
+    else {
+        return Ok(None);
+    };
+    UserMetrcKeys::delete_by_id(row.id).exec(db).await?;
+    Ok(Some(row.state))
+}
+
 /// Gives the keys stored before keys had a state (`""`) the deployment's one `state`; returns how
 /// many.
 pub async fn adopt_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {

@@ -8,6 +8,7 @@ pub mod submissions;
 pub mod user_keys;
 
 use app::ssr::config::{Config, ThrottleLimits, ValidationLimits};
+use app::ssr::metrc_states::MetrcStates;
 use app::ssr::passwords;
 use app::ssr::queries::users::{self, NewUser};
 use app::ssr::state::AppState;
@@ -97,6 +98,14 @@ impl MetrcSandbox {
             sandbox,
         }
     }
+}
+
+/// Another state's Metrc sandbox of a server that serves several states.
+#[derive(Clone)]
+pub struct StateSandbox {
+    /// Its state's two letters.
+    pub code: String,
+    pub metrc: MetrcSandbox,
 }
 
 /// Whatever has a Metrc sandbox: the sandbox helpers take any of them.
@@ -215,6 +224,9 @@ pub struct TestServer {
     /// `http://127.0.0.1:1234`.
     pub sandbox_url: String,
     metrc: MetrcSandbox,
+    /// The Metrc sandboxes of the states after the first, when the server serves several
+    /// ([`TestServer::start_in_states`]); empty for one state.
+    pub more_states: Vec<StateSandbox>,
     pub state: AppState,
     pub backend: Backend,
     stop: Option<oneshot::Sender<()>>,
@@ -314,7 +326,35 @@ impl TestServer {
         backend: &Backend,
         tweak: impl FnOnce(&mut Config),
         sandbox: SandboxConfig,
-        tweak_client: impl FnOnce(&mut metrc::ClientConfig),
+        tweak_client: impl Fn(&mut metrc::ClientConfig),
+    ) -> TestServer {
+        TestServer::start_full(backend, tweak, sandbox, tweak_client, &[]).await
+    }
+
+    /// A server of several states: California's sandbox as [`TestServer::start`]'s (a state of
+    /// its own, `CA`), and one more sandbox per code in `more`, each its state's Metrc (the
+    /// same vendor key; its own licenses, keys and rate limits).
+    pub async fn start_in_states(
+        backend: &Backend,
+        more: &[&str],
+        tweak_client: impl Fn(&mut metrc::ClientConfig),
+    ) -> TestServer {
+        TestServer::start_full(
+            backend,
+            |_| {},
+            SandboxConfig::default(),
+            tweak_client,
+            more,
+        )
+        .await
+    }
+
+    async fn start_full(
+        backend: &Backend,
+        tweak: impl FnOnce(&mut Config),
+        sandbox: SandboxConfig,
+        tweak_client: impl Fn(&mut metrc::ClientConfig),
+        more: &[&str],
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
@@ -348,14 +388,41 @@ impl TestServer {
             config.fingerprint_secret = Some(fingerprint_secret);
         }
         tweak(&mut config);
+        let first_state = sandbox.state.clone();
+        let client_of = |url: &str| {
+            let mut client = metrc::ClientConfig::new(
+                url::Url::parse(&format!("{url}/")).expect("sandbox URL"),
+                VENDOR_KEY.to_owned().into(),
+            );
+            tweak_client(&mut client);
+            metrc::Client::new(client).expect("Metrc client")
+        };
         let sandbox = MetrcSandbox::start_with(sandbox).await;
         let sandbox_url = sandbox.url.clone();
-        let mut client = metrc::ClientConfig::new(
-            url::Url::parse(&format!("{sandbox_url}/")).expect("sandbox URL"),
-            VENDOR_KEY.to_owned().into(),
-        );
-        tweak_client(&mut client);
-        let metrc = metrc::Client::new(client).expect("Metrc client");
+        let mut more_states = Vec::new();
+        for code in more {
+            let metrc = MetrcSandbox::start_with(SandboxConfig {
+                state: (*code).to_owned(),
+                ..SandboxConfig::default()
+            })
+            .await;
+            more_states.push(StateSandbox {
+                code: (*code).to_owned(),
+                metrc,
+            });
+        }
+        // One state: its Metrc on a local address names no state (as a one-state deployment's
+        // `METRC_BASE_URL`). Several: each named.
+        let metrc = if more_states.is_empty() {
+            MetrcStates::single(client_of(&sandbox_url))
+        } else {
+            MetrcStates::new(
+                (first_state, client_of(&sandbox_url)),
+                more_states
+                    .iter()
+                    .map(|s| (s.code.clone(), client_of(&s.metrc.url))),
+            )
+        };
         let state = server::startup::build_state(config, metrc)
             .await
             .expect("server state");
@@ -369,6 +436,7 @@ impl TestServer {
             http: Endpoint { base },
             sandbox_url,
             metrc: sandbox,
+            more_states,
             state,
             backend: backend.clone(),
             stop: Some(stop),
@@ -396,6 +464,7 @@ impl TestServer {
             http: Endpoint { base },
             sandbox_url: self.sandbox_url.clone(),
             metrc: self.metrc.clone(),
+            more_states: self.more_states.clone(),
             state,
             backend: self.backend.clone(),
             stop: Some(stop),
