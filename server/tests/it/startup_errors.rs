@@ -10,6 +10,7 @@ fn start_with(envs: &[(&str, &str)]) -> (bool, String) {
         .env("TRACEKEEPER_ADDR", "127.0.0.1:0")
         .env("TRACEKEEPER_SANDBOX_ADDR", "127.0.0.1:0")
         .env_remove("METRC_BASE_URL")
+        .env_remove("METRC_STATES")
         .env("RUST_LOG", "off")
         .envs(envs.iter().copied())
         .output()
@@ -49,6 +50,26 @@ fn an_unreachable_database() {
     assert!(!ok);
     assert_one_clear_line(&stderr, "DATABASE_URL");
     assert!(!stderr.contains("pw-secret"));
+}
+
+#[test]
+fn a_state_without_its_vendor_key() {
+    let (ok, stderr) = start_with(&[
+        ("METRC_STATES", "CA,CO"),
+        ("METRC_CA_VENDOR_KEY", "vendor-key-of-california"),
+        ("METRC_CO_VENDOR_KEY", " "),
+    ]);
+    assert!(!ok);
+    assert_one_clear_line(&stderr, "METRC_CO_VENDOR_KEY");
+    assert!(stderr.contains("Colorado"), "{stderr}");
+    assert!(!stderr.contains("vendor-key-of-california"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_state() {
+    let (ok, stderr) = start_with(&[("TRACEKEEPER_SANDBOX_STATES", "CA,ZZ")]);
+    assert!(!ok);
+    assert_one_clear_line(&stderr, "TRACEKEEPER_SANDBOX_STATES");
 }
 
 #[test]

@@ -367,3 +367,82 @@ async fn rate_limits_are_counted_per_state(backend: Backend) {
     drop(slow);
     assert_eq!(california.await.unwrap().expect("California answers"), 6);
 }
+
+each_backend!(user_keys_stored_before_states_keep_their_data_and_take_the_one_state);
+async fn user_keys_stored_before_states_keep_their_data_and_take_the_one_state(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::support::database_url(&backend, dir.path()).await;
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    // The schema before keys had a state: every migration but the last.
+    let before = u32::try_from(Migrator::migrations().len() - 1).unwrap();
+    Migrator::up(&db, Some(before)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO users (email, name, password_hash, role, can_submit, active, created_at, updated_at) \
+         VALUES ('uma@example.test', 'Uma', 'x', 'employee', TRUE, TRUE, '2026-11-01 00:00:00+00:00', '2026-11-01 00:00:00+00:00')",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO user_metrc_keys (user_id, ciphertext, fingerprint, masked_key, status, report, created_at, updated_at) \
+         SELECT id, 'sealed', 'fp-uma', '••••abcd', 'valid', '{}', '2026-11-01 00:00:00+00:00', '2026-11-02 00:00:00+00:00' FROM users",
+    )
+    .await
+    .unwrap();
+
+    Migrator::up(&db, None).await.unwrap();
+    let uma = app::ssr::queries::users::find_by_email(&db, "uma@example.test")
+        .await
+        .unwrap()
+        .expect("Uma")
+        .id;
+    let kept = user_metrc_keys::keys_of_user(&db, uma).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let key = &kept[0];
+    assert_eq!(
+        (
+            key.state.as_str(),
+            key.ciphertext.as_str(),
+            key.fingerprint.as_str()
+        ),
+        ("", "sealed", "fp-uma")
+    );
+    assert_eq!(key.masked_key.as_deref(), Some("••••abcd"));
+    assert_eq!(key.status, KeyStatus::Valid);
+    assert_eq!(key.report.as_deref(), Some("{}"));
+
+    // The deployment's one state is given to it at the start; a second state's key is a row of
+    // its own, with a new id after the copied ones.
+    let one = app::ssr::metrc_states::MetrcStates::new(
+        (
+            "CO".into(),
+            metrc::Client::new(metrc::ClientConfig::new(
+                "https://api-co.metrc.com".parse().unwrap(),
+                "vendor".to_owned().into(),
+            ))
+            .unwrap(),
+        ),
+        [],
+    );
+    app::ssr::metrc_states::adopt_unrecorded(&db, &one)
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO user_metrc_keys (user_id, state, ciphertext, fingerprint, status, created_at, updated_at) \
+         SELECT id, 'MI', 'sealed-mi', 'fp-mi', 'valid', '2026-12-01 00:00:00+00:00', '2026-12-01 00:00:00+00:00' FROM users",
+    )
+    .await
+    .unwrap();
+    let states: Vec<(i32, String)> = user_metrc_keys::keys_of_user(&db, uma)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.id, k.state))
+        .collect();
+    assert_eq!(states.len(), 2);
+    assert_eq!(states[0].1, "CO");
+    assert_eq!(states[1].1, "MI");
+    assert!(states[1].0 > states[0].0, "{states:?}");
+}
