@@ -96,7 +96,7 @@ impl From<FacilityKeyError> for AppError {
                 state_label(&state),
                 state_label(&state),
             )),
-            FacilityKeyError::State(err) => key_checks::state_refusal(&err),
+            FacilityKeyError::State(err) => err.into(),
             FacilityKeyError::UserKey => AppError::KeyRefused(
                 "This key is a user's own Metrc key (it is stored on a user's profile), not a facility key: assigning it here would make every facility submit under that user's name. Use the License Owner's key; set user keys only on the user's profile."
                     .into(),

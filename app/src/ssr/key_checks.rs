@@ -3,7 +3,7 @@
 
 use super::entities::users::Entity as UserEntity;
 use super::input::{self, InputError};
-use super::metrc_states::{MetrcStates, StateError, state_label};
+use super::metrc_states::{MetrcStates, state_label};
 use super::queries::{facilities, user_metrc_keys};
 use super::state::AppState;
 use crate::error::AppError;
@@ -151,19 +151,6 @@ pub fn other_state_refusal(picked: &str, belongs: &str) -> AppError {
     AppError::KeyRefused(format!(
         "This key belongs to {belongs}'s Metrc, not {picked}'s: Metrc keys are issued per state. Pick {belongs}, or paste the key generated in {picked}'s Metrc."
     ))
-}
-
-/// A state that was not picked, or is not served, as the screen says it.
-pub fn state_refusal(err: &StateError) -> AppError {
-    match err {
-        StateError::NotPicked => {
-            AppError::BadInput("Pick the state whose Metrc the key was generated in.".into())
-        }
-        StateError::NotServed(code) => AppError::BadInput(format!(
-            "Tracekeeper is not set up for {}'s Metrc.",
-            state_label(code)
-        )),
-    }
 }
 
 /// A validation as it happens, for the live panel: the licenses first (marked known or new, with

@@ -3,6 +3,7 @@
 //! [`metrc::Client`] per state, each with its own rate limiter, and every call for a facility
 //! goes to the client of the facility's state.
 
+use crate::error::AppError;
 use sea_orm::{DatabaseConnection, DbErr};
 use std::sync::Arc;
 
@@ -15,6 +16,21 @@ pub enum StateError {
     /// The state is not one this deployment serves (two letters, upper case).
     #[error("Tracekeeper is not set up for {0:?}'s Metrc")]
     NotServed(String),
+}
+
+impl From<StateError> for AppError {
+    /// A state that was not picked, or is not served, as the screens say it.
+    fn from(err: StateError) -> Self {
+        match err {
+            StateError::NotPicked => {
+                AppError::BadInput("Pick the state whose Metrc the key was generated in.".into())
+            }
+            StateError::NotServed(code) => AppError::BadInput(format!(
+                "Tracekeeper is not set up for {}'s Metrc.",
+                state_label(&code)
+            )),
+        }
+    }
 }
 
 /// One state's Metrc.
@@ -282,6 +298,14 @@ mod tests {
         );
         assert_eq!(states.codes(), ["CA"]);
         assert_eq!(port(states.get("CA").unwrap()), Some(1));
+    }
+
+    #[test]
+    fn an_unpicked_or_unserved_state_says_what_to_do() {
+        let unpicked = AppError::from(StateError::NotPicked).to_string();
+        assert!(unpicked.starts_with("Pick the state"), "{unpicked}");
+        let unserved = AppError::from(StateError::NotServed("MI".into())).to_string();
+        assert_eq!(unserved, "Tracekeeper is not set up for Michigan's Metrc.");
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl From<UserKeyError> for AppError {
             UserKeyError::OtherState { picked, belongs } => {
                 key_checks::other_state_refusal(&picked, &belongs)
             }
-            UserKeyError::State(err) => key_checks::state_refusal(&err),
+            UserKeyError::State(err) => err.into(),
             UserKeyError::ReachesNothing => AppError::KeyRefused(
                 "Metrc accepts this key, but it reaches no facility: its owner is not an employee of any license. Nothing was saved."
                     .into(),

@@ -185,7 +185,7 @@ impl From<OutboxError> for AppError {
                 "This submission is {}: it cannot be {verb} now. Reload to see where it stands.",
                 now.label()
             )),
-            OutboxError::State(err) => crate::ssr::key_checks::state_refusal(&err),
+            OutboxError::State(err) => err.into(),
             OutboxError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal

@@ -436,7 +436,7 @@ async fn call(state: &AppState, rows: &[Submission]) -> Result<(Answer, u64), Ou
     let metrc = match state.metrc.get(&us_state) {
         Ok(metrc) => metrc,
         Err(err) => {
-            let why = format!("Not sent: {}.", crate::ssr::key_checks::state_refusal(&err));
+            let why = format!("Not sent: {}", crate::error::AppError::from(err));
             let outcome = "Not sent: no Metrc for its state";
             return Ok((Answer::NotSent { why, outcome }, 0));
         }

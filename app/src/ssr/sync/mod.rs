@@ -85,7 +85,7 @@ impl From<SyncError> for AppError {
                 tracing::warn!(error = %err, "Metrc call failed");
                 AppError::MetrcUnavailable(err.to_string())
             }
-            SyncError::State(err) => crate::ssr::key_checks::state_refusal(&err),
+            SyncError::State(err) => err.into(),
             SyncError::Vault(err) => {
                 tracing::error!(error = %err, "key vault error");
                 AppError::Internal

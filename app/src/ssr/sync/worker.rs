@@ -272,7 +272,7 @@ async fn run(
         Ok(metrc) => metrc,
         Err(err) => {
             let progress = parse_progress(f.sync_progress.as_deref()).unwrap_or_default();
-            let reason = format!("{}.", crate::ssr::key_checks::state_refusal(&err));
+            let reason = crate::error::AppError::from(err).to_string();
             return failed(state, &f, progress, &reason, Some(lease)).await;
         }
     };
