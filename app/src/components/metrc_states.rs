@@ -116,20 +116,7 @@ pub fn StateSelect(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state(code: &str, name: &str) -> MetrcState {
-        MetrcState {
-            code: code.into(),
-            name: name.into(),
-        }
-    }
-
-    fn key(code: &str, status: KeyStatus) -> StateKeyStatus {
-        StateKeyStatus {
-            state: code.into(),
-            status,
-        }
-    }
+    use crate::types::keys::tests::{key, state};
 
     fn two() -> Vec<MetrcState> {
         vec![state("CA", "California"), state("CO", "Colorado")]

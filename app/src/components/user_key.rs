@@ -498,20 +498,7 @@ pub fn KeyNotice() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state(code: &str, name: &str) -> MetrcState {
-        MetrcState {
-            code: code.into(),
-            name: name.into(),
-        }
-    }
-
-    fn key(code: &str, status: KeyStatus) -> StateKeyStatus {
-        StateKeyStatus {
-            state: code.into(),
-            status,
-        }
-    }
+    use crate::types::keys::tests::{key, state};
 
     #[test]
     fn one_state_offers_no_choice() {

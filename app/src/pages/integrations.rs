@@ -446,6 +446,7 @@ mod tests {
     use crate::types::inventory::SyncState;
     use crate::types::key_validation::KeyHolder;
     use crate::types::keys::KeyStatus;
+    use crate::types::keys::tests::state;
 
     fn known(license: &str, state: &str) -> FacilityRow {
         FacilityRow {
@@ -492,16 +493,7 @@ mod tests {
     }
 
     fn states() -> Vec<MetrcState> {
-        vec![
-            MetrcState {
-                code: "CA".into(),
-                name: "California".into(),
-            },
-            MetrcState {
-                code: "CO".into(),
-                name: "Colorado".into(),
-            },
-        ]
+        vec![state("CA", "California"), state("CO", "Colorado")]
     }
 
     #[test]

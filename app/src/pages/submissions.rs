@@ -146,7 +146,7 @@ fn Filters(
                     let current = filter.get_untracked();
                     let users: Vec<Choice> = users
                         .into_iter()
-                        .map(|u| (u.id.to_string(), u.name))
+                        .map(|row| (row.user.id.to_string(), row.user.name))
                         .collect();
                     let facilities = facility_choices(
                         facilities.into_iter().map(|f| (f.license_number, f.name)),

@@ -159,6 +159,7 @@ fn UserRow(
     user: UserListRow,
 ) -> impl IntoView {
     let non_compliant = user.non_compliant();
+    let UserListRow { user, key_states } = user;
     let href = format!("/admin/users/{}", user.id);
     let submit = match (user.can_submit, user.requires_review) {
         (true, true) => "Yes, with review",
@@ -181,14 +182,13 @@ fn UserRow(
     };
     let note = non_compliant.then_some("Not compliant");
     // One state: the key's status. Several: a chip per state they work in ("Missing in MI").
-    let statuses = if user.key_states.is_empty() {
+    let statuses = if key_states.is_empty() {
         view! { <span class=status_class(user.key_status)>{user.key_status.label()}</span> }
             .into_any()
     } else {
         view! {
             <ul class="state-statuses" aria-label="Metrc key by state">
-                {user
-                    .key_states
+                {key_states
                     .iter()
                     .map(|key| {
                         view! {

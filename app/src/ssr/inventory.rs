@@ -226,7 +226,6 @@ mod tests {
     use super::*;
     use crate::ssr::queries::synced_records::{NewRecord, upsert_chunk};
     use crate::ssr::queries::test_db;
-    use crate::ssr::queries::users::NewUser;
     use crate::types::auth::Role;
     use chrono::Utc;
 
@@ -267,18 +266,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let user = users::insert(
-            &db,
-            NewUser {
-                email: "e@example.test",
-                name: "E",
-                password_hash: "x".into(),
-                role: Role::Employee,
-                can_submit: false,
-            },
-        )
-        .await
-        .unwrap();
+        let user = test_db::add_employee(&db, "e@example.test", "E", false).await;
         let me = users::to_current(&user).unwrap();
         let everything = list_packages(&db, &me, &PackageFilter::default())
             .await
@@ -326,18 +314,7 @@ mod tests {
     async fn a_state_keeps_the_work_screens_to_its_facilities() {
         let db = test_db::fresh().await;
         for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
-            facilities::insert(
-                &db,
-                facilities::NewFacility {
-                    license_number: license,
-                    name: license,
-                    license_type: "Cultivation",
-                    state,
-                    capabilities: "{}".into(),
-                },
-            )
-            .await
-            .unwrap();
+            test_db::add_facility(&db, license, state).await;
             let record = |i: i64| NewRecord {
                 metrc_id: i,
                 label: Some(format!("1A{license}{i}")),
@@ -356,18 +333,7 @@ mod tests {
                 .unwrap();
             }
         }
-        let user = users::insert(
-            &db,
-            NewUser {
-                email: "e@example.test",
-                name: "E",
-                password_hash: "x".into(),
-                role: Role::Employee,
-                can_submit: false,
-            },
-        )
-        .await
-        .unwrap();
+        let user = test_db::add_employee(&db, "e@example.test", "E", false).await;
         let me = users::to_current(&user).unwrap();
         let packages = |state: &str| PackageFilter {
             state: Some(state.into()),

@@ -16,7 +16,7 @@ use super::user_keys::{StoredKey, key_states, work_states_of};
 use crate::error::AppError;
 use crate::types::auth::Role;
 use crate::types::keys::KeyStatus;
-use crate::types::users::{UserDetail, UserListRow, worst_status};
+use crate::types::users::{UserDetail, UserListRow, UserSummary, worst_status};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use secrecy::{ExposeSecret, SecretString};
@@ -571,14 +571,16 @@ pub async fn list_users(
             let stored = keys.get(&user.id).map_or(&[][..], Vec::as_slice);
             let key_states = key_states(&work, stored);
             UserListRow {
-                key_status: worst_status(key_states.iter().map(|k| k.status)),
-                key_last_validated_at: stored
-                    .iter()
-                    .filter(|k| work.iter().any(|w| w.eq_ignore_ascii_case(&k.state)))
-                    .filter_map(|k| k.validated_at)
-                    .max(),
+                user: UserSummary {
+                    key_status: worst_status(key_states.iter().map(|k| k.status)),
+                    key_last_validated_at: stored
+                        .iter()
+                        .filter(|k| work.iter().any(|w| w.eq_ignore_ascii_case(&k.state)))
+                        .filter_map(|k| k.validated_at)
+                        .max(),
+                    ..user
+                },
                 key_states,
-                ..UserListRow::from(user)
             }
         })
         .collect())
@@ -690,18 +692,7 @@ mod tests {
 
         let db = test_db::fresh().await;
         for (license, state) in [("CA-1", "CA"), ("CO-1", "CO")] {
-            facilities::insert(
-                &db,
-                facilities::NewFacility {
-                    license_number: license,
-                    name: license,
-                    license_type: "Retail",
-                    state,
-                    capabilities: "{}".into(),
-                },
-            )
-            .await
-            .unwrap();
+            test_db::add_facility(&db, license, state).await;
         }
         let everywhere = create_user(
             &db,
@@ -734,12 +725,12 @@ mod tests {
             .unwrap();
         }
         let row =
-            |rows: &[UserListRow], id: i32| rows.iter().find(|r| r.id == id).cloned().unwrap();
+            |rows: &[UserListRow], id: i32| rows.iter().find(|r| r.user.id == id).cloned().unwrap();
 
         // One state: the list as before, no status per state.
         let one = list_users(&db, &["CA".into()]).await.unwrap();
         assert!(one.iter().all(|r| r.key_states.is_empty()));
-        assert_eq!(row(&one, everywhere.id).key_status, KeyStatus::Valid);
+        assert_eq!(row(&one, everywhere.id).user.key_status, KeyStatus::Valid);
 
         let two = list_users(&db, &["CA".into(), "CO".into()]).await.unwrap();
         let ann = row(&two, everywhere.id);
@@ -752,11 +743,11 @@ mod tests {
             shown,
             [("CA", KeyStatus::Valid), ("CO", KeyStatus::Missing)]
         );
-        assert_eq!(ann.key_status, KeyStatus::Missing);
+        assert_eq!(ann.user.key_status, KeyStatus::Missing);
         assert!(ann.non_compliant(), "no key for Colorado, where she works");
         let bo = row(&two, colorado.id);
         assert_eq!(bo.key_states.len(), 1);
-        assert_eq!(bo.key_status, KeyStatus::Valid);
+        assert_eq!(bo.user.key_status, KeyStatus::Valid);
         assert!(!bo.non_compliant());
     }
 

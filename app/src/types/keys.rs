@@ -58,8 +58,24 @@ impl KeyStatus {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A state the deployment serves.
+    pub(crate) fn state(code: &str, name: &str) -> MetrcState {
+        MetrcState {
+            code: code.into(),
+            name: name.into(),
+        }
+    }
+
+    /// A user's key status in one state.
+    pub(crate) fn key(code: &str, status: KeyStatus) -> StateKeyStatus {
+        StateKeyStatus {
+            state: code.into(),
+            status,
+        }
+    }
 
     #[test]
     fn user_key_labels() {

@@ -471,8 +471,26 @@ pub struct SubmissionDetail {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Sam's queued, compliant "Finish package" of 1A4 under their own key, at
+    /// 2027-01-15 08:00 UTC.
+    pub(crate) fn submission_row(id: i64, license: &str) -> SubmissionRow {
+        SubmissionRow {
+            id,
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            user_id: 1,
+            user_name: "Sam".into(),
+            license_number: license.into(),
+            action: SubmissionAction::FinishPackage,
+            subject: "1A4".into(),
+            key_used: KeyUsed::UserKey,
+            compliant: true,
+            status: SubmissionStatus::Queued,
+            metrc_answer: None,
+        }
+    }
 
     #[test]
     fn query_values_round_trip_and_labels_are_the_screens() {
@@ -524,19 +542,7 @@ mod tests {
 
     #[test]
     fn a_listed_row_is_a_row_with_its_state_beside() {
-        let row = SubmissionRow {
-            id: 4,
-            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            user_id: 2,
-            user_name: "Sam".into(),
-            license_number: "C10-1".into(),
-            action: SubmissionAction::FinishPackage,
-            subject: "1A4".into(),
-            key_used: KeyUsed::UserKey,
-            compliant: true,
-            status: SubmissionStatus::Queued,
-            metrc_answer: None,
-        };
+        let row = submission_row(4, "C10-1");
         let listed = SubmissionListRow {
             row: row.clone(),
             state: "CO".into(),

@@ -53,26 +53,11 @@ pub fn submits_without_own_key(can_submit: bool, active: bool, key_status: KeySt
 /// wire it is a `UserSummary` with one more field (`key_states`), so a `UserSummary` reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserListRow {
-    /// The user's id in Tracekeeper's database.
-    pub id: i32,
-    /// The user's name as the screens show it.
-    pub name: String,
-    /// The address they sign in with.
-    pub email: String,
-    /// Admin or Employee.
-    pub role: Role,
-    /// May send submissions to Metrc from the work screens.
-    pub can_submit: bool,
-    /// Their submissions wait for an admin's approval before they are sent.
-    pub requires_review: bool,
-    /// May sign in; a deactivated user cannot, and has no key.
-    pub active: bool,
-    /// The user's own Metrc key: `Missing` when none is stored. With several states, the status
-    /// most needing attention among the states they work in ([`worst_status`]).
-    pub key_status: KeyStatus,
-    /// When Metrc last checked the user's key, if ever (with several states: the latest check
-    /// of their keys in the states they work in).
-    pub key_last_validated_at: Option<DateTime<Utc>>,
+    /// The user. With several states, `key_status` is the status most needing attention among
+    /// the states they work in ([`worst_status`]), and `key_last_validated_at` the latest check
+    /// of their keys in those states.
+    #[serde(flatten)]
+    pub user: UserSummary,
     /// With several states: the user's key status in each state they work in (`Missing` where
     /// they have none). Empty when the deployment serves one state.
     #[serde(default)]
@@ -81,17 +66,9 @@ pub struct UserListRow {
 
 impl From<UserSummary> for UserListRow {
     /// The row of a deployment serving one state: no status per state.
-    fn from(u: UserSummary) -> Self {
+    fn from(user: UserSummary) -> Self {
         UserListRow {
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            role: u.role,
-            can_submit: u.can_submit,
-            requires_review: u.requires_review,
-            active: u.active,
-            key_status: u.key_status,
-            key_last_validated_at: u.key_last_validated_at,
+            user,
             key_states: Vec::new(),
         }
     }
@@ -101,9 +78,10 @@ impl UserListRow {
     /// Whether this user's submissions would go out under the facility key owner's name: in
     /// some state they work in, they have no valid key of their own.
     pub fn non_compliant(&self) -> bool {
-        submits_without_own_key(self.can_submit, self.active, self.key_status)
-            || (self.can_submit
-                && self.active
+        let user = &self.user;
+        user.non_compliant()
+            || (user.can_submit
+                && user.active
                 && self.key_states.iter().any(|k| k.status != KeyStatus::Valid))
     }
 }
@@ -194,6 +172,7 @@ impl UserInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::keys::tests::key;
 
     fn summary(can_submit: bool, active: bool, key_status: KeyStatus) -> UserSummary {
         UserSummary {
@@ -223,13 +202,6 @@ mod tests {
         assert!(!summary(true, true, KeyStatus::Valid).non_compliant());
     }
 
-    fn in_state(state: &str, status: KeyStatus) -> StateKeyStatus {
-        StateKeyStatus {
-            state: state.into(),
-            status,
-        }
-    }
-
     #[test]
     fn a_user_missing_a_key_in_one_of_their_states_is_non_compliant() {
         let one: UserListRow = summary(true, true, KeyStatus::Valid).into();
@@ -237,32 +209,20 @@ mod tests {
         assert!(!one.non_compliant());
         assert!(UserListRow::from(summary(true, true, KeyStatus::Missing)).non_compliant());
 
-        let keys = vec![
-            in_state("CO", KeyStatus::Valid),
-            in_state("MI", KeyStatus::Missing),
-        ];
-        let several = UserListRow {
-            key_status: worst_status(keys.iter().map(|k| k.status)),
-            key_states: keys,
-            ..one.clone()
-        };
-        assert_eq!(several.key_status, KeyStatus::Missing);
+        let keys = vec![key("CO", KeyStatus::Valid), key("MI", KeyStatus::Missing)];
+        let mut several = one.clone();
+        several.user.key_status = worst_status(keys.iter().map(|k| k.status));
+        several.key_states = keys;
+        assert_eq!(several.user.key_status, KeyStatus::Missing);
         assert!(several.non_compliant());
-        let cannot_submit = UserListRow {
-            can_submit: false,
-            ..several.clone()
-        };
+        let mut cannot_submit = several.clone();
+        cannot_submit.user.can_submit = false;
         assert!(!cannot_submit.non_compliant());
-        let deactivated = UserListRow {
-            active: false,
-            ..several
-        };
+        let mut deactivated = several;
+        deactivated.user.active = false;
         assert!(!deactivated.non_compliant());
         let everywhere = UserListRow {
-            key_states: vec![
-                in_state("CO", KeyStatus::Valid),
-                in_state("MI", KeyStatus::Valid),
-            ],
+            key_states: vec![key("CO", KeyStatus::Valid), key("MI", KeyStatus::Valid)],
             ..one
         };
         assert!(!everywhere.non_compliant());
@@ -283,12 +243,30 @@ mod tests {
     #[test]
     fn a_user_summary_reads_a_list_row() {
         let row = UserListRow {
-            key_states: vec![in_state("MI", KeyStatus::Missing)],
+            key_states: vec![key("MI", KeyStatus::Missing)],
             ..summary(true, true, KeyStatus::Missing).into()
         };
         let json = serde_json::to_string(&row).unwrap();
         let read: UserSummary = serde_json::from_str(&json).unwrap();
         assert_eq!(read, summary(true, true, KeyStatus::Missing));
+    }
+
+    #[test]
+    fn a_list_row_is_a_flat_summary_with_its_key_states() {
+        let user = summary(true, true, KeyStatus::Missing);
+        let row = UserListRow {
+            user: user.clone(),
+            key_states: vec![key("MI", KeyStatus::Missing)],
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        let mut flat = serde_json::to_value(&user).unwrap();
+        flat["key_states"] = serde_json::to_value(&row.key_states).unwrap();
+        assert_eq!(json, flat);
+        assert_eq!(serde_json::from_value::<UserListRow>(json).unwrap(), row);
+        // A row written without `key_states` reads as a row of one state.
+        let one: UserListRow =
+            serde_json::from_value(serde_json::to_value(&user).unwrap()).unwrap();
+        assert_eq!(one, UserListRow::from(user));
     }
 
     #[test]

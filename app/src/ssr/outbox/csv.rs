@@ -163,6 +163,7 @@ pub async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::submissions::tests::submission_row;
 
     #[test]
     fn fields_are_quoted_when_they_must_be() {
@@ -174,34 +175,15 @@ mod tests {
         assert_eq!(field("-2, Grams"), "\"'-2, Grams\"");
     }
 
-    fn row(id: i64, license: &str) -> crate::types::submissions::SubmissionRow {
-        use crate::types::submissions::{
-            KeyUsed, SubmissionAction, SubmissionRow, SubmissionStatus,
-        };
-        SubmissionRow {
-            id,
-            created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            user_id: 1,
-            user_name: "Sam".into(),
-            license_number: license.into(),
-            action: SubmissionAction::FinishPackage,
-            subject: "1A4".into(),
-            key_used: KeyUsed::UserKey,
-            compliant: true,
-            status: SubmissionStatus::Queued,
-            metrc_answer: None,
-        }
-    }
-
     #[test]
     fn each_row_carries_its_facilitys_state_last() {
         let rows = vec![
             SubmissionListRow {
-                row: row(2, "MI-1"),
+                row: submission_row(2, "MI-1"),
                 state: "MI".into(),
             },
             SubmissionListRow {
-                row: row(1, "CO-1"),
+                row: submission_row(1, "CO-1"),
                 state: "CO".into(),
             },
         ];
@@ -221,63 +203,19 @@ mod tests {
 
     #[tokio::test]
     async fn the_export_of_a_state_holds_its_rows_each_with_the_state() {
-        use crate::ssr::outbox::KeyKind;
-        use crate::ssr::queries::facilities::{self, NewFacility};
-        use crate::ssr::queries::submissions::{self as stored, NewSubmissionRow};
+        use crate::ssr::queries::submissions::{self as stored, tests::new_row};
         use crate::ssr::queries::test_db;
-        use crate::ssr::queries::users::{self, NewUser};
-        use crate::types::auth::Role;
-        use crate::types::submissions::{SubmissionAction, SubmissionStatus};
 
         let db = test_db::fresh().await;
-        let sam = users::insert(
-            &db,
-            NewUser {
-                email: "sam@example.test",
-                name: "Sam Sender",
-                password_hash: "hash".into(),
-                role: Role::Employee,
-                can_submit: true,
-            },
-        )
-        .await
-        .unwrap()
-        .id;
+        let sam = stored::tests::user(&db).await;
         for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
-            facilities::insert(
-                &db,
-                NewFacility {
-                    license_number: license,
-                    name: license,
-                    license_type: "Retail",
-                    state,
-                    capabilities: "{}".into(),
-                },
-            )
-            .await
-            .unwrap();
+            test_db::add_facility(&db, license, state).await;
         }
         let mut ids = Vec::new();
         for (i, license) in ["CO-1", "MI-1", "CO-1"].into_iter().enumerate() {
-            let key = format!("k{i}");
-            let stored = stored::insert(
-                &db,
-                NewSubmissionRow {
-                    idempotency_key: &key,
-                    user_id: sam,
-                    submit_token: None,
-                    license_number: license,
-                    action: SubmissionAction::FinishPackage,
-                    request: r#"{"Label":"L1","ActualDate":"2026-01-02"}"#.into(),
-                    key_kind: KeyKind::User,
-                    key_owner: "Sam Sender",
-                    compliant: true,
-                    status: SubmissionStatus::Queued,
-                    message: None,
-                },
-            )
-            .await
-            .unwrap();
+            let stored = stored::insert(&db, new_row(&format!("k{i}"), sam, license))
+                .await
+                .unwrap();
             ids.push(stored.id);
         }
         let export = |state: Option<&str>| {

@@ -18,7 +18,11 @@ pub mod users;
 
 #[cfg(test)]
 pub(crate) mod test_db {
-    use sea_orm::{Database, DatabaseConnection};
+    use super::facilities::{self, NewFacility};
+    use super::users::{self, NewUser};
+    use crate::ssr::entities;
+    use crate::types::auth::Role;
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
     /// A fresh in-memory SQLite database with the real migrations applied.
     pub async fn fresh() -> DatabaseConnection {
@@ -28,5 +32,48 @@ pub(crate) mod test_db {
             .expect("in-memory sqlite");
         Migrator::up(&db, None).await.expect("migrations");
         db
+    }
+
+    /// A retail facility in `state` (two letters), named by its license number, with no
+    /// capabilities and no key.
+    pub async fn add_facility(
+        db: &impl ConnectionTrait,
+        license_number: &str,
+        state: &str,
+    ) -> entities::facilities::Model {
+        facilities::insert(
+            db,
+            NewFacility {
+                license_number,
+                name: license_number,
+                license_type: "Retail",
+                state,
+                capabilities: "{}".into(),
+            },
+        )
+        .await
+        .expect("facility")
+    }
+
+    /// An employee who works at every facility (the default), with no key and a placeholder
+    /// password hash.
+    pub async fn add_employee(
+        db: &impl ConnectionTrait,
+        email: &str,
+        name: &str,
+        can_submit: bool,
+    ) -> entities::users::Model {
+        users::insert(
+            db,
+            NewUser {
+                email,
+                name,
+                password_hash: "hash".into(),
+                role: Role::Employee,
+                can_submit,
+            },
+        )
+        .await
+        .expect("employee")
     }
 }

@@ -523,32 +523,22 @@ pub async fn count_by_status(db: &impl ConnectionTrait) -> Result<HashMap<String
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ssr::queries::test_db;
-    use crate::ssr::queries::users::{self as user_queries, NewUser};
-    use crate::types::auth::Role;
     use std::time::Duration;
 
     const TTL: Duration = Duration::from_secs(30);
 
-    async fn user(db: &impl ConnectionTrait) -> i32 {
-        user_queries::insert(
-            db,
-            NewUser {
-                email: "sam@example.test",
-                name: "Sam Sender",
-                password_hash: "hash".into(),
-                role: Role::Employee,
-                can_submit: true,
-            },
-        )
-        .await
-        .unwrap()
-        .id
+    /// Sam, who sends the rows of these tests.
+    pub(crate) async fn user(db: &impl ConnectionTrait) -> i32 {
+        test_db::add_employee(db, "sam@example.test", "Sam Sender", true)
+            .await
+            .id
     }
 
-    fn new_row(key: &str, user_id: i32, license: &str) -> NewSubmissionRow<'static> {
+    /// A queued, compliant "Finish package" under the user's own key (Sam's by name).
+    pub(crate) fn new_row(key: &str, user_id: i32, license: &str) -> NewSubmissionRow<'static> {
         NewSubmissionRow {
             idempotency_key: Box::leak(key.to_owned().into_boxed_str()),
             user_id,
@@ -652,27 +642,12 @@ mod tests {
         );
     }
 
-    async fn facility(db: &impl ConnectionTrait, license: &str, state: &str) {
-        super::super::facilities::insert(
-            db,
-            super::super::facilities::NewFacility {
-                license_number: license,
-                name: license,
-                license_type: "Retail",
-                state,
-                capabilities: "{}".into(),
-            },
-        )
-        .await
-        .unwrap();
-    }
-
     #[tokio::test]
     async fn a_state_selects_only_the_rows_of_its_facilities() {
         let db = test_db::fresh().await;
         let sam = user(&db).await;
-        facility(&db, "CO-1", "CO").await;
-        facility(&db, "MI-1", "MI").await;
+        test_db::add_facility(&db, "CO-1", "CO").await;
+        test_db::add_facility(&db, "MI-1", "MI").await;
         let co = insert(&db, new_row("k1", sam, "CO-1")).await.unwrap();
         let mi = insert(&db, new_row("k2", sam, "MI-1")).await.unwrap();
         let co_again = insert(&db, new_row("k3", sam, "CO-1")).await.unwrap();

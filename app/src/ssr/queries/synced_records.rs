@@ -453,21 +453,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_state_keeps_only_the_records_of_its_facilities() {
-        use crate::ssr::queries::facilities::{self as facility_rows, NewFacility};
         let db = test_db::fresh().await;
         for (license, state) in [("CO-1", "CO"), ("MI-1", "MI")] {
-            facility_rows::insert(
-                &db,
-                NewFacility {
-                    license_number: license,
-                    name: license,
-                    license_type: "Retail",
-                    state,
-                    capabilities: "{}".into(),
-                },
-            )
-            .await
-            .unwrap();
+            test_db::add_facility(&db, license, state).await;
         }
         let now = Utc::now();
         for (license, n) in [("CO-1", 3), ("MI-1", 2), ("XX-1", 1)] {

@@ -45,24 +45,11 @@ pub async fn replace_for_user(
 mod tests {
     use super::*;
     use crate::ssr::queries::test_db;
-    use crate::ssr::queries::users::{self, NewUser};
-    use crate::types::auth::Role;
 
     #[tokio::test]
     async fn facilities_are_replaced_as_a_whole() {
         let db = test_db::fresh().await;
-        let user = users::insert(
-            &db,
-            NewUser {
-                email: "fay@example.test",
-                name: "Fay",
-                password_hash: "hash".into(),
-                role: Role::Employee,
-                can_submit: false,
-            },
-        )
-        .await
-        .unwrap();
+        let user = test_db::add_employee(&db, "fay@example.test", "Fay", false).await;
         assert!(user.all_facilities, "new users work everywhere by default");
         replace_for_user(&db, user.id, &["B-2".into(), "A-1".into()])
             .await

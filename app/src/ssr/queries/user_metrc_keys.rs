@@ -219,33 +219,19 @@ pub async fn replace_ciphertext(
 mod tests {
     use super::*;
     use crate::ssr::queries::test_db;
-    use crate::ssr::queries::users::{self, NewUser};
     use crate::ssr::vault::KeyVault;
-    use crate::types::auth::Role;
     use secrecy::SecretString;
-
-    pub(crate) async fn add_user(db: &impl ConnectionTrait, email: &str) -> i32 {
-        users::insert(
-            db,
-            NewUser {
-                email,
-                name: "Uma User",
-                password_hash: "hash".into(),
-                role: Role::Employee,
-                can_submit: true,
-            },
-        )
-        .await
-        .unwrap()
-        .id
-    }
 
     #[tokio::test]
     async fn one_key_per_user_and_one_user_per_key() {
         let db = test_db::fresh().await;
         let vault = KeyVault::ephemeral();
-        let uma = add_user(&db, "uma@example.test").await;
-        let vic = add_user(&db, "vic@example.test").await;
+        let uma = test_db::add_employee(&db, "uma@example.test", "Uma User", true)
+            .await
+            .id;
+        let vic = test_db::add_employee(&db, "vic@example.test", "Vic User", true)
+            .await
+            .id;
         let first = vault.seal(&SecretString::from("user-key-one")).unwrap();
         let second = vault.seal(&SecretString::from("user-key-two")).unwrap();
 
@@ -289,7 +275,9 @@ mod tests {
     async fn a_validation_outcome_lands_only_on_the_key_it_validated() {
         let db = test_db::fresh().await;
         let vault = KeyVault::ephemeral();
-        let uma = add_user(&db, "uma@example.test").await;
+        let uma = test_db::add_employee(&db, "uma@example.test", "Uma User", true)
+            .await
+            .id;
         let old = vault.seal(&SecretString::from("metrcuserkey0001")).unwrap();
         set_for_user(&db, uma, "CA", &old).await.unwrap();
         // A revalidation has read the old key; meanwhile the user sets a new one.
@@ -314,7 +302,9 @@ mod tests {
     async fn a_user_holds_one_key_per_state() {
         let db = test_db::fresh().await;
         let vault = KeyVault::ephemeral();
-        let uma = add_user(&db, "uma@example.test").await;
+        let uma = test_db::add_employee(&db, "uma@example.test", "Uma User", true)
+            .await
+            .id;
         let ca = vault.seal(&SecretString::from("metrcuserkeyca01")).unwrap();
         let co = vault.seal(&SecretString::from("metrcuserkeyco01")).unwrap();
         set_for_user(&db, uma, "CA", &ca).await.unwrap();
@@ -338,7 +328,9 @@ mod tests {
         assert_eq!(status("CO").await, KeyStatus::Valid);
         assert_eq!(status("CA").await, KeyStatus::Unvalidated);
         // A key without a state (stored before keys had one) takes the deployment's one state.
-        let vic = add_user(&db, "vic@example.test").await;
+        let vic = test_db::add_employee(&db, "vic@example.test", "Vic User", true)
+            .await
+            .id;
         let old = vault.seal(&SecretString::from("metrcuserkeyold1")).unwrap();
         set_for_user(&db, vic, "", &old).await.unwrap();
         assert_eq!(adopt_state(&db, "MI").await.unwrap(), 1);

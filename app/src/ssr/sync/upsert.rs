@@ -556,18 +556,7 @@ mod tests {
     #[tokio::test]
     async fn store_reads_local_times_in_the_facilitys_state() {
         let db = test_db::fresh().await;
-        facilities::insert(
-            &db,
-            facilities::NewFacility {
-                license_number: "CO-1",
-                name: "Denver",
-                license_type: "Retail",
-                state: "CO",
-                capabilities: "{}".into(),
-            },
-        )
-        .await
-        .unwrap();
+        test_db::add_facility(&db, "CO-1", "CO").await;
         let sent = json!({"Id": 1, "Name": "Vault", "LastModified": "2026-07-01T08:00:00"});
         for license in ["CO-1", "UNKNOWN-1"] {
             let location: Location = decode(sent.clone()).unwrap();

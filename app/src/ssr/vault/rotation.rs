@@ -208,7 +208,6 @@ mod tests {
     use super::*;
     use crate::ssr::queries::facilities::{self, KeyOwner};
     use crate::ssr::queries::test_db;
-    use crate::types::auth::Role;
     use crate::types::keys::KeyStatus;
     use sea_orm::DatabaseConnection;
     use secrecy::ExposeSecret;
@@ -232,18 +231,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let user = crate::ssr::queries::users::insert(
-            &db,
-            crate::ssr::queries::users::NewUser {
-                email: "uma@example.test",
-                name: "Uma",
-                password_hash: "hash".into(),
-                role: Role::Employee,
-                can_submit: false,
-            },
-        )
-        .await
-        .unwrap();
+        let user = test_db::add_employee(&db, "uma@example.test", "Uma", false).await;
         let sealed = vault.seal(&SecretString::from(USER_KEY)).unwrap();
         user_metrc_keys::set_for_user(&db, user.id, "CA", &sealed)
             .await
