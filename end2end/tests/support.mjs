@@ -14,24 +14,41 @@ const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = process.env.TRACEKEEPER_BIN ?? join(repoRoot, 'target', 'release', 'tracekeeper');
 
 /** The log lines that give the addresses a server started with port 0 is on (`startup.rs`,
- *  `embedded_metrc.rs`); `RUST_LOG` must let them through at info. */
-const ANNOUNCED = {
-  base: /Tracekeeper is listening on (http:\/\/[0-9.]+:\d+)/,
-  sandbox: /GET (http:\/\/[0-9.]+:\d+)\/sandbox\/employees/,
-};
+ *  `embedded_metrc.rs`: one line per state's embedded sandbox); `RUST_LOG` must let them through
+ *  at info. */
+const ANNOUNCED_BASE = /Tracekeeper is listening on (http:\/\/[0-9.]+:\d+)/;
+const ANNOUNCED_SANDBOX = /embedded Metrc sandbox for ([A-Za-z]+) running[^\n]*?GET (http:\/\/[0-9.]+:\d+)\/sandbox\/employees/g;
 const STARTUP_LOGS = 'warn,server::startup=info,server::embedded_metrc=info';
 
-/** Waits until the server has said where it and its sandbox listen and answers `/healthz`;
- *  returns `{ base, sandbox }`. Each listens on a port the system picked (port 0), so no other
- *  process can take it between choosing and binding. */
-async function waitForHealth(proc, logs) {
+/** The states a server embeds a sandbox for (`TRACEKEEPER_SANDBOX_STATES` of `env`), upper case,
+ *  in order, each once. */
+function sandboxStates(env) {
+  const codes = (env.TRACEKEEPER_SANDBOX_STATES ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+  return [...new Set(codes)];
+}
+
+/** What the server's logs say so far: its address, and each state's sandbox (`{ CA: url }`, in
+ *  the order they were announced). */
+function announced(text) {
+  const sandboxes = {};
+  for (const [, code, url] of text.matchAll(ANNOUNCED_SANDBOX)) sandboxes[code.toUpperCase()] ??= url;
+  return { base: text.match(ANNOUNCED_BASE)?.[1], sandboxes };
+}
+
+/** Waits until the server has said where it listens and where the sandbox of each of `states`
+ *  listens (of at least one when `states` is empty: the server's default states), and answers
+ *  `/healthz`; returns `{ base, sandboxes }`. Each listens on a port the system picked (port 0),
+ *  so no other process can take it between choosing and binding. */
+async function waitForHealth(proc, logs, states) {
   const deadline = Date.now() + 30_000;
   let found = {};
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`tracekeeper exited (${proc.exitCode}):\n${logs.join('')}`);
-    const text = logs.join('');
-    found = Object.fromEntries(Object.entries(ANNOUNCED).map(([k, re]) => [k, text.match(re)?.[1]]));
-    if (found.base && found.sandbox) {
+    found = announced(logs.join(''));
+    const sandboxesUp = states.length > 0
+      ? states.every((code) => found.sandboxes[code])
+      : Object.keys(found.sandboxes).length > 0;
+    if (found.base && sandboxesUp) {
       try {
         const r = await fetch(`${found.base}/healthz`);
         if (r.ok) return found;
@@ -39,11 +56,14 @@ async function waitForHealth(proc, logs) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`tracekeeper did not become healthy (addresses seen: ${JSON.stringify(found)}; RUST_LOG must show ${STARTUP_LOGS}):\n${logs.join('')}`);
+  throw new Error(`tracekeeper did not become healthy (addresses seen: ${JSON.stringify(found)}; sandboxes expected for ${states.join(', ') || 'the default states'}; RUST_LOG must show ${STARTUP_LOGS}):\n${logs.join('')}`);
 }
 
 /** A running server with a first admin and one employee. `stop()` ends it and deletes its data.
- *  `extraEnv` overrides its environment (e.g. `RUST_LOG`; `undefined` unsets a variable). */
+ *  `extraEnv` overrides its environment (e.g. `RUST_LOG`; `undefined` unsets a variable). It
+ *  serves one state, California, through its embedded sandbox unless `extraEnv` names others
+ *  (`TRACEKEEPER_SANDBOX_STATES: 'CA,CO'`): `sandboxes` holds each state's sandbox address by
+ *  code (`{ CA, CO }`), `sandbox` the first state's. */
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracekeeper-e2e-'));
   const env = {
@@ -53,18 +73,24 @@ export async function startServer(extraEnv = {}) {
     TRACEKEEPER_DATA_DIR: dataDir,
     TRACEKEEPER_ADMIN_EMAIL: ADMIN.email,
     TRACEKEEPER_ADMIN_PASSWORD: ADMIN.password,
+    // One state unless a test asks for several: with several, the screens ask which state.
+    TRACEKEEPER_SANDBOX_STATES: 'CA',
     RUST_LOG: STARTUP_LOGS,
     ...extraEnv,
   };
   delete env.DATABASE_URL;
+  // Real Metrc (one host, or one per state) would replace the embedded sandboxes.
   delete env.METRC_BASE_URL;
+  delete env.METRC_STATES;
   // A variable `extraEnv` gives as `undefined` is unset.
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   const logs = [];
   const proc = spawn(bin, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d) => logs.push(d.toString()));
   proc.stderr.on('data', (d) => logs.push(d.toString()));
-  const { base, sandbox } = await waitForHealth(proc, logs);
+  const states = sandboxStates(env);
+  const { base, sandboxes } = await waitForHealth(proc, logs, states);
+  const sandbox = sandboxes[states[0]] ?? Object.values(sandboxes)[0];
   const createUser = (who, role = 'employee') => execFileSync(
     bin,
     ['create-user', '--email', who.email, '--name', who.name, '--role', role, '--can-submit'],
@@ -75,7 +101,10 @@ export async function startServer(extraEnv = {}) {
     /** Adds a user who may submit to Metrc (`create-user`). */
     createUser,
     base,
+    /** The first state's sandbox (California's unless `extraEnv` says otherwise). */
     sandbox,
+    /** Each state's sandbox by its code: `{ CA: 'http://127.0.0.1:PORT', CO: ... }`. */
+    sandboxes,
     logs,
     dataDir,
     async stop() {

@@ -29,12 +29,12 @@ pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError
     Ok(inventory::list_plants(&st.db, &user, &filter).await?)
 }
 
-/// `(license number, name)` of each facility the user works at; with `state` (two letters), only
+/// Each facility the user works at; with `state` (two letters), only
 /// that state's (the work screens' facility picker, narrowed by their state filter).
 #[server(endpoint = "my_facilities")]
 pub async fn my_facilities(
     #[server(default)] state: Option<String>,
-) -> Result<Vec<(String, String)>, AppError> {
+) -> Result<Vec<crate::types::inventory::MyFacility>, AppError> {
     use crate::ssr::{caller, inventory, state::state as shared_state};
 
     let st = shared_state()?;

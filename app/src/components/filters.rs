@@ -59,6 +59,16 @@ pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) 
         .collect()
 }
 
+/// A facility's name as a picker shows it: with several states served, its state after it
+/// ("Cherry Creek Dispensary, CO"), as facilities carry their state wherever they are shown.
+pub fn name_in_state(name: &str, state: &str, several: bool) -> String {
+    if several && !state.is_empty() {
+        format!("{name}, {state}")
+    } else {
+        name.to_owned()
+    }
+}
+
 /// The states the deployment serves, fetched once per page (`metrc_states`).
 pub fn served_states() -> Resource<Result<Vec<MetrcState>, AppError>> {
     Resource::new(|| (), |()| metrc_states())
@@ -108,4 +118,19 @@ pub fn query_text(query: &leptos_router::params::ParamsMap, name: &str) -> Optio
 /// The page number from the address (0, the first, when absent or not a number).
 pub fn query_page(query: &leptos_router::params::ParamsMap) -> u32 {
     query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_facility_carries_its_state_only_when_there_are_several() {
+        assert_eq!(
+            name_in_state("Cherry Creek", "CO", true),
+            "Cherry Creek, CO"
+        );
+        assert_eq!(name_in_state("Cherry Creek", "CO", false), "Cherry Creek");
+        assert_eq!(name_in_state("Old Row", "", true), "Old Row");
+    }
 }

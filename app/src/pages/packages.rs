@@ -7,7 +7,8 @@ use crate::components::auth::RequireRole;
 use crate::components::date_field::DateField;
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
-    FilterSelect, SearchField, StateFilter, facility_choices, query_page, query_text, served_states,
+    FilterSelect, SearchField, StateFilter, facility_choices, name_in_state, query_page,
+    query_text, served_states, several_states,
 };
 use crate::components::loading::Loading;
 use crate::components::my_submissions::MySubmissions;
@@ -111,6 +112,7 @@ fn Packages() -> impl IntoView {
                     {move || Suspend::new(async move {
                         let facilities = facilities.await.unwrap_or_default();
                         let states = states.await.unwrap_or_default();
+                        let several = several_states(&states);
                         let current = filter.get_untracked();
                         view! {
                             <StateFilter states current=current.state.clone() />
@@ -118,7 +120,14 @@ fn Packages() -> impl IntoView {
                                 label="Facility"
                                 name="license"
                                 any="All my facilities"
-                                choices=facility_choices(facilities)
+                                choices=facility_choices(
+                                    facilities
+                                        .into_iter()
+                                        .map(|f| {
+                                            let name = name_in_state(&f.name, &f.state, several);
+                                            (f.license_number, name)
+                                        }),
+                                )
                                 current=current.license.clone().unwrap_or_default()
                             />
                             <SearchField label="Label" name="label" current=current.label.clone() />

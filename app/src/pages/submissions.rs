@@ -8,7 +8,8 @@ use crate::api::users::list_users;
 use crate::components::admin_page::{AdminPage, all_facilities};
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
-    Choice, FilterSelect, StateFilter, facility_choices, served_states, several_states,
+    Choice, FilterSelect, StateFilter, facility_choices, name_in_state, served_states,
+    several_states,
 };
 use crate::components::loading::Loading;
 use crate::components::paging::{Pager, query_string, with_query};
@@ -148,8 +149,14 @@ fn Filters(
                         .into_iter()
                         .map(|row| (row.user.id.to_string(), row.user.name))
                         .collect();
+                    let several = several_states(&states);
                     let facilities = facility_choices(
-                        facilities.into_iter().map(|f| (f.license_number, f.name)),
+                        facilities
+                            .into_iter()
+                            .map(|f| {
+                                let name = name_in_state(&f.name, &f.state, several);
+                                (f.license_number, name)
+                            }),
                     );
                     let statuses: Vec<Choice> = SubmissionStatus::ALL
                         .into_iter()

@@ -8,7 +8,7 @@ use super::sync::schedule;
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
 use crate::types::inventory::{
-    PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow, state_filter,
+    MyFacility, PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow, state_filter,
 };
 use metrc::Resource;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -89,7 +89,7 @@ pub async fn my_facilities(
     db: &impl ConnectionTrait,
     user: &CurrentUser,
     state: Option<&str>,
-) -> Result<Vec<(String, String)>, InventoryError> {
+) -> Result<Vec<MyFacility>, InventoryError> {
     let state = state_filter(state).map_err(InventoryError::BadState)?;
     let works = works_at(db, user).await?;
     Ok(facilities::list(db)
@@ -97,7 +97,11 @@ pub async fn my_facilities(
         .into_iter()
         .filter(|f| works.allows(&f.license_number))
         .filter(|f| state.as_deref().is_none_or(|s| f.state == s))
-        .map(|f| (f.license_number, f.name))
+        .map(|f| MyFacility {
+            license_number: f.license_number,
+            name: f.name,
+            state: f.state,
+        })
         .collect())
 }
 
@@ -369,7 +373,11 @@ mod tests {
         );
         assert_eq!(
             my_facilities(&db, &me, Some("MI")).await.unwrap(),
-            vec![("MI-1".to_owned(), "MI-1".to_owned())]
+            vec![MyFacility {
+                license_number: "MI-1".into(),
+                name: "MI-1".into(),
+                state: "MI".into(),
+            }]
         );
         assert_eq!(my_facilities(&db, &me, None).await.unwrap().len(), 2);
     }

@@ -4,6 +4,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A facility the user works at, as the work screens' facility picker names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyFacility {
+    /// Metrc's license number.
+    pub license_number: String,
+    /// Metrc's name for the facility.
+    pub name: String,
+    /// Its state's two letters (`""` where none is recorded).
+    pub state: String,
+}
+
 /// Rows per page on the work screens.
 pub const PAGE_SIZE: u32 = 50;
 
