@@ -6,8 +6,7 @@ use crate::error::AppError;
 use crate::types::inventory::Page;
 // `submission_detail` below defines a `SubmissionDetail` (its arguments), hence the path.
 use crate::types::submissions::{
-    self as types, NewSubmission, Preflight, SubmissionAction, SubmissionFilter, SubmissionListRow,
-    SubmissionRow,
+    self as types, NewSubmission, Preflight, SubmissionAction, SubmissionFilter, SubmissionRow,
 };
 use leptos::prelude::*;
 
@@ -44,7 +43,7 @@ pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
 /// The signed-in user's own submissions, newest first (`page` is 0-based), each with its
 /// facility's state.
 #[server(endpoint = "my_submissions")]
-pub async fn my_submissions(page: u32) -> Result<Page<SubmissionListRow>, AppError> {
+pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;
@@ -58,9 +57,7 @@ pub async fn my_submissions(page: u32) -> Result<Page<SubmissionListRow>, AppErr
 /// `{"filter": {"tab": "Failed", "user_id": null, "license": null, "state": "CO", "status": null,
 /// "compliant": null, "page": 0}}` (`state` may be left out: every state; not two letters: 400).
 #[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json)]
-pub async fn list_submissions(
-    filter: SubmissionFilter,
-) -> Result<Page<SubmissionListRow>, AppError> {
+pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<SubmissionRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
     let st = state()?;

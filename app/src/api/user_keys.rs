@@ -3,7 +3,7 @@
 //! (docs/design.md §5); the key travels in request bodies only and no response holds it.
 
 use crate::error::AppError;
-use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus};
+use crate::types::keys::{KeyStatus, MetrcState, StateKeys};
 use crate::types::secret::Secret;
 use crate::types::user_keys::{SetUserKeyInput, UserKeyView};
 use leptos::prelude::*;
@@ -85,8 +85,9 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
     .await?)
 }
 
-/// A user's key for `state` (`None` with one state), masked, with what it reaches and their
-/// Metrc permissions.
+/// A user's key for `state`, masked, with what it reaches and their Metrc permissions. `None`:
+/// the one state's, or with several the state their key section opens on (the first they work
+/// in whose key is missing or refused, else the first: `types::keys::first_state`).
 #[server(endpoint = "user_key")]
 pub async fn user_key(
     user_id: Option<i32>,
@@ -99,14 +100,35 @@ pub async fn user_key(
     Ok(user_keys::view(&st, target, state.as_deref()).await?)
 }
 
-/// A user's key status in each state they work in, without asking Metrc ("Missing in MI").
+/// The states served and a user's key status in each state they work in, without asking Metrc
+/// ("Missing in MI"): one call, so a key section loads without waiting on another.
 #[server(endpoint = "user_key_states")]
-pub async fn user_key_states(user_id: Option<i32>) -> Result<Vec<StateKeyStatus>, AppError> {
-    use crate::ssr::{state::state, user_keys};
+pub async fn user_key_states(user_id: Option<i32>) -> Result<StateKeys, AppError> {
+    use crate::ssr::metrc_states::state_label;
+    use crate::ssr::{state::state as shared_state, user_keys};
 
-    let st = state()?;
+    let st = shared_state()?;
     let (_, target) = target(&st, user_id).await?;
-    Ok(user_keys::statuses(&st, target).await?)
+    let served = st
+        .metrc
+        .codes()
+        .into_iter()
+        .map(|code| MetrcState {
+            name: state_label(&code),
+            code,
+        })
+        .collect();
+    let keys = if st.metrc.several() {
+        match user_keys::statuses(&st, target).await {
+            Ok(keys) => keys,
+            // A deactivated user works nowhere any more (and has no key).
+            Err(user_keys::UserKeyError::UnknownUser) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(StateKeys { served, keys })
 }
 
 /// The states this deployment serves, for the screens' state pickers (any signed-in user). One

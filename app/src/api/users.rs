@@ -1,7 +1,7 @@
 //! User Management. Admin only, checked on the server before anything else.
 
 use crate::error::AppError;
-use crate::types::users::{UserDetail, UserInput, UserListRow};
+use crate::types::users::{UserDetail, UserInput, UserSummary};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -18,11 +18,9 @@ fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
 }
 
 /// Every user, with their key status (User Management); with several states, also their key
-/// status in each state they work in. Each row reads as a [`UserSummary`] too.
-///
-/// [`UserSummary`]: crate::types::users::UserSummary
+/// status in each state they work in (`key_states`).
 #[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserListRow>, AppError> {
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::ssr::{caller, state::state, user_admin};
 
     let st = state()?;

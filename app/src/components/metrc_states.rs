@@ -3,16 +3,13 @@
 //! of facilities and keys; one serving a single state shows no choice and no state at all (and
 //! sends no state: the server uses its only one).
 
-use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus};
+use crate::types::keys::{MetrcState, StateKeyStatus};
 use leptos::prelude::*;
 
 /// What a state picker says before a state is chosen.
 pub const CHOOSE_A_STATE: &str = "Choose a state";
 
-/// Whether the screens show states: only when the deployment serves more than one.
-pub fn several(states: &[MetrcState]) -> bool {
-    states.len() > 1
-}
+pub use crate::types::keys::{first_state, needs_key, several};
 
 /// How a picker names a state: "California (CA)"; the code alone for a code without a known name.
 pub fn option_label(state: &MetrcState) -> String {
@@ -42,25 +39,6 @@ pub fn status_in_state(key: &StateKeyStatus) -> String {
     } else {
         format!("{} in {}", key.status.label(), key.state)
     }
-}
-
-/// Whether a user's key in a state needs them to act: none stored, or Metrc refused it.
-pub fn needs_key(status: KeyStatus) -> bool {
-    matches!(status, KeyStatus::Missing | KeyStatus::Invalid)
-}
-
-/// The state a user's key section opens on: `None` with one state (nothing is picked: the
-/// server uses its only state); with several, the first state the user works in whose key is
-/// missing or refused, else the first they work in, else the first served.
-pub fn first_state(states: &[MetrcState], keys: &[StateKeyStatus]) -> Option<String> {
-    if !several(states) {
-        return None;
-    }
-    keys.iter()
-        .find(|k| needs_key(k.status))
-        .or_else(|| keys.first())
-        .map(|k| k.state.clone())
-        .or_else(|| states.first().map(|s| s.code.clone()))
 }
 
 /// The required `<select>` of the state whose Metrc issued a key, with a first option "Choose a
@@ -116,6 +94,7 @@ pub fn StateSelect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::keys::KeyStatus;
     use crate::types::keys::tests::{key, state};
 
     fn two() -> Vec<MetrcState> {

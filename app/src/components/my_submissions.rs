@@ -25,8 +25,8 @@ pub fn MySubmissions(
     Effect::new(move || {
         let unsettled = rows.get().and_then(Result::ok).is_some_and(|page| {
             page.rows.iter().any(|r| {
-                !r.row.status.is_final()
-                    && r.row.status != crate::types::submissions::SubmissionStatus::PendingApproval
+                !r.status.is_final()
+                    && r.status != crate::types::submissions::SubmissionStatus::PendingApproval
             })
         });
         if unsettled {

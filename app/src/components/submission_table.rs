@@ -1,7 +1,7 @@
 //! A submissions table's head and rows: Metrc Submissions (admins) and a user's own submissions.
 
 use crate::components::format::when;
-use crate::types::submissions::{SubmissionListRow, SubmissionStatus};
+use crate::types::submissions::{SubmissionRow, SubmissionStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -37,7 +37,7 @@ pub fn SubmissionHead(
 pub fn SubmissionTableRow(
     /// The submission: when, facility (and its state), action, key used, compliance, status and
     /// Metrc's answer.
-    row: SubmissionListRow,
+    row: SubmissionRow,
     /// Admins' view: a user column and a link to the detail.
     #[prop(default = true)]
     show_user: bool,
@@ -45,7 +45,6 @@ pub fn SubmissionTableRow(
     #[prop(optional)]
     show_state: bool,
 ) -> impl IntoView {
-    let SubmissionListRow { row, state } = row;
     let detail = format!("/admin/metrc-submissions/detail/{}", row.id);
     let time = when(Some(row.created_at));
     let compliant = row.compliant;
@@ -72,7 +71,7 @@ pub fn SubmissionTableRow(
             </td>
             {show_user.then(|| view! { <td data-label="User">{row.user_name}</td> })}
             <td data-label="Facility">{row.license_number}</td>
-            {show_state.then(|| view! { <td data-label="State">{state}</td> })}
+            {show_state.then(|| view! { <td data-label="State">{row.state}</td> })}
             <td data-label="Action">
                 {row.action.label()} <span class="note">{row.subject}</span>
             </td>

@@ -8,9 +8,7 @@
 //! the states the user works in with their key's status in each, and shows and sets one state's
 //! key at a time. With one state it is about the one key, with no state shown.
 
-use crate::api::user_keys::{
-    SetUserKey, metrc_states, user_key, user_key_states, validate_user_key_live,
-};
+use crate::api::user_keys::{SetUserKey, user_key, user_key_states, validate_user_key_live};
 use crate::components::error_message::ErrorMessage;
 use crate::components::format::when;
 use crate::components::key_help::KeyHelp;
@@ -21,7 +19,7 @@ use crate::components::validation_panel::ValidationPanel;
 use crate::error::AppError;
 use crate::types::facilities::facility_label;
 use crate::types::key_validation::{KeyHolder, LiveValidation, Phase};
-use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus};
+use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus, StateKeys};
 use crate::types::user_keys::{LicensePermissions, SetUserKeyInput, UserKeyView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -72,19 +70,12 @@ impl KeyStates {
     }
 }
 
-/// The states served and, with several, the user's key status in each they work in.
+/// The states served and, with several, the user's key status in each they work in: one server
+/// function (a resource awaits nothing else before it, so the server function finds the
+/// server's state: `ssr::state::state`).
 async fn key_states(user_id: Option<i32>) -> Result<KeyStates, AppError> {
-    let served = metrc_states().await?;
-    if !several(&served) {
-        return Ok(KeyStates::new(served, None));
-    }
-    let keys = match user_key_states(user_id).await {
-        Ok(keys) => Some(keys),
-        // A deactivated user works nowhere any more (and has no key).
-        Err(AppError::NotFound) => None,
-        Err(error) => return Err(error),
-    };
-    Ok(KeyStates::new(served, keys))
+    let StateKeys { served, keys } = user_key_states(user_id).await?;
+    Ok(KeyStates::new(served, Some(keys)))
 }
 
 /// The label of the key box: "Metrc API Key", or with several states "Colorado Metrc API Key".
@@ -112,13 +103,8 @@ pub fn UserKeySection(
     let picked = RwSignal::new(None::<String>);
     let stored = Resource::new(
         move || (save.version().get(), picked.get()),
-        move |(_, picked)| async move {
-            let state = match picked {
-                Some(state) => Some(state),
-                None => states.await?.first(),
-            };
-            user_key(user_id, state).await
-        },
+        // Unpicked: the server opens on the state `KeyStates::first` names (the same rule).
+        move |(_, picked)| user_key(user_id, picked),
     );
     // In the browser: the states as last loaded, for what the key box sends.
     let loaded = RwSignal::new(KeyStates::default());

@@ -17,9 +17,7 @@ use crate::components::submission_table::{SubmissionHead, SubmissionTableRow};
 use crate::error::AppError;
 use crate::types::inventory::Page;
 use crate::types::keys::MetrcState;
-use crate::types::submissions::{
-    SubmissionFilter, SubmissionListRow, SubmissionStatus, SubmissionTab,
-};
+use crate::types::submissions::{SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -147,7 +145,7 @@ fn Filters(
                     let current = filter.get_untracked();
                     let users: Vec<Choice> = users
                         .into_iter()
-                        .map(|row| (row.user.id.to_string(), row.user.name))
+                        .map(|user| (user.id.to_string(), user.name))
                         .collect();
                     let several = several_states(&states);
                     let facilities = facility_choices(
@@ -218,7 +216,7 @@ fn Filters(
 fn SubmissionTable(
     /// The submissions of this page that match the filter, and the total for the pager; no rows
     /// shows "No submissions match".
-    page: Page<SubmissionListRow>,
+    page: Page<SubmissionRow>,
     /// The filter in the address (tab included), kept by the pager's links.
     filter: SubmissionFilter,
     /// A "State" column (the deployment serves several states).

@@ -14,7 +14,7 @@ use crate::components::loading::Loading;
 use crate::components::metrc_states::status_in_state;
 use crate::types::key_validation::plural;
 use crate::types::keys::KeyStatus;
-use crate::types::users::{FILTER_NO_KEY, UserListRow};
+use crate::types::users::{FILTER_NO_KEY, UserSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -70,7 +70,7 @@ fn Users() -> impl IntoView {
 #[component]
 fn UserList(
     /// Every user; the banner counts those who would submit without a valid key of their own.
-    rows: Vec<UserListRow>,
+    rows: Vec<UserSummary>,
     /// The address has `?filter=no-key`: only users who would submit without a valid key of
     /// their own are listed, and the banner does not link to them again.
     only_no_key: bool,
@@ -91,9 +91,9 @@ fn UserList(
             </div>
         }
     });
-    let shown: Vec<UserListRow> = if only_no_key {
+    let shown: Vec<UserSummary> = if only_no_key {
         rows.into_iter()
-            .filter(UserListRow::non_compliant)
+            .filter(UserSummary::non_compliant)
             .collect()
     } else {
         rows
@@ -127,7 +127,7 @@ fn UserList(
 #[component]
 fn UserTable(
     /// The users listed, one row each (never empty).
-    rows: Vec<UserListRow>,
+    rows: Vec<UserSummary>,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
@@ -156,10 +156,9 @@ fn UserRow(
     /// The user: name (linking to their page), email, role, whether they may submit to Metrc,
     /// their key's status (with several states, in each state they work in), and whether
     /// active; marked when not compliant.
-    user: UserListRow,
+    user: UserSummary,
 ) -> impl IntoView {
     let non_compliant = user.non_compliant();
-    let UserListRow { user, key_states } = user;
     let href = format!("/admin/users/{}", user.id);
     let submit = match (user.can_submit, user.requires_review) {
         (true, true) => "Yes, with review",
@@ -182,13 +181,14 @@ fn UserRow(
     };
     let note = non_compliant.then_some("Not compliant");
     // One state: the key's status. Several: a chip per state they work in ("Missing in MI").
-    let statuses = if key_states.is_empty() {
+    let statuses = if user.key_states.is_empty() {
         view! { <span class=status_class(user.key_status)>{user.key_status.label()}</span> }
             .into_any()
     } else {
         view! {
             <ul class="state-statuses" aria-label="Metrc key by state">
-                {key_states
+                {user
+                    .key_states
                     .iter()
                     .map(|key| {
                         view! {

@@ -16,7 +16,7 @@ use super::user_keys::{StoredKey, key_states, work_states_of};
 use crate::error::AppError;
 use crate::types::auth::Role;
 use crate::types::keys::KeyStatus;
-use crate::types::users::{UserDetail, UserListRow, UserSummary, worst_status};
+use crate::types::users::{UserDetail, UserSummary, worst_status};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use secrecy::{ExposeSecret, SecretString};
@@ -505,7 +505,7 @@ pub async fn reactivate_user(
 pub async fn list_users(
     db: &impl ConnectionTrait,
     served: &[String],
-) -> Result<Vec<UserListRow>, UserAdminError> {
+) -> Result<Vec<UserSummary>, UserAdminError> {
     use super::entities::{
         facilities as facility_rows, user_facilities as user_facility_rows,
         user_metrc_keys as key_rows, users as user_rows,
@@ -515,7 +515,7 @@ pub async fn list_users(
 
     let listed = users::list(db).await?;
     if served.len() < 2 {
-        return Ok(listed.into_iter().map(UserListRow::from).collect());
+        return Ok(listed);
     }
     let all_facilities: HashMap<i32, bool> = user_rows::Entity::find()
         .select_only()
@@ -570,17 +570,15 @@ pub async fn list_users(
             let work = work_states_of(theirs, &facility_states, served);
             let stored = keys.get(&user.id).map_or(&[][..], Vec::as_slice);
             let key_states = key_states(&work, stored);
-            UserListRow {
-                user: UserSummary {
-                    key_status: worst_status(key_states.iter().map(|k| k.status)),
-                    key_last_validated_at: stored
-                        .iter()
-                        .filter(|k| work.iter().any(|w| w.eq_ignore_ascii_case(&k.state)))
-                        .filter_map(|k| k.validated_at)
-                        .max(),
-                    ..user
-                },
+            UserSummary {
+                key_status: worst_status(key_states.iter().map(|k| k.status)),
+                key_last_validated_at: stored
+                    .iter()
+                    .filter(|k| work.iter().any(|w| w.eq_ignore_ascii_case(&k.state)))
+                    .filter_map(|k| k.validated_at)
+                    .max(),
                 key_states,
+                ..user
             }
         })
         .collect())
@@ -725,12 +723,12 @@ mod tests {
             .unwrap();
         }
         let row =
-            |rows: &[UserListRow], id: i32| rows.iter().find(|r| r.user.id == id).cloned().unwrap();
+            |rows: &[UserSummary], id: i32| rows.iter().find(|r| r.id == id).cloned().unwrap();
 
         // One state: the list as before, no status per state.
         let one = list_users(&db, &["CA".into()]).await.unwrap();
         assert!(one.iter().all(|r| r.key_states.is_empty()));
-        assert_eq!(row(&one, everywhere.id).user.key_status, KeyStatus::Valid);
+        assert_eq!(row(&one, everywhere.id).key_status, KeyStatus::Valid);
 
         let two = list_users(&db, &["CA".into(), "CO".into()]).await.unwrap();
         let ann = row(&two, everywhere.id);
@@ -743,11 +741,11 @@ mod tests {
             shown,
             [("CA", KeyStatus::Valid), ("CO", KeyStatus::Missing)]
         );
-        assert_eq!(ann.user.key_status, KeyStatus::Missing);
+        assert_eq!(ann.key_status, KeyStatus::Missing);
         assert!(ann.non_compliant(), "no key for Colorado, where she works");
         let bo = row(&two, colorado.id);
         assert_eq!(bo.key_states.len(), 1);
-        assert_eq!(bo.user.key_status, KeyStatus::Valid);
+        assert_eq!(bo.key_status, KeyStatus::Valid);
         assert!(!bo.non_compliant());
     }
 

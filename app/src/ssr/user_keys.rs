@@ -18,7 +18,7 @@ use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
-use crate::types::keys::{KeyStatus, StateKeyStatus};
+use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus, first_state};
 use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
 use crate::types::users::worst_status;
 use chrono::{DateTime, Utc};
@@ -284,7 +284,11 @@ pub async fn view(
     user_id: i32,
     picked: Option<&str>,
 ) -> Result<UserKeyView, UserKeyError> {
-    let (us_state, _) = state.metrc.pick(picked)?;
+    let opening = match picked {
+        None if state.metrc.several() => opening_state(state, user_id).await?,
+        _ => None,
+    };
+    let (us_state, _) = state.metrc.pick(opening.as_deref().or(picked))?;
     if super::entities::users::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
@@ -399,6 +403,25 @@ pub async fn statuses(state: &AppState, user_id: i32) -> Result<Vec<StateKeyStat
         })
         .collect();
     Ok(key_states(&work_states(state, user_id).await?, &stored))
+}
+
+/// The state a user's key section opens on when none is picked ([`first_state`]); a deactivated
+/// user (who works nowhere) opens on the first served.
+async fn opening_state(state: &AppState, user_id: i32) -> Result<Option<String>, UserKeyError> {
+    let keys = match statuses(state, user_id).await {
+        Err(UserKeyError::UnknownUser) => Vec::new(),
+        other => other?,
+    };
+    let served: Vec<MetrcState> = state
+        .metrc
+        .codes()
+        .into_iter()
+        .map(|code| MetrcState {
+            name: String::new(),
+            code,
+        })
+        .collect();
+    Ok(first_state(&served, &keys))
 }
 
 /// The user's key status, without asking Metrc (the notice on sign-in): the one of their states'

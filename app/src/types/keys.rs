@@ -37,6 +37,41 @@ pub struct StateKeyStatus {
     pub status: KeyStatus,
 }
 
+/// A user's key section's states: every state served and the user's key status in each state
+/// they work in (`user_key_states`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateKeys {
+    /// Every state the deployment serves, in the configured order.
+    pub served: Vec<MetrcState>,
+    /// The user's key status in each state they work in; empty with one state served, and for
+    /// a deactivated user (who works nowhere).
+    pub keys: Vec<StateKeyStatus>,
+}
+
+/// Whether the screens show states: only when the deployment serves more than one.
+pub fn several(states: &[MetrcState]) -> bool {
+    states.len() > 1
+}
+
+/// Whether a user's key in a state needs them to act: none stored, or Metrc refused it.
+pub fn needs_key(status: KeyStatus) -> bool {
+    matches!(status, KeyStatus::Missing | KeyStatus::Invalid)
+}
+
+/// The state a user's key section opens on: `None` with one state (nothing is picked: the
+/// server uses its only state); with several, the first state the user works in whose key is
+/// missing or refused, else the first they work in, else the first served.
+pub fn first_state(states: &[MetrcState], keys: &[StateKeyStatus]) -> Option<String> {
+    if !several(states) {
+        return None;
+    }
+    keys.iter()
+        .find(|k| needs_key(k.status))
+        .or_else(|| keys.first())
+        .map(|k| k.state.clone())
+        .or_else(|| states.first().map(|s| s.code.clone()))
+}
+
 impl KeyStatus {
     /// Every status, from no key to a refused one.
     pub const ALL: [KeyStatus; 4] = [

@@ -293,17 +293,8 @@ pub struct SubmissionRow {
     /// is one, else Tracekeeper's own note (waiting for approval, cancelled by whom, why it
     /// failed).
     pub metrc_answer: Option<String>,
-}
-
-/// One row of Metrc Submissions (and of "My submissions") with its facility's state, as the
-/// lists and the CSV export show it. In JSON, the row's fields and `state` side by side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmissionListRow {
-    /// The submission.
-    #[serde(flatten)]
-    pub row: SubmissionRow,
-    /// The state of the facility it is sent for: two upper-case letters; `""` when the facility
-    /// is not known or was stored before states were recorded.
+    /// The state of the facility it is sent for: two upper-case letters; `""` where none is
+    /// recorded or not looked up.
     #[serde(default)]
     pub state: String,
 }
@@ -489,6 +480,7 @@ pub(crate) mod tests {
             compliant: true,
             status: SubmissionStatus::Queued,
             metrc_answer: None,
+            state: String::new(),
         }
     }
 
@@ -541,23 +533,26 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_listed_row_is_a_row_with_its_state_beside() {
-        let row = submission_row(4, "C10-1");
-        let listed = SubmissionListRow {
-            row: row.clone(),
+    fn a_row_carries_its_state_and_reads_without_one() {
+        let row = SubmissionRow {
             state: "CO".into(),
+            ..submission_row(4, "C10-1")
         };
-        let json = serde_json::to_value(&listed).unwrap();
+        let mut json = serde_json::to_value(&row).unwrap();
         assert_eq!(json["state"], "CO");
         assert_eq!(json["license_number"], "C10-1");
-        // A client that knows only the row reads it as before.
         assert_eq!(
             serde_json::from_value::<SubmissionRow>(json.clone()).unwrap(),
             row
         );
+        // A row written without `state` reads with none.
+        json.as_object_mut().unwrap().remove("state");
         assert_eq!(
-            serde_json::from_value::<SubmissionListRow>(json).unwrap(),
-            listed
+            serde_json::from_value::<SubmissionRow>(json).unwrap(),
+            SubmissionRow {
+                state: String::new(),
+                ..row
+            }
         );
     }
 }

@@ -28,16 +28,26 @@ pub struct UserSummary {
     pub requires_review: bool,
     /// May sign in; a deactivated user cannot, and has no key.
     pub active: bool,
-    /// The user's own Metrc key: `Missing` when none is stored.
+    /// The user's own Metrc key: `Missing` when none is stored. With several states, the status
+    /// most needing attention among the states they work in ([`worst_status`]).
     pub key_status: KeyStatus,
-    /// When Metrc last checked the user's key, if ever.
+    /// When Metrc last checked the user's key, if ever; with several states, the latest check
+    /// of their keys in the states they work in.
     pub key_last_validated_at: Option<DateTime<Utc>>,
+    /// With several states, the user's key status in each state they work in (`Missing` where
+    /// they have none); empty with one.
+    #[serde(default)]
+    pub key_states: Vec<StateKeyStatus>,
 }
 
 impl UserSummary {
-    /// Whether this user's submissions would go out under the facility key owner's name.
+    /// Whether this user's submissions would go out under the facility key owner's name: they
+    /// have no valid key of their own, or, with several states, none in some state they work in.
     pub fn non_compliant(&self) -> bool {
         submits_without_own_key(self.can_submit, self.active, self.key_status)
+            || (self.can_submit
+                && self.active
+                && self.key_states.iter().any(|k| k.status != KeyStatus::Valid))
     }
 }
 
@@ -46,44 +56,6 @@ impl UserSummary {
 /// submit and whose key is missing, invalid or not yet validated.
 pub fn submits_without_own_key(can_submit: bool, active: bool, key_status: KeyStatus) -> bool {
     can_submit && active && key_status != KeyStatus::Valid
-}
-
-/// One row of User Management as `list_users` sends it: a [`UserSummary`] and, when the
-/// deployment serves several states, the user's key status in each state they work in. On the
-/// wire it is a `UserSummary` with one more field (`key_states`), so a `UserSummary` reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserListRow {
-    /// The user. With several states, `key_status` is the status most needing attention among
-    /// the states they work in ([`worst_status`]), and `key_last_validated_at` the latest check
-    /// of their keys in those states.
-    #[serde(flatten)]
-    pub user: UserSummary,
-    /// With several states: the user's key status in each state they work in (`Missing` where
-    /// they have none). Empty when the deployment serves one state.
-    #[serde(default)]
-    pub key_states: Vec<StateKeyStatus>,
-}
-
-impl From<UserSummary> for UserListRow {
-    /// The row of a deployment serving one state: no status per state.
-    fn from(user: UserSummary) -> Self {
-        UserListRow {
-            user,
-            key_states: Vec::new(),
-        }
-    }
-}
-
-impl UserListRow {
-    /// Whether this user's submissions would go out under the facility key owner's name: in
-    /// some state they work in, they have no valid key of their own.
-    pub fn non_compliant(&self) -> bool {
-        let user = &self.user;
-        user.non_compliant()
-            || (user.can_submit
-                && user.active
-                && self.key_states.iter().any(|k| k.status != KeyStatus::Valid))
-    }
 }
 
 /// The status that most needs attention: a key Metrc refuses (it worked and stopped: the
@@ -185,6 +157,7 @@ mod tests {
             active,
             key_status,
             key_last_validated_at: None,
+            key_states: Vec::new(),
         }
     }
 
@@ -204,24 +177,28 @@ mod tests {
 
     #[test]
     fn a_user_missing_a_key_in_one_of_their_states_is_non_compliant() {
-        let one: UserListRow = summary(true, true, KeyStatus::Valid).into();
+        let one = summary(true, true, KeyStatus::Valid);
         assert!(one.key_states.is_empty());
         assert!(!one.non_compliant());
-        assert!(UserListRow::from(summary(true, true, KeyStatus::Missing)).non_compliant());
+        assert!(summary(true, true, KeyStatus::Missing).non_compliant());
 
         let keys = vec![key("CO", KeyStatus::Valid), key("MI", KeyStatus::Missing)];
         let mut several = one.clone();
-        several.user.key_status = worst_status(keys.iter().map(|k| k.status));
+        several.key_status = worst_status(keys.iter().map(|k| k.status));
         several.key_states = keys;
-        assert_eq!(several.user.key_status, KeyStatus::Missing);
+        assert_eq!(several.key_status, KeyStatus::Missing);
         assert!(several.non_compliant());
+        // Missing in one state counts even where the summary's own status says valid.
+        let mut one_missing = several.clone();
+        one_missing.key_status = KeyStatus::Valid;
+        assert!(one_missing.non_compliant());
         let mut cannot_submit = several.clone();
-        cannot_submit.user.can_submit = false;
+        cannot_submit.can_submit = false;
         assert!(!cannot_submit.non_compliant());
         let mut deactivated = several;
-        deactivated.user.active = false;
+        deactivated.active = false;
         assert!(!deactivated.non_compliant());
-        let everywhere = UserListRow {
+        let everywhere = UserSummary {
             key_states: vec![key("CO", KeyStatus::Valid), key("MI", KeyStatus::Valid)],
             ..one
         };
@@ -241,32 +218,23 @@ mod tests {
     }
 
     #[test]
-    fn a_user_summary_reads_a_list_row() {
-        let row = UserListRow {
+    fn a_summary_carries_its_key_states_and_reads_without_them() {
+        let user = UserSummary {
             key_states: vec![key("MI", KeyStatus::Missing)],
-            ..summary(true, true, KeyStatus::Missing).into()
+            ..summary(true, true, KeyStatus::Missing)
         };
-        let json = serde_json::to_string(&row).unwrap();
-        let read: UserSummary = serde_json::from_str(&json).unwrap();
-        assert_eq!(read, summary(true, true, KeyStatus::Missing));
-    }
-
-    #[test]
-    fn a_list_row_is_a_flat_summary_with_its_key_states() {
-        let user = summary(true, true, KeyStatus::Missing);
-        let row = UserListRow {
-            user: user.clone(),
-            key_states: vec![key("MI", KeyStatus::Missing)],
-        };
-        let json = serde_json::to_value(&row).unwrap();
-        let mut flat = serde_json::to_value(&user).unwrap();
-        flat["key_states"] = serde_json::to_value(&row.key_states).unwrap();
-        assert_eq!(json, flat);
-        assert_eq!(serde_json::from_value::<UserListRow>(json).unwrap(), row);
-        // A row written without `key_states` reads as a row of one state.
-        let one: UserListRow =
-            serde_json::from_value(serde_json::to_value(&user).unwrap()).unwrap();
-        assert_eq!(one, UserListRow::from(user));
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(
+            json["key_states"],
+            serde_json::to_value(&user.key_states).unwrap()
+        );
+        assert_eq!(serde_json::from_value::<UserSummary>(json).unwrap(), user);
+        // A summary written without `key_states` reads as one of a single state.
+        let mut json = serde_json::to_value(summary(true, true, KeyStatus::Missing)).unwrap();
+        json.as_object_mut().unwrap().remove("key_states");
+        let one: UserSummary = serde_json::from_value(json).unwrap();
+        assert!(one.key_states.is_empty());
+        assert_eq!(one, summary(true, true, KeyStatus::Missing));
     }
 
     #[test]

@@ -7,14 +7,12 @@ use crate::support;
 
 use app::ssr::outbox::csv;
 use app::types::inventory::PAGE_SIZE;
-use app::types::submissions::{
-    SubmissionFilter, SubmissionListRow, SubmissionStatus, SubmissionTab,
-};
+use app::types::submissions::{SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::facility_keys::{CULTIVATION, RETAIL};
 use support::submissions::{
-    Employee, World, adjust, finish, keyed_user, keyless_user, listed_as, packages_permission,
+    Employee, World, adjust, finish, keyed_user, keyless_user, listed, packages_permission,
     submitted, uma, wait_for, world,
 };
 use support::user_keys::edit_user;
@@ -145,7 +143,7 @@ async fn the_csv_of_each_filter_holds_exactly_the_rows_its_listing_holds_over_ev
     ];
     let mut spanning = 0;
     for filter in &filters {
-        let rows: Vec<SubmissionListRow> = listed_as(&w.server, &w.admin, filter).await;
+        let rows: Vec<SubmissionRow> = listed(&w.server, &w.admin, filter).await;
         if rows.len() > PAGE_SIZE as usize {
             spanning += 1;
         }
@@ -162,7 +160,7 @@ async fn the_csv_of_each_filter_holds_exactly_the_rows_its_listing_holds_over_ev
                     .expect("an id")
             })
             .collect();
-        let listed_ids: Vec<i64> = rows.iter().map(|r| r.row.id).collect();
+        let listed_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         assert_eq!(ids, listed_ids, "{filter:?}");
         assert_eq!(body, csv::render(&rows), "{filter:?}");
     }

@@ -255,14 +255,28 @@ async fn sync_and_submissions_go_to_their_states_metrc_and_a_user_keyed_in_both_
             .await,
     )
     .await
-    .ok::<Vec<Value>>();
+    .ok::<Value>();
     assert_eq!(
-        statuses,
-        [
-            json!({ "state": "CA", "status": "Valid" }),
-            json!({ "state": "CO", "status": "Missing" }),
-        ]
+        statuses["keys"],
+        json!([
+            { "state": "CA", "status": "Valid" },
+            { "state": "CO", "status": "Missing" },
+        ])
     );
+    // Her key section opens on Colorado, where she has none.
+    let opened = Answer::of(
+        server
+            .call(
+                &uma_client,
+                "user_key",
+                &[("user_id", uma.to_string().as_str())],
+            )
+            .await,
+    )
+    .await
+    .ok::<Value>();
+    assert_eq!(opened["state"], "CO");
+    assert_eq!(opened["status"], "Missing");
     // Her California key pasted as her Colorado one is named as California's.
     let wrong = set_key_in(&server, &uma_client, uma, "CO", &ca_key).await;
     assert!(refusal(&wrong).contains("belongs to California's Metrc"));

@@ -15,7 +15,7 @@ use crate::ssr::queries::submissions::{self, Change, Selection};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{Page, Total, state_filter};
 use crate::types::submissions::{
-    SubmissionDetail, SubmissionFilter, SubmissionListRow, SubmissionStatus, SubmissionTab,
+    SubmissionDetail, SubmissionFilter, SubmissionRow, SubmissionStatus, SubmissionTab,
 };
 use chrono::Utc;
 use sea_orm::{ActiveEnum, ConnectionTrait};
@@ -80,7 +80,7 @@ fn check(filter: &SubmissionFilter) -> Result<(), OutboxError> {
 pub async fn list(
     state: &AppState,
     filter: &SubmissionFilter,
-) -> Result<Page<SubmissionListRow>, OutboxError> {
+) -> Result<Page<SubmissionRow>, OutboxError> {
     check(filter)?;
     match selection(filter) {
         Some(selection) => {
@@ -101,7 +101,7 @@ pub async fn all_rows(
     state: &AppState,
     filter: &SubmissionFilter,
     limit: u64,
-) -> Result<Vec<SubmissionListRow>, OutboxError> {
+) -> Result<Vec<SubmissionRow>, OutboxError> {
     selected_rows(&state.db, filter, limit).await
 }
 
@@ -110,7 +110,7 @@ pub(super) async fn selected_rows(
     db: &impl ConnectionTrait,
     filter: &SubmissionFilter,
     limit: u64,
-) -> Result<Vec<SubmissionListRow>, OutboxError> {
+) -> Result<Vec<SubmissionRow>, OutboxError> {
     check(filter)?;
     let Some(selection) = selection(filter) else {
         return Ok(Vec::new());

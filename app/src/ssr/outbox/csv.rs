@@ -11,7 +11,7 @@ use super::OutboxError;
 use super::admin::all_rows;
 use crate::ssr::session;
 use crate::ssr::state::AppState;
-use crate::types::submissions::{SubmissionFilter, SubmissionListRow};
+use crate::types::submissions::{SubmissionFilter, SubmissionRow};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -77,11 +77,10 @@ pub fn field(value: &str) -> String {
 }
 
 /// The rows as a CSV document, with a header line.
-pub fn render(rows: &[SubmissionListRow]) -> String {
+pub fn render(rows: &[SubmissionRow]) -> String {
     let mut out = writer();
     line(&mut out, &HEADER);
-    for listed in rows {
-        let row = &listed.row;
+    for row in rows {
         line(
             &mut out,
             &[
@@ -99,7 +98,7 @@ pub fn render(rows: &[SubmissionListRow]) -> String {
                 },
                 row.status.label(),
                 row.metrc_answer.as_deref().unwrap_or_default(),
-                &listed.state,
+                &row.state,
             ],
         );
     }
@@ -178,13 +177,13 @@ mod tests {
     #[test]
     fn each_row_carries_its_facilitys_state_last() {
         let rows = vec![
-            SubmissionListRow {
-                row: submission_row(2, "MI-1"),
+            SubmissionRow {
                 state: "MI".into(),
+                ..submission_row(2, "MI-1")
             },
-            SubmissionListRow {
-                row: submission_row(1, "CO-1"),
+            SubmissionRow {
                 state: "CO".into(),
+                ..submission_row(1, "CO-1")
             },
         ];
         let body = render(&rows);

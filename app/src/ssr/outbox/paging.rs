@@ -5,7 +5,7 @@ use super::view;
 use crate::ssr::queries::submissions::{self, Selection};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{PAGE_SIZE, Page};
-use crate::types::submissions::{SubmissionListRow, SubmissionRow};
+use crate::types::submissions::SubmissionRow;
 use sea_orm::ConnectionTrait;
 
 /// Rows per page of every submissions list.
@@ -33,19 +33,19 @@ pub(super) async fn page_of(
     ))
 }
 
-/// `rows` with the states of their facilities, looked up in one query (`""` for a license
-/// without a facility, or one stored before states were recorded).
+/// `rows` with the states of their facilities (`state`), looked up in one query (`""` for a
+/// license without a facility, or one stored before states were recorded).
 pub(super) async fn with_states(
     db: &impl ConnectionTrait,
     rows: Vec<SubmissionRow>,
-) -> Result<Vec<SubmissionListRow>, OutboxError> {
+) -> Result<Vec<SubmissionRow>, OutboxError> {
     let states =
         submissions::facility_states(db, rows.iter().map(|r| r.license_number.clone())).await?;
     Ok(rows
         .into_iter()
-        .map(|row| SubmissionListRow {
-            state: states.get(&row.license_number).cloned().unwrap_or_default(),
-            row,
+        .map(|mut row| {
+            row.state = states.get(&row.license_number).cloned().unwrap_or_default();
+            row
         })
         .collect())
 }
@@ -54,7 +54,7 @@ pub(super) async fn with_states(
 pub async fn page_with_states(
     state: &AppState,
     page: Page<SubmissionRow>,
-) -> Result<Page<SubmissionListRow>, OutboxError> {
+) -> Result<Page<SubmissionRow>, OutboxError> {
     let Page {
         rows,
         total,

@@ -55,6 +55,7 @@ pub(super) fn row(model: &submissions::Model, names: &HashMap<i32, String>) -> S
         compliant: model.compliant,
         status: status_of(model),
         metrc_answer: model.message.clone(),
+        state: String::new(),
     }
 }
 

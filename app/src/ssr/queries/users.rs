@@ -273,6 +273,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UserSummary>, DbErr> 
                 active: m.active,
                 key_status,
                 key_last_validated_at,
+                key_states: Vec::new(),
             }
         })
         .collect())

@@ -212,22 +212,13 @@ pub async fn listed(
     client: &reqwest::Client,
     filter: &SubmissionFilter,
 ) -> Vec<SubmissionRow> {
-    listed_as(site, client, filter).await
-}
-
-/// [`listed`], each row read as `T` (e.g. `SubmissionListRow`, with its facility's state).
-pub async fn listed_as<T: leptos::server_fn::serde::de::DeserializeOwned>(
-    site: &Endpoint,
-    client: &reqwest::Client,
-    filter: &SubmissionFilter,
-) -> Vec<T> {
     let mut rows = Vec::new();
     for page in 0.. {
         let filter = SubmissionFilter {
             page,
             ..filter.clone()
         };
-        let got: Page<T> = list_submissions(site, client, &filter).await.ok();
+        let got: Page<SubmissionRow> = list_submissions(site, client, &filter).await.ok();
         let done = got.rows.is_empty();
         rows.extend(got.rows);
         assert!(
