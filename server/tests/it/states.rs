@@ -365,7 +365,13 @@ async fn rate_limits_are_counted_per_state(backend: Backend) {
     let california = tokio::spawn(async move { ca.facilities(&ca_key).await.map(|f| f.len()) });
     // California's call holds California's one slot.
     eventually("California's call is in flight", PATIENCE, || async {
-        if server.state.metrc.get("CA").map(|c| c.gets_in_flight()) == Ok(1) {
+        if server
+            .state
+            .metrc
+            .get("CA")
+            .map(metrc::Client::gets_in_flight)
+            == Ok(1)
+        {
             Ok(())
         } else {
             Err("not yet".to_owned())
