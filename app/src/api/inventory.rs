@@ -5,7 +5,8 @@ use crate::error::AppError;
 use crate::types::inventory::{PackageFilter, PackageRow, Page, PlantFilter, PlantRow};
 use leptos::prelude::*;
 
-/// Active packages of the user's facilities, filtered and paged. The body is JSON:
+/// Active packages of the user's facilities, filtered and paged, each with its facility's state
+/// when several states are served. The body is JSON:
 /// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "state": "CO",
 /// "page": 0}}` (`state` may be left out: every state).
 #[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json)]
@@ -14,10 +15,16 @@ pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, Ap
 
     let st = state()?;
     let user = caller::caller(&st).await?.user;
-    Ok(inventory::list_packages(&st.db, &user, &filter).await?)
+    let page = inventory::list_packages(&st.db, &user, &filter).await?;
+    Ok(if st.metrc.several() {
+        inventory::with_states(&st.db, page).await?
+    } else {
+        page
+    })
 }
 
-/// Vegetative and flowering plants of the user's facilities, filtered and paged. The body is
+/// Vegetative and flowering plants of the user's facilities, filtered and paged, each with its
+/// facility's state when several states are served. The body is
 /// JSON: `{"filter": {"license": null, "label": null, "state": null, "page": 0}}` (`state` may be
 /// left out: every state).
 #[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json)]
@@ -26,7 +33,12 @@ pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError
 
     let st = state()?;
     let user = caller::caller(&st).await?.user;
-    Ok(inventory::list_plants(&st.db, &user, &filter).await?)
+    let page = inventory::list_plants(&st.db, &user, &filter).await?;
+    Ok(if st.metrc.several() {
+        inventory::with_states(&st.db, page).await?
+    } else {
+        page
+    })
 }
 
 /// Each facility the user works at; with `state` (two letters), only

@@ -59,8 +59,9 @@ pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) 
         .collect()
 }
 
-/// A facility's name as a picker shows it: with several states served, its state after it
-/// ("Cherry Creek Dispensary, CO"), as facilities carry their state wherever they are shown.
+/// A facility (its name or license number) as the screens show it: with several states served,
+/// its state after it ("Cherry Creek Dispensary, CO"), as facilities carry their state wherever
+/// they are shown; as it is with one, or without a state.
 pub fn name_in_state(name: &str, state: &str, several: bool) -> String {
     if several && !state.is_empty() {
         format!("{name}, {state}")

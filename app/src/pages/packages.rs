@@ -237,7 +237,9 @@ fn PackageTable(
                                     <td data-label="Location">
                                         {p.location.clone().unwrap_or_default()}
                                     </td>
-                                    <td data-label="Facility">{p.license_number.clone()}</td>
+                                    <td data-label="Facility">
+                                        {name_in_state(&p.license_number, &p.state, true)}
+                                    </td>
                                     <td class="row-actions">
                                         {actions
                                             .into_iter()

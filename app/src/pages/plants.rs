@@ -235,7 +235,9 @@ fn PlantTable(
                                     <td data-label="Location">
                                         {p.location.clone().unwrap_or_default()}
                                     </td>
-                                    <td data-label="Facility">{p.license_number.clone()}</td>
+                                    <td data-label="Facility">
+                                        {name_in_state(&p.license_number, &p.state, true)}
+                                    </td>
                                 </tr>
                             }
                         })

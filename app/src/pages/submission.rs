@@ -9,6 +9,7 @@ use crate::api::submissions::{
 };
 use crate::components::admin_page::AdminPage;
 use crate::components::error_message::ErrorMessage;
+use crate::components::filters::name_in_state;
 use crate::components::format::when;
 use crate::components::loading::Loading;
 use crate::error::AppError;
@@ -130,7 +131,7 @@ fn Detail(
             <dt>"User"</dt>
             <dd>{row.user_name.clone()}</dd>
             <dt>"Facility"</dt>
-            <dd>{row.license_number.clone()}</dd>
+            <dd>{name_in_state(&row.license_number, &row.state, true)}</dd>
             <dt>"Key used"</dt>
             <dd>{row.key_used.label()}</dd>
             <dt>"Compliance"</dt>

@@ -8,7 +8,8 @@ use super::sync::schedule;
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
 use crate::types::inventory::{
-    MyFacility, PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow, state_filter,
+    MyFacility, OfFacility, PAGE_SIZE, PackageFilter, PackageRow, Page, PlantFilter, PlantRow,
+    state_filter,
 };
 use metrc::Resource;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -159,9 +160,29 @@ pub async fn list_packages(
     ))
 }
 
+/// Each row's facility's state, in one query for the page: what the work screens show beside
+/// the facility when the deployment serves several states.
+pub async fn with_states<R: OfFacility>(
+    db: &impl ConnectionTrait,
+    mut page: Page<R>,
+) -> Result<Page<R>, InventoryError> {
+    let states = crate::ssr::queries::submissions::facility_states(
+        db,
+        page.rows.iter().map(|r| r.license_number().to_owned()),
+    )
+    .await?;
+    for row in &mut page.rows {
+        if let Some(state) = states.get(row.license_number()) {
+            state.clone_into(row.state_mut());
+        }
+    }
+    Ok(page)
+}
+
 fn package_row(r: RecordSummary) -> PackageRow {
     PackageRow {
         license_number: r.license_number,
+        state: String::new(),
         metrc_id: r.metrc_id,
         label: r.label.unwrap_or_default(),
         item: r.item.unwrap_or_default(),
@@ -216,6 +237,7 @@ fn plant_row(r: RecordSummary) -> PlantRow {
     };
     PlantRow {
         license_number: r.license_number,
+        state: String::new(),
         metrc_id: r.metrc_id,
         label: r.label.unwrap_or_default(),
         strain: r.strain,

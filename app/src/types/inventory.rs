@@ -23,6 +23,10 @@ pub const PAGE_SIZE: u32 = 50;
 pub struct PackageRow {
     /// The license the package belongs to (synced with that facility's key).
     pub license_number: String,
+    /// With several states served, its facility's state (two letters); `""` with one (the
+    /// screens show no state).
+    #[serde(default)]
+    pub state: String,
     /// Metrc's `Id` of the package.
     pub metrc_id: i64,
     /// The package tag: 24 characters, e.g. `1A4000000000000000000123` (docs/metrc.md §7);
@@ -85,6 +89,10 @@ pub fn state_filter(value: Option<&str>) -> Result<Option<String>, &'static str>
 pub struct PlantRow {
     /// The license the plant belongs to (synced with that facility's key).
     pub license_number: String,
+    /// With several states served, its facility's state (two letters); `""` with one (the
+    /// screens show no state).
+    #[serde(default)]
+    pub state: String,
     /// Metrc's `Id` of the plant.
     pub metrc_id: i64,
     /// The plant tag; empty when Metrc sent none.
@@ -99,6 +107,34 @@ pub struct PlantRow {
     /// Metrc's `LastModified`, UTC; `None` when absent, a placeholder, or a local time in an
     /// unknown time zone (docs/metrc.md §6).
     pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// A work screen's row: the license it belongs to, and its facility's state to fill in.
+pub trait OfFacility {
+    /// The license the record belongs to.
+    fn license_number(&self) -> &str;
+    /// Where its facility's state goes.
+    fn state_mut(&mut self) -> &mut String;
+}
+
+impl OfFacility for PackageRow {
+    fn license_number(&self) -> &str {
+        &self.license_number
+    }
+
+    fn state_mut(&mut self) -> &mut String {
+        &mut self.state
+    }
+}
+
+impl OfFacility for PlantRow {
+    fn license_number(&self) -> &str {
+        &self.license_number
+    }
+
+    fn state_mut(&mut self) -> &mut String {
+        &mut self.state
+    }
 }
 
 /// Filters of `/inventory/plants`.

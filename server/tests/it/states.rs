@@ -5,7 +5,7 @@
 //! with a key in each state submits compliantly in both.
 
 use crate::support::facility_keys::{Answer, RETAIL, adjustable_packages, admin, employee};
-use crate::support::submissions::{PATIENCE, adjust, submit, wait_for};
+use crate::support::submissions::{PATIENCE, adjust, submit, wait_for, with_id};
 use crate::support::user_keys::{add_named_user, signed_in};
 use crate::support::{Backend, Endpoint, HasSandbox, MetrcSandbox, TestServer, eventually};
 use app::error::AppError;
@@ -228,6 +228,18 @@ async fn sync_and_submissions_go_to_their_states_metrc_and_a_user_keyed_in_both_
     assert!(ca_synced.iter().all(|l| l == RETAIL), "{ca_synced:?}");
     assert!(co_synced.contains(&CO_RETAIL.to_owned()), "{co_synced:?}");
     assert!(co_synced.iter().all(|l| l == CO_RETAIL), "{co_synced:?}");
+    // The work screens' rows carry their facility's state, and filter by it.
+    let body = json!({ "filter": { "state": "CO", "page": 0 } });
+    let listed = Answer::of(server.call_json(&admin, "list_packages", &body).await)
+        .await
+        .ok::<Value>();
+    let rows = listed["rows"].as_array().expect("rows");
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["state"] == "CO" && r["license_number"] == CO_RETAIL),
+        "{listed}"
+    );
 
     // Uma works in both states: a Metrc account, and so a key, in each.
     let (_, ca_key) = employee(
@@ -330,6 +342,12 @@ async fn sync_and_submissions_go_to_their_states_metrc_and_a_user_keyed_in_both_
     }
     for (id, license, sandbox) in sent {
         let done: Stored = wait_for(&server, id, SubmissionStatus::Accepted).await;
+        // Metrc Submissions' detail names the facility's state.
+        let detail = with_id(&server, &admin, "submission_detail", id)
+            .await
+            .ok::<Value>();
+        let expected = if license == RETAIL { "CA" } else { "CO" };
+        assert_eq!(detail["row"]["state"], expected, "{license}");
         assert_eq!(done.key_kind, KeyKind::User, "{license}");
         assert!(done.compliant, "{license}");
         let writes: Vec<_> = sandbox

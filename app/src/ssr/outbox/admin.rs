@@ -127,7 +127,17 @@ pub async fn detail(state: &AppState, id: i64) -> Result<SubmissionDetail, Outbo
         .ok_or(OutboxError::NotFound)?;
     let names = submissions::user_names(&state.db, [model.user_id]).await?;
     let attempts = submission_attempts::for_submission(&state.db, id).await?;
-    Ok(view::detail(&model, &names, &attempts))
+    let mut detail = view::detail(&model, &names, &attempts);
+    // With several states served, the facility's state beside it.
+    if state.metrc.several()
+        && let Some(code) = submissions::facility_states(&state.db, [model.license_number])
+            .await?
+            .into_values()
+            .next()
+    {
+        detail.row.state = code;
+    }
+    Ok(detail)
 }
 
 /// An admin's decision: `id` moves from one of `from` to `to` (else `Conflict`), audited.
