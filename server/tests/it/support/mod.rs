@@ -328,7 +328,15 @@ impl TestServer {
         sandbox: SandboxConfig,
         tweak_client: impl Fn(&mut metrc::ClientConfig),
     ) -> TestServer {
-        TestServer::start_full(backend, tweak, sandbox, tweak_client, &[]).await
+        // Boxed: the start's future is large, and every test's future would carry it.
+        Box::pin(TestServer::start_full(
+            backend,
+            tweak,
+            sandbox,
+            tweak_client,
+            &[],
+        ))
+        .await
     }
 
     /// A server of several states: California's sandbox as [`TestServer::start`]'s (a state of
@@ -339,13 +347,13 @@ impl TestServer {
         more: &[&str],
         tweak_client: impl Fn(&mut metrc::ClientConfig),
     ) -> TestServer {
-        TestServer::start_full(
+        Box::pin(TestServer::start_full(
             backend,
             |_| {},
             SandboxConfig::default(),
             tweak_client,
             more,
-        )
+        ))
         .await
     }
 
