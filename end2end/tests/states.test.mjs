@@ -250,10 +250,11 @@ test('Erin adjusts a package in each state with her own key of that state; Metrc
     await page.waitForURL(new RegExp(`[?&]state=${code}(&|$)`));
     // The state's packages only, once the list has come in for the filter.
     const rows = page.locator('table.packages tbody tr');
-    await page.waitForFunction((license) => {
+    // Each row's facility carries its state ("402R-00847, CO").
+    await page.waitForFunction((facility) => {
       const shown = [...document.querySelectorAll('table.packages tbody tr td[data-label="Facility"]')].map((td) => td.textContent.trim());
-      return shown.length > 0 && shown.every((l) => l === license);
-    }, license, { timeout: 15_000 });
+      return shown.length > 0 && shown.every((l) => l === facility);
+    }, `${license}, ${code}`, { timeout: 15_000 });
     const label = (await rows.first().locator('th code').textContent()).trim();
     const quantity = async () => (await sandboxApi(sandboxOf(code), 'GET', `/sandbox/licenses/${license}/packages/${encodeURIComponent(label)}`)).Quantity;
     const was = await quantity();

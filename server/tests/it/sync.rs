@@ -798,12 +798,12 @@ async fn work_screens_filter_page_and_show_employees_only_their_facilities(backe
     assert!(mine.rows.iter().all(|r| r.license_number == RETAIL));
     let other = list_packages(&server, &worker, json!({"license": big, "page": 0})).await;
     assert_eq!(other.err(), AppError::Forbidden);
-    let facilities: Vec<(String, String)> =
+    let facilities: Vec<app::types::inventory::MyFacility> =
         Answer::of(server.call(&worker, "my_facilities", &[]).await)
             .await
             .ok();
     assert_eq!(facilities.len(), 1);
-    assert_eq!(facilities[0].0, RETAIL);
+    assert_eq!(facilities[0].license_number, RETAIL);
     let lists: ReferenceLists = Answer::of(
         server
             .call(&worker, "reference_lists", &[("license", RETAIL)])
