@@ -18,8 +18,9 @@ const BUDGET_KB = 250;
 /** What this test holds every page to until the budget is met: the client as it is, with a
  *  little room. Lower it as the client shrinks; never raise it to let a page grow unseen. Raised
  *  once, openly, from 900 KB: issue 17's screens for several states (state pickers, columns,
- *  filters, a key per state) took the client from 895 KB to 930 KB gzipped (2026-12-02, after
- *  removing `serde(flatten)`, which had cost 15 KB more). */
+ *  filters, a key per state) took the client from 895 KB to 930 KB gzipped in a plain release
+ *  build and 940.5 KB in the test command's (2026-12-02, after removing `serde(flatten)`, which
+ *  had cost 15 KB more). */
 const CEILING_KB = 945;
 /** Where the server finds the site (as `LEPTOS_SITE_ROOT` tells it, else cargo-leptos's default). */
 const pkgDir = resolve(import.meta.dirname, '..', '..', process.env.LEPTOS_SITE_ROOT ?? join('target', 'site'), 'pkg');
