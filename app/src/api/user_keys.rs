@@ -104,20 +104,11 @@ pub async fn user_key(
 /// ("Missing in MI"): one call, so a key section loads without waiting on another.
 #[server(endpoint = "user_key_states")]
 pub async fn user_key_states(user_id: Option<i32>) -> Result<StateKeys, AppError> {
-    use crate::ssr::metrc_states::state_label;
     use crate::ssr::{state::state as shared_state, user_keys};
 
     let st = shared_state()?;
     let (_, target) = target(&st, user_id).await?;
-    let served = st
-        .metrc
-        .codes()
-        .into_iter()
-        .map(|code| MetrcState {
-            name: state_label(&code),
-            code,
-        })
-        .collect();
+    let served = st.metrc.served();
     let keys = if st.metrc.several() {
         match user_keys::statuses(&st, target).await {
             Ok(keys) => keys,
@@ -135,20 +126,11 @@ pub async fn user_key_states(user_id: Option<i32>) -> Result<StateKeys, AppError
 /// state: the screens show no choice.
 #[server(endpoint = "metrc_states")]
 pub async fn metrc_states() -> Result<Vec<MetrcState>, AppError> {
-    use crate::ssr::metrc_states::state_label;
     use crate::ssr::{caller, state::state};
 
     let st = state()?;
     caller::caller(&st).await?;
-    Ok(st
-        .metrc
-        .codes()
-        .into_iter()
-        .map(|code| MetrcState {
-            name: state_label(&code),
-            code,
-        })
-        .collect())
+    Ok(st.metrc.served())
 }
 
 /// The signed-in user's key status (the notice after sign-in), without asking Metrc.

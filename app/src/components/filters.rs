@@ -5,6 +5,7 @@
 use crate::api::user_keys::metrc_states;
 use crate::error::AppError;
 use crate::types::facilities::facility_label;
+use crate::types::inventory::MyFacility;
 use crate::types::keys::MetrcState;
 use leptos::prelude::*;
 
@@ -59,6 +60,15 @@ pub fn facility_choices(facilities: impl IntoIterator<Item = (String, String)>) 
         .collect()
 }
 
+/// The work screens' facility picker: each facility the user works at, named with its state
+/// when `several` states are served ([`name_in_state`]).
+pub fn my_facility_choices(facilities: Vec<MyFacility>, several: bool) -> Vec<Choice> {
+    facility_choices(facilities.into_iter().map(|f| {
+        let name = name_in_state(&f.name, &f.state, several);
+        (f.license_number, name)
+    }))
+}
+
 /// A facility (its name or license number) as the screens show it: with several states served,
 /// its state after it ("Cherry Creek Dispensary, CO"), as facilities carry their state wherever
 /// they are shown; as it is with one, or without a state.
@@ -75,10 +85,9 @@ pub fn served_states() -> Resource<Result<Vec<MetrcState>, AppError>> {
     Resource::new(|| (), |()| metrc_states())
 }
 
-/// Whether the screens offer a state choice: only when the deployment serves more than one.
-pub fn several_states(states: &[MetrcState]) -> bool {
-    states.len() > 1
-}
+/// Whether the screens offer a state choice: only when the deployment serves more than one
+/// ([`crate::types::keys::several`]).
+pub use crate::types::keys::several as several_states;
 
 /// The "State" select of a filter form (`state=` in the address, "All states" first, each state
 /// by name); nothing at all when the deployment serves one state.

@@ -7,7 +7,7 @@ use crate::components::auth::RequireRole;
 use crate::components::date_field::DateField;
 use crate::components::error_message::ErrorMessage;
 use crate::components::filters::{
-    FilterSelect, SearchField, StateFilter, facility_choices, name_in_state, query_page,
+    FilterSelect, SearchField, StateFilter, my_facility_choices, name_in_state, query_page,
     query_text, served_states, several_states,
 };
 use crate::components::loading::Loading;
@@ -120,14 +120,7 @@ fn Packages() -> impl IntoView {
                                 label="Facility"
                                 name="license"
                                 any="All my facilities"
-                                choices=facility_choices(
-                                    facilities
-                                        .into_iter()
-                                        .map(|f| {
-                                            let name = name_in_state(&f.name, &f.state, several);
-                                            (f.license_number, name)
-                                        }),
-                                )
+                                choices=my_facility_choices(facilities, several)
                                 current=current.license.clone().unwrap_or_default()
                             />
                             <SearchField label="Label" name="label" current=current.label.clone() />

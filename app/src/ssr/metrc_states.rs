@@ -4,6 +4,7 @@
 //! goes to the client of the facility's state.
 
 use crate::error::AppError;
+use crate::types::keys::MetrcState;
 use sea_orm::{DatabaseConnection, DbErr};
 use std::sync::Arc;
 
@@ -77,6 +78,17 @@ impl MetrcStates {
     /// The state codes served, in the configured order.
     pub fn codes(&self) -> Vec<String> {
         self.states.iter().map(|s| s.code.clone()).collect()
+    }
+
+    /// The states served, as the screens' pickers name them, in the configured order.
+    pub fn served(&self) -> Vec<MetrcState> {
+        self.states
+            .iter()
+            .map(|s| MetrcState {
+                name: state_label(&s.code),
+                code: s.code.clone(),
+            })
+            .collect()
     }
 
     /// Whether the deployment serves more than one state (then keys are set per state).

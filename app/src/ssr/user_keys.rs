@@ -18,7 +18,7 @@ use super::vault::{VaultError, stored_mask};
 use crate::error::AppError;
 use crate::types::facilities::RevalidationSummary;
 use crate::types::key_validation::{KeyHolder, ValidationUpdate};
-use crate::types::keys::{KeyStatus, MetrcState, StateKeyStatus, first_state};
+use crate::types::keys::{KeyStatus, StateKeyStatus, first_state};
 use crate::types::user_keys::{LicensePermissions, UserKeyView, gaps};
 use crate::types::users::worst_status;
 use chrono::{DateTime, Utc};
@@ -412,16 +412,7 @@ async fn opening_state(state: &AppState, user_id: i32) -> Result<Option<String>,
         Err(UserKeyError::UnknownUser) => Vec::new(),
         other => other?,
     };
-    let served: Vec<MetrcState> = state
-        .metrc
-        .codes()
-        .into_iter()
-        .map(|code| MetrcState {
-            name: String::new(),
-            code,
-        })
-        .collect();
-    Ok(first_state(&served, &keys))
+    Ok(first_state(&state.metrc.served(), &keys))
 }
 
 /// The user's key status, without asking Metrc (the notice on sign-in): the one of their states'
