@@ -4,7 +4,8 @@
 //! `wrk` (50 connections, 2 threads, on the same machine as the server). The goal: every page at
 //! least half of `/login`'s rate in the same run.
 //!
-//! `cargo run --release -p server --example bench_pages [-- SECONDS]` (10 s a page by default;
+//! `cargo run --release -p server --example bench_pages [-- SECONDS [PATH…]]` (10 s a page by
+//! default; only the pages given, with `/login` always first, when paths are given;
 //! needs `wrk`: `apt-get install wrk`; SQLite in a temporary directory, or `DATABASE_URL`).
 //!
 //! Figures: docs/benchmarks.md.
@@ -86,11 +87,15 @@ async fn main() {
             true,
             "(11 facilities)",
         ),
-        ("/inventory/packages", true, "(100000 packages)"),
+        ("/inventory/packages", true, "(over 10,"),
         ("/inventory/packages?label=000042", true, "Page 1 of"),
     ];
+    let only: Vec<String> = std::env::args().skip(2).collect();
     let mut measured = Vec::new();
     for (path, signed_in, shows) in pages {
+        if path != "/login" && !only.is_empty() && !only.iter().any(|p| p == path) {
+            continue;
+        }
         let cookie = signed_in.then(|| cookie.clone());
         check(&base, path, cookie.as_deref(), shows).await;
         let url = format!("{base}{path}");

@@ -55,6 +55,14 @@ impl WorksAt {
             WorksAt::Only(licenses) => licenses.iter().any(|l| l == license),
         }
     }
+
+    /// The licenses, `None` for all of them.
+    pub fn licenses(self) -> Option<Vec<String>> {
+        match self {
+            WorksAt::All => None,
+            WorksAt::Only(licenses) => Some(licenses),
+        }
+    }
 }
 
 /// Where `user` works.
@@ -92,16 +100,14 @@ pub async fn my_facilities(
     state: Option<&str>,
 ) -> Result<Vec<MyFacility>, InventoryError> {
     let state = state_filter(state).map_err(InventoryError::BadState)?;
-    let works = works_at(db, user).await?;
-    Ok(facilities::list(db)
+    let licenses = works_at(db, user).await?.licenses();
+    Ok(facilities::names(db, licenses.as_deref(), state.as_deref())
         .await?
         .into_iter()
-        .filter(|f| works.allows(&f.license_number))
-        .filter(|f| state.as_deref().is_none_or(|s| f.state == s))
-        .map(|f| MyFacility {
-            license_number: f.license_number,
-            name: f.name,
-            state: f.state,
+        .map(|(license_number, name, state)| MyFacility {
+            license_number,
+            name,
+            state,
         })
         .collect())
 }
@@ -112,10 +118,7 @@ fn scope(works: WorksAt, license: Option<&str>) -> Result<Option<Vec<String>>, I
     match license.map(str::trim).filter(|l| !l.is_empty()) {
         Some(license) if works.allows(license) => Ok(Some(vec![license.to_owned()])),
         Some(license) => Err(InventoryError::NotAtFacility(license.to_owned())),
-        None => Ok(match works {
-            WorksAt::All => None,
-            WorksAt::Only(licenses) => Some(licenses),
-        }),
+        None => Ok(works.licenses()),
     }
 }
 

@@ -369,25 +369,17 @@ async fn permissions(
     Ok(out)
 }
 
-/// The states `user_id` works in ([`work_states_of`]).
+/// The states `user_id` works in: those of their facilities, or every state served when no
+/// facility is known (the rule [`work_states_of`] applies to User Management's whole list).
 pub async fn work_states(state: &AppState, user_id: i32) -> Result<Vec<String>, UserKeyError> {
     let user = active_user(state, user_id).await?;
     let theirs = if user.all_facilities {
         None
     } else {
-        let licenses = super::queries::user_facilities::for_user(&state.db, user_id).await?;
-        Some(licenses.into_iter().collect::<BTreeSet<String>>())
+        Some(super::queries::user_facilities::for_user(&state.db, user_id).await?)
     };
-    let facility_states: Vec<(String, String)> = facilities::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|f| (f.license_number, f.state))
-        .collect();
-    Ok(work_states_of(
-        theirs.as_ref(),
-        &facility_states,
-        &state.metrc.codes(),
-    ))
+    let states = facilities::states(&state.db, theirs.as_deref()).await?;
+    Ok(or_served(states, &state.metrc.codes()))
 }
 
 /// The user's key status in each state they work in ([`work_states`], [`key_states`]), without
@@ -448,10 +440,16 @@ pub(crate) fn work_states_of(
         .collect();
     states.sort();
     states.dedup();
+    or_served(states, served)
+}
+
+/// `states`, or with none (no facility known) every state `served`.
+fn or_served(states: Vec<String>, served: &[String]) -> Vec<String> {
     if states.is_empty() {
-        states = served.to_vec();
+        served.to_vec()
+    } else {
+        states
     }
-    states
 }
 
 /// The user's key status in each of their `work` states: `Missing` where no key is stored; a

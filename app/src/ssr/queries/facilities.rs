@@ -61,6 +61,47 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<facilities::Model>, D
         .await
 }
 
+/// `(license number, name, state)` of the facilities `licenses` (every facility when `None`),
+/// of `state` only when given, by license number: the three columns a facility picker shows.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    licenses: Option<&[String]>,
+    state: Option<&str>,
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    let mut query = Facilities::find()
+        .select_only()
+        .columns([
+            facilities::Column::LicenseNumber,
+            facilities::Column::Name,
+            facilities::Column::State,
+        ])
+        .order_by_asc(facilities::Column::LicenseNumber);
+    if let Some(licenses) = licenses {
+        query = query.filter(facilities::Column::LicenseNumber.is_in(licenses.iter().cloned()));
+    }
+    if let Some(state) = state {
+        query = query.filter(facilities::Column::State.eq(state));
+    }
+    query.into_tuple().all(db).await
+}
+
+/// The states of the facilities `licenses` (every facility's when `None`), each once, sorted:
+/// one column read, however many facilities there are.
+pub async fn states(
+    db: &impl ConnectionTrait,
+    licenses: Option<&[String]>,
+) -> Result<Vec<String>, DbErr> {
+    let mut query = Facilities::find()
+        .select_only()
+        .column(facilities::Column::State)
+        .distinct()
+        .order_by_asc(facilities::Column::State);
+    if let Some(licenses) = licenses {
+        query = query.filter(facilities::Column::LicenseNumber.is_in(licenses.iter().cloned()));
+    }
+    query.into_tuple().all(db).await
+}
+
 /// One page of the facilities whose license number or name contains `search` (ignoring case;
 /// every facility when `None`), by license number: `limit` rows from the `offset`th, and how
 /// many match in all.
@@ -388,6 +429,41 @@ pub(crate) mod tests {
             state: "CO",
             capabilities: r#"{"CanGrowPlants":true}"#.into(),
         }
+    }
+
+    #[tokio::test]
+    async fn pickers_read_names_and_states_of_the_facilities_asked_for() {
+        let db = test_db::fresh().await;
+        for (license, state) in [("B-2", "CO"), ("A-1", "CA"), ("C-3", "CO")] {
+            insert(
+                &db,
+                NewFacility {
+                    state,
+                    ..new_facility(license)
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let licenses = |found: Vec<(String, String, String)>| -> Vec<String> {
+            found.into_iter().map(|(license, _, _)| license).collect()
+        };
+        assert_eq!(
+            licenses(names(&db, None, None).await.unwrap()),
+            ["A-1", "B-2", "C-3"]
+        );
+        assert_eq!(
+            licenses(names(&db, None, Some("CO")).await.unwrap()),
+            ["B-2", "C-3"]
+        );
+        let only = ["C-3".to_owned(), "A-1".to_owned()];
+        assert_eq!(
+            names(&db, Some(&only), Some("CA")).await.unwrap(),
+            [("A-1".to_owned(), "Green Acres".to_owned(), "CA".to_owned())]
+        );
+        assert_eq!(states(&db, None).await.unwrap(), ["CA", "CO"]);
+        assert_eq!(states(&db, Some(&only[..1])).await.unwrap(), ["CO"]);
+        assert!(states(&db, Some(&[])).await.unwrap().is_empty());
     }
 
     #[tokio::test]
