@@ -1,15 +1,16 @@
 //! The axum router: health check, the Leptos app and its server functions (each error answered
-//! with its own status), the client's files (`static_files`) and other static files, sessions, a same-origin guard for state-changing requests, a request-body limit, security
+//! with its own status; a page's signed-in user read once, `SignedInMemo`), the client's files (`static_files`) and other static files, sessions, a same-origin guard for state-changing requests, a request-body limit, security
 //! headers on every response, and request tracing.
 
 use crate::{error_status, security_headers, static_files};
 use app::ssr::client_addr::same_origin;
 use app::ssr::input::MAX_BODY_BYTES;
+use app::ssr::session::SignedInMemo;
 use app::ssr::session_store::DbSessionStore;
 use app::ssr::state::AppState;
 use app::{App, shell};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // A server function's error answered with its own status (401, 403, 429, 503...).
         .layer(middleware::from_fn(error_status::apply))
+        .layer(middleware::from_fn(memo_signed_in))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -87,6 +89,15 @@ async fn healthz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, body).into_response()
+}
+
+/// Gives a `GET` or `HEAD` request (a page: it signs no one in or out) one [`SignedInMemo`], so
+/// the resources of one page read who is signed in once.
+async fn memo_signed_in(mut request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        request.extensions_mut().insert(SignedInMemo::default());
+    }
+    next.run(request).await
 }
 
 /// Refuses (403) a state-changing request that does not come from our own pages

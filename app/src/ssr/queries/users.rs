@@ -226,6 +226,32 @@ pub async fn find_current(
         .and_then(|m| to_current(&m)))
 }
 
+/// The active user signed in to the live session `session_id` (one query: the session's
+/// `user_id` column, which the session store keeps equal to its data's), if any.
+pub async fn find_signed_in(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<CurrentUser>, DbErr> {
+    use super::super::entities::sessions::{self, Entity as Sessions};
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Ok(Users::find()
+        .filter(users::Column::Active.eq(true))
+        .filter(
+            Expr::col((Users, users::Column::Id)).in_subquery(
+                Query::select()
+                    .column((Sessions, sessions::Column::UserId))
+                    .from(Sessions)
+                    .and_where(Expr::col((Sessions, sessions::Column::Id)).eq(session_id))
+                    .and_where(Expr::col((Sessions, sessions::Column::ExpiresAt)).gt(now))
+                    .to_owned(),
+            ),
+        )
+        .one(db)
+        .await?
+        .and_then(|m| to_current(&m)))
+}
+
 pub fn to_current(model: &users::Model) -> Option<CurrentUser> {
     Some(CurrentUser {
         id: model.id,
@@ -326,5 +352,30 @@ mod tests {
         active.active = Set(false);
         active.update(&db).await.unwrap();
         assert!(find_current(&db, user.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_signed_in_user_is_read_through_a_live_session_only() {
+        use crate::ssr::queries::sessions;
+        let db = test_db::fresh().await;
+        let user = insert(&db, new_user("a@b.c", Role::Employee))
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let hour = chrono::Duration::hours(1);
+        let session = |id: &str, user_id, expires_at| {
+            sessions::upsert(&db, id.into(), user_id, "{}".into(), expires_at)
+        };
+        session("live", Some(user.id), now + hour).await.unwrap();
+        session("expired", Some(user.id), now - hour).await.unwrap();
+        session("anonymous", None, now + hour).await.unwrap();
+        let signed_in = |id: &'static str| find_signed_in(&db, id, now);
+
+        assert_eq!(signed_in("live").await.unwrap().unwrap().id, user.id);
+        for id in ["expired", "anonymous", "unknown"] {
+            assert!(signed_in(id).await.unwrap().is_none(), "{id}");
+        }
+        set_active(&db, user.id, false).await.unwrap();
+        assert!(signed_in("live").await.unwrap().is_none());
     }
 }
