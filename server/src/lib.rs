@@ -1,6 +1,11 @@
 //! The `tracekeeper` server: configuration, start-up, the axum router and background jobs.
 //! A library as well as a binary, so integration tests start the real server in-process.
 
+/// Every binary built on the server (the server itself, its tests and benchmarks) allocates with
+/// mimalloc (docs/benchmarks.md, "Pages under load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod cli;
 pub mod commands;
 pub mod embedded_metrc;
