@@ -77,7 +77,7 @@ async fn main() {
     ));
     let cookie = sign_in(&base).await;
 
-    let pages: [(&'static str, bool, &str); 6] = [
+    let pages: [(&'static str, bool, &str); 7] = [
         ("/login", false, "Sign in"),
         // Signed in, no list: what every signed-in page costs before its own work.
         ("/", true, "Welcome"),
@@ -88,7 +88,9 @@ async fn main() {
             "(11 facilities)",
         ),
         ("/inventory/packages", true, "(over 10,"),
+        // A broad label search (1,111 packages) and one tag by its last digits.
         ("/inventory/packages?label=000042", true, "Page 1 of"),
+        ("/inventory/packages?label=099999", true, "(1 package)"),
     ];
     let only: Vec<String> = std::env::args().skip(2).collect();
     let mut measured = Vec::new();

@@ -1,6 +1,7 @@
 //! How many rows a list matches, for its pager, without reading every one of them: counting
 //! stops [`LOOKAHEAD`] rows past the page asked for, so the first page of 100,000 synced packages
-//! costs what the first page of 10,000 does (docs/benchmarks.md, "Pages under load").
+//! costs what the first page of 10,000 does (docs/benchmarks.md, "Pages under load"); and not at
+//! all when the page itself ended the list ([`total`]).
 
 use crate::types::inventory::Total;
 use sea_orm::sea_query::{Expr, Query};
@@ -31,6 +32,30 @@ pub async fn count_from<E: EntityTrait>(
         None => 0,
     };
     Ok(Total::counted(found, bound))
+}
+
+/// What a page's own rows say about the total: a page that came back short (`shown` rows of
+/// `limit` asked for from the `offset`th) ended the list, so `offset + shown` match in all,
+/// exactly; `None` when only a count can say (a full page, or an empty one past the start).
+pub fn total_from_page(offset: u64, shown: u64, limit: u64) -> Option<Total> {
+    (shown < limit && (shown > 0 || offset == 0)).then(|| Total::exact(offset + shown))
+}
+
+/// How many rows `select` matches, for the page of `shown` rows of `limit` from the `offset`th
+/// it gave: read off the page when it ended the list ([`total_from_page`]; a search finding a
+/// few rows reads them once, not twice), else counted ([`count_from`]).
+pub async fn total<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    offset: u64,
+    shown: usize,
+    limit: u64,
+) -> Result<Total, DbErr> {
+    let shown = u64::try_from(shown).unwrap_or(u64::MAX);
+    match total_from_page(offset, shown, limit) {
+        Some(total) => Ok(total),
+        None => count_from(db, select, offset).await,
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +105,16 @@ mod tests {
             count_from(&db, even, 0).await.unwrap(),
             Total::exact(rows / 10)
         );
+    }
+
+    #[test]
+    fn a_short_page_ends_the_list_and_a_full_or_empty_one_needs_a_count() {
+        assert_eq!(total_from_page(0, 7, 50), Some(Total::exact(7)));
+        assert_eq!(total_from_page(0, 0, 50), Some(Total::exact(0)));
+        assert_eq!(total_from_page(100, 3, 50), Some(Total::exact(103)));
+        // A full page may have more after it; an empty one past the start says nothing of
+        // how many came before the end.
+        assert_eq!(total_from_page(0, 50, 50), None);
+        assert_eq!(total_from_page(100, 0, 50), None);
     }
 }

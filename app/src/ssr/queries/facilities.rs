@@ -3,7 +3,7 @@
 
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::vault::sealed::SealedKey;
-use super::counting::count_from;
+use super::counting::total;
 use super::text_match::contains;
 use crate::types::inventory::{SyncState, Total};
 use crate::types::keys::KeyStatus;
@@ -122,13 +122,14 @@ pub async fn page(
                 .add(contains((Facilities, facilities::Column::Name), part)),
         );
     }
-    let total = count_from(db, select.clone(), offset).await?;
     let rows = select
+        .clone()
         .order_by_asc(facilities::Column::LicenseNumber)
         .offset(offset)
         .limit(limit)
         .all(db)
         .await?;
+    let total = total(db, select, offset, rows.len(), limit).await?;
     Ok((rows, total))
 }
 

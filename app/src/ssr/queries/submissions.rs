@@ -5,7 +5,7 @@
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::entities::submissions::{self, Entity as Submissions};
 use super::super::entities::users::{self, Entity as Users};
-use super::counting::count_from;
+use super::counting::total;
 use super::leases::{self, Held};
 use crate::ssr::outbox::KeyKind;
 use crate::types::inventory::Total;
@@ -161,7 +161,7 @@ pub async fn facility_states(
 }
 
 /// One page of the selected rows, newest first, and how many there are in all (counted only so
-/// far past the page: [`count_from`]).
+/// far past the page, or not at all when the page ends the list: [`total`]).
 pub async fn page(
     db: &impl ConnectionTrait,
     selection: &Selection,
@@ -171,12 +171,13 @@ pub async fn page(
     let query = Submissions::find()
         .filter(selection.condition())
         .order_by_desc(submissions::Column::Id);
-    let total = count_from(db, query.clone(), page * page_size).await?;
     let rows = query
+        .clone()
         .offset(page * page_size)
         .limit(page_size)
         .all(db)
         .await?;
+    let total = total(db, query, page * page_size, rows.len(), page_size).await?;
     Ok((rows, total))
 }
 

@@ -5,7 +5,7 @@
 
 use super::super::entities::facilities::{self, Entity as Facilities};
 use super::super::entities::synced_records::{self, Column, Entity as SyncedRecords};
-use super::counting::count_from;
+use super::counting::total;
 use super::text_match::contains;
 use crate::types::inventory::Total;
 use chrono::{DateTime, Utc};
@@ -237,7 +237,7 @@ pub struct RecordSummary {
 }
 
 /// One page of records matching `q`, by license then label, and how many match in all
-/// (counted only so far past the page: [`count_from`]).
+/// (counted only so far past the page, or not at all when the page ends the list: [`total`]).
 pub async fn page(
     db: &impl ConnectionTrait,
     q: &RecordQuery<'_>,
@@ -269,8 +269,8 @@ pub async fn page(
         }
     }
     let select = SyncedRecords::find().filter(condition);
-    let total = count_from(db, select.clone(), q.offset).await?;
     let rows = select
+        .clone()
         .select_only()
         .columns([
             Column::LicenseNumber,
@@ -293,6 +293,7 @@ pub async fn page(
         .into_model::<RecordSummary>()
         .all(db)
         .await?;
+    let total = total(db, select, q.offset, rows.len(), q.limit).await?;
     Ok((rows, total))
 }
 
