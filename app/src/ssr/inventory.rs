@@ -169,11 +169,9 @@ pub async fn with_states<R: OfFacility>(
     db: &impl ConnectionTrait,
     mut page: Page<R>,
 ) -> Result<Page<R>, InventoryError> {
-    let states = crate::ssr::queries::submissions::facility_states(
-        db,
-        page.rows.iter().map(|r| r.license_number().to_owned()),
-    )
-    .await?;
+    let states =
+        facilities::states_by_license(db, page.rows.iter().map(|r| r.license_number().to_owned()))
+            .await?;
     for row in &mut page.rows {
         if let Some(state) = states.get(row.license_number()) {
             state.clone_into(row.state_mut());

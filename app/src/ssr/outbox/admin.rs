@@ -10,8 +10,8 @@ use crate::ssr::actor::Actor;
 use crate::ssr::entities::audit_events::AuditAction;
 use crate::ssr::input;
 use crate::ssr::queries::audit_events::{self, NewAuditEvent};
-use crate::ssr::queries::submission_attempts;
 use crate::ssr::queries::submissions::{self, Change, Selection};
+use crate::ssr::queries::{facilities, submission_attempts};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{Page, Total, state_filter};
 use crate::types::submissions::{
@@ -130,7 +130,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<SubmissionDetail, Outbo
     let mut detail = view::detail(&model, &names, &attempts);
     // With several states served, the facility's state beside it.
     if state.metrc.several()
-        && let Some(code) = submissions::facility_states(&state.db, [model.license_number])
+        && let Some(code) = facilities::states_by_license(&state.db, [model.license_number])
             .await?
             .into_values()
             .next()

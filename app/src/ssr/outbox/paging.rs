@@ -2,6 +2,7 @@
 
 use super::OutboxError;
 use super::view;
+use crate::ssr::queries::facilities;
 use crate::ssr::queries::submissions::{self, Selection};
 use crate::ssr::state::AppState;
 use crate::types::inventory::{PAGE_SIZE, Page};
@@ -40,7 +41,7 @@ pub(super) async fn with_states(
     rows: Vec<SubmissionRow>,
 ) -> Result<Vec<SubmissionRow>, OutboxError> {
     let states =
-        submissions::facility_states(db, rows.iter().map(|r| r.license_number.clone())).await?;
+        facilities::states_by_license(db, rows.iter().map(|r| r.license_number.clone())).await?;
     Ok(rows
         .into_iter()
         .map(|mut row| {

@@ -13,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 
 /// A license as Metrc's facilities response describes it.
 pub struct NewFacility<'a> {
@@ -100,6 +101,31 @@ pub async fn states(
         query = query.filter(facilities::Column::LicenseNumber.is_in(licenses.iter().cloned()));
     }
     query.into_tuple().all(db).await
+}
+
+/// The state of each of these licenses' facilities (what lists show beside a facility when
+/// several states are served) (two upper-case letters; `""` for one stored
+/// before states were recorded), in one query; a license with no facility is left out.
+pub async fn states_by_license(
+    db: &impl ConnectionTrait,
+    licenses: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut licenses: Vec<String> = licenses.into_iter().collect();
+    licenses.sort_unstable();
+    licenses.dedup();
+    if licenses.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(Facilities::find()
+        .select_only()
+        .column(facilities::Column::LicenseNumber)
+        .column(facilities::Column::State)
+        .filter(facilities::Column::LicenseNumber.is_in(licenses))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// One page of the facilities whose license number or name contains `search` (ignoring case;

@@ -136,30 +136,6 @@ fn in_state(state: &str) -> SimpleExpr {
     )
 }
 
-/// The state of each of these licenses' facilities (two upper-case letters; `""` for one stored
-/// before states were recorded), in one query; a license with no facility is left out.
-pub async fn facility_states(
-    db: &impl ConnectionTrait,
-    licenses: impl IntoIterator<Item = String>,
-) -> Result<HashMap<String, String>, DbErr> {
-    let mut licenses: Vec<String> = licenses.into_iter().collect();
-    licenses.sort_unstable();
-    licenses.dedup();
-    if licenses.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(Facilities::find()
-        .select_only()
-        .column(facilities::Column::LicenseNumber)
-        .column(facilities::Column::State)
-        .filter(facilities::Column::LicenseNumber.is_in(licenses))
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
-
 /// One page of the selected rows, newest first, and how many there are in all (counted only so
 /// far past the page, or not at all when the page ends the list: [`total`]).
 pub async fn page(
@@ -682,9 +658,12 @@ pub(crate) mod tests {
             vec![stray.id, co_again.id, mi.id, co.id]
         );
 
-        let states = facility_states(&db, ["CO-1", "MI-1", "CO-1", "XX-1"].map(str::to_owned))
-            .await
-            .unwrap();
+        let states = super::super::facilities::states_by_license(
+            &db,
+            ["CO-1", "MI-1", "CO-1", "XX-1"].map(str::to_owned),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             states,
             HashMap::from([
@@ -692,7 +671,12 @@ pub(crate) mod tests {
                 ("MI-1".to_owned(), "MI".to_owned()),
             ])
         );
-        assert!(facility_states(&db, []).await.unwrap().is_empty());
+        assert!(
+            super::super::facilities::states_by_license(&db, [])
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     fn at(secs: i64) -> DateTime<Utc> {
