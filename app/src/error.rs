@@ -1,7 +1,7 @@
 //! The one error type every server function returns. It crosses the wire (serde), so it holds
 //! only what a user may see: internal causes are logged on the server and shown as a generic line.
 
-use leptos::server_fn::codec::JsonEncoding;
+use crate::api::encoding::JsonAsText;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -100,7 +100,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonAsText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Communication(value.to_string())

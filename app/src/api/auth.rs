@@ -1,12 +1,13 @@
 //! Signing in and out, and who is signed in.
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::auth::CurrentUser;
 use crate::types::secret::Secret;
 use leptos::prelude::*;
 
 /// Signs in with email and password, then sends the browser to the home page.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = TextJson)]
 pub async fn login(email: String, password: Secret) -> Result<(), AppError> {
     use crate::ssr::{auth, client_addr, session, state::state, user_keys};
     use std::time::Duration;
@@ -34,7 +35,7 @@ pub async fn login(email: String, password: Secret) -> Result<(), AppError> {
 }
 
 /// Ends the session and sends the browser to the sign-in page.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = TextJson)]
 pub async fn logout() -> Result<(), AppError> {
     crate::ssr::session::end().await?;
     leptos_axum::redirect("/login");
@@ -42,7 +43,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user, or `None`.
-#[server(endpoint = "signed_in_user")]
+#[server(endpoint = "signed_in_user", output = TextJson)]
 pub async fn signed_in_user() -> Result<Option<CurrentUser>, AppError> {
     use crate::ssr::{session, state::state};
 

@@ -1,6 +1,7 @@
 //! Facility keys (Integrations and Facility Management). Admin only; the key travels in request
 //! bodies only, and no response holds it (masks, statuses and fingerprint prefixes only).
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::facilities::{AssignOutcome, FacilityFilter, FacilityRow, KeyValidation};
 use crate::types::inventory::Page;
@@ -29,7 +30,7 @@ pub struct AssignFacilityKeyInput {
 
 /// Validates a key against Metrc: the licenses it reaches (known or new) and every section.
 /// `state`: the state whose Metrc it is validated with (`None` with one state).
-#[server(endpoint = "validate_facility_key")]
+#[server(endpoint = "validate_facility_key", output = TextJson)]
 pub async fn validate_facility_key(
     key: Secret,
     #[server(default)] state: Option<String>,
@@ -68,7 +69,7 @@ pub async fn validate_facility_key_live(
 
 /// Assigns a key to the selected facilities ("Update Key"), with the guard of docs/design.md §5.
 /// The body is JSON: `{"input": {"key": ..., "licenses": [...], "confirm_not_owner": false}}`.
-#[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "assign_facility_key", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<AssignOutcome, AppError> {
     use crate::ssr::{caller, facility_keys, state::state as shared_state};
 
@@ -93,7 +94,7 @@ pub async fn assign_facility_key(input: AssignFacilityKeyInput) -> Result<Assign
 }
 
 /// Every facility with its masked key and key status (Facility Management).
-#[server(endpoint = "list_facilities")]
+#[server(endpoint = "list_facilities", output = TextJson)]
 pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
     use crate::ssr::{caller, facility_keys, state::state};
 
@@ -104,7 +105,7 @@ pub async fn list_facilities() -> Result<Vec<FacilityRow>, AppError> {
 
 /// One page of Facility Management: the facilities whose license number or name contains the
 /// search, by license number. The body is JSON: `{"filter": {"search": "0774", "page": 0}}`.
-#[server(endpoint = "search_facilities", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "search_facilities", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn search_facilities(filter: FacilityFilter) -> Result<Page<FacilityRow>, AppError> {
     use crate::ssr::{caller, facility_keys, state::state};
 
@@ -115,7 +116,7 @@ pub async fn search_facilities(filter: FacilityFilter) -> Result<Page<FacilityRo
 
 /// The facilities whose key Metrc refused or is nearly a year old: what the admin pages'
 /// key-health banner names.
-#[server(endpoint = "facility_key_health")]
+#[server(endpoint = "facility_key_health", output = TextJson)]
 pub async fn facility_key_health() -> Result<Vec<FacilityRow>, AppError> {
     use crate::ssr::{caller, facility_keys, state::state};
 
@@ -125,7 +126,7 @@ pub async fn facility_key_health() -> Result<Vec<FacilityRow>, AppError> {
 }
 
 /// Checks a facility's key against Metrc now ("Revalidate now").
-#[server(endpoint = "revalidate_facility")]
+#[server(endpoint = "revalidate_facility", output = TextJson)]
 pub async fn revalidate_facility(license: String) -> Result<FacilityRow, AppError> {
     use crate::ssr::{caller, facility_keys, state::state};
 

@@ -1,6 +1,7 @@
 //! Synced Metrc data for the work screens. Any signed-in user reads the data of the facilities
 //! they work at (admins: all).
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::inventory::{PackageFilter, PackageRow, Page, PlantFilter, PlantRow};
 use leptos::prelude::*;
@@ -9,7 +10,7 @@ use leptos::prelude::*;
 /// when several states are served. The body is JSON:
 /// `{"filter": {"license": null, "label": "0001", "item": null, "location": null, "state": "CO",
 /// "page": 0}}` (`state` may be left out: every state).
-#[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "list_packages", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, AppError> {
     use crate::ssr::{caller, inventory, state::state};
 
@@ -27,7 +28,7 @@ pub async fn list_packages(filter: PackageFilter) -> Result<Page<PackageRow>, Ap
 /// facility's state when several states are served. The body is
 /// JSON: `{"filter": {"license": null, "label": null, "state": null, "page": 0}}` (`state` may be
 /// left out: every state).
-#[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "list_plants", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError> {
     use crate::ssr::{caller, inventory, state::state};
 
@@ -43,7 +44,7 @@ pub async fn list_plants(filter: PlantFilter) -> Result<Page<PlantRow>, AppError
 
 /// Each facility the user works at; with `state` (two letters), only
 /// that state's (the work screens' facility picker, narrowed by their state filter).
-#[server(endpoint = "my_facilities")]
+#[server(endpoint = "my_facilities", output = TextJson)]
 pub async fn my_facilities(
     #[server(default)] state: Option<String>,
 ) -> Result<Vec<crate::types::inventory::MyFacility>, AppError> {
@@ -56,7 +57,7 @@ pub async fn my_facilities(
 
 /// What the work forms of `license` choose from: adjustment reasons, units, waste methods and
 /// reasons (from Metrc with the facility key, cached for an hour) and locations (synced).
-#[server(endpoint = "reference_lists")]
+#[server(endpoint = "reference_lists", output = TextJson)]
 pub async fn reference_lists(
     license: String,
 ) -> Result<crate::types::inventory::ReferenceLists, AppError> {

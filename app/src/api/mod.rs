@@ -2,6 +2,7 @@
 //! `ssr`, and maps its errors to `AppError`.
 
 pub mod auth;
+pub mod encoding;
 pub mod facility_keys;
 pub mod inventory;
 pub mod profile;

@@ -1,5 +1,6 @@
 //! /profile: what any signed-in user changes about themselves.
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::secret::Secret;
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use leptos::prelude::*;
 /// "Change password": checks the current password, sets the new one (at least 12 characters),
 /// ends the user's other sessions and gives this browser a fresh one. Allowed, and clears the
 /// demand, while the user must change their password (`AppError::PasswordChangeRequired`).
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", output = TextJson)]
 pub async fn change_password(current: Secret, new: Secret) -> Result<(), AppError> {
     use crate::ssr::{caller, profile, session, state::state};
 

@@ -2,6 +2,7 @@
 //! submissions, and Metrc Submissions for admins (list, detail, Retry, Cancel, Approve, Deny,
 //! reconcile an unknown outcome). No answer ever holds a key.
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::inventory::Page;
 // `submission_detail` below defines a `SubmissionDetail` (its arguments), hence the path.
@@ -13,7 +14,7 @@ use leptos::prelude::*;
 /// What would happen if the signed-in user submitted `action` at `license` now: the key that
 /// would carry it, why it cannot be sent (a missing Metrc permission named exactly), what to
 /// confirm first, whether an admin reviews it.
-#[server(endpoint = "preflight_submission")]
+#[server(endpoint = "preflight_submission", output = TextJson)]
 pub async fn preflight_submission(
     license: String,
     action: SubmissionAction,
@@ -31,7 +32,7 @@ pub async fn preflight_submission(
 /// token already stored by this user answers with that submission (nothing new is stored); with
 /// other values it is refused (400), as is a missing or malformed token
 /// (docs/decisions.md, "A submission is submitted once").
-#[server(endpoint = "submit", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "submit", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -42,7 +43,7 @@ pub async fn submit(input: NewSubmission) -> Result<SubmissionRow, AppError> {
 
 /// The signed-in user's own submissions, newest first (`page` is 0-based), each with its
 /// facility's state.
-#[server(endpoint = "my_submissions")]
+#[server(endpoint = "my_submissions", output = TextJson)]
 pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -56,7 +57,7 @@ pub async fn my_submissions(page: u32) -> Result<Page<SubmissionRow>, AppError> 
 /// facility's state (`"state": "CO"` beside the row's fields). Admin only. The body is JSON:
 /// `{"filter": {"tab": "Failed", "user_id": null, "license": null, "state": "CO", "status": null,
 /// "compliant": null, "page": 0}}` (`state` may be left out: every state; not two letters: 400).
-#[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "list_submissions", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<SubmissionRow>, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -66,7 +67,7 @@ pub async fn list_submissions(filter: SubmissionFilter) -> Result<Page<Submissio
 }
 
 /// One submission in detail. Admin only.
-#[server(endpoint = "submission_detail")]
+#[server(endpoint = "submission_detail", output = TextJson)]
 pub async fn submission_detail(id: i64) -> Result<types::SubmissionDetail, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -76,7 +77,7 @@ pub async fn submission_detail(id: i64) -> Result<types::SubmissionDetail, AppEr
 }
 
 /// "Retry": a failed submission (or one waiting for a backoff) is sent again now. Admin only.
-#[server(endpoint = "retry_submission")]
+#[server(endpoint = "retry_submission", output = TextJson)]
 pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -86,7 +87,7 @@ pub async fn retry_submission(id: i64) -> Result<types::SubmissionDetail, AppErr
 }
 
 /// "Cancel": a submission not sent yet never will be. Admin only.
-#[server(endpoint = "cancel_submission")]
+#[server(endpoint = "cancel_submission", output = TextJson)]
 pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -96,7 +97,7 @@ pub async fn cancel_submission(id: i64) -> Result<types::SubmissionDetail, AppEr
 }
 
 /// "Approve" a submission waiting for review: it is queued (audited). Admin only.
-#[server(endpoint = "approve_submission")]
+#[server(endpoint = "approve_submission", output = TextJson)]
 pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -106,7 +107,7 @@ pub async fn approve_submission(id: i64) -> Result<types::SubmissionDetail, AppE
 }
 
 /// "Deny" a submission waiting for review, with a reason (required; audited). Admin only.
-#[server(endpoint = "deny_submission")]
+#[server(endpoint = "deny_submission", output = TextJson)]
 pub async fn deny_submission(id: i64, reason: String) -> Result<types::SubmissionDetail, AppError> {
     use crate::ssr::{caller, outbox, state::state};
 
@@ -117,7 +118,7 @@ pub async fn deny_submission(id: i64, reason: String) -> Result<types::Submissio
 
 /// "Mark accepted" (`accepted: true`) or "Mark not recorded" (queued to be sent again) for a
 /// submission whose outcome is unknown, after looking in Metrc (audited). Admin only.
-#[server(endpoint = "reconcile_submission")]
+#[server(endpoint = "reconcile_submission", output = TextJson)]
 pub async fn reconcile_submission(
     id: i64,
     accepted: bool,

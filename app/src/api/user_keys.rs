@@ -2,6 +2,7 @@
 //! means the signed-in user. These functions only ever set a user's key, never a facility's
 //! (docs/design.md §5); the key travels in request bodies only and no response holds it.
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::keys::{KeyStatus, MetrcState, StateKeys};
 use crate::types::secret::Secret;
@@ -61,7 +62,7 @@ pub async fn validate_user_key_live(
 
 /// Sets a user's own key ("Update"), validated first. The body is JSON:
 /// `{"input": {"user_id": 3, "key": "...", "confirm_facility_key": false}}`.
-#[server(endpoint = "set_user_key", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "set_user_key", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppError> {
     use crate::ssr::{state::state as shared_state, user_keys};
 
@@ -88,7 +89,7 @@ pub async fn set_user_key(input: SetUserKeyInput) -> Result<UserKeyView, AppErro
 /// A user's key for `state`, masked, with what it reaches and their Metrc permissions. `None`:
 /// the one state's, or with several the state their key section opens on (the first they work
 /// in whose key is missing or refused, else the first: `types::keys::first_state`).
-#[server(endpoint = "user_key")]
+#[server(endpoint = "user_key", output = TextJson)]
 pub async fn user_key(
     user_id: Option<i32>,
     #[server(default)] state: Option<String>,
@@ -102,7 +103,7 @@ pub async fn user_key(
 
 /// The states served and a user's key status in each state they work in, without asking Metrc
 /// ("Missing in MI"): one call, so a key section loads without waiting on another.
-#[server(endpoint = "user_key_states")]
+#[server(endpoint = "user_key_states", output = TextJson)]
 pub async fn user_key_states(user_id: Option<i32>) -> Result<StateKeys, AppError> {
     use crate::ssr::{state::state as shared_state, user_keys};
 
@@ -124,7 +125,7 @@ pub async fn user_key_states(user_id: Option<i32>) -> Result<StateKeys, AppError
 
 /// The states this deployment serves, for the screens' state pickers (any signed-in user). One
 /// state: the screens show no choice.
-#[server(endpoint = "metrc_states")]
+#[server(endpoint = "metrc_states", output = TextJson)]
 pub async fn metrc_states() -> Result<Vec<MetrcState>, AppError> {
     use crate::ssr::{caller, state::state};
 
@@ -134,7 +135,7 @@ pub async fn metrc_states() -> Result<Vec<MetrcState>, AppError> {
 }
 
 /// The signed-in user's key status (the notice after sign-in), without asking Metrc.
-#[server(endpoint = "my_key_status")]
+#[server(endpoint = "my_key_status", output = TextJson)]
 pub async fn my_key_status() -> Result<KeyStatus, AppError> {
     use crate::ssr::{caller, state::state, user_keys};
 

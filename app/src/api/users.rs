@@ -1,5 +1,6 @@
 //! User Management. Admin only, checked on the server before anything else.
 
+use crate::api::encoding::TextJson;
 use crate::error::AppError;
 use crate::types::users::{UserDetail, UserInput, UserSummary};
 use leptos::prelude::*;
@@ -19,7 +20,7 @@ fn edit_of(input: &UserInput) -> crate::ssr::user_admin::UserEdit {
 
 /// Every user, with their key status (User Management); with several states, also their key
 /// status in each state they work in (`key_states`).
-#[server(endpoint = "list_users")]
+#[server(endpoint = "list_users", output = TextJson)]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::ssr::{caller, state::state, user_admin};
 
@@ -29,7 +30,7 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
 }
 
 /// One user in full (their page).
-#[server(endpoint = "get_user")]
+#[server(endpoint = "get_user", output = TextJson)]
 pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::{caller, state::state, user_admin};
 
@@ -41,7 +42,7 @@ pub async fn get_user(id: i32) -> Result<UserDetail, AppError> {
 /// "Add user": the body is JSON, `{"input": {"name", "email", "role": "Admin"|"Employee",
 /// "all_facilities", "facilities": [license...], "can_submit", "requires_review",
 /// "password"}}`; `password` is the initial password.
-#[server(endpoint = "create_user", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "create_user", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
     use crate::ssr::user_admin::{self, NewUserInput};
     use crate::ssr::{caller, state::state};
@@ -65,7 +66,7 @@ pub async fn create_user(input: UserInput) -> Result<UserDetail, AppError> {
 
 /// "Save" on the user's page: the same JSON body as [`create_user`] plus `"id"` beside
 /// `"input"`, with no password (users change their own on /profile).
-#[server(endpoint = "update_user", input = leptos::server_fn::codec::Json)]
+#[server(endpoint = "update_user", input = leptos::server_fn::codec::Json, output = TextJson)]
 pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppError> {
     use crate::ssr::user_admin;
     use crate::ssr::{caller, state::state};
@@ -86,7 +87,7 @@ pub async fn update_user(id: i32, input: UserInput) -> Result<UserDetail, AppErr
 
 /// "Deactivate": the user's sessions end at once and their stored Metrc key is deleted (their
 /// queued submissions will be held for an admin's decision once the outbox exists).
-#[server(endpoint = "deactivate_user")]
+#[server(endpoint = "deactivate_user", output = TextJson)]
 pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::user_admin;
     use crate::ssr::{caller, state::state};
@@ -97,7 +98,7 @@ pub async fn deactivate_user(id: i32) -> Result<UserDetail, AppError> {
 }
 
 /// "Reactivate": the user can sign in again.
-#[server(endpoint = "reactivate_user")]
+#[server(endpoint = "reactivate_user", output = TextJson)]
 pub async fn reactivate_user(id: i32) -> Result<UserDetail, AppError> {
     use crate::ssr::user_admin;
     use crate::ssr::{caller, state::state};
