@@ -57,9 +57,11 @@ pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// A date field's value, checked: present and not in the future.
+/// A date field's value (`YYYY-MM-DD`), checked: present and not in the future.
 pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
-    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+    let date = value
+        .trim()
+        .parse::<NaiveDate>()
         .map_err(|_| "Enter the date (YYYY-MM-DD).".to_owned())?;
     if date > today() {
         return Err("The date cannot be in the future.".into());
@@ -290,7 +292,7 @@ fn ActionPanel(
     let reason = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let location = RwSignal::new(String::new());
-    let date = RwSignal::new(today().format("%Y-%m-%d").to_string());
+    let date = RwSignal::new(today().to_string());
     let label = package.label.clone();
     let build = {
         let label = label.clone();
@@ -430,5 +432,28 @@ fn ActionPanel(
                 "Close"
             </button>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_reads_as_year_month_day_and_not_in_the_future() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        assert_eq!(parse_date("2026-01-05"), Ok(day));
+        assert_eq!(parse_date(" 2026-01-05 "), Ok(day));
+        assert_eq!(day.to_string(), "2026-01-05", "the form's value reads back");
+        let entered = "Enter the date (YYYY-MM-DD).".to_owned();
+        for bad in ["", "05/01/2026", "2026-13-01", "2026-02-30", "yesterday"] {
+            assert_eq!(parse_date(bad), Err(entered.clone()), "{bad:?}");
+        }
+        let tomorrow = today().succ_opt().unwrap().to_string();
+        assert_eq!(
+            parse_date(&tomorrow),
+            Err("The date cannot be in the future.".into())
+        );
+        assert_eq!(parse_date(&today().to_string()), Ok(today()));
     }
 }

@@ -264,7 +264,7 @@ fn WastePanel(
     let weight = RwSignal::new(String::new());
     let unit = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
-    let date = RwSignal::new(today().format("%Y-%m-%d").to_string());
+    let date = RwSignal::new(today().to_string());
     let plant_labels: Vec<String> = labels.iter().cloned().collect();
     let count = plant_labels.len();
     let build = Callback::new(move |()| -> Result<ActionInput, String> {
