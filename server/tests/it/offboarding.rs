@@ -8,6 +8,7 @@
 use crate::support;
 
 use app::error::AppError;
+use app::ssr::config::OutboxSettings;
 use app::ssr::entities::audit_events::AuditAction;
 use app::ssr::outbox::{self, HELD_MESSAGE};
 use app::types::submissions::{
@@ -42,6 +43,15 @@ async fn calls(w: &World, path: &str) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// Makes a failed call's retry wait a minute (at least half of it, with the jitter), so that no
+/// drain sends it while a test looks. The test world caps every backoff at a second
+/// (`support::submissions::world_with`): the base alone stays capped, which let a slow run send
+/// the retry before the user was deactivated.
+fn retries_wait_a_minute(s: &mut OutboxSettings) {
+    s.backoff_base = Duration::from_secs(60);
+    s.backoff_max = Duration::from_secs(60);
+}
+
 /// A submission of Dana's (she has no key: she confirms the facility-key warning).
 async fn dana_submits(w: &World, dana: &Employee, license: &str, input: Value) -> SubmissionRow {
     submitted(&w.server, &dana.client, license, input, true).await
@@ -55,10 +65,7 @@ async fn deactivating_a_user_holds_their_queued_and_retrying_work_and_lets_a_sen
 ) {
     let w = world(&backend).await;
     // A retry waits a minute: only an admin's decision could move it sooner.
-    w.server
-        .state
-        .outbox
-        .update(|s| s.backoff_base = Duration::from_secs(60));
+    w.server.state.outbox.update(retries_wait_a_minute);
     // Dana has no key of her own: the facility key carries her work, so the call under way does
     // not need her key (which deactivation deletes).
     let dana = keyless_user(&w, "dana@example.test", "Dana Departing").await;
@@ -257,9 +264,9 @@ async fn an_unknown_outcome_found_not_recorded_waits_for_an_admin_once_its_user_
         s.paused = true;
         s.write_timeout = Duration::from_millis(500);
         s.reconcile_after = Duration::ZERO;
-        // A retry waits a minute: with the default second, a slow machine's drain found the
-        // failed call's retry due already and sent it within the same drain.
-        s.backoff_base = Duration::from_secs(60);
+        // With the test world's second, a slow machine's drain found the failed call's retry
+        // due already and sent it within the same drain.
+        retries_wait_a_minute(s);
     });
     let dana = keyless_user(&w, "dana@example.test", "Dana Departing").await;
     let retail = w.packages(RETAIL).await;
