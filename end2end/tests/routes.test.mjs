@@ -129,6 +129,21 @@ test('client-side navigation to each page and back keeps the page and logs no er
   assert.deepEqual(page.problems.filter((p) => !/status of 404/.test(p)), []);
 });
 
+test('a back link is not announced as the current page; the menu link to the page is', async () => {
+  const page = await newPage(browser, { storageState: sessions.get(ADMIN) });
+  for (const path of ['/admin/users/1', '/admin/users/new']) {
+    await page.goto(`${server.base}${path}`);
+    await hydrated(page);
+    const back = page.getByRole('link', { name: 'Back to User Management' });
+    assert.equal(await back.getAttribute('aria-current'), null, `${path}: its back link`);
+  }
+  await page.goto(`${server.base}/admin/users`);
+  await hydrated(page);
+  const current = await page.locator('header a[aria-current="page"]').allTextContents();
+  assert.deepEqual(current.map((t) => t.trim()), ['User Management']);
+  await page.context().close();
+});
+
 test('the server logged no error while this file ran', () => {
   assert.deepEqual(errorLines(server), []);
 });

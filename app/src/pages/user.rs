@@ -89,7 +89,9 @@ fn UserScreenFor(
     view! {
         <section class="page" aria-labelledby="user-title">
             <p class="back">
-                <A href="/admin/users">"Back to User Management"</A>
+                <A href="/admin/users" exact=true>
+                    "Back to User Management"
+                </A>
             </p>
             <Transition fallback=|| {
                 view! { <Loading text="Loading user…" /> }

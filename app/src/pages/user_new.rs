@@ -57,7 +57,9 @@ fn NewUser() -> impl IntoView {
         <Title text="Add user" />
         <section class="page" aria-labelledby="new-user-title">
             <p class="back">
-                <A href="/admin/users">"Back to User Management"</A>
+                <A href="/admin/users" exact=true>
+                    "Back to User Management"
+                </A>
             </p>
             <h1 id="new-user-title">"Add user"</h1>
             <UserForm
