@@ -7,7 +7,7 @@
 //! too, which leaves one (docs/benchmarks.md, "A first visit on a tablet"). Errors
 //! ([`crate::error::AppError`]) travel the same way.
 
-use leptos::server_fn::codec::Post;
+use leptos::server_fn::codec::{JsonEncoding, Post};
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -16,11 +16,12 @@ use serde::{Serialize, de::DeserializeOwned};
 /// exactly what `server_fn`'s `Json` sends; only the client's reading of it differs.
 pub type TextJson = Post<JsonAsText>;
 
-/// JSON with [`serde_json`], decoded through `&str`. Errors: [`DecodeError`].
+/// JSON with [`serde_json`]: written as `server_fn`'s [`JsonEncoding`] writes it, decoded
+/// through `&str`. Errors: [`DecodeError`].
 pub struct JsonAsText;
 
 impl ContentType for JsonAsText {
-    const CONTENT_TYPE: &'static str = "application/json";
+    const CONTENT_TYPE: &'static str = JsonEncoding::CONTENT_TYPE;
 }
 
 impl FormatType for JsonAsText {
@@ -31,7 +32,7 @@ impl<T: Serialize> Encodes<T> for JsonAsText {
     type Error = serde_json::Error;
 
     fn encode(output: &T) -> Result<Bytes, Self::Error> {
-        serde_json::to_vec(output).map(Bytes::from)
+        <JsonEncoding as Encodes<T>>::encode(output)
     }
 }
 
